@@ -1,0 +1,99 @@
+/**
+ * The unified request and result that every route (local engine, remote gateway,
+ * cache, skills) speaks. The wire (FlatBuffers, OpenAI JSON) is decoded into these at
+ * the edge and encoded from them on the way out.
+ */
+
+export type Role = 'system' | 'user' | 'assistant';
+
+export interface ChatMessage {
+  role: Role;
+  content: string;
+}
+
+export interface SamplingParams {
+  /** Most tokens to generate. Default 128. */
+  maxTokens: number;
+  /** 0 means greedy. Default 0.8. */
+  temperature: number;
+  /** Default 0.95. */
+  topP: number;
+  /** Fixed seed makes sampling deterministic; undefined means random. */
+  seed?: number | undefined;
+  /** Generation stops before any of these strings. */
+  stop: string[];
+}
+
+export interface InferenceRequest {
+  /** Client-chosen id, unique per connection; echoed on every frame of the answer. */
+  id: string;
+  /** Model name or alias. */
+  model: string;
+  /** Completion prompt. Exactly one of prompt and messages is set. */
+  prompt?: string | undefined;
+  /** Chat messages. */
+  messages?: ChatMessage[] | undefined;
+  sampling: SamplingParams;
+  /** Latency budget in ms from receipt; 0 means the server default. */
+  deadlineMs: number;
+  /** 0 (lowest) to 255; higher is admitted first. */
+  priority: number;
+  stream: boolean;
+  /** Skill name, when the request asks for a typed signal instead of free text. */
+  skill?: string | undefined;
+  /** Caller identity, filled in by auth, never by the client. */
+  tenant?: string | undefined;
+  keyId?: string | undefined;
+}
+
+export type FinishReason = 'stop' | 'length' | 'cancelled' | 'deadline' | 'error';
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export type RouteKind = 'local' | 'remote' | 'cache';
+
+export interface Route {
+  kind: RouteKind;
+  /** 'local' for the engine, else the provider name (openai, anthropic, gemini, dummy...). */
+  provider: string;
+  /** The concrete model that answered. */
+  model: string;
+  cached: boolean;
+}
+
+/** All durations in microseconds, measured from receipt of the request. */
+export interface Timings {
+  queueUs: number;
+  ttftUs: number;
+  totalUs: number;
+}
+
+export interface CompletionResult {
+  id: string;
+  text: string;
+  finishReason: FinishReason;
+  usage: Usage;
+  route: Route;
+  timings: Timings;
+}
+
+/** Receives streamed text as it is produced. Must not throw. */
+export interface TokenSink {
+  onToken(text: string): void;
+}
+
+/** Anything that can complete a request: the engine, the gateway, the router. */
+export interface Completer {
+  complete(req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal): Promise<CompletionResult>;
+}
+
+export const DEFAULT_SAMPLING: Readonly<SamplingParams> = Object.freeze({
+  maxTokens: 128,
+  temperature: 0.8,
+  topP: 0.95,
+  seed: undefined,
+  stop: [],
+});
