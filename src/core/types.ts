@@ -41,6 +41,8 @@ export interface InferenceRequest {
   stream: boolean;
   /** Skill name, when the request asks for a typed signal instead of free text. */
   skill?: string | undefined;
+  /** performance.now() when the request arrived; timings and the deadline count from here. */
+  receivedAt?: number | undefined;
   /** Caller identity, filled in by auth, never by the client. */
   tenant?: string | undefined;
   keyId?: string | undefined;

@@ -1,0 +1,1 @@
+console.log('colo: cli not wired yet');

@@ -1,0 +1,60 @@
+/**
+ * Piscina worker entry. Each worker is long-lived (the pool never terminates it:
+ * ending a thread that holds llama.cpp's native backend can abort the process) and
+ * owns one Llama, one model and one context with `sequences` sequences. Several
+ * generate tasks run here at once (Piscina concurrentTasksPerWorker = sequences);
+ * node-llama-cpp batches their evaluations into shared decode calls.
+ */
+import { workerData } from 'node:worker_threads';
+import type { WorkerInit, WorkerTask, WorkerInfo } from './messages';
+import { loadLocalModel, type LoadedModel } from './load';
+import { generate, failAllActive } from './generate';
+
+const init = workerData as WorkerInit;
+let loaded: Promise<LoadedModel> | undefined;
+
+/**
+ * This thread must never end: one that dies while llama.cpp holds native state
+ * aborts the whole process (seen here, even after disposing the model first:
+ * "terminate called after throwing an instance of 'Napi::Error'"). So a fatal JS
+ * error fails every request this worker holds with WORKER_CRASHED, drops the model
+ * and context, and the next task loads them afresh: the worker's engine is
+ * replaced in place. A native crash (SIGSEGV) still ends the process; process
+ * supervision restarts it (see README, Deploy).
+ */
+function recover(err: unknown): void {
+  console.error(`[colo engine worker ${init.modelName}] fatal error, reloading model: ${(err as Error)?.stack ?? String(err)}`);
+  failAllActive({ code: 'WORKER_CRASHED', message: `worker for model ${init.modelName} crashed and was replaced` });
+  const old = loaded;
+  loaded = undefined;
+  void old
+    ?.then(async (m) => {
+      await m.context.dispose();
+      await m.model.dispose();
+    })
+    .catch(() => undefined);
+}
+process.on('uncaughtException', recover);
+process.on('unhandledRejection', recover);
+
+function model(): Promise<LoadedModel> {
+  loaded ??= loadLocalModel(init);
+  return loaded;
+}
+
+export default async function run(task: WorkerTask): Promise<WorkerInfo | null> {
+  switch (task.kind) {
+    case 'info':
+      return (await model()).info;
+    case 'generate':
+      await generate(await model(), task);
+      return null;
+    case 'crash':
+      if (!init.faultInjection) throw new Error('fault injection is disabled');
+      setTimeout(() => {
+        // An uncaught error ends this thread; the pool must notice, fail what it held and replace it.
+        throw new Error('injected worker crash');
+      }, task.afterMs);
+      return null;
+  }
+}
