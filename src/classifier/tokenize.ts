@@ -100,3 +100,22 @@ export function tokenize(text: string, out: string[] = []): string[] {
   }
   return out;
 }
+
+const SUFFIXES = ['ing', 'ied', 'ies', 'ed', 'es', 'ly', 's'] as const;
+
+/**
+ * A deliberately light stemmer: strips one common English suffix when at least three
+ * characters remain. Class tokens (`<num>`), cashtags and words ending in "ss" are kept.
+ */
+export function stem(tok: string): string {
+  const first = tok.charCodeAt(0);
+  if (first === 60 /* < */ || first === C.Dollar || tok.length < 5) return tok;
+  for (const suf of SUFFIXES) {
+    if (tok.endsWith(suf) && tok.length - suf.length >= 3) {
+      if (suf === 's' && (tok.endsWith('ss') || tok.endsWith('us') || tok.endsWith('is'))) return tok;
+      if (suf === 'ied' || suf === 'ies') return `${tok.slice(0, -3)}y`;
+      return tok.slice(0, -suf.length);
+    }
+  }
+  return tok;
+}

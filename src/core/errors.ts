@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   'WORKER_CRASHED',
   'NOT_READY',
   'SHUTTING_DOWN',
+  'MODEL_LOAD_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -76,6 +77,7 @@ export const ERROR_INFO: Readonly<Record<ErrorCode, ErrorInfo>> = Object.freeze(
   WORKER_CRASHED: info(500, true, 'server_error'),
   NOT_READY: info(503, true, 'server_error'),
   SHUTTING_DOWN: info(503, true, 'server_error'),
+  MODEL_LOAD_FAILED: info(500, false, 'server_error'),
 });
 
 export interface ColoErrorOptions {

@@ -32,12 +32,13 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
   let promptTokens = 0;
   let done: WorkerDone;
   try {
-    if (m.context.sequencesLeft === 0) throw new ColoError('OVERLOADED', 'no free sequence in this worker');
-    const seq = m.context.getSequence();
+    const input = renderPrompt(m.model, task);
+    promptTokens = input.length;
+    // The main thread dispatches only when it counts a free sequence, so this holds.
+    const seq = m.sequences.acquire(input);
+    if (!seq) throw new ColoError('OVERLOADED', 'no free sequence in this worker');
     const completion = new LlamaCompletion({ contextSequence: seq });
     try {
-      const input = renderPrompt(m.model, task);
-      promptTokens = input.length;
       if (promptTokens + 1 >= m.info.contextSize) {
         throw new ColoError('INVALID_ARGUMENT', `prompt is ${promptTokens} tokens; the context holds ${m.info.contextSize}`, {
           field: 'prompt',
@@ -72,7 +73,7 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
       // Free the sequence before saying done: the main thread dispatches the next
       // request the moment it hears, and it must find a free sequence.
       completion.dispose();
-      seq.dispose();
+      m.sequences.release(seq);
     }
     if (active.delete(port)) port.postMessage(done);
   } catch (err) {

@@ -1,11 +1,13 @@
 /** Loads one model into this worker and warms it up. Runs inside a worker thread only. */
 import { getLlama, LlamaCompletion, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
 import type { WorkerInit, WorkerInfo } from './messages';
+import { SequencePool } from './sequences';
 
 export interface LoadedModel {
   llama: Llama;
   model: LlamaModel;
   context: LlamaContext;
+  sequences: SequencePool;
   info: WorkerInfo;
   /** Grammars compiled from JSON Schemas, keyed by the schema text. */
   grammars: Map<string, Promise<unknown>>;
@@ -28,14 +30,15 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
   });
   const loadMs = performance.now() - t0;
 
+  const sequences = new SequencePool(context);
   const t1 = performance.now();
-  const seq = context.getSequence();
+  const seq = sequences.acquire([])!;
   try {
     const completion = new LlamaCompletion({ contextSequence: seq });
     await completion.generateCompletion(init.warmupPrompt, { maxTokens: 8, temperature: 0 });
     completion.dispose();
   } finally {
-    seq.dispose();
+    sequences.release(seq);
   }
   const warmupMs = performance.now() - t1;
 
@@ -44,6 +47,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
     model,
     context,
     grammars: new Map(),
+    sequences,
     info: {
       modelName: init.modelName,
       gpu: llama.gpu,
@@ -53,6 +57,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
       trainContextSize: model.trainContextSize,
       loadMs,
       warmupMs,
+      sequencesFree: sequences.available,
     },
   };
 }

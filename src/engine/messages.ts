@@ -76,4 +76,6 @@ export interface WorkerInfo {
   trainContextSize: number;
   loadMs: number;
   warmupMs: number;
+  /** Free sequences at the moment of asking. */
+  sequencesFree: number;
 }

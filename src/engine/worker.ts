@@ -44,8 +44,10 @@ function model(): Promise<LoadedModel> {
 
 export default async function run(task: WorkerTask): Promise<WorkerInfo | null> {
   switch (task.kind) {
-    case 'info':
-      return (await model()).info;
+    case 'info': {
+      const m = await model();
+      return { ...m.info, sequencesFree: m.sequences.available };
+    }
     case 'generate':
       await generate(await model(), task);
       return null;

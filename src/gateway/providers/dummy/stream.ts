@@ -1,0 +1,47 @@
+/** Produces the dummy provider's chunks for a behaviour; every wait obeys the cancel signal. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { statusFailure } from '../http';
+import type { ProviderChunk, UnifiedRequest } from '../types';
+import { type DummyBehaviour, echoWords } from './request';
+
+export async function* generate(
+  target: string,
+  b: DummyBehaviour,
+  req: UnifiedRequest,
+  signal: AbortSignal,
+): AsyncGenerator<ProviderChunk> {
+  if (b.kind === 'error') throw statusFailure(target, b.status, {}, 'dummy error');
+  yield { kind: 'open' };
+  if (b.kind === 'stall') {
+    await waitForAbort(signal);
+    return;
+  }
+  const words = echoWords(req);
+  const limit = b.kind === 'truncate' ? Math.min(b.after, words.length) : Math.min(req.sampling.maxTokens, words.length);
+  const delayMs = b.kind === 'echo' ? b.delayMs : 0;
+  for (let i = 0; i < limit; i++) {
+    if (delayMs > 0) await abortable(sleep(delayMs, undefined, { signal }), signal);
+    if (signal.aborted) throw reason(signal);
+    yield { kind: 'text', text: words[i]! };
+  }
+  if (b.kind === 'truncate') return;
+  yield { kind: 'usage', promptTokens: words.length, completionTokens: limit };
+  yield { kind: 'finish', reason: limit < words.length ? 'length' : 'stop' };
+}
+
+function waitForAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) return reject(reason(signal));
+    signal.addEventListener('abort', () => reject(reason(signal)), { once: true });
+  });
+}
+
+async function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw signal.aborted ? reason(signal) : err;
+  }
+}
+
+const reason = (signal: AbortSignal): Error => (signal.reason instanceof Error ? signal.reason : new Error('aborted'));

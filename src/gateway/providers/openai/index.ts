@@ -1,0 +1,35 @@
+/**
+ * OpenAI and every OpenAI-compatible server (vLLM, Ollama, llama-server): chat
+ * completions and legacy completions, streamed over SSE or answered in one body.
+ */
+import { postJson, readJsonBody, responseEvents } from '../http';
+import type { Provider, ProviderCall, ProviderChunk, UnifiedRequest } from '../types';
+import { buildRequest } from './request';
+import { parseBody, parseEvent } from './stream';
+
+async function* call(c: ProviderCall, req: UnifiedRequest): AsyncGenerator<ProviderChunk> {
+  const { path, headers, body } = buildRequest(c.target, req);
+  const res = await postJson(c, path, headers, body);
+  yield { kind: 'open' };
+  if (!c.target.stream) {
+    yield* parseBody(c.target.name, await readJsonBody(c, res));
+    return;
+  }
+  const out: ProviderChunk[] = [];
+  let done = false;
+  // Keep reading after [DONE] until the body ends, so the connection goes back to the pool.
+  for await (const ev of responseEvents(c, res)) {
+    if (done) continue;
+    done = parseEvent(c.target.name, ev, out);
+    for (let i = 0; i < out.length; i++) yield out[i]!;
+    out.length = 0;
+  }
+}
+
+export const openaiProvider: Provider = {
+  name: 'openai',
+  defaultBaseUrl: 'https://api.openai.com/v1',
+  needsHttp: true,
+  endpoints: ['chat', 'completion'],
+  call,
+};

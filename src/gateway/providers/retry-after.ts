@@ -1,0 +1,24 @@
+/**
+ * `Retry-After` (RFC 9110 §10.2.3): either delay-seconds (a non-negative integer) or an
+ * HTTP-date. Also reads the millisecond variant some vendors send
+ * (`retry-after-ms`, OpenAI and Anthropic), which wins when present because it is finer.
+ */
+
+/** Milliseconds to wait, or undefined when the headers say nothing usable. */
+export function parseRetryAfter(
+  headers: Record<string, string | string[] | undefined>,
+  nowEpochMs: number = Date.now(),
+): number | undefined {
+  const ms = first(headers['retry-after-ms']);
+  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms));
+  const raw = first(headers['retry-after']);
+  if (raw === undefined) return undefined;
+  const value = raw.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // An HTTP-date; Date.parse reads IMF-fixdate and the obsolete forms RFC 9110 allows.
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - nowEpochMs);
+}
+
+const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);

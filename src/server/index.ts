@@ -1,0 +1,2 @@
+export { ColoServer } from './server';
+export type { ServerContext, Principal, Logger, ExtraRoute, RouteRequest, RouteResponse } from './context';

@@ -1,0 +1,51 @@
+/**
+ * ColoServer: one uWS app serving HTTP and /v1/ws. Keeps the listen socket so
+ * shutdown can stop accepting, drain in-flight work within a bound, and close.
+ */
+import uWS from 'uWebSockets.js';
+import type { ServerContext } from './context';
+import { registerHttpRoutes } from './routes';
+import { registerWebSocket, type WsState } from './ws';
+
+export class ColoServer {
+  private listenSocket: uWS.us_listen_socket | null = null;
+  private readonly app: uWS.TemplatedApp;
+  private readonly ws: WsState = { connections: new Set() };
+  private readonly httpInflight = new Set<AbortController>();
+  port = 0;
+
+  constructor(private readonly ctx: ServerContext) {
+    this.app = uWS.App();
+    registerWebSocket(this.app, ctx, this.ws);
+    registerHttpRoutes(this.app, ctx, this.httpInflight);
+  }
+
+  listen(): Promise<number> {
+    const { host, port } = this.ctx.config;
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) return reject(new Error(`cannot listen on ${host}:${port}`));
+        this.listenSocket = socket;
+        this.port = uWS.us_socket_local_port(socket);
+        resolve(this.port);
+      });
+    });
+  }
+
+  get connections(): number {
+    return this.ws.connections.size;
+  }
+
+  /** Stops accepting new connections; in-flight requests continue. */
+  stopAccepting(): void {
+    if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+  }
+
+  /** Ends every remaining request and connection. */
+  closeAll(): void {
+    for (const a of this.httpInflight) a.abort();
+    for (const ws of [...this.ws.connections]) ws.end(1001, 'server shutting down');
+    (this.app as { close?: () => void }).close?.();
+  }
+}

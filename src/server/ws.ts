@@ -1,0 +1,181 @@
+/**
+ * The WebSocket endpoint /v1/ws: binary FlatBuffers frames only.
+ * 1. Upgrade: copy headers synchronously, authenticate, then upgrade (or answer 401).
+ * 2. Each message is verified and decoded synchronously (the ArrayBuffer is only
+ *    valid inside the callback); a bad frame gets an Error frame and the connection
+ *    stays open.
+ * 3. Tokens are written corked. Past the soft backpressure mark, a stream's tokens
+ *    are coalesced and flushed as one chunk on drain: nothing is dropped, and the
+ *    hard mark (uWS maxBackpressure) disconnects a client that stopped reading.
+ * 4. Close aborts every in-flight request of the connection, freeing its sequence.
+ */
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import { ColoError, toColoError } from '../core/errors';
+import type { CompletionResult, TokenSink } from '../core/types';
+import { decodeClientFrame, encodeAccepted, encodeError, encodePong, encodeResult, encodeTokenChunk } from '../protocol';
+import { credentialOf, type Principal, type ServerContext } from './context';
+
+interface Stream {
+  id: string;
+  abort: AbortController;
+  index: number;
+  /** Coalesced text waiting for drain. */
+  pending: string;
+}
+
+export interface Conn {
+  principal: Principal | undefined;
+  streams: Map<string, Stream>;
+  congested: Set<Stream>;
+  closed: boolean;
+}
+
+export interface WsState {
+  connections: Set<WebSocket<Conn>>;
+}
+
+export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: WsState): void {
+  const cfg = ctx.config;
+  app.ws<Conn>('/v1/ws', {
+    compression: 0,
+    // uWS closes on frames above this; Colo's own limit (maxFrameBytes) answers with an Error frame instead.
+    maxPayloadLength: Math.max(cfg.maxFrameBytes * 4, 1 << 20),
+    maxBackpressure: cfg.maxBackpressureBytes,
+    closeOnBackpressureLimit: 1,
+    idleTimeout: cfg.idleTimeoutSec === 0 ? 0 : Math.max(8, cfg.idleTimeoutSec),
+    sendPingsAutomatically: true,
+
+    upgrade: (res, req, context) => {
+      const h = { authorization: req.getHeader('authorization'), 'x-api-key': req.getHeader('x-api-key') };
+      const query = req.getQuery() ?? '';
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      let aborted = false;
+      res.onAborted(() => (aborted = true));
+      ctx.authenticate(credentialOf(h, query)).then(
+        (principal) => {
+          if (aborted) return;
+          res.cork(() => {
+            res.upgrade<Conn>({ principal, streams: new Map(), congested: new Set(), closed: false }, key, protocol, extensions, context);
+          });
+        },
+        (err) => {
+          if (aborted) return;
+          const e = toColoError(err);
+          res.cork(() => res.writeStatus(`${e.status} Unauthorized`).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: e.code, message: e.message } })));
+        },
+      );
+    },
+
+    open: (ws) => {
+      state.connections.add(ws);
+    },
+
+    message: (ws, message, isBinary) => {
+      const conn = ws.getUserData();
+      if (!isBinary) {
+        send(ws, encodeError('', new ColoError('UNSUPPORTED_FRAME', 'only binary FlatBuffers frames are accepted')));
+        return;
+      }
+      let msg: ReturnType<typeof decodeClientFrame>;
+      try {
+        msg = decodeClientFrame(new Uint8Array(message), cfg.maxFrameBytes);
+      } catch (err) {
+        const e = toColoError(err);
+        send(ws, encodeError((err as { id?: string }).id ?? '', e));
+        return;
+      }
+      switch (msg.kind) {
+        case 'ping':
+          send(ws, encodePong(msg.nonce, process.hrtime.bigint()));
+          return;
+        case 'cancel':
+          conn.streams.get(msg.id)?.abort.abort();
+          return;
+        case 'request':
+          startRequest(ws, conn, ctx, msg.request);
+          return;
+      }
+    },
+
+    drain: (ws) => {
+      const conn = ws.getUserData();
+      if (conn.congested.size === 0 || ws.getBufferedAmount() > cfg.softBackpressureBytes) return;
+      ws.cork(() => {
+        for (const s of conn.congested) flushPending(ws, s);
+      });
+      conn.congested.clear();
+    },
+
+    close: (ws) => {
+      const conn = ws.getUserData();
+      conn.closed = true;
+      state.connections.delete(ws);
+      for (const s of conn.streams.values()) s.abort.abort();
+      conn.streams.clear();
+    },
+  });
+}
+
+function send(ws: WebSocket<Conn>, bytes: Uint8Array): void {
+  ws.send(bytes, true);
+}
+
+function flushPending(ws: WebSocket<Conn>, s: Stream): void {
+  if (s.pending.length === 0) return;
+  send(ws, encodeTokenChunk(s.id, s.index++, s.pending));
+  s.pending = '';
+}
+
+function startRequest(ws: WebSocket<Conn>, conn: Conn, ctx: ServerContext, request: Parameters<ServerContext['complete']>[0]): void {
+  const cfg = ctx.config;
+  if (conn.streams.has(request.id)) {
+    send(ws, encodeError(request.id, new ColoError('DUPLICATE_ID', `request id "${request.id}" is already in flight on this connection`, { field: 'id' })));
+    return;
+  }
+  if (conn.streams.size >= cfg.maxInflightPerConnection) {
+    send(ws, encodeError(request.id, new ColoError('OVERLOADED', `at most ${cfg.maxInflightPerConnection} requests in flight per connection`)));
+    return;
+  }
+  if (request.deadlineMs === 0) request.deadlineMs = cfg.defaultDeadlineMs;
+  request.receivedAt ??= performance.now();
+  const s: Stream = { id: request.id, abort: new AbortController(), index: 0, pending: '' };
+  conn.streams.set(request.id, s);
+
+  const sink: TokenSink | null = request.stream
+    ? {
+        onToken: (text) => {
+          if (conn.closed) return;
+          if (s.pending.length > 0 || ws.getBufferedAmount() > cfg.softBackpressureBytes) {
+            s.pending += text;
+            conn.congested.add(s);
+            return;
+          }
+          const bytes = encodeTokenChunk(s.id, s.index++, text);
+          ws.cork(() => send(ws, bytes));
+        },
+      }
+    : null;
+
+  ctx.complete(request, sink, s.abort.signal, 'ws', conn.principal).then(
+    (result: CompletionResult) => {
+      conn.streams.delete(s.id);
+      if (conn.closed) return;
+      ws.cork(() => {
+        flushPending(ws, s);
+        conn.congested.delete(s);
+        send(ws, encodeResult(result));
+      });
+    },
+    (err: unknown) => {
+      conn.streams.delete(s.id);
+      if (conn.closed) return;
+      ws.cork(() => {
+        flushPending(ws, s);
+        conn.congested.delete(s);
+        send(ws, encodeError(s.id, toColoError(err)));
+      });
+    },
+  );
+}

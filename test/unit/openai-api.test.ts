@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { chatResponse, finalChunk, parseChat, parseCompletion, tokenChunk } from '../../src/api/openai';
+import type { CompletionResult } from '../../src/core/types';
+
+const limits = { maxTokensLimit: 512, defaultDeadlineMs: 30_000 };
+
+function fieldOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    expect((e as { code: string }).code).toBe('INVALID_ARGUMENT');
+    return (e as { field?: string }).field;
+  }
+  throw new Error('expected INVALID_ARGUMENT');
+}
+
+describe('OpenAI request parsing', () => {
+  it('maps a completion request onto the unified request', () => {
+    const { req, includeUsage } = parseCompletion(
+      { model: 'm', prompt: 'hi', max_tokens: 7, temperature: 0, seed: 3, stop: '\n', stream: true, stream_options: { include_usage: true } },
+      limits,
+    );
+    expect(req).toMatchObject({ model: 'm', prompt: 'hi', stream: true, deadlineMs: 30_000 });
+    expect(req.sampling).toEqual({ maxTokens: 7, temperature: 0, topP: 0.95, seed: 3, stop: ['\n'] });
+    expect(req.id).toMatch(/^cmpl-/);
+    expect(includeUsage).toBe(true);
+  });
+
+  it('maps chat messages, folding developer into system and text parts into content', () => {
+    const { req } = parseChat(
+      { model: 'm', messages: [{ role: 'developer', content: 'be terse' }, { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }] },
+      limits,
+    );
+    expect(req.messages).toEqual([
+      { role: 'system', content: 'be terse' },
+      { role: 'user', content: 'ab' },
+    ]);
+  });
+
+  it('names the field of every invalid parameter', () => {
+    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', temperature: 3 }, limits))).toBe('temperature');
+    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', max_tokens: 100000 }, limits))).toBe('max_tokens');
+    expect(fieldOf(() => parseCompletion({ model: 'm' }, limits))).toBe('prompt');
+    expect(fieldOf(() => parseChat({ model: 'm', messages: [] }, limits))).toBe('messages');
+    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', n: 2 }, limits))).toBe('n');
+    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', tools: [{}] }, limits))).toBe('tools');
+    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', top_p: 0 }, limits))).toBe('top_p');
+  });
+});
+
+describe('OpenAI responses', () => {
+  const r: CompletionResult = {
+    id: 'chatcmpl-1',
+    text: 'hello',
+    finishReason: 'length',
+    usage: { promptTokens: 3, completionTokens: 2 },
+    route: { kind: 'local', provider: 'local', model: 'm', cached: false },
+    timings: { queueUs: 1, ttftUs: 2, totalUs: 3 },
+  };
+  it('builds a chat completion with usage and Colo timings', () => {
+    const body = chatResponse(r);
+    expect(body.choices[0]!.message.content).toBe('hello');
+    expect(body.choices[0]!.finish_reason).toBe('length');
+    expect(body.usage).toEqual({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
+    expect(body.colo.timings.total_us).toBe(3);
+  });
+  it('starts a chat stream with the assistant role and ends with a finish reason', () => {
+    expect(tokenChunk('chat', 'x', 'm', 'a', true).choices[0]!.delta).toEqual({ role: 'assistant', content: 'a' });
+    expect(tokenChunk('chat', 'x', 'm', 'b', false).choices[0]!.delta).toEqual({ content: 'b' });
+    expect(finalChunk('chat', r).choices[0]).toMatchObject({ finish_reason: 'length', delta: {} });
+  });
+});

@@ -1,0 +1,196 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ColoError } from '../../src/core/errors';
+import { applyLayout, coresForRole, fallbackTuning, loadTuning, tuningConfigSchema, type Tuning } from '../../src/tuning';
+
+const ADDON = resolve(__dirname, '../../native/build/Release/colo_native.node');
+const built = existsSync(ADDON);
+
+describe('loadTuning', () => {
+  it('falls back cleanly when the addon file is missing', () => {
+    const t = loadTuning({ addonPath: '/nonexistent/colo_native.node' });
+    expect(t.available).toBe(false);
+    expect(t.reason).toContain('/nonexistent/colo_native.node');
+    const pin = t.pinThreadToCores([0]);
+    expect(pin).toMatchObject({ ok: false, errno: 'UNAVAILABLE' });
+    expect(t.lockMemory()).toMatchObject({ ok: false, errno: 'UNAVAILABLE' });
+    expect(t.currentCpu()).toBe(-1);
+    // The clock must keep working without the addon.
+    const a = t.monotonicNs();
+    const b = t.monotonicNs();
+    expect(typeof a).toBe('bigint');
+    expect(b >= a).toBe(true);
+  });
+
+  it('falls back when the file is not a native addon', () => {
+    const t = loadTuning({ addonPath: resolve(__dirname, '../../package.json') });
+    expect(t.available).toBe(false);
+    expect(t.reason).toMatch(/failed to load|not colo_native/);
+  });
+
+  it('rejects invalid core lists even in the fallback (a config bug, not an OS refusal)', () => {
+    const t = fallbackTuning('test', '/x');
+    expect(() => t.pinThreadToCores([])).toThrow(RangeError);
+    expect(() => t.pinThreadToCores([-1])).toThrow(RangeError);
+    expect(() => t.pinThreadToCores([1.5])).toThrow(RangeError);
+  });
+
+  it('loads the built addon when native/build holds it', () => {
+    const t = loadTuning();
+    // The install script builds it; if this box had no compiler the file is absent and
+    // the loader must say so rather than claim success.
+    expect(t.available).toBe(built);
+    if (!built) expect(t.reason).toContain('not built');
+  });
+});
+
+describe.skipIf(!built)('native addon (built)', () => {
+  const t = loadTuning({ addonPath: ADDON });
+  const original = t.getThreadAffinity();
+  afterAll(() => {
+    if (original.length > 0) t.pinThreadToCores(original);
+  });
+
+  it('pins the calling thread to core 0 and then runs on core 0', () => {
+    expect(t.pinThreadToCores([0])).toEqual({ ok: true });
+    expect(t.getThreadAffinity()).toEqual([0]);
+    expect(t.currentCpu()).toBe(0);
+  });
+
+  it('reports a kernel refusal as errno text instead of throwing', () => {
+    // Core 1023 does not exist on any test box: the kernel answers EINVAL.
+    const r = t.pinThreadToCores([1023]);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.errno).toBe('EINVAL');
+      expect(r.error).toMatch(/^EINVAL: /);
+    }
+  });
+
+  it('monotonicNs is a bigint that increases', () => {
+    const a = t.monotonicNs();
+    let x = 0;
+    for (let i = 0; i < 10_000; i++) x += i;
+    const b = t.monotonicNs();
+    expect(x).toBeGreaterThan(0);
+    expect(typeof a).toBe('bigint');
+    expect(b > a).toBe(true);
+  });
+
+  it('threadId and memlockLimit report real values', () => {
+    expect(t.threadId()).toBeGreaterThan(0);
+    const limit = t.memlockLimit();
+    expect(limit === Infinity || (typeof limit === 'number' && limit >= 0)).toBe(true);
+  });
+
+  it('lockMemory returns ok or an errno string, and unlock undoes it', () => {
+    const r = t.lockMemory({ current: true, future: false });
+    if (!r.ok) expect(r.errno).toMatch(/^E[A-Z]+$/);
+    expect(t.unlockMemory()).toEqual({ ok: true });
+  });
+
+  it('pins a worker thread independently of the main thread', async () => {
+    const last = original[original.length - 1] ?? 0;
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const addon = require(workerData.path);
+      const err = addon.pinThreadToCores([workerData.core]);
+      parentPort.postMessage({ err, cpu: addon.currentCpu(), aff: addon.getThreadAffinity() });
+    `;
+    const w = new Worker(code, { eval: true, workerData: { path: ADDON, core: last } });
+    const msg = await new Promise<{ err: string | null; cpu: number; aff: number[] }>((res, rej) => {
+      w.once('message', res);
+      w.once('error', rej);
+    });
+    await w.terminate();
+    expect(msg.err).toBeNull();
+    expect(msg.aff).toEqual([last]);
+    expect(msg.cpu).toBe(last);
+  });
+});
+
+/** A Tuning double that records calls, for applyLayout's decisions. */
+function recordingTuning(fail: Partial<Record<'pin' | 'lock' | 'rt', string>> = {}): Tuning & { calls: string[] } {
+  const calls: string[] = [];
+  const res = (err?: string) => (err ? { ok: false as const, errno: err.split(':')[0] ?? err, error: err } : { ok: true as const });
+  const base = fallbackTuning('double', '/x');
+  return {
+    ...base,
+    available: true,
+    reason: undefined,
+    calls,
+    pinThreadToCores: (cores) => (calls.push(`pin ${cores.join(',')}`), res(fail.pin)),
+    lockMemory: () => (calls.push('lock'), res(fail.lock)),
+    setRealtimePriority: (p) => (calls.push(`rt ${p}`), res(fail.rt)),
+  };
+}
+
+describe('tuningConfigSchema', () => {
+  it('defaults to everything off', () => {
+    const c = tuningConfigSchema.parse({});
+    expect(c).toEqual({
+      enabled: false,
+      layout: { network: [], workers: [] },
+      lockMemory: false,
+      networkRealtimePriority: 0,
+      required: false,
+      addonPath: '',
+    });
+  });
+
+  it('rejects unknown keys and bad core ids', () => {
+    expect(() => tuningConfigSchema.parse({ lockmemory: true })).toThrow();
+    expect(() => tuningConfigSchema.parse({ layout: { network: [-1] } })).toThrow();
+    expect(() => tuningConfigSchema.parse({ layout: { workers: [[]] } })).toThrow();
+  });
+});
+
+describe('applyLayout', () => {
+  const cfg = tuningConfigSchema.parse({
+    enabled: true,
+    layout: { network: [0], workers: [[1], [2, 3]] },
+    lockMemory: true,
+  });
+
+  it('does nothing when disabled', () => {
+    const t = recordingTuning();
+    const r = applyLayout(t, tuningConfigSchema.parse({ layout: { network: [0] } }), { kind: 'network' });
+    expect(t.calls).toEqual([]);
+    expect(r.attempted).toBe(false);
+    expect(r.message).toContain('off');
+  });
+
+  it('network role pins and locks memory; workers only pin', () => {
+    const t = recordingTuning();
+    applyLayout(t, cfg, { kind: 'network' });
+    applyLayout(t, cfg, { kind: 'worker', index: 1 });
+    expect(t.calls).toEqual(['pin 0', 'lock', 'pin 2,3']);
+  });
+
+  it('wraps worker indexes past the layout length', () => {
+    expect(coresForRole(cfg, { kind: 'worker', index: 2 })).toEqual([1]);
+    expect(coresForRole(cfg, { kind: 'worker', index: 3 })).toEqual([2, 3]);
+  });
+
+  it('reports a failed step in one line and keeps going when not required', () => {
+    const t = recordingTuning({ lock: 'EPERM: Operation not permitted' });
+    const r = applyLayout(t, cfg, { kind: 'network' });
+    expect(r.ok).toBe(false);
+    expect(r.message).toBe('tuning network: pin [0] ok; mlockall EPERM: Operation not permitted');
+  });
+
+  it('throws NOT_READY when a required step fails', () => {
+    const t = recordingTuning({ pin: 'EINVAL: Invalid argument' });
+    const required = { ...cfg, required: true };
+    let caught: unknown;
+    try {
+      applyLayout(t, required, { kind: 'worker', index: 0 });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ColoError);
+    expect((caught as ColoError).code).toBe('NOT_READY');
+  });
+});
