@@ -30,6 +30,8 @@ export interface HistogramOptions {
   digits?: 1 | 2 | 3 | 4 | 5;
   /** Default 32; 'packed' trades record speed for memory. */
   bitBucketSize?: 8 | 16 | 32 | 64 | 'packed';
+  /** Use the WASM build; call `await initWebAssembly()` from hdr-histogram-js first. Default false. */
+  useWebAssembly?: boolean;
 }
 
 /** A histogram of nanosecond values. */
@@ -40,6 +42,7 @@ export function createHistogram(opts: HistogramOptions = {}): Histogram {
     numberOfSignificantValueDigits: opts.digits ?? 3,
     bitBucketSize: opts.bitBucketSize ?? 32,
     autoResize: true,
+    useWebAssembly: opts.useWebAssembly ?? false,
   });
 }
 

@@ -46,8 +46,8 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
     engine.pools.map((p) => ({ labels: { model: p.name }, value: p.inFlight })),
   );
   metrics.gauge('colo_sequences', 'Sequences per local model', () => engine.pools.map((p) => ({ labels: { model: p.name }, value: p.slots })));
-  metrics.gauge('colo_worker_crashes', 'Engine worker crashes since start', () =>
-    engine.pools.map((p) => ({ labels: { model: p.name }, value: p.workerCrashes })),
+  metrics.gauge('colo_worker_crash_failed_requests', 'Requests failed with WORKER_CRASHED since start', () =>
+    engine.pools.map((p) => ({ labels: { model: p.name }, value: p.crashFailedRequests })),
   );
 
   const ctx: ServerContext = {

@@ -8,6 +8,7 @@ import { ColoError, toColoError } from '../core/errors';
 import type { CancelReason, GenerateTask, WorkerDone, WorkerFailed, WorkerFinish } from './messages';
 import type { LoadedModel } from './load';
 import { renderPrompt } from './prompt';
+import { StopDetector } from './stop';
 
 /** Ports of generations in progress, so a fatal error can answer every one of them. */
 const active = new Set<GenerateTask['port']>();
@@ -46,26 +47,33 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
       }
       const grammar = task.jsonSchema ? await grammarFor(m, task.jsonSchema) : undefined;
       const { sampling } = task;
+      const stops = new StopDetector(sampling.stop);
+      // Stopping on a stop string ends generation through its own signal, so it is not mistaken for a cancel.
+      const stopAbort = new AbortController();
+      const signal = AbortSignal.any([abort.signal, stopAbort.signal]);
       const res = await completion.generateCompletionWithMeta(input, {
         maxTokens: Math.min(sampling.maxTokens, m.info.contextSize - promptTokens - 1),
         temperature: sampling.temperature,
         topP: sampling.topP,
         seed: sampling.seed,
-        customStopTriggers: sampling.stop.length > 0 ? sampling.stop : undefined,
         grammar,
-        signal: abort.signal,
+        signal,
         stopOnAbortSignal: true,
         evaluationPriority: toEvaluationPriority(task.priority),
         onToken: (tokens: Token[]) => {
           completionTokens += tokens.length;
         },
         onTextChunk: (text: string) => {
-          if (text.length > 0) port.postMessage(text);
+          const out = stops.push(text);
+          if (out.length > 0) port.postMessage(out);
+          if (stops.stopped) stopAbort.abort();
         },
       });
+      const rest = stops.flush();
+      if (rest.length > 0) port.postMessage(rest);
       done = {
         type: 'done',
-        finishReason: finishOf(res.metadata.stopReason, cancelReason),
+        finishReason: stops.stopped ? 'stop' : finishOf(res.metadata.stopReason, cancelReason),
         promptTokens,
         completionTokens,
       };

@@ -57,6 +57,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
       trainContextSize: model.trainContextSize,
       loadMs,
       warmupMs,
+      recoveries: 0,
       sequencesFree: sequences.available,
     },
   };

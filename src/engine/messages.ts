@@ -76,6 +76,8 @@ export interface WorkerInfo {
   trainContextSize: number;
   loadMs: number;
   warmupMs: number;
+  /** Times this worker recovered from a fatal error by reloading its model. */
+  recoveries: number;
   /** Free sequences at the moment of asking. */
   sequencesFree: number;
 }

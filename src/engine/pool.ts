@@ -75,6 +75,7 @@ export class ModelPool {
   private readonly queue: AdmissionQueue<Pending>;
   private running = 0;
   private crashes = 0;
+  private crashFailures = 0;
   private closed = false;
   info: WorkerInfo | undefined;
 
@@ -134,8 +135,14 @@ export class ModelPool {
     return this.running;
   }
 
+  /** Worker threads lost (Piscina replaced them). */
   get workerCrashes(): number {
     return this.crashes;
+  }
+
+  /** Requests failed with WORKER_CRASHED, by a lost thread or an in-place recovery. */
+  get crashFailedRequests(): number {
+    return this.crashFailures;
   }
 
   /** Estimated wait before a request of this priority would start, in ms. */
@@ -205,7 +212,10 @@ export class ModelPool {
         return;
       }
       port1.close();
-      if (msg.type === 'error') return this.fail(p, toColoError(msg.error));
+      if (msg.type === 'error') {
+        if (msg.error.code === 'WORKER_CRASHED') this.crashFailures++;
+        return this.fail(p, toColoError(msg.error));
+      }
       if (msg.finishReason === 'cancelled') return this.fail(p, new ColoError('CANCELLED', 'request cancelled'));
       if (msg.finishReason === 'deadline') return this.fail(p, new ColoError('DEADLINE', `deadline of ${p.req.deadlineMs} ms passed while generating`));
       const timings = p.trace.finish();
@@ -233,6 +243,7 @@ export class ModelPool {
       // The worker died with this task on it (Piscina replaces the worker).
       port1.close();
       this.crashes++;
+      this.crashFailures++;
       this.fail(p, new ColoError('WORKER_CRASHED', `worker for model ${this.name} crashed: ${(err as Error).message}`));
     });
   }

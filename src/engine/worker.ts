@@ -12,6 +12,7 @@ import { generate, failAllActive } from './generate';
 
 const init = workerData as WorkerInit;
 let loaded: Promise<LoadedModel> | undefined;
+let recoveries = 0;
 
 /**
  * This thread must never end: one that dies while llama.cpp holds native state
@@ -23,6 +24,9 @@ let loaded: Promise<LoadedModel> | undefined;
  * supervision restarts it (see README, Deploy).
  */
 function recover(err: unknown): void {
+  // Promises of the model dropped by the last recovery reject with DisposedError: fallout, not a new crash.
+  if ((err as Error)?.name === 'DisposedError' || /disposed/i.test((err as Error)?.message ?? '')) return;
+  recoveries++;
   console.error(`[colo engine worker ${init.modelName}] fatal error, reloading model: ${(err as Error)?.stack ?? String(err)}`);
   failAllActive({ code: 'WORKER_CRASHED', message: `worker for model ${init.modelName} crashed and was replaced` });
   const old = loaded;
@@ -46,7 +50,7 @@ export default async function run(task: WorkerTask): Promise<WorkerInfo | null> 
   switch (task.kind) {
     case 'info': {
       const m = await model();
-      return { ...m.info, sequencesFree: m.sequences.available };
+      return { ...m.info, recoveries, sequencesFree: m.sequences.available };
     }
     case 'generate':
       await generate(await model(), task);

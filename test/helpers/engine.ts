@@ -1,0 +1,46 @@
+/** Starts a real local engine or a whole Colo on the tiny real model, for model tests. */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseConfig, type ColoConfig } from '../../src/config';
+import { createLogger } from '../../src/core/log';
+import { DEFAULT_SAMPLING, type InferenceRequest } from '../../src/core/types';
+import { startColo, type Colo } from '../../src/app/colo';
+
+export const SHARED_MODELS = resolve(import.meta.dirname, '../../../shared/models');
+
+export function requireTinyModel(): string {
+  const p = process.env.COLO_TEST_MODEL ?? resolve(SHARED_MODELS, 'stories260K.gguf');
+  if (!existsSync(p)) throw new Error(`tiny test model not found at ${p}; set COLO_TEST_MODEL`);
+  return p;
+}
+
+export const quietLog = createLogger('error');
+
+export function testConfig(over: { sequences?: number; maxQueue?: number; server?: Record<string, unknown>; extra?: Record<string, unknown> } = {}): ColoConfig {
+  return parseConfig({
+    server: { port: 0, shutdownGraceMs: 2000, ...over.server },
+    engine: {
+      modelDirs: [SHARED_MODELS],
+      models: [{ name: 'stories260K', aliases: ['tiny'], sequences: over.sequences ?? 4, maxQueue: over.maxQueue ?? 16, contextSize: 512 }],
+    },
+    ...over.extra,
+  });
+}
+
+export async function startTestColo(over: Parameters<typeof testConfig>[0] = {}, opts: { faultInjection?: boolean } = {}): Promise<Colo> {
+  requireTinyModel();
+  return startColo(testConfig(over), quietLog, opts);
+}
+
+export function request(id: string, over: Partial<InferenceRequest> = {}): InferenceRequest {
+  return {
+    id,
+    model: 'stories260K',
+    prompt: 'Once upon a time',
+    sampling: { ...DEFAULT_SAMPLING, maxTokens: 32, temperature: 0 },
+    deadlineMs: 10_000,
+    priority: 0,
+    stream: true,
+    ...over,
+  };
+}

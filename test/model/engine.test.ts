@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Colo } from '../../src/app/colo';
+import { ColoError } from '../../src/core/errors';
+import { request, startTestColo } from '../helpers/engine';
+
+let colo: Colo;
+beforeAll(async () => {
+  colo = await startTestColo({ sequences: 4, maxQueue: 8 }, { faultInjection: true });
+});
+afterAll(async () => {
+  await colo?.shutdown('test end');
+});
+
+const never = () => new AbortController().signal;
+const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: ColoError) => e.code);
+
+describe('local engine on stories260K', () => {
+  it('streams tokens whose concatenation is the final text', async () => {
+    const chunks: string[] = [];
+    const r = await colo.engine.complete(request('s1'), { onToken: (t) => chunks.push(t) }, never());
+    expect(r.text.length).toBeGreaterThan(10);
+    expect(chunks.join('')).toBe(r.text);
+    expect(r.usage.completionTokens).toBe(32);
+    expect(r.finishReason).toBe('length');
+    expect(r.route).toEqual({ kind: 'local', provider: 'local', model: 'stories260K', cached: false });
+    expect(r.timings.ttftUs).toBeGreaterThan(0);
+    expect(r.timings.totalUs).toBeGreaterThanOrEqual(r.timings.ttftUs);
+  });
+
+  it('is deterministic at temperature 0 and honours stop sequences', async () => {
+    const a = await colo.engine.complete(request('d1'), null, never());
+    const b = await colo.engine.complete(request('d2'), null, never());
+    expect(a.text).toBe(b.text);
+    const stop = a.text.slice(10, 14);
+    const c = await colo.engine.complete(request('d3', { sampling: { ...request('x').sampling, stop: [stop] } }), null, never());
+    expect(c.finishReason).toBe('stop');
+    expect(a.text.startsWith(c.text)).toBe(true);
+    expect(c.text).not.toContain(stop);
+  });
+
+  it('renders chat messages through a chat wrapper', async () => {
+    const r = await colo.engine.complete(request('chat', { prompt: undefined, messages: [{ role: 'user', content: 'Tell me a story' }] }), null, never());
+    expect(r.usage.promptTokens).toBeGreaterThan(4);
+    expect(r.usage.completionTokens).toBeGreaterThan(0);
+  });
+
+  it('decodes concurrent requests on separate sequences, each with its own text', async () => {
+    const prompts = ['Once upon a time', 'The cat', 'Lily and Ben', 'One day'];
+    const results = await Promise.all(prompts.map((p, i) => colo.engine.complete(request(`c${i}`, { prompt: p }), null, never())));
+    const solo = await colo.engine.complete(request('solo', { prompt: 'The cat' }), null, never());
+    expect(results[1]!.text).toBe(solo.text);
+    expect(new Set(results.map((r) => r.text)).size).toBe(4);
+  });
+
+  it('cancels in-band and frees the sequence', async () => {
+    const ac = new AbortController();
+    let tokens = 0;
+    const p = colo.engine.complete(request('cx', { sampling: { ...request('x').sampling, maxTokens: 400 } }), { onToken: () => { if (++tokens === 3) ac.abort(); } }, ac.signal);
+    expect(await codeOf(p)).toBe('CANCELLED');
+    expect(tokens).toBeLessThan(400);
+    const pool = colo.engine.get('stories260K');
+    expect(pool.inFlight).toBe(0);
+    expect((await pool.workerInfo()).sequencesFree).toBe(4);
+  });
+
+  it('ends a request whose deadline passes with DEADLINE', async () => {
+    expect(await codeOf(colo.engine.complete(request('dl', { deadlineMs: 3, sampling: { ...request('x').sampling, maxTokens: 400 } }), null, never()))).toBe('DEADLINE');
+  });
+
+  it('after 200 aborted streams the pool still serves with every sequence free', async () => {
+    const pool = colo.engine.get('stories260K');
+    for (let round = 0; round < 50; round++) {
+      const runs = Array.from({ length: 4 }, (_, i) => {
+        const ac = new AbortController();
+        const p = colo.engine.complete(request(`ab${round}-${i}`, { sampling: { ...request('x').sampling, maxTokens: 300 } }), { onToken: () => ac.abort() }, ac.signal);
+        return codeOf(p);
+      });
+      for (const c of await Promise.all(runs)) expect(['CANCELLED', 'ok']).toContain(c);
+    }
+    expect(pool.inFlight).toBe(0);
+    expect(pool.queued).toBe(0);
+    expect((await pool.workerInfo()).sequencesFree).toBe(4);
+    const r = await colo.engine.complete(request('after-aborts'), null, never());
+    expect(r.usage.completionTokens).toBe(32);
+  });
+
+  it('at 10x capacity rejects the excess at once with OVERLOADED and finishes the admitted', async () => {
+    const pool = colo.engine.get('stories260K');
+    const capacity = pool.slots + 8; // 4 sequences + queue of 8
+    const codes = await Promise.all(Array.from({ length: capacity * 10 }, (_, i) => codeOf(colo.engine.complete(request(`o${i}`), null, never()))));
+    const ok = codes.filter((c) => c === 'ok').length;
+    const overloaded = codes.filter((c) => c === 'OVERLOADED').length;
+    expect(ok).toBe(capacity);
+    expect(overloaded).toBe(capacity * 9);
+    expect(pool.queued).toBe(0);
+  });
+
+  it('fails the requests of a crashed worker with WORKER_CRASHED, then serves again', async () => {
+    const pool = colo.engine.get('stories260K');
+    const held = colo.engine.complete(request('held', { sampling: { ...request('x').sampling, maxTokens: 480 }, prompt: 'x' }), null, never());
+    await pool.injectCrash(0);
+    expect(await codeOf(held)).toBe('WORKER_CRASHED');
+    const r = await colo.engine.complete(request('after-crash'), null, never());
+    expect(r.usage.completionTokens).toBe(32);
+    expect((await pool.workerInfo()).recoveries).toBe(1);
+    expect(pool.crashFailedRequests).toBe(1);
+  });
+});
