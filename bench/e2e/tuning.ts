@@ -10,8 +10,10 @@
  *    every gap; the tail is time stolen from this thread (preemption, interrupts, page
  *    faults), the floor under any request's latency.
  * 2. echo: closed-loop (1 client) WebSocket round trips of a 100 B frame through a uWS
- *    echo server in a child process. Tuned: client on core A, server on core B, both
- *    mlockall'd.
+ *    echo server in a child process.
+ *
+ * Variants: plain; pin-split (client core A, server core B); pin-same (both on core A);
+ * mlock (both processes mlockall'd); pin-split+mlock (the "fully tuned" setup).
  *
  * Needs the addon (native/build). Without it the bench says so and exits 0.
  */
@@ -21,10 +23,19 @@ import { loadTuning, type Tuning } from '../../src/tuning';
 import { compareLatency, createHistogram, formatComparison, formatSummary, machineLine, recordNs, runClosedLoop, summarize, writeResult } from '../lib';
 import type { LatencySummary } from '../lib';
 import { EchoClient } from './uws-echo-client';
-import { startEchoChild } from './uws-echo';
+import { startEchoChild, type RunningServer } from './uws-echo';
+
+/** One tuning setup: what the client (this thread) does, and how its echo server runs. */
+interface Variant {
+  name: string;
+  pin: boolean;
+  mlock: boolean;
+  /** Core for the echo server, or undefined to leave it unpinned. */
+  serverCore: number | undefined;
+}
 
 interface Phase {
-  tuned: boolean;
+  variant: string;
   round: number;
   hiccup: LatencySummary & { gapsOver10us: number; gapsOver100us: number };
   echo: LatencySummary;
@@ -81,7 +92,7 @@ function merge(phases: Phase[], pick: (p: Phase) => LatencySummary): LatencySumm
 
 async function main() {
   const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-  const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 1 : 2));
+  const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 1 : 3));
   const hiccupMs = quick ? 1000 : 3000;
   const echoCount = quick ? 5000 : 20_000;
   console.log(`# tuning effect\n${machineLine()}`);
@@ -93,52 +104,70 @@ async function main() {
     return;
   }
   const original = tuning.getThreadAffinity();
-  const clientCore = original[0] ?? 0;
-  const serverCore = original[1] ?? clientCore;
-  console.log(`memlock limit ${tuning.memlockLimit()} B; client core ${clientCore}, server core ${serverCore}; ${rounds} round(s)`);
+  const a = original[0] ?? 0;
+  const b = original[1] ?? a;
+  const variants: Variant[] = [
+    { name: 'plain', pin: false, mlock: false, serverCore: undefined },
+    { name: 'pin-split', pin: true, mlock: false, serverCore: b },
+    { name: 'pin-same', pin: true, mlock: false, serverCore: a },
+    { name: 'mlock', pin: false, mlock: true, serverCore: undefined },
+    { name: 'pin-split+mlock', pin: true, mlock: true, serverCore: b },
+  ];
+  const limit = tuning.memlockLimit();
+  console.log(`memlock limit ${limit === Infinity ? 'unlimited' : `${limit} B`}; client core ${a}; ${rounds} round(s)`);
 
-  const plain = await startEchoChild();
-  const tuned = await startEchoChild([`--pin=${serverCore}`, '--mlock']);
-  console.log(`servers: plain ${plain.label}; tuned ${tuned.label}`);
+  const servers = new Map<string, RunningServer>();
   const phases: Phase[] = [];
   const steps: string[] = [];
   try {
+    for (const v of variants) {
+      const args = [...(v.serverCore === undefined ? [] : [`--pin=${v.serverCore}`]), ...(v.mlock ? ['--mlock'] : [])];
+      const s = await startEchoChild(args);
+      servers.set(v.name, s);
+      steps.push(`server ${v.name}: ${s.label}`);
+    }
     for (let round = 0; round < rounds; round++) {
-      for (const on of [false, true]) {
-        if (on) {
-          const pin = tuning.pinThreadToCores([clientCore]);
-          const lock = tuning.lockMemory();
-          steps.push(`round ${round}: pin ${JSON.stringify(pin)} mlock ${JSON.stringify(lock)}`);
+      for (const v of variants) {
+        if (v.pin) steps.push(`round ${round} ${v.name}: pin [${a}] ${JSON.stringify(tuning.pinThreadToCores([a]))}`);
+        if (v.mlock) steps.push(`round ${round} ${v.name}: mlockall ${JSON.stringify(tuning.lockMemory())}`);
+        try {
+          const h = hiccup(tuning, hiccupMs);
+          const e = await echo(servers.get(v.name)!.url, echoCount);
+          phases.push({ variant: v.name, round, hiccup: h, echo: e });
+          console.log(`  r${round} ${v.name.padEnd(16)} hiccup ${formatSummary(h)} >10µs:${h.gapsOver10us}`);
+          console.log(`  r${round} ${v.name.padEnd(16)} echo   ${formatSummary(e)}`);
+        } finally {
+          // Unlock before anything else happens: a worker thread torn down while memory
+          // is locked aborts the process (native/README.md).
+          if (v.mlock) tuning.unlockMemory();
+          if (v.pin) tuning.pinThreadToCores(original);
         }
-        const h = hiccup(tuning, hiccupMs);
-        const e = await echo((on ? tuned : plain).url, echoCount);
-        if (on) {
-          tuning.unlockMemory();
-          tuning.pinThreadToCores(original);
-        }
-        phases.push({ tuned: on, round, hiccup: h, echo: e });
-        console.log(`  round ${round} ${on ? 'tuned' : 'plain'}  hiccup ${formatSummary(h)} >10µs:${h.gapsOver10us}`);
-        console.log(`  round ${round} ${on ? 'tuned' : 'plain'}  echo   ${formatSummary(e)}`);
       }
     }
   } finally {
-    plain.close();
-    tuned.close();
+    for (const s of servers.values()) s.close();
   }
-  const off = phases.filter((p) => !p.tuned);
-  const on = phases.filter((p) => p.tuned);
-  const hiccupCmp = compareLatency(merge(off, (p) => p.hiccup), merge(on, (p) => p.hiccup));
-  const echoCmp = compareLatency(merge(off, (p) => p.echo), merge(on, (p) => p.echo));
-  console.log(formatComparison('hiccup gap (µs), ratio = tuned / plain', hiccupCmp, ['plain', 'tuned']));
-  console.log(formatComparison('echo RTT (µs), ratio = tuned / plain', echoCmp, ['plain', 'tuned']));
+  const of = (name: string) => phases.filter((p) => p.variant === name);
+  const base = of('plain');
+  const comparison: Record<string, { hiccup: ReturnType<typeof compareLatency>; echo: ReturnType<typeof compareLatency> }> = {};
+  for (const v of variants.slice(1)) {
+    const hiccupCmp = compareLatency(merge(base, (p) => p.hiccup), merge(of(v.name), (p) => p.hiccup));
+    const echoCmp = compareLatency(merge(base, (p) => p.echo), merge(of(v.name), (p) => p.echo));
+    comparison[v.name] = { hiccup: hiccupCmp, echo: echoCmp };
+    console.log(formatComparison(`hiccup gap (µs): ${v.name} / plain`, hiccupCmp, ['plain', v.name]));
+    console.log(formatComparison(`echo RTT (µs): ${v.name} / plain`, echoCmp, ['plain', v.name]));
+  }
   const path = writeResult('tuning', 'e2e', {
     available: true,
-    clientCore,
-    serverCore,
-    memlockLimit: tuning.memlockLimit(),
+    clientCore: a,
+    memlockLimit: limit === Infinity ? 'unlimited' : limit,
+    rounds,
+    hiccupMs,
+    echoCount,
+    note: 'p50/p90/mean: median over rounds; p99/p99.9/max: worst over rounds',
     steps,
     phases,
-    comparison: { hiccup: hiccupCmp, echo: echoCmp },
+    comparison,
   });
   if (path) console.log(`wrote ${path}`);
 }

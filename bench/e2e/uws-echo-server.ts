@@ -67,6 +67,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   process.stdin.resume();
   process.stdin.on('end', () => {
     server.close();
+    // V8 aborts when a worker thread (tsx's loader is one) is torn down while memory is
+    // locked: madvise(MADV_DONTNEED) on locked pages fails. See native/README.md.
+    if (process.argv.includes('--mlock')) loadTuning().unlockMemory();
     process.exit(0);
   });
 }

@@ -52,6 +52,7 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
 
   const ctx: ServerContext = {
     config: config.server,
+    protocol: config.protocol,
     log,
     complete: (req, sink, signal, api, principal) => {
       if (principal) {

@@ -4,6 +4,7 @@
  * Sub-systems own their own sections' schemas; this file composes them.
  */
 import { z } from 'zod';
+import { protocolConfigSchema } from '../protocol/config';
 
 export const localModelSchema = z.strictObject({
   /** Name clients use. Required. */
@@ -81,6 +82,8 @@ export const configSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   engine: engineSchema.default(engineSchema.parse({})),
   log: logSchema.default(logSchema.parse({})),
+  /** FlatBuffers verifier and request limits (src/protocol/config.ts). */
+  protocol: protocolConfigSchema.default(protocolConfigSchema.parse({})),
 });
 
 export type ColoConfig = z.infer<typeof configSchema>;

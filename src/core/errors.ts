@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'NOT_READY',
   'SHUTTING_DOWN',
   'MODEL_LOAD_FAILED',
+  'CHECKSUM_MISMATCH',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -78,6 +79,7 @@ export const ERROR_INFO: Readonly<Record<ErrorCode, ErrorInfo>> = Object.freeze(
   NOT_READY: info(503, true, 'server_error'),
   SHUTTING_DOWN: info(503, true, 'server_error'),
   MODEL_LOAD_FAILED: info(500, false, 'server_error'),
+  CHECKSUM_MISMATCH: info(502, false, 'upstream_error'),
 });
 
 export interface ColoErrorOptions {

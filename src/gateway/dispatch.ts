@@ -50,10 +50,11 @@ interface HeadState {
   attemptNo: number;
   /** Code of the latest failure, reported with the retry it causes. */
   lastCode: ErrorCode;
+  lastFailureAt: number;
 }
 
 export async function dispatch(ctx: DispatchContext): Promise<DispatchResult> {
-  const state: HeadState = { firstAttemptAt: 0, attemptNo: 0, lastCode: 'UPSTREAM_ERROR' };
+  const state: HeadState = { firstAttemptAt: 0, attemptNo: 0, lastCode: 'UPSTREAM_ERROR', lastFailureAt: 0 };
   for (;;) {
     const head = await acquireHead(ctx, state);
     const a = head.attempt;
@@ -101,6 +102,7 @@ export async function dispatch(ctx: DispatchContext): Promise<DispatchResult> {
       }
       // Nothing reached the caller yet: start over elsewhere, transparently.
       state.lastCode = err.code;
+      state.lastFailureAt = ctx.now();
       ctx.planner.onFailure(a.target, err, ctx.now());
     }
   }
@@ -151,11 +153,10 @@ async function acquireHead(
         if (plan.kind === 'wait') {
           // Waiting past the deadline only to fail then helps nobody: fail now with the cause.
           if (now() + plan.ms >= ctx.deadlineAt) throw planner.finalError(now());
-          publishRetry(ctx, plan.target, state.lastCode, plan.ms);
           await sleep(plan.ms, ctx.signal);
           continue;
         }
-        if (state.attemptNo > 0) publishRetry(ctx, plan.target, state.lastCode, 0);
+        if (state.attemptNo > 0) publishRetry(ctx, plan.target, state.lastCode, now() - state.lastFailureAt);
         start(plan.target, false);
         disarmHedge();
         armHedge();
@@ -194,6 +195,7 @@ async function acquireHead(
       wake.attempt.end('error', wake.error);
       if (ctx.signal.aborted) throw ctx.signal.reason as ColoError;
       state.lastCode = wake.error.code;
+      state.lastFailureAt = now();
       planner.onFailure(wake.attempt.target, wake.error, now());
     }
   } catch (err) {

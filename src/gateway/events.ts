@@ -30,11 +30,13 @@ export interface BreakerEvent {
   to: BreakerState;
 }
 
-/** The gateway decided to wait before trying again. */
+/** The gateway tries again (same target after backoff, or failover) after a failure with `code`. */
 export interface RetryEvent {
   requestId: string;
+  /** The target tried now. */
   target: string;
   code: ErrorCode;
+  /** Milliseconds waited since the failure (0-ish for an immediate failover). */
   delayMs: number;
 }
 

@@ -173,7 +173,7 @@ class Pass {
         const type = this.unionType(pos, vt, vtSize, s.typeSlot);
         if (type === 0) throw malformed(`${f.label} has a value but type NONE`);
         const member = f.members!.get(type);
-        if (!member) throw new ColoError('UNSUPPORTED_FRAME', `unsupported ${s.union} type ${type} in ${f.label}`);
+        if (!member && type > 200) throw new ColoError('UNSUPPORTED_FRAME', `unsupported ${s.union} type ${type} in ${f.label}`);
         return this.table(this.offset(at, f.label), member);
       }
     }

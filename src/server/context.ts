@@ -1,5 +1,6 @@
 /** What the server needs from the rest of Colo, injected so this folder stays the uWS layer only. */
 import type { ServerConfig } from '../config';
+import type { ProtocolConfig } from '../protocol';
 import type { InferenceRequest, CompletionResult, TokenSink } from '../core/types';
 
 export interface Principal {
@@ -38,6 +39,7 @@ export type ExtraRoute = {
 
 export interface ServerContext {
   config: ServerConfig;
+  protocol: ProtocolConfig;
   log: Logger;
   complete(req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal, api: string, principal: Principal | undefined): Promise<CompletionResult>;
   /** Throws UNAUTHENTICATED when auth is configured and the credential is missing or wrong; undefined when auth is off. */

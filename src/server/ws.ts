@@ -12,7 +12,7 @@
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { ColoError, toColoError } from '../core/errors';
 import type { CompletionResult, TokenSink } from '../core/types';
-import { decodeClientFrame, encodeAccepted, encodeError, encodePong, encodeResult, encodeTokenChunk } from '../protocol';
+import { clientDecodeOptions, decodeClientFrame, encodeError, encodePong, encodeResult, encodeTokenChunk, requestIdOf } from '../protocol';
 import { credentialOf, type Principal, type ServerContext } from './context';
 
 interface Stream {
@@ -36,6 +36,7 @@ export interface WsState {
 
 export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: WsState): void {
   const cfg = ctx.config;
+  const decodeOptions = clientDecodeOptions(ctx.protocol, cfg.maxTokensLimit);
   app.ws<Conn>('/v1/ws', {
     compression: 0,
     // uWS closes on frames above this; Colo's own limit (maxFrameBytes) answers with an Error frame instead.
@@ -80,10 +81,10 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
       }
       let msg: ReturnType<typeof decodeClientFrame>;
       try {
-        msg = decodeClientFrame(new Uint8Array(message), cfg.maxFrameBytes);
+        msg = decodeClientFrame(new Uint8Array(message), cfg.maxFrameBytes, decodeOptions);
       } catch (err) {
         const e = toColoError(err);
-        send(ws, encodeError((err as { id?: string }).id ?? '', e));
+        send(ws, encodeError(requestIdOf(err) ?? '', e));
         return;
       }
       switch (msg.kind) {

@@ -65,8 +65,8 @@ describe('OpenAI responses', () => {
     expect(body.colo.timings.total_us).toBe(3);
   });
   it('starts a chat stream with the assistant role and ends with a finish reason', () => {
-    expect(tokenChunk('chat', 'x', 'm', 'a', true).choices[0]!.delta).toEqual({ role: 'assistant', content: 'a' });
-    expect(tokenChunk('chat', 'x', 'm', 'b', false).choices[0]!.delta).toEqual({ content: 'b' });
+    expect((tokenChunk('chat', 'x', 'm', 'a', true).choices[0] as { delta: unknown }).delta).toEqual({ role: 'assistant', content: 'a' });
+    expect((tokenChunk('chat', 'x', 'm', 'b', false).choices[0] as { delta: unknown }).delta).toEqual({ content: 'b' });
     expect(finalChunk('chat', r).choices[0]).toMatchObject({ finish_reason: 'length', delta: {} });
   });
 });

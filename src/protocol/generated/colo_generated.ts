@@ -33,7 +33,8 @@ export enum ErrorCode {
   SCHEMA_VIOLATION = 23,
   WORKER_CRASHED = 24,
   NOT_READY = 25,
-  SHUTTING_DOWN = 26
+  SHUTTING_DOWN = 26,
+  MODEL_LOAD_FAILED = 27
 }
 
 export enum Role {

@@ -31,3 +31,4 @@ class ErrorCode(object):
     WORKER_CRASHED = 24
     NOT_READY = 25
     SHUTTING_DOWN = 26
+    MODEL_LOAD_FAILED = 27

@@ -1,0 +1,89 @@
+/**
+ * Plays a news tape into a transport, at the recorded pace scaled by `speed` or as fast
+ * as possible (`speed: 0`, bounded by `maxInFlight`), and records every reply with its
+ * client-side latency (send → reply, µs).
+ */
+import { toColoError } from '../core/errors';
+import type { Signal } from '../protocol/signal';
+import { LatencyRecorder, type LatencySummary } from './latency';
+import { type TapeEvent, tickerOf } from './tape';
+import type { ReplayTransport } from './transport';
+
+export interface ReplayOptions {
+  /** 1 = recorded pace, 10 = ten times faster, 0 = as fast as possible. Default 0. */
+  speed?: number;
+  /** Requests in flight at once when speed is 0. Default 64. */
+  maxInFlight?: number;
+  /** Called for each finished event (progress output). */
+  onRecord?: (r: ReplayRecord) => void;
+}
+
+export interface ReplayRecord {
+  index: number;
+  event: TapeEvent;
+  ticker: string | undefined;
+  /** The tape's own time of this event (epoch ms): event studies measure from here. */
+  ts: number;
+  latencyUs: number;
+  signal?: Signal | undefined;
+  /** Server-reported total time, µs, when available. */
+  serverTotalUs?: number | undefined;
+  error?: { code: string; message: string } | undefined;
+}
+
+export interface ReplayResult {
+  records: ReplayRecord[];
+  latency: LatencySummary;
+  errors: number;
+  wallMs: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function runReplay(events: readonly TapeEvent[], transport: ReplayTransport, opts: ReplayOptions = {}): Promise<ReplayResult> {
+  const speed = opts.speed ?? 0;
+  const maxInFlight = Math.max(1, opts.maxInFlight ?? 64);
+  const rec = new LatencyRecorder();
+  const records: ReplayRecord[] = new Array(events.length);
+  const t0 = performance.now();
+  const tape0 = events[0]?.ts ?? 0;
+  const inFlight = new Set<Promise<void>>();
+  let errors = 0;
+
+  const fire = (index: number): Promise<void> => {
+    const event = events[index] as TapeEvent;
+    const ticker = tickerOf(event);
+    const sent = performance.now();
+    const p = transport.send({ id: `r${index}`, text: event.text, ticker }).then(
+      (reply) => {
+        const latencyUs = (performance.now() - sent) * 1000;
+        rec.record(latencyUs);
+        records[index] = { index, event, ticker, ts: event.ts, latencyUs, signal: reply.signals[0], serverTotalUs: reply.serverTimings?.totalUs };
+      },
+      (err: unknown) => {
+        const e = toColoError(err);
+        errors++;
+        records[index] = { index, event, ticker, ts: event.ts, latencyUs: (performance.now() - sent) * 1000, error: { code: e.code, message: e.message } };
+      },
+    );
+    const tracked = p.then(() => {
+      inFlight.delete(tracked);
+      opts.onRecord?.(records[index] as ReplayRecord);
+    });
+    inFlight.add(tracked);
+    return tracked;
+  };
+
+  for (let i = 0; i < events.length; i++) {
+    if (speed > 0) {
+      const due = ((events[i] as TapeEvent).ts - tape0) / speed;
+      const wait = due - (performance.now() - t0);
+      if (wait > 0) await sleep(wait);
+    } else {
+      while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    }
+    void fire(i);
+  }
+  await Promise.all(inFlight);
+  return { records, latency: rec.summary(), errors, wallMs: performance.now() - t0 };
+}

@@ -1,0 +1,46 @@
+/**
+ * Recorded response fixtures, replayed by the mock upstream. Streams are kept as raw
+ * SSE text (Gemini's with CRLF, as Google sends it) and split into events with their
+ * own terminators, so faults can cut between or inside events.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export type Flavor = 'openai-chat' | 'openai-completion' | 'anthropic' | 'gemini';
+
+const dir = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+export interface Fixture {
+  /** Raw SSE events, each with its terminating blank line. */
+  events: string[];
+  /** Non-streaming body. */
+  json: string;
+}
+
+const cache = new Map<Flavor, Fixture>();
+
+export function fixture(flavor: Flavor): Fixture {
+  let f = cache.get(flavor);
+  if (!f) {
+    const sse = readFileSync(`${dir}${flavor}.sse`, 'utf8');
+    f = { events: sse.split(/(?<=\r\n\r\n|\n\n)/).filter((e) => e.length > 0), json: readFileSync(`${dir}${flavor}.json`, 'utf8').trim() };
+    cache.set(flavor, f);
+  }
+  return f;
+}
+
+/** The text every fixture answers, and its usage. */
+export const FIXTURE_TEXT = 'The market is up';
+export const FIXTURE_USAGE = Object.freeze({ promptTokens: 12, completionTokens: 4 });
+
+/** Which fixture a request path asks for, and whether it streams. */
+export function route(path: string, body: unknown): { flavor: Flavor; stream: boolean } | null {
+  const stream = (body as { stream?: unknown } | null)?.stream === true;
+  const p = path.split('?')[0]!;
+  if (p.endsWith('/chat/completions')) return { flavor: 'openai-chat', stream };
+  if (p.endsWith('/completions')) return { flavor: 'openai-completion', stream };
+  if (p.endsWith('/messages')) return { flavor: 'anthropic', stream };
+  if (p.endsWith(':streamGenerateContent')) return { flavor: 'gemini', stream: true };
+  if (p.endsWith(':generateContent')) return { flavor: 'gemini', stream: false };
+  return null;
+}
