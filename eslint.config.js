@@ -41,16 +41,21 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    files: ['src/gateway/providers/**/*.ts'],
+  // Providers never import the gateway; src/core is fine. (A gitignore-style negation
+  // cannot re-include core under an excluded '../../*', hence one regex per depth.)
+  ...[
+    ['src/gateway/providers/*.ts', '^\\.\\./(?!\\.\\./core/)'],
+    ['src/gateway/providers/*/**/*.ts', '^\\.\\./\\.\\./(?!\\.\\./core/)'],
+  ].map(([glob, regex]) => ({
+    files: [glob],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           paths: [{ name: 'node-llama-cpp' }, { name: 'uWebSockets.js' }],
-          patterns: [{ group: ['../../*', '!../../../core/*'], message: 'Providers never import the gateway.' }],
+          patterns: [{ regex, message: 'Providers never import the gateway (src/core is fine).' }],
         },
       ],
     },
-  },
+  })),
 );

@@ -52,7 +52,10 @@ try {
   const out = join(here, 'build/Release/colo_native.node');
   if (r.status !== 0 || !existsSync(out)) {
     // The most telling line is the first compiler/make error, not gyp's closing "not ok".
-    const lines = `${r.stderr ?? ''}\n${r.stdout ?? ''}`.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = `${r.stderr ?? ''}\n${r.stdout ?? ''}`
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const why =
       lines.find((l) => /error|not found|no such file/i.test(l) && !l.startsWith('gyp ERR!')) ??
       lines.find((l) => l.startsWith('gyp ERR! stack Error')) ??

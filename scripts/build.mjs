@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 const entryPoints = {
   cli: 'src/cli.ts',
   'engine-worker': 'src/engine/worker.ts',
+  'classifier-worker': 'src/classifier/worker.ts',
 };
 
 await build({

@@ -20,7 +20,26 @@ const bb = new flatbuffers.ByteBuffer(new Uint8Array(readFileSync(bfbsPath)));
 if (!bb.__has_identifier('BFBS')) throw new Error(`${bfbsPath}: not a binary schema (identifier BFBS)`);
 
 // reflection.BaseType
-const BT = { None: 0, UType: 1, Bool: 2, Byte: 3, UByte: 4, Short: 5, UShort: 6, Int: 7, UInt: 8, Long: 9, ULong: 10, Float: 11, Double: 12, String: 13, Vector: 14, Obj: 15, Union: 16, Array: 17 };
+const BT = {
+  None: 0,
+  UType: 1,
+  Bool: 2,
+  Byte: 3,
+  UByte: 4,
+  Short: 5,
+  UShort: 6,
+  Int: 7,
+  UInt: 8,
+  Long: 9,
+  ULong: 10,
+  Float: 11,
+  Double: 12,
+  String: 13,
+  Vector: 14,
+  Obj: 15,
+  Union: 16,
+  Array: 17,
+};
 const BT_NAME = Object.fromEntries(Object.entries(BT).map(([k, v]) => [v, k]));
 const SCALAR_SIZE = { 1: 1, 2: 1, 3: 1, 4: 1, 5: 2, 6: 2, 7: 4, 8: 4, 9: 8, 10: 8, 11: 4, 12: 8 };
 
@@ -59,7 +78,9 @@ function fieldSpec(owner, f) {
   const id = u16(f, 2, 0);
   const spec = { name, id, slot: u16(f, 3, 0), required: bool(f, 7) };
   const unsupported = () => {
-    throw new Error(`${owner}.${name}: type ${BT_NAME[type.base]}/${BT_NAME[type.element]} is not supported by src/protocol/verify.ts; extend the verifier first`);
+    throw new Error(
+      `${owner}.${name}: type ${BT_NAME[type.base]}/${BT_NAME[type.element]} is not supported by src/protocol/verify.ts; extend the verifier first`,
+    );
   };
   switch (type.base) {
     case BT.String:
@@ -75,7 +96,8 @@ function fieldSpec(owner, f) {
       if (type.element === BT.String) return { ...spec, kind: 'vector', element: 'string' };
       if (type.element === BT.Obj && !bool(objects[type.index], 2))
         return { ...spec, kind: 'vector', element: 'table', table: objName(type.index) };
-      if (SCALAR_SIZE[type.element]) return { ...spec, kind: 'vector', element: 'scalar', size: SCALAR_SIZE[type.element] };
+      if (SCALAR_SIZE[type.element])
+        return { ...spec, kind: 'vector', element: 'scalar', size: SCALAR_SIZE[type.element] };
       return unsupported();
     default:
       if (SCALAR_SIZE[type.base]) return { ...spec, kind: 'scalar', size: SCALAR_SIZE[type.base] };
@@ -140,7 +162,12 @@ const out = [
   '  unions: {',
   ...Object.keys(unions)
     .sort()
-    .map((name) => `    ${name}: { ${Object.entries(unions[name]).map(([v, t]) => `${v}: ${q(t)}`).join(', ')} },`),
+    .map(
+      (name) =>
+        `    ${name}: { ${Object.entries(unions[name])
+          .map(([v, t]) => `${v}: ${q(t)}`)
+          .join(', ')} },`,
+    ),
   '  },',
   '};',
   '',

@@ -3,7 +3,7 @@
  * off and on, in the same run, in alternating rounds (off, on, off, on...) so drift in
  * the box's load hits both sides alike.
  *
- *   npx tsx bench/e2e/tuning.ts [--quick] [--rounds=N]
+ *   node bench/lib/run.mjs bench/e2e/tuning.ts [--quick] [--rounds=N] [--mlock]
  *
  * Workloads:
  * 1. hiccup: a busy loop reads the clock back to back for a few seconds and records
@@ -13,14 +13,25 @@
  *    echo server in a child process.
  *
  * Variants: plain; pin-split (client core A, server core B); pin-same (both on core A);
- * mlock (both processes mlockall'd); pin-split+mlock (the "fully tuned" setup).
+ * with --mlock also mlock (both processes mlockall'd) and pin-split+mlock. mlockall can
+ * abort node (see native/README.md): run --mlock under run.mjs, not tsx, and expect it
+ * to crash now and then.
  *
  * Needs the addon (native/build). Without it the bench says so and exits 0.
  */
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadTuning, type Tuning } from '../../src/tuning';
-import { compareLatency, createHistogram, formatComparison, formatSummary, machineLine, recordNs, runClosedLoop, summarize, writeResult } from '../lib';
+import {
+  compareLatency,
+  createHistogram,
+  formatComparison,
+  formatSummary,
+  isMain,
+  machineLine,
+  recordNs,
+  runClosedLoop,
+  summarize,
+  writeResult,
+} from '../lib';
 import type { LatencySummary } from '../lib';
 import { EchoClient } from './uws-echo-client';
 import { startEchoChild, type RunningServer } from './uws-echo';
@@ -110,25 +121,37 @@ async function main() {
     { name: 'plain', pin: false, mlock: false, serverCore: undefined },
     { name: 'pin-split', pin: true, mlock: false, serverCore: b },
     { name: 'pin-same', pin: true, mlock: false, serverCore: a },
-    { name: 'mlock', pin: false, mlock: true, serverCore: undefined },
-    { name: 'pin-split+mlock', pin: true, mlock: true, serverCore: b },
   ];
+  // mlockall can abort node (V8 CHECK on madvise of locked pages, native/README.md), so
+  // its variants run only when asked for.
+  if (process.argv.includes('--mlock')) {
+    variants.push(
+      { name: 'mlock', pin: false, mlock: true, serverCore: undefined },
+      { name: 'pin-split+mlock', pin: true, mlock: true, serverCore: b },
+    );
+  }
   const limit = tuning.memlockLimit();
-  console.log(`memlock limit ${limit === Infinity ? 'unlimited' : `${limit} B`}; client core ${a}; ${rounds} round(s)`);
+  console.log(
+    `memlock limit ${limit === Infinity ? 'unlimited' : `${limit} B`}; client core ${a}; ${rounds} round(s)`,
+  );
 
   const servers = new Map<string, RunningServer>();
   const phases: Phase[] = [];
   const steps: string[] = [];
   try {
     for (const v of variants) {
-      const args = [...(v.serverCore === undefined ? [] : [`--pin=${v.serverCore}`]), ...(v.mlock ? ['--mlock'] : [])];
+      const args = [
+        ...(v.serverCore === undefined ? [] : [`--pin=${v.serverCore}`]),
+        ...(v.mlock ? ['--mlock'] : []),
+      ];
       const s = await startEchoChild(args);
       servers.set(v.name, s);
       steps.push(`server ${v.name}: ${s.label}`);
     }
     for (let round = 0; round < rounds; round++) {
       for (const v of variants) {
-        if (v.pin) steps.push(`round ${round} ${v.name}: pin [${a}] ${JSON.stringify(tuning.pinThreadToCores([a]))}`);
+        if (v.pin)
+          steps.push(`round ${round} ${v.name}: pin [${a}] ${JSON.stringify(tuning.pinThreadToCores([a]))}`);
         if (v.mlock) steps.push(`round ${round} ${v.name}: mlockall ${JSON.stringify(tuning.lockMemory())}`);
         try {
           const h = hiccup(tuning, hiccupMs);
@@ -149,10 +172,19 @@ async function main() {
   }
   const of = (name: string) => phases.filter((p) => p.variant === name);
   const base = of('plain');
-  const comparison: Record<string, { hiccup: ReturnType<typeof compareLatency>; echo: ReturnType<typeof compareLatency> }> = {};
+  const comparison: Record<
+    string,
+    { hiccup: ReturnType<typeof compareLatency>; echo: ReturnType<typeof compareLatency> }
+  > = {};
   for (const v of variants.slice(1)) {
-    const hiccupCmp = compareLatency(merge(base, (p) => p.hiccup), merge(of(v.name), (p) => p.hiccup));
-    const echoCmp = compareLatency(merge(base, (p) => p.echo), merge(of(v.name), (p) => p.echo));
+    const hiccupCmp = compareLatency(
+      merge(base, (p) => p.hiccup),
+      merge(of(v.name), (p) => p.hiccup),
+    );
+    const echoCmp = compareLatency(
+      merge(base, (p) => p.echo),
+      merge(of(v.name), (p) => p.echo),
+    );
     comparison[v.name] = { hiccup: hiccupCmp, echo: echoCmp };
     console.log(formatComparison(`hiccup gap (µs): ${v.name} / plain`, hiccupCmp, ['plain', v.name]));
     console.log(formatComparison(`echo RTT (µs): ${v.name} / plain`, echoCmp, ['plain', v.name]));
@@ -172,4 +204,4 @@ async function main() {
   if (path) console.log(`wrote ${path}`);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
+if (isMain('tuning')) await main();

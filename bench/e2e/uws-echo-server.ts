@@ -5,10 +5,9 @@
  * Run alone (`npx tsx bench/e2e/uws-echo-server.ts`) it prints `PORT <n>` and serves
  * until stdin closes, which is how uws-echo.ts runs it in a child process.
  */
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import uWS from 'uWebSockets.js';
 import { loadTuning } from '../../src/tuning';
+import { isMain } from '../lib/machine';
 
 export interface EchoServer {
   port: number;
@@ -53,13 +52,14 @@ export function startUwsEchoServer(host = '127.0.0.1'): Promise<EchoServer> {
   });
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMain('uws-echo-server')) {
   // --pin=N pins the server thread to core N, --mlock locks its memory (tuning bench).
   const pin = process.argv.find((a) => a.startsWith('--pin='))?.slice(6);
   const notes: string[] = [];
   if (pin !== undefined || process.argv.includes('--mlock')) {
     const tuning = loadTuning();
-    if (pin !== undefined) notes.push(`pin ${pin}: ${JSON.stringify(tuning.pinThreadToCores([Number(pin)]))}`);
+    if (pin !== undefined)
+      notes.push(`pin ${pin}: ${JSON.stringify(tuning.pinThreadToCores([Number(pin)]))}`);
     if (process.argv.includes('--mlock')) notes.push(`mlockall: ${JSON.stringify(tuning.lockMemory())}`);
   }
   const server = await startUwsEchoServer();

@@ -10,9 +10,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatSummary, machineLine, runClosedLoop, runOpenLoop, writeResult } from '../lib';
+import { formatSummary, isMain, machineLine, runClosedLoop, runOpenLoop, writeResult } from '../lib';
 import type { ClosedLoopResult, OpenLoopResult } from '../lib';
 import { EchoClient } from './uws-echo-client';
 import { startUwsEchoServer } from './uws-echo-server';
@@ -59,7 +59,9 @@ export interface RunningServer {
 
 /** Starts uws-echo-server.ts in a child process; `args` may carry --pin=N and --mlock. */
 export async function startEchoChild(args: string[] = []): Promise<RunningServer> {
-  const script = resolve(fileURLToPath(import.meta.url), '..', 'uws-echo-server.ts');
+  // Same extension as this module: .ts under tsx, .mjs when bundled by bench/lib/run.mjs.
+  const self = fileURLToPath(import.meta.url);
+  const script = resolve(self, '..', `uws-echo-server${extname(self)}`);
   // execArgv carries tsx's loader, so the child runs TypeScript the same way we do.
   const child: ChildProcess = spawn(process.execPath, [...process.execArgv, script, '--serve', ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -86,14 +88,20 @@ export async function startEchoChild(args: string[] = []): Promise<RunningServer
 }
 
 async function startServer(placement: ServerPlacement): Promise<RunningServer> {
-  if (typeof placement === 'object') return { url: placement.url, label: placement.url, close: () => undefined };
+  if (typeof placement === 'object')
+    return { url: placement.url, label: placement.url, close: () => undefined };
   if (placement === 'child') return startEchoChild();
   const s = await startUwsEchoServer();
   return { url: s.url, label: 'inline (same event loop as the client)', close: () => s.close() };
 }
 
 /** Closed-loop runs at each concurrency, then open-loop runs at each rate, for one frame size. */
-async function runSize(url: string, frame: string, bytes: number, o: Required<Omit<EchoBenchOptions, 'server' | 'sizes'>>) {
+async function runSize(
+  url: string,
+  frame: string,
+  bytes: number,
+  o: Required<Omit<EchoBenchOptions, 'server' | 'sizes'>>,
+) {
   const scenario: EchoScenario = { frame, bytes, closedLoop: [], openLoop: [] };
   for (const c of o.concurrency) {
     const clients = await Promise.all(Array.from({ length: c }, () => EchoClient.connect(url)));
@@ -104,14 +112,20 @@ async function runSize(url: string, frame: string, bytes: number, o: Required<Om
       send: (client) => clients[client]!.roundTrip(bytes),
     });
     await Promise.all(clients.map((cl) => cl.close()));
-    console.log(`  ${frame} ${bytes} B closed c=${c}: ${Math.round(r.throughputPerSec)}/s  ${formatSummary(r.rtt)}`);
+    console.log(
+      `  ${frame} ${bytes} B closed c=${c}: ${Math.round(r.throughputPerSec)}/s  ${formatSummary(r.rtt)}`,
+    );
     scenario.closedLoop.push(r);
   }
   for (const rate of o.rates) {
     const client = await EchoClient.connect(url);
     // Warm the connection and the JIT before the schedule starts.
     for (let i = 0; i < Math.min(o.warmup, 1000); i++) await client.roundTrip(bytes);
-    const r = await runOpenLoop({ ratePerSec: rate, durationMs: o.openLoopMs, send: () => client.roundTrip(bytes) });
+    const r = await runOpenLoop({
+      ratePerSec: rate,
+      durationMs: o.openLoopMs,
+      send: () => client.roundTrip(bytes),
+    });
     await client.close();
     console.log(
       `  ${frame} ${bytes} B open ${rate}/s: got ${Math.round(r.achievedRatePerSec)}/s  ${formatSummary(r.latency)}  (send lag max ${r.maxSendLagUs} µs)`,
@@ -141,7 +155,7 @@ export async function runUwsEchoBench(opts: EchoBenchOptions = {}): Promise<Echo
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMain('uws-echo')) {
   const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
   const serverArg = process.argv.find((a) => a.startsWith('--server='))?.slice('--server='.length);
   const placement: ServerPlacement = serverArg === 'inline' ? 'inline' : 'child';

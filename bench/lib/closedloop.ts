@@ -34,7 +34,8 @@ export interface ClosedLoopResult {
 
 export async function runClosedLoop(opts: ClosedLoopOptions): Promise<ClosedLoopResult> {
   if (!(opts.concurrency >= 1)) throw new RangeError(`concurrency must be >= 1, got ${opts.concurrency}`);
-  if (opts.count === undefined && opts.durationMs === undefined) throw new RangeError('set count or durationMs');
+  if (opts.count === undefined && opts.durationMs === undefined)
+    throw new RangeError('set count or durationMs');
   const clock = opts.clock ?? hrtimeClock;
   const warmup = opts.warmup ?? 0;
   const limit = warmup + (opts.count ?? Infinity);

@@ -64,7 +64,8 @@ const us = (ns: number): number => Math.round(ns) / 1000;
 /** p50/p90/p99/p99.9/max of a ns histogram, in µs. An empty histogram gives zeros. */
 export function summarize(h: Histogram): LatencySummary {
   const count = h.totalCount;
-  if (count === 0) return { unit: 'us', count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, stddev: 0 };
+  if (count === 0)
+    return { unit: 'us', count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, stddev: 0 };
   return {
     unit: 'us',
     count,
@@ -94,7 +95,8 @@ export function exactPercentile(sorted: readonly number[], p: number): number {
 export function summarizeValues(valuesNs: readonly number[]): LatencySummary {
   const s = [...valuesNs].sort((a, b) => a - b);
   const n = s.length;
-  if (n === 0) return { unit: 'us', count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, stddev: 0 };
+  if (n === 0)
+    return { unit: 'us', count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, stddev: 0 };
   const mean = s.reduce((a, b) => a + b, 0) / n;
   const variance = s.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
   return {

@@ -1,4 +1,4 @@
-export { machineInfo, machineLine, gitCommit, type MachineInfo } from './machine';
+export { machineInfo, machineLine, gitCommit, isMain, type MachineInfo } from './machine';
 export { writeResult, resultsDir, envelope, DEFAULT_RESULTS_DIR, type ResultEnvelope } from './results';
 export {
   createHistogram,

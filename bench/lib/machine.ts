@@ -36,7 +36,11 @@ function readTrim(path: string): string | undefined {
 
 export function gitCommit(cwd: string = process.cwd()): string {
   try {
-    const opts = { cwd, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ('ignore' | 'pipe')[] };
+    const opts = {
+      cwd,
+      encoding: 'utf8' as const,
+      stdio: ['ignore', 'pipe', 'ignore'] as ('ignore' | 'pipe')[],
+    };
     const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], opts).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).trim() !== '';
     return dirty ? `${head}-dirty` : head;
@@ -70,4 +74,16 @@ export function machineInfo(): MachineInfo {
 /** One line for the top of a bench's console output. */
 export function machineLine(m: MachineInfo = machineInfo()): string {
   return `${m.cpuModel} x${m.cores} (governor ${m.governor}, load ${m.loadavg1}) | node ${m.node} | ${m.platform}/${m.arch} | commit ${m.gitCommit}`;
+}
+
+/**
+ * True when the process entry is the bench file named `name` (no extension). A
+ * basename check, not import.meta.url: bundled by run.mjs, imported modules share the
+ * entry's import.meta.url, and would all think they are main.
+ */
+export function isMain(name: string): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  const base = entry.split(/[\\/]/).pop() ?? '';
+  return base.replace(/\.(ts|mts|mjs|js)$/, '') === name;
 }

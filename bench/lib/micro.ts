@@ -75,7 +75,11 @@ async function runChecks(tasks: readonly MicroTask[], opts: MicroOptions): Promi
 
 const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
-export async function runMicro(name: string, tasks: readonly MicroTask[], opts: MicroOptions = {}): Promise<MicroResult> {
+export async function runMicro(
+  name: string,
+  tasks: readonly MicroTask[],
+  opts: MicroOptions = {},
+): Promise<MicroResult> {
   console.log(`# ${name}\n${machineLine()}`);
   const checkError = await runChecks(tasks, opts);
   if (checkError) {
@@ -97,7 +101,8 @@ export async function runMicro(name: string, tasks: readonly MicroTask[], opts: 
   for (const t of tasks) bench.add(t.name, t.fn);
   await bench.run();
   console.table(bench.table());
-  if (tasks.some((t) => (t.batch ?? 1) > 1)) console.log('(table is per call; the JSON is per op, divided by batch)');
+  if (tasks.some((t) => (t.batch ?? 1) > 1))
+    console.log('(table is per call; the JSON is per op, divided by batch)');
 
   const results: MicroTaskResult[] = [];
   for (const [idx, task] of bench.tasks.entries()) {

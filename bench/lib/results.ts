@@ -6,12 +6,28 @@
  * - a directory path: write there instead
  * - "0" or "none": do not write (console output only)
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineInfo, type MachineInfo } from './machine';
 
-export const DEFAULT_RESULTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'results');
+/**
+ * The repo's bench/results. Found by walking up to the directory holding package.json
+ * and bench/, because this module also runs bundled from node_modules/.cache (run.mjs).
+ */
+function findResultsDir(from: string): string {
+  let dir = from;
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'bench')))
+      return join(dir, 'bench', 'results');
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return resolve('bench', 'results');
+}
+
+export const DEFAULT_RESULTS_DIR = findResultsDir(dirname(fileURLToPath(import.meta.url)));
 
 export interface ResultEnvelope<T> {
   name: string;

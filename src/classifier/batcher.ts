@@ -52,7 +52,9 @@ export class MicroBatcher {
     if (this.closed) return Promise.reject(new ColoError('SHUTTING_DOWN', 'classifier is closed'));
     if (this.queue.length >= this.opts.maxQueue) {
       return Promise.reject(
-        new ColoError('OVERLOADED', `classifier queue is full (${this.opts.maxQueue} waiting)`, { retryAfterMs: 1 }),
+        new ColoError('OVERLOADED', `classifier queue is full (${this.opts.maxQueue} waiting)`, {
+          retryAfterMs: 1,
+        }),
       );
     }
     return new Promise<Float32Array>((resolve, reject) => {

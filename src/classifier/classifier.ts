@@ -87,7 +87,9 @@ export class Classifier {
     if (texts.length === 0) return [];
     const valid = texts.map((t, i) => validateText(t, this.options.maxTextBytes, `texts[${i}]`));
     if (this.batcher.queued + valid.length > this.options.maxQueue) {
-      throw new ColoError('OVERLOADED', `classifier queue cannot take ${valid.length} more texts`, { retryAfterMs: 1 });
+      throw new ColoError('OVERLOADED', `classifier queue cannot take ${valid.length} more texts`, {
+        retryAfterMs: 1,
+      });
     }
     const rows = await Promise.all(valid.map((t) => this.batcher.submit(t)));
     return rows.map((row) => this.toClassification(row));

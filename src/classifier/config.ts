@@ -29,7 +29,12 @@ export const classifierConfigSchema = z.strictObject({
   /** Texts that may wait for a run before OVERLOADED. Default 1024. */
   maxQueue: z.number().int().min(0).max(1_000_000).default(1024),
   /** Largest accepted text in UTF-8 bytes; longer ones get INVALID_ARGUMENT. Default 4096. */
-  maxTextBytes: z.number().int().min(1).max(1 << 20).default(4096),
+  maxTextBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .default(4096),
   /** HF models: tokens kept per text (longer texts are cut). Default 128. */
   maxTokens: z.number().int().min(2).max(8192).default(128),
   /** onnxruntime threads inside one run. Default 1. */

@@ -57,7 +57,8 @@ export function parseCsv(src: string): { fields: string[]; line: number }[] {
       sawAny = true;
     }
   }
-  if (inQuotes) throw new ColoError('INVALID_ARGUMENT', `unterminated quoted field starting on line ${rowLine}`);
+  if (inQuotes)
+    throw new ColoError('INVALID_ARGUMENT', `unterminated quoted field starting on line ${rowLine}`);
   if (sawAny || field.length > 0) {
     fields.push(field);
     rows.push({ fields, line: rowLine });
@@ -78,7 +79,10 @@ export function parseLabelledCsv(src: string, numClasses: number, name = 'csv'):
     const text = fields[textCol];
     const label = Number(fields[labelCol]);
     if (text === undefined || !Number.isInteger(label) || label < 0 || label >= numClasses) {
-      throw new ColoError('INVALID_ARGUMENT', `${name}:${line}: expected text and a label in 0..${numClasses - 1}`);
+      throw new ColoError(
+        'INVALID_ARGUMENT',
+        `${name}:${line}: expected text and a label in 0..${numClasses - 1}`,
+      );
     }
     return { text, label };
   });
@@ -89,9 +93,13 @@ export async function readLabelledCsv(path: string, numClasses: number): Promise
   try {
     src = await readFile(path, 'utf8');
   } catch (err) {
-    throw new ColoError('NOT_FOUND', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, {
-      cause: err,
-    });
+    throw new ColoError(
+      'NOT_FOUND',
+      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      {
+        cause: err,
+      },
+    );
   }
   return parseLabelledCsv(src, numClasses, path);
 }

@@ -39,7 +39,8 @@ export function classWeights(labels: ArrayLike<number>, classes: number, mode: C
   const w = new Float64Array(classes).fill(1);
   if (mode === 'none') return w;
   const counts = new Float64Array(classes);
-  for (let i = 0; i < labels.length; i++) counts[labels[i] as number] = (counts[labels[i] as number] as number) + 1;
+  for (let i = 0; i < labels.length; i++)
+    counts[labels[i] as number] = (counts[labels[i] as number] as number) + 1;
   for (let c = 0; c < classes; c++) {
     const n = counts[c] as number;
     const balanced = n > 0 ? labels.length / (classes * n) : 0;
@@ -105,7 +106,8 @@ export function fitLinear(xs: readonly SparseVector[], ys: ArrayLike<number>, op
     }
     opts.onEpoch?.(epoch + 1, loss / Math.max(1, order.length));
     if (avg && epoch >= epochs - averageEpochs) {
-      for (let k = 0; k < avg.weights.length; k++) avg.weights[k] = (avg.weights[k] as number) + (model.weights[k] as number);
+      for (let k = 0; k < avg.weights.length; k++)
+        avg.weights[k] = (avg.weights[k] as number) + (model.weights[k] as number);
       for (let c = 0; c < classes; c++) avg.bias[c] = (avg.bias[c] as number) + (model.bias[c] as number);
     }
   }

@@ -19,14 +19,18 @@ export class HashedRunner implements ClassifierRunner {
   static async load(dir: string, opts: RunnerOptions = {}): Promise<HashedRunner> {
     const featPath = join(dir, FEATURIZER_FILE);
     const parsed = featurizerSpecSchema.safeParse(await readJson(featPath));
-    if (!parsed.success) throw loadFailed(featPath, `invalid featurizer spec (${parsed.error.issues[0]?.message ?? 'schema'})`);
+    if (!parsed.success)
+      throw loadFailed(featPath, `invalid featurizer spec (${parsed.error.issues[0]?.message ?? 'schema'})`);
     const labels = await readLabels(dir);
     const modelPath = join(dir, MODEL_FILE);
     const session = await openSession(modelPath, opts);
     try {
       const missing = HASHED_INPUTS.filter((n) => !session.inputNames.includes(n));
       if (missing.length > 0 || !session.outputNames.includes(HASHED_OUTPUT)) {
-        throw loadFailed(modelPath, `not a hashed classifier graph (needs inputs ${HASHED_INPUTS.join(', ')} and output ${HASHED_OUTPUT})`);
+        throw loadFailed(
+          modelPath,
+          `not a hashed classifier graph (needs inputs ${HASHED_INPUTS.join(', ')} and output ${HASHED_OUTPUT})`,
+        );
       }
       const dim = outputLastDim(session, HASHED_OUTPUT);
       if (dim !== undefined && dim !== labels.length) {
@@ -36,7 +40,10 @@ export class HashedRunner implements ClassifierRunner {
       // Warm-up doubles as a check that the graph runs and really has labels.length outputs.
       const probe = await runner.run(['warm up']);
       if (probe.length !== labels.length) {
-        throw loadFailed(modelPath, `outputs ${probe.length} classes but ${LABELS_FILE} names ${labels.length}`);
+        throw loadFailed(
+          modelPath,
+          `outputs ${probe.length} classes but ${LABELS_FILE} names ${labels.length}`,
+        );
       }
       return runner;
     } catch (err) {

@@ -6,7 +6,15 @@
  */
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { LABELS_FILE, MODEL_FILE, TOKENIZER_FILE, exists, loadFailed, readJson, readLabels } from './modelDir';
+import {
+  LABELS_FILE,
+  MODEL_FILE,
+  TOKENIZER_FILE,
+  exists,
+  loadFailed,
+  readJson,
+  readLabels,
+} from './modelDir';
 import type { ClassifierRunner, RunnerOptions } from './runner';
 import { openSession, ort, outputLastDim } from './session';
 
@@ -39,7 +47,11 @@ export class HfRunner implements ClassifierRunner {
       tokenizer = new Tokenizer(tokJson as object, tokCfg as object);
       tokenizer.encode('probe');
     } catch (err) {
-      throw loadFailed(tokPath, `not a usable tokenizer (${err instanceof Error ? err.message : String(err)})`, err);
+      throw loadFailed(
+        tokPath,
+        `not a usable tokenizer (${err instanceof Error ? err.message : String(err)})`,
+        err,
+      );
     }
     const labels = await readLabels(dir);
     const modelPath = join(dir, MODEL_FILE);

@@ -14,7 +14,11 @@ export interface LinearModel {
 }
 
 /** logits = bias + Σ values[j] · W[indices[j], :], accumulated in float64. */
-export function logits(model: LinearModel, x: SparseVector, out = new Float64Array(model.classes)): Float64Array {
+export function logits(
+  model: LinearModel,
+  x: SparseVector,
+  out = new Float64Array(model.classes),
+): Float64Array {
   const C = model.classes;
   for (let c = 0; c < C; c++) out[c] = model.bias[c] as number;
   for (let j = 0; j < x.indices.length; j++) {

@@ -16,7 +16,11 @@ export interface EvalMetrics {
   perClass: ClassMetrics[];
 }
 
-export function evaluate(truth: ArrayLike<number>, predicted: ArrayLike<number>, classes: number): EvalMetrics {
+export function evaluate(
+  truth: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  classes: number,
+): EvalMetrics {
   if (truth.length !== predicted.length) throw new RangeError('truth and predicted differ in length');
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let correct = 0;
@@ -42,13 +46,21 @@ export function evaluate(truth: ArrayLike<number>, predicted: ArrayLike<number>,
     perClass.push({ precision, recall, f1, support: tp + fn });
   }
   const macroF1 = perClass.reduce((s, m) => s + m.f1, 0) / classes;
-  return { examples: truth.length, accuracy: truth.length ? correct / truth.length : 0, macroF1, confusion, perClass };
+  return {
+    examples: truth.length,
+    accuracy: truth.length ? correct / truth.length : 0,
+    macroF1,
+    confusion,
+    perClass,
+  };
 }
 
 /** Fixed-width text table of a confusion matrix, rows = truth. */
 export function formatConfusion(m: EvalMetrics, labels: readonly string[]): string {
   const w = Math.max(8, ...labels.map((l) => l.length)) + 1;
   const head = 'true\\pred'.padEnd(w) + labels.map((l) => l.padStart(w)).join('');
-  const rows = m.confusion.map((row, i) => (labels[i] ?? String(i)).padEnd(w) + row.map((v) => String(v).padStart(w)).join(''));
+  const rows = m.confusion.map(
+    (row, i) => (labels[i] ?? String(i)).padEnd(w) + row.map((v) => String(v).padStart(w)).join(''),
+  );
   return [head, ...rows].join('\n');
 }

@@ -52,7 +52,10 @@ export async function readJson(path: string): Promise<unknown> {
 export async function detectKind(dir: string): Promise<ModelKind> {
   if (await exists(join(dir, FEATURIZER_FILE))) return 'hashed';
   if (await exists(join(dir, TOKENIZER_FILE))) return 'hf';
-  throw loadFailed(dir, `holds neither ${FEATURIZER_FILE} (hashed model) nor ${TOKENIZER_FILE} (HF-style model)`);
+  throw loadFailed(
+    dir,
+    `holds neither ${FEATURIZER_FILE} (hashed model) nor ${TOKENIZER_FILE} (HF-style model)`,
+  );
 }
 
 /** Class names in output order: labels.json (array of strings), else config.json's id2label. */

@@ -8,7 +8,7 @@
  * from TypeScript sources (tests, tsx), bundled on first use with esbuild into node_modules/.cache.
  */
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { ColoError, toColoError } from '../core/errors';
@@ -19,20 +19,25 @@ let bundled: Promise<string> | null = null;
 
 async function workerFile(): Promise<string> {
   const here = fileURLToPath(import.meta.url);
-  const sibling = join(here, '..', 'classifier-worker.js');
-  if (here.endsWith('.js') && existsSync(sibling)) return sibling;
+  const sibling = join(dirname(here), 'classifier-worker.js');
+  if (existsSync(sibling)) return sibling;
   bundled ??= (async () => {
-    const source = join(here, '..', 'worker.ts');
-    if (!existsSync(source)) {
-      throw new ColoError('INTERNAL', `classifier worker not found: expected ${sibling} (add it to the build)`);
+    // Running from sources (tests, tsx), or from a bundle that lacks the worker (benches).
+    const source = [join(dirname(here), 'worker.ts'), join(process.cwd(), 'src/classifier/worker.ts')].find(
+      (p) => existsSync(p),
+    );
+    if (!source) {
+      throw new ColoError(
+        'INTERNAL',
+        `classifier worker not found: expected ${sibling} (add it to the build)`,
+      );
     }
-    // esbuild is a dev dependency: present wherever the TypeScript sources are run.
-    const { build } = await import('esbuild');
     // Inside the project, so the bundle's bare imports (onnxruntime-node...) resolve.
-    const root = join(here, '..', '..', '..');
-    const cache = join(root, 'node_modules', '.cache');
+    const cache = join(dirname(source), '..', '..', 'node_modules', '.cache');
     mkdirSync(cache, { recursive: true });
     const outfile = join(mkdtempSync(join(cache, 'colo-classifier-')), 'classifier-worker.mjs');
+    // esbuild is a dev dependency: present wherever the TypeScript sources are run.
+    const { build } = await import('esbuild');
     await build({
       entryPoints: [source],
       outfile,

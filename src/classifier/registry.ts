@@ -16,7 +16,8 @@ export interface ClassifierStatus {
   error?: { code: string; message: string };
 }
 
-type Entry = { name: string; dir: string; classifier: Classifier } | { name: string; dir: string; error: ColoError };
+type Entry =
+  { name: string; dir: string; classifier: Classifier } | { name: string; dir: string; error: ColoError };
 
 export class ClassifierRegistry {
   private readonly entries = new Map<string, Entry>();
@@ -27,7 +28,10 @@ export class ClassifierRegistry {
     const cfg = classifierConfigSchema.parse(config);
     const names = new Set<string>();
     for (const m of cfg.models) {
-      if (names.has(m.name)) throw new ColoError('INVALID_ARGUMENT', `classifier name "${m.name}" is used twice`, { field: 'models' });
+      if (names.has(m.name))
+        throw new ColoError('INVALID_ARGUMENT', `classifier name "${m.name}" is used twice`, {
+          field: 'models',
+        });
       names.add(m.name);
     }
     const reg = new ClassifierRegistry(cfg);
@@ -48,7 +52,8 @@ export class ClassifierRegistry {
   get(name: string): Classifier {
     const e = this.entries.get(name);
     if (!e) throw new ColoError('MODEL_NOT_FOUND', `no classifier named "${name}"`);
-    if ('error' in e) throw new ColoError('NOT_READY', `classifier "${name}" failed to load: ${e.error.message}`);
+    if ('error' in e)
+      throw new ColoError('NOT_READY', `classifier "${name}" failed to load: ${e.error.message}`);
     return e.classifier;
   }
 
@@ -60,7 +65,12 @@ export class ClassifierRegistry {
   status(): ClassifierStatus[] {
     return [...this.entries.values()].map((e) =>
       'error' in e
-        ? { name: e.name, dir: e.dir, state: 'failed', error: { code: e.error.code, message: e.error.message } }
+        ? {
+            name: e.name,
+            dir: e.dir,
+            state: 'failed',
+            error: { code: e.error.code, message: e.error.message },
+          }
         : { name: e.name, dir: e.dir, state: 'ready', labels: e.classifier.labels, mode: e.classifier.mode },
     );
   }

@@ -27,7 +27,8 @@ export function validateText(input: TextInput, maxBytes: number, field = 'text')
     throw new ColoError('INVALID_ARGUMENT', `${field}: must be a string or UTF-8 bytes`, { field });
   }
   if (bytes > maxBytes) throw tooLong(field, bytes, maxBytes);
-  if (text.trim().length === 0) throw new ColoError('INVALID_ARGUMENT', `${field}: must not be empty`, { field });
+  if (text.trim().length === 0)
+    throw new ColoError('INVALID_ARGUMENT', `${field}: must not be empty`, { field });
   return text;
 }
 

@@ -28,7 +28,11 @@ const isLower = (c: number): boolean => c >= 97 && c <= 122;
 const isSpace = (c: number): boolean => c === 32 || (c >= 9 && c <= 13) || c === 0xa0;
 /** Word characters: ASCII letters and digits, apostrophes, and anything non-ASCII but not a space. */
 const isWordChar = (c: number): boolean =>
-  isLower(c) || isDigit(c) || c === C.Apos || c === C.RApos || (c > 127 && !isSpace(c) && c !== 0x2014 && c !== 0x2013);
+  isLower(c) ||
+  isDigit(c) ||
+  c === C.Apos ||
+  c === C.RApos ||
+  (c > 127 && !isSpace(c) && c !== 0x2014 && c !== 0x2013);
 
 function startsWithAt(s: string, i: number, prefix: string): boolean {
   return s.startsWith(prefix, i);
@@ -55,14 +59,21 @@ export function tokenize(text: string, out: string[] = []): string[] {
       let j = i + 1;
       while (j < n) {
         const d = s.charCodeAt(j);
-        if (isLower(d) || isDigit(d) || ((d === C.Dot || d === 95) && j + 1 < n && isLower(s.charCodeAt(j + 1)))) j++;
+        if (
+          isLower(d) ||
+          isDigit(d) ||
+          ((d === C.Dot || d === 95) && j + 1 < n && isLower(s.charCodeAt(j + 1)))
+        )
+          j++;
         else break;
       }
       out.push(s.slice(i, j));
       i = j;
       continue;
     }
-    const signed = (c === C.Plus || c === C.Minus) && (isDigit(next) || (next === C.Dot && i + 2 < n && isDigit(s.charCodeAt(i + 2))));
+    const signed =
+      (c === C.Plus || c === C.Minus) &&
+      (isDigit(next) || (next === C.Dot && i + 2 < n && isDigit(s.charCodeAt(i + 2))));
     const money = c === C.Dollar && (isDigit(next) || next === C.Dot);
     if (isDigit(c) || signed || money || (c === C.Dot && isDigit(next))) {
       let j = signed || money ? i + 1 : i;
@@ -80,7 +91,15 @@ export function tokenize(text: string, out: string[] = []): string[] {
       let k = j;
       while (k < n && isLower(s.charCodeAt(k))) k++;
       const suffix = s.slice(j, k);
-      if (suffix === 'k' || suffix === 'm' || suffix === 'b' || suffix === 'bn' || suffix === 'mln' || suffix === 'mn') j = k;
+      if (
+        suffix === 'k' ||
+        suffix === 'm' ||
+        suffix === 'b' ||
+        suffix === 'bn' ||
+        suffix === 'mln' ||
+        suffix === 'mn'
+      )
+        j = k;
       if (money) out.push('<money>');
       else out.push(c === C.Plus ? '<num+>' : c === C.Minus ? '<num->' : '<num>');
       i = j;

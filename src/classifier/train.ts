@@ -58,13 +58,15 @@ export interface TrainResult {
 export async function trainClassifier(opts: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   const labels = [...(opts.labels ?? DEFAULT_LABELS)];
-  if (labels.length < 2) throw new ColoError('INVALID_ARGUMENT', 'labels: need at least two classes', { field: 'labels' });
+  if (labels.length < 2)
+    throw new ColoError('INVALID_ARGUMENT', 'labels: need at least two classes', { field: 'labels' });
   const log = opts.log ?? (() => {});
   const [train, valid] = await Promise.all([
     readLabelledCsv(opts.train, labels.length),
     readLabelledCsv(opts.valid, labels.length),
   ]);
-  if (train.length === 0) throw new ColoError('INVALID_ARGUMENT', `${opts.train}: no examples`, { field: 'train' });
+  if (train.length === 0)
+    throw new ColoError('INVALID_ARGUMENT', `${opts.train}: no examples`, { field: 'train' });
   const featurizer = new Featurizer(opts.featurizer ?? {});
   const xs = train.map((e) => featurizer.featurize(e.text));
   const ys = Int32Array.from(train, (e) => e.label);
@@ -85,10 +87,15 @@ export async function trainClassifier(opts: TrainOptions): Promise<TrainResult> 
     predicted,
     labels.length,
   );
-  log(`valid: accuracy ${metrics.accuracy.toFixed(4)}, macro-F1 ${metrics.macroF1.toFixed(4)} (${valid.length} examples)`);
+  log(
+    `valid: accuracy ${metrics.accuracy.toFixed(4)}, macro-F1 ${metrics.macroF1.toFixed(4)} (${valid.length} examples)`,
+  );
   log(formatConfusion(metrics, labels));
 
-  const onnx = buildHashedModel(model, { labels: JSON.stringify(labels), featurizer: JSON.stringify(featurizer.spec) });
+  const onnx = buildHashedModel(model, {
+    labels: JSON.stringify(labels),
+    featurizer: JSON.stringify(featurizer.spec),
+  });
   const modelSha256 = createHash('sha256').update(onnx).digest('hex');
   const durationMs = performance.now() - t0;
   await mkdir(opts.out, { recursive: true });
@@ -98,10 +105,25 @@ export async function trainClassifier(opts: TrainOptions): Promise<TrainResult> 
   const report = {
     valid: metrics,
     trainExamples: train.length,
-    options: { seed, epochs: opts.epochs ?? 40, learningRate: opts.learningRate ?? 0.1, l2: opts.l2 ?? 1e-6, classWeight: opts.classWeight ?? 'sqrt' },
+    options: {
+      seed,
+      epochs: opts.epochs ?? 40,
+      learningRate: opts.learningRate ?? 0.1,
+      l2: opts.l2 ?? 1e-6,
+      classWeight: opts.classWeight ?? 'sqrt',
+    },
     modelSha256,
     trainSeconds: Math.round(durationMs) / 1000,
   };
   await writeFile(join(opts.out, METRICS_FILE), `${JSON.stringify(report, null, 2)}\n`);
-  return { out: opts.out, labels, valid: metrics, trainExamples: train.length, modelSha256, durationMs, model, featurizer: featurizer.spec };
+  return {
+    out: opts.out,
+    labels,
+    valid: metrics,
+    trainExamples: train.length,
+    modelSha256,
+    durationMs,
+    model,
+    featurizer: featurizer.spec,
+  };
 }

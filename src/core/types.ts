@@ -73,6 +73,28 @@ export interface Timings {
   totalUs: number;
 }
 
+/** Bearish -1, neutral 0, bullish 1. */
+export type SignalDirection = -1 | 0 | 1;
+
+/** A typed trading signal (table Signal in schemas/colo.fbs), produced by skills. */
+export interface Signal {
+  /** The company, asset or topic the signal is about. */
+  entity: string;
+  /** Exchange ticker when known, else ''. */
+  ticker: string;
+  direction: SignalDirection;
+  /** In [-1, 1]. */
+  score: number;
+  /** In [0, 1]. */
+  confidence: number;
+  /** The skill's class label (e.g. bullish, earnings). */
+  label: string;
+  /** Short explanation, '' when the skill gives none. */
+  rationale: string;
+  /** True when confidence fell below the skill's threshold: do not act. */
+  abstain: boolean;
+}
+
 export interface CompletionResult {
   id: string;
   text: string;
@@ -80,6 +102,10 @@ export interface CompletionResult {
   usage: Usage;
   route: Route;
   timings: Timings;
+  /** Skill name, for skill requests. */
+  skill?: string | undefined;
+  /** Typed signals, for skill requests. */
+  signals?: Signal[] | undefined;
 }
 
 /** Receives streamed text as it is produced. Must not throw. */

@@ -27,7 +27,8 @@ export type ServerMessage =
 const builder = new flatbuffers.Builder(1024);
 
 const uint = (field: string, x: number, max: number): number => {
-  if (!Number.isInteger(x) || x < 0 || x > max) throw new ColoError('INVALID_ARGUMENT', `${field}: must be an integer in 0..${max}`, { field });
+  if (!Number.isInteger(x) || x < 0 || x > max)
+    throw new ColoError('INVALID_ARGUMENT', `${field}: must be an integer in 0..${max}`, { field });
   return x;
 };
 
@@ -66,7 +67,8 @@ export function encodeRequest(req: RequestInput): Uint8Array {
   if (prompt) fb.InferenceRequest.addPrompt(b, prompt);
   if (messages) fb.InferenceRequest.addMessages(b, messages);
   if (sampling) fb.InferenceRequest.addSampling(b, sampling);
-  if (req.deadlineMs !== undefined) fb.InferenceRequest.addDeadlineMs(b, uint('deadline_ms', req.deadlineMs, 0xffffffff));
+  if (req.deadlineMs !== undefined)
+    fb.InferenceRequest.addDeadlineMs(b, uint('deadline_ms', req.deadlineMs, 0xffffffff));
   if (req.priority !== undefined) fb.InferenceRequest.addPriority(b, uint('priority', req.priority, 255));
   if (req.stream !== undefined) fb.InferenceRequest.addStream(b, req.stream);
   if (skill) fb.InferenceRequest.addSkill(b, skill);
@@ -74,9 +76,16 @@ export function encodeRequest(req: RequestInput): Uint8Array {
 }
 
 function encodeSampling(b: flatbuffers.Builder, s: Partial<SamplingParams>): flatbuffers.Offset {
-  const stop = s.stop !== undefined ? fb.Sampling.createStopVector(b, s.stop.map((x) => b.createString(x))) : 0;
+  const stop =
+    s.stop !== undefined
+      ? fb.Sampling.createStopVector(
+          b,
+          s.stop.map((x) => b.createString(x)),
+        )
+      : 0;
   fb.Sampling.startSampling(b);
-  if (s.maxTokens !== undefined) fb.Sampling.addMaxTokens(b, uint('sampling.max_tokens', s.maxTokens, 0xffffffff));
+  if (s.maxTokens !== undefined)
+    fb.Sampling.addMaxTokens(b, uint('sampling.max_tokens', s.maxTokens, 0xffffffff));
   if (s.temperature !== undefined) fb.Sampling.addTemperature(b, s.temperature);
   if (s.topP !== undefined) fb.Sampling.addTopP(b, s.topP);
   if (s.seed !== undefined) {
@@ -104,10 +113,14 @@ export function encodePing(nonce: bigint | number): Uint8Array {
 /** Clients accept bigger frames than the server does: a Result can carry a long text. */
 export const DEFAULT_MAX_SERVER_FRAME_BYTES = 64 << 20;
 
-const unsupported = (what: string): ColoError => new ColoError('UNSUPPORTED_FRAME', `unsupported ${what} (newer server?)`);
+const unsupported = (what: string): ColoError =>
+  new ColoError('UNSUPPORTED_FRAME', `unsupported ${what} (newer server?)`);
 
 /** Verifies, then decodes one server frame. Throws ColoError like decodeClientFrame. */
-export function decodeServerFrame(bytes: Uint8Array, maxBytes = DEFAULT_MAX_SERVER_FRAME_BYTES): ServerMessage {
+export function decodeServerFrame(
+  bytes: Uint8Array,
+  maxBytes = DEFAULT_MAX_SERVER_FRAME_BYTES,
+): ServerMessage {
   const root = verifyServerFrame(bytes, maxBytes);
   const frame = new fb.ServerFrame().__init(root, new flatbuffers.ByteBuffer(bytes));
   switch (frame.bodyType()) {
@@ -168,7 +181,12 @@ function decodeResult(r: fb.Result): ServerMessage {
     text: r.text() ?? '',
     finishReason,
     usage: { promptTokens: usage?.promptTokens() ?? 0, completionTokens: usage?.completionTokens() ?? 0 },
-    route: { kind, provider: route?.provider() ?? '', model: route?.model() ?? '', cached: route?.cached() ?? false },
+    route: {
+      kind,
+      provider: route?.provider() ?? '',
+      model: route?.model() ?? '',
+      cached: route?.cached() ?? false,
+    },
     timings: {
       queueUs: Number(timings?.queueUs() ?? 0n),
       ttftUs: Number(timings?.ttftUs() ?? 0n),

@@ -6,7 +6,12 @@
  */
 import * as flatbuffers from 'flatbuffers';
 import { ColoError, type ColoErrorOptions, type ErrorCode } from '../core/errors';
-import { DEFAULT_SAMPLING, type ChatMessage, type InferenceRequest, type SamplingParams } from '../core/types';
+import {
+  DEFAULT_SAMPLING,
+  type ChatMessage,
+  type InferenceRequest,
+  type SamplingParams,
+} from '../core/types';
 import type { ProtocolConfig } from './config';
 import { roleFromWire } from './enums';
 import * as fb from './generated/colo_generated';
@@ -84,7 +89,10 @@ export function decodeClientFrame(
   const frame = new fb.ClientFrame().__init(root, new flatbuffers.ByteBuffer(bytes));
   switch (frame.bodyType()) {
     case fb.ClientBody.InferenceRequest:
-      return { kind: 'request', request: decodeRequest(frame.body(new fb.InferenceRequest()) as fb.InferenceRequest, opts) };
+      return {
+        kind: 'request',
+        request: decodeRequest(frame.body(new fb.InferenceRequest()) as fb.InferenceRequest, opts),
+      };
     case fb.ClientBody.Cancel: {
       const cancel = frame.body(new fb.Cancel()) as fb.Cancel;
       return { kind: 'cancel', id: checkId(cancel.id()) };
@@ -112,8 +120,10 @@ function decodeRequest(r: fb.InferenceRequest, opts: ClientDecodeOptions): Infer
 
   // Exactly one of prompt and messages; a skill takes its input text in prompt.
   if (prompt !== null && nMessages > 0) throw invalid('prompt', 'set exactly one of prompt and messages', id);
-  if (skill !== undefined && nMessages > 0) throw invalid('messages', 'a skill request takes its input in prompt', id);
-  if (prompt === null && nMessages === 0) throw invalid('prompt', 'one of prompt and messages is required', id);
+  if (skill !== undefined && nMessages > 0)
+    throw invalid('messages', 'a skill request takes its input in prompt', id);
+  if (prompt === null && nMessages === 0)
+    throw invalid('prompt', 'one of prompt and messages is required', id);
   if (prompt === '') throw invalid('prompt', 'must not be empty', id);
 
   let messages: ChatMessage[] | undefined;
@@ -124,7 +134,8 @@ function decodeRequest(r: fb.InferenceRequest, opts: ClientDecodeOptions): Infer
     for (let i = 0; i < nMessages; i++) {
       r.messages(i, m);
       const role = roleFromWire(m.role());
-      if (role === undefined) throw invalid('messages.role', `messages[${i}] has unknown role ${m.role()}`, id);
+      if (role === undefined)
+        throw invalid('messages.role', `messages[${i}] has unknown role ${m.role()}`, id);
       messages[i] = { role, content: m.content() ?? '' };
     }
   }
@@ -150,14 +161,19 @@ function decodeSampling(s: fb.Sampling | null, opts: ClientDecodeOptions, id: st
     return { ...DEFAULT_SAMPLING, maxTokens: Math.min(DEFAULT_SAMPLING.maxTokens, opts.maxTokens), stop: [] };
   }
   // An omitted max_tokens takes the default, capped by the limit rather than rejected by it.
-  const maxTokens = s.bb!.__offset(s.bb_pos, MAX_TOKENS_SLOT) === 0 ? Math.min(DEFAULT_SAMPLING.maxTokens, opts.maxTokens) : s.maxTokens();
-  if (maxTokens < 1 || maxTokens > opts.maxTokens) throw invalid('sampling.max_tokens', `must be in 1..${opts.maxTokens}`, id);
+  const maxTokens =
+    s.bb!.__offset(s.bb_pos, MAX_TOKENS_SLOT) === 0
+      ? Math.min(DEFAULT_SAMPLING.maxTokens, opts.maxTokens)
+      : s.maxTokens();
+  if (maxTokens < 1 || maxTokens > opts.maxTokens)
+    throw invalid('sampling.max_tokens', `must be in 1..${opts.maxTokens}`, id);
   const temperature = float32ToNumber(s.temperature());
   if (!(temperature >= 0 && temperature <= 2)) throw invalid('sampling.temperature', 'must be in [0, 2]', id);
   const topP = float32ToNumber(s.topP());
   if (!(topP > 0 && topP <= 1)) throw invalid('sampling.top_p', 'must be in (0, 1]', id);
   const nStop = s.stopLength();
-  if (nStop > opts.maxStopSequences) throw invalid('sampling.stop', `at most ${opts.maxStopSequences} stop sequences`, id);
+  if (nStop > opts.maxStopSequences)
+    throw invalid('sampling.stop', `at most ${opts.maxStopSequences} stop sequences`, id);
   const stop = new Array<string>(nStop);
   for (let i = 0; i < nStop; i++) {
     const seq = s.stop(i);
@@ -173,6 +189,9 @@ function decodeSampling(s: fb.Sampling | null, opts: ClientDecodeOptions, id: st
  */
 export function float32ToNumber(x: number): number {
   if (!Number.isFinite(x)) return x;
+  // Fast path: sampling values are short decimals; 6 places settle nearly all of them.
+  const r = Math.round(x * 1e6) / 1e6;
+  if (Math.fround(r) === x) return r;
   for (let p = 1; p <= 9; p++) {
     const y = Number(x.toPrecision(p));
     if (Math.fround(y) === x) return y;

@@ -71,8 +71,19 @@ export class ServerFrameEncoder {
     const usageOff = fb.Usage.createUsage(b, u32(r.usage.promptTokens), u32(r.usage.completionTokens));
     const providerOff = writeString(b, r.route.provider);
     const modelOff = writeString(b, r.route.model);
-    const routeOff = fb.Route.createRoute(b, routeKindToWire(r.route.kind), providerOff, modelOff, r.route.cached);
-    const timingsOff = fb.Timings.createTimings(b, u64(r.timings.queueUs), u64(r.timings.ttftUs), u64(r.timings.totalUs));
+    const routeOff = fb.Route.createRoute(
+      b,
+      routeKindToWire(r.route.kind),
+      providerOff,
+      modelOff,
+      r.route.cached,
+    );
+    const timingsOff = fb.Timings.createTimings(
+      b,
+      u64(r.timings.queueUs),
+      u64(r.timings.ttftUs),
+      u64(r.timings.totalUs),
+    );
     fb.Result.startResult(b);
     fb.Result.addId(b, idOff);
     fb.Result.addText(b, textOff);
@@ -117,7 +128,17 @@ export class ServerFrameEncoder {
       const ticker = writeString(b, s.ticker);
       const label = writeString(b, s.label);
       const rationale = writeString(b, s.rationale);
-      offs[i] = fb.Signal.createSignal(b, entity, ticker, s.direction as number as fb.Direction, s.score, s.confidence, label, rationale, s.abstain);
+      offs[i] = fb.Signal.createSignal(
+        b,
+        entity,
+        ticker,
+        s.direction as number as fb.Direction,
+        s.score,
+        s.confidence,
+        label,
+        rationale,
+        s.abstain,
+      );
     }
     return fb.Result.createSignalsVector(b, offs);
   }
@@ -146,8 +167,12 @@ export const encodeAccepted = (id: string, route: RouteKind, opts?: EncodeOption
   shared.accepted(id, route, opts);
 export const encodeTokenChunk = (id: string, index: number, text: string, opts?: EncodeOptions): Uint8Array =>
   shared.tokenChunk(id, index, text, opts);
-export const encodeResult = (result: CompletionResult, signals?: readonly Signal[], opts?: ResultEncodeOptions): Uint8Array =>
-  shared.result(result, signals, opts);
-export const encodeError = (id: string, err: ColoError, opts?: EncodeOptions): Uint8Array => shared.error(id, err, opts);
+export const encodeResult = (
+  result: CompletionResult,
+  signals?: readonly Signal[],
+  opts?: ResultEncodeOptions,
+): Uint8Array => shared.result(result, signals, opts);
+export const encodeError = (id: string, err: ColoError, opts?: EncodeOptions): Uint8Array =>
+  shared.error(id, err, opts);
 export const encodePong = (nonce: bigint, serverTimeNs: bigint, opts?: EncodeOptions): Uint8Array =>
   shared.pong(nonce, serverTimeNs, opts);

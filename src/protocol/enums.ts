@@ -36,9 +36,14 @@ const ROLES: readonly Role[] = ['system', 'user', 'assistant'];
 // The wire values are the positions in these lists; the enum test checks that.
 export const routeKindToWire = (k: RouteKind): fb.RouteKind => ROUTE_KINDS.indexOf(k) as fb.RouteKind;
 export const routeKindFromWire = (v: number): RouteKind | undefined => ROUTE_KINDS[v];
-export const finishReasonToWire = (r: FinishReason): fb.FinishReason => FINISH_REASONS.indexOf(r) as fb.FinishReason;
+export const finishReasonToWire = (r: FinishReason): fb.FinishReason =>
+  FINISH_REASONS.indexOf(r) as fb.FinishReason;
 export const finishReasonFromWire = (v: number): FinishReason | undefined => FINISH_REASONS[v];
 export const roleToWire = (r: Role): fb.Role => ROLES.indexOf(r) as fb.Role;
 export const roleFromWire = (v: number): Role | undefined => ROLES[v];
 
-export const WIRE_ENUM_ORDER = Object.freeze({ routeKinds: ROUTE_KINDS, finishReasons: FINISH_REASONS, roles: ROLES });
+export const WIRE_ENUM_ORDER = Object.freeze({
+  routeKinds: ROUTE_KINDS,
+  finishReasons: FINISH_REASONS,
+  roles: ROLES,
+});

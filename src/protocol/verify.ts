@@ -60,14 +60,23 @@ export class CompiledSpec {
       for (const f of fields) {
         let target: Table | null = null;
         let members: Map<number, Table> | null = null;
-        if (f.kind === 'table' || (f.kind === 'vector' && f.element === 'table')) target = this.table(f.table);
+        if (f.kind === 'table' || (f.kind === 'vector' && f.element === 'table'))
+          target = this.table(f.table);
         if (f.kind === 'union') {
           const u = spec.unions[f.union];
           if (!u) throw new TypeError(`${name}.${f.name}: unknown union ${f.union}`);
           members = new Map(Object.entries(u).map(([v, t]) => [Number(v), this.table(t)]));
         }
         const inline = f.kind === 'scalar' || f.kind === 'utype' ? f.size : 4;
-        table.fields.push({ label: `${name}.${f.name}`, slot: f.slot, inline, required: f.required === true, spec: f, table: target, members });
+        table.fields.push({
+          label: `${name}.${f.name}`,
+          slot: f.slot,
+          inline,
+          required: f.required === true,
+          spec: f,
+          table: target,
+          members,
+        });
       }
     }
   }
@@ -173,7 +182,8 @@ class Pass {
         const type = this.unionType(pos, vt, vtSize, s.typeSlot);
         if (type === 0) throw malformed(`${f.label} has a value but type NONE`);
         const member = f.members!.get(type);
-        if (!member && type > 200) throw new ColoError('UNSUPPORTED_FRAME', `unsupported ${s.union} type ${type} in ${f.label}`);
+        if (!member)
+          throw new ColoError('UNSUPPORTED_FRAME', `unsupported ${s.union} type ${type} in ${f.label}`);
         return this.table(this.offset(at, f.label), member);
       }
     }
@@ -232,14 +242,20 @@ export function verifyBuffer(
   const size = bytes.byteLength;
   // 1. Size: the configured maximum, and what 32-bit offsets can address.
   if (size > maxBytes || size > MAX_BUFFER_SIZE) {
-    throw new ColoError('FRAME_TOO_LARGE', `frame of ${size} bytes exceeds the limit of ${Math.min(maxBytes, MAX_BUFFER_SIZE)}`);
+    throw new ColoError(
+      'FRAME_TOO_LARGE',
+      `frame of ${size} bytes exceeds the limit of ${Math.min(maxBytes, MAX_BUFFER_SIZE)}`,
+    );
   }
   // 2. Header: root uoffset + 4-byte file identifier.
   if (size < 8) throw malformed(`${size} bytes is shorter than the 8-byte header`);
   const id = spec.fileIdentifier;
   for (let i = 0; i < 4; i++) {
     if (bytes[4 + i] !== id.charCodeAt(i)) {
-      throw new ColoError('MALFORMED_FRAME', `malformed frame: file identifier is not "${id}" (not a Colo frame)`);
+      throw new ColoError(
+        'MALFORMED_FRAME',
+        `malformed frame: file identifier is not "${id}" (not a Colo frame)`,
+      );
     }
   }
   // 3. Root offset, then the root table and everything it reaches.

@@ -65,7 +65,11 @@ export function horizonLabel(ms: number): string {
   return `${ms}ms`;
 }
 
-export function eventStudy(signals: readonly StudySignal[], prices: PriceBook, config: Partial<EventStudyConfig> = {}): EventStudyResult {
+export function eventStudy(
+  signals: readonly StudySignal[],
+  prices: PriceBook,
+  config: Partial<EventStudyConfig> = {},
+): EventStudyResult {
   const cfg = eventStudyConfigSchema.parse(config);
   const cost = 2 * (cfg.commissionBps + cfg.slippageBps);
   const skipped = { neutral: 0, noTicker: 0, noPrice: 0, lowConfidence: 0 };
@@ -135,7 +139,15 @@ export function formatEventStudy(r: EventStudyResult): string {
   ];
   for (const h of r.horizons) {
     lines.push(
-      [h.label, String(h.trades), h.hitRate.toFixed(3), h.netHitRate.toFixed(3), h.meanGrossBps.toFixed(2), h.meanNetBps.toFixed(2), h.tStat.toFixed(2)]
+      [
+        h.label,
+        String(h.trades),
+        h.hitRate.toFixed(3),
+        h.netHitRate.toFixed(3),
+        h.meanGrossBps.toFixed(2),
+        h.meanNetBps.toFixed(2),
+        h.tStat.toFixed(2),
+      ]
         .map((v) => v.padStart(w))
         .join(''),
     );

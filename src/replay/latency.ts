@@ -13,7 +13,11 @@ export interface LatencySummary {
 
 export class LatencyRecorder {
   // Pure-JS histogram: no WebAssembly start-up, and this is off the hot path.
-  private readonly h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+  private readonly h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
 
   record(us: number): void {
     this.h.recordValue(Math.max(1, Math.round(us)));

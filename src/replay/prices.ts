@@ -16,7 +16,14 @@ export function parsePrices(src: string, name = 'prices'): PriceBook {
   const rows = parseCsv(src);
   const header = rows.shift()?.fields.map((f) => f.trim().toLowerCase()) ?? [];
   const [iTs, iTicker, iPrice] = ['ts', 'ticker', 'price'].map((c) => header.indexOf(c));
-  if (iTs === undefined || iTicker === undefined || iPrice === undefined || iTs < 0 || iTicker < 0 || iPrice < 0) {
+  if (
+    iTs === undefined ||
+    iTicker === undefined ||
+    iPrice === undefined ||
+    iTs < 0 ||
+    iTicker < 0 ||
+    iPrice < 0
+  ) {
     throw new ColoError('INVALID_ARGUMENT', `${name}: header must name columns ts, ticker, price`);
   }
   const byTicker = new Map<string, { ts: number; price: number }[]>();
@@ -34,7 +41,10 @@ export function parsePrices(src: string, name = 'prices'): PriceBook {
   const book: PriceBook = new Map();
   for (const [ticker, list] of byTicker) {
     list.sort((a, b) => a.ts - b.ts);
-    book.set(ticker, { ts: Float64Array.from(list, (p) => p.ts), price: Float64Array.from(list, (p) => p.price) });
+    book.set(ticker, {
+      ts: Float64Array.from(list, (p) => p.ts),
+      price: Float64Array.from(list, (p) => p.price),
+    });
   }
   return book;
 }

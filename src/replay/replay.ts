@@ -40,7 +40,11 @@ export interface ReplayResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function runReplay(events: readonly TapeEvent[], transport: ReplayTransport, opts: ReplayOptions = {}): Promise<ReplayResult> {
+export async function runReplay(
+  events: readonly TapeEvent[],
+  transport: ReplayTransport,
+  opts: ReplayOptions = {},
+): Promise<ReplayResult> {
   const speed = opts.speed ?? 0;
   const maxInFlight = Math.max(1, opts.maxInFlight ?? 64);
   const rec = new LatencyRecorder();
@@ -58,12 +62,27 @@ export async function runReplay(events: readonly TapeEvent[], transport: ReplayT
       (reply) => {
         const latencyUs = (performance.now() - sent) * 1000;
         rec.record(latencyUs);
-        records[index] = { index, event, ticker, ts: event.ts, latencyUs, signal: reply.signals[0], serverTotalUs: reply.serverTimings?.totalUs };
+        records[index] = {
+          index,
+          event,
+          ticker,
+          ts: event.ts,
+          latencyUs,
+          signal: reply.signals[0],
+          serverTotalUs: reply.serverTimings?.totalUs,
+        };
       },
       (err: unknown) => {
         const e = toColoError(err);
         errors++;
-        records[index] = { index, event, ticker, ts: event.ts, latencyUs: (performance.now() - sent) * 1000, error: { code: e.code, message: e.message } };
+        records[index] = {
+          index,
+          event,
+          ticker,
+          ts: event.ts,
+          latencyUs: (performance.now() - sent) * 1000,
+          error: { code: e.code, message: e.message },
+        };
       },
     );
     const tracked = p.then(() => {

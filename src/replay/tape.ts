@@ -45,7 +45,8 @@ export function parseTape(src: string, name = 'tape'): TapeEvent[] {
       throw new ColoError('INVALID_ARGUMENT', `${name}:${i + 1}: not valid JSON`);
     }
     const ts = parseTimestamp(obj.ts);
-    if (ts === undefined) throw new ColoError('INVALID_ARGUMENT', `${name}:${i + 1}: ts must be epoch ms or an ISO date`);
+    if (ts === undefined)
+      throw new ColoError('INVALID_ARGUMENT', `${name}:${i + 1}: ts must be epoch ms or an ISO date`);
     if (typeof obj.text !== 'string' || obj.text.trim() === '') {
       throw new ColoError('INVALID_ARGUMENT', `${name}:${i + 1}: text must be a non-empty string`);
     }

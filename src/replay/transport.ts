@@ -89,7 +89,9 @@ export class WsTransport implements ReplayTransport {
     private readonly opts: WsTransportOptions,
   ) {
     ws.addEventListener('message', (ev) => this.onMessage(ev.data));
-    ws.addEventListener('close', () => this.failAll(new ColoError('UPSTREAM_UNAVAILABLE', 'replay socket closed')));
+    ws.addEventListener('close', () =>
+      this.failAll(new ColoError('UPSTREAM_UNAVAILABLE', 'replay socket closed')),
+    );
   }
 
   static connect(opts: WsTransportOptions): Promise<WsTransport> {
@@ -97,7 +99,8 @@ export class WsTransport implements ReplayTransport {
     const ws = new WebSocket(opts.url, opts.headers ? { headers: opts.headers } : undefined);
     ws.binaryType = 'arraybuffer';
     return new Promise((resolve, reject) => {
-      const onError = (): void => reject(new ColoError('UPSTREAM_UNAVAILABLE', `cannot connect to ${opts.url}`));
+      const onError = (): void =>
+        reject(new ColoError('UPSTREAM_UNAVAILABLE', `cannot connect to ${opts.url}`));
       ws.addEventListener('error', onError, { once: true });
       ws.addEventListener(
         'open',

@@ -166,7 +166,7 @@ function startRequest(ws: WebSocket<Conn>, conn: Conn, ctx: ServerContext, reque
       ws.cork(() => {
         flushPending(ws, s);
         conn.congested.delete(s);
-        send(ws, encodeResult(result));
+        send(ws, encodeResult(result, result.signals, result.skill ? { skill: result.skill } : undefined));
       });
     },
     (err: unknown) => {

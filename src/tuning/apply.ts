@@ -7,6 +7,14 @@ import { ColoError } from '../core/errors';
 import type { TuningConfig } from './config';
 import type { Tuning, TuningResult } from './load';
 
+/** Why applyLayout will not mlockall: measured in bench/e2e/tuning.ts and test/unit/tuning.test.ts. */
+export const MLOCK_REFUSED: TuningResult = Object.freeze({
+  ok: false as const,
+  errno: 'UNSAFE',
+  error:
+    'UNSAFE: not applied, V8 aborts when a worker thread exits or GCs with memory locked (native/README.md)',
+});
+
 export type TuningRole = { kind: 'network' } | { kind: 'worker'; index: number };
 
 export interface TuningStep {
@@ -43,14 +51,21 @@ export function coresForRole(config: TuningConfig, role: TuningRole): number[] |
 export function applyLayout(tuning: Tuning, config: TuningConfig, role: TuningRole): TuningReport {
   const name = roleName(role);
   if (!config.enabled) {
-    return { role, attempted: false, steps: [], ok: true, message: `tuning ${name}: off (tuning.enabled=false)` };
+    return {
+      role,
+      attempted: false,
+      steps: [],
+      ok: true,
+      message: `tuning ${name}: off (tuning.enabled=false)`,
+    };
   }
   const steps: TuningStep[] = [];
   const cores = coresForRole(config, role);
   if (cores) steps.push({ step: `pin [${cores.join(',')}]`, result: tuning.pinThreadToCores(cores) });
   if (role.kind === 'network') {
-    // mlockall is process-wide: the network (main) thread does it once for everyone.
-    if (config.lockMemory) steps.push({ step: 'mlockall', result: tuning.lockMemory() });
+    // mlockall is process-wide, so only the network (main) thread would do it; but with
+    // worker threads it aborts V8 (native/README.md), so it is refused, never attempted.
+    if (config.lockMemory) steps.push({ step: 'mlockall', result: MLOCK_REFUSED });
     if (config.networkRealtimePriority > 0) {
       steps.push({
         step: `SCHED_FIFO ${config.networkRealtimePriority}`,
@@ -64,7 +79,13 @@ export function applyLayout(tuning: Tuning, config: TuningConfig, role: TuningRo
       ? 'nothing to apply for this role'
       : steps.map((s) => (s.result.ok ? `${s.step} ok` : `${s.step} ${s.result.error}`)).join('; ');
   const suffix = tuning.available ? '' : ` (addon unavailable: ${tuning.reason})`;
-  const report: TuningReport = { role, attempted: steps.length > 0, steps, ok, message: `tuning ${name}: ${detail}${suffix}` };
+  const report: TuningReport = {
+    role,
+    attempted: steps.length > 0,
+    steps,
+    ok,
+    message: `tuning ${name}: ${detail}${suffix}`,
+  };
   if (!ok && config.required) {
     throw new ColoError('NOT_READY', `required host tuning failed: ${report.message}`);
   }

@@ -22,7 +22,13 @@ export const tuningConfigSchema = z.strictObject({
   enabled: z.boolean().default(false),
   /** Which cores each thread runs on. Default { network: [], workers: [] }. */
   layout: coreLayoutSchema.default({ network: [], workers: [] }),
-  /** mlockall(MCL_CURRENT | MCL_FUTURE) at start-up, so no page fault stalls a request. Default false. */
+  /**
+   * Ask for mlockall(MCL_CURRENT | MCL_FUTURE). Refused on Node 20: with memory locked,
+   * V8 aborts the process when a worker thread starts, exits or collects garbage
+   * (madvise(MADV_DONTNEED) fails with EINVAL on locked pages; see native/README.md).
+   * Setting it true logs the refusal, or fails start-up when `required`. Lock model
+   * weights with node-llama-cpp's `useMlock` instead. Default false.
+   */
   lockMemory: z.boolean().default(false),
   /** SCHED_FIFO priority (1..99) for the network thread; 0 leaves the scheduler alone. Default 0. */
   networkRealtimePriority: z.int().min(0).max(99).default(0),

@@ -8,4 +8,11 @@ export {
   type LockMemoryOptions,
   type LoadTuningOptions,
 } from './load';
-export { applyLayout, coresForRole, type TuningRole, type TuningReport, type TuningStep } from './apply';
+export {
+  applyLayout,
+  coresForRole,
+  MLOCK_REFUSED,
+  type TuningRole,
+  type TuningReport,
+  type TuningStep,
+} from './apply';

@@ -8,7 +8,13 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADDON_RELATIVE_PATH, LOCK_CURRENT, LOCK_FUTURE, LOCK_ONFAULT, type NativeTuningAddon } from './native-types';
+import {
+  ADDON_RELATIVE_PATH,
+  LOCK_CURRENT,
+  LOCK_FUTURE,
+  LOCK_ONFAULT,
+  type NativeTuningAddon,
+} from './native-types';
 
 /** Outcome of one tuning step. `errno` is the symbolic code (EPERM, ENOMEM, UNAVAILABLE...). */
 export type TuningResult = { ok: true } | { ok: false; errno: string; error: string };
@@ -83,8 +89,14 @@ export function findAddonPath(from: string = dirname(fileURLToPath(import.meta.u
 }
 
 function assertCores(cores: readonly number[]): number[] {
-  if (!Array.isArray(cores) || cores.length === 0 || !cores.every((c) => Number.isInteger(c) && c >= 0 && c < 1024)) {
-    throw new RangeError(`cores must be a non-empty array of integers in [0, 1024), got ${JSON.stringify(cores)}`);
+  if (
+    !Array.isArray(cores) ||
+    cores.length === 0 ||
+    !cores.every((c) => Number.isInteger(c) && c >= 0 && c < 1024)
+  ) {
+    throw new RangeError(
+      `cores must be a non-empty array of integers in [0, 1024), got ${JSON.stringify(cores)}`,
+    );
   }
   return [...cores];
 }
@@ -129,7 +141,11 @@ function nativeTuning(addon: NativeTuningAddon, addonPath: string): Tuning {
 
 /** The stand-in when the addon is missing: every OS step reports UNAVAILABLE, clocks still work. */
 export function fallbackTuning(reason: string, addonPath: string): Tuning {
-  const unavailable = (): TuningResult => ({ ok: false, errno: 'UNAVAILABLE', error: `host tuning is off: ${reason}` });
+  const unavailable = (): TuningResult => ({
+    ok: false,
+    errno: 'UNAVAILABLE',
+    error: `host tuning is off: ${reason}`,
+  });
   return {
     available: false,
     reason,

@@ -104,8 +104,9 @@ describe('RedisLimiter', () => {
   it('shares one limit exactly across two separate processes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'colo-limits-child-'));
     try {
-      const child = join(dir, 'child.ts');
-      // The child lives outside the repo, so it loads ioredis through the repo's resolver.
+      // .mts: outside the repo's package.json the child must say it is ESM itself, and it
+      // loads ioredis through the repo's resolver.
+      const child = join(dir, 'child.mts');
       writeFileSync(
         child,
         `import { createRequire } from 'node:module';
@@ -131,17 +132,21 @@ process.stdin.once('data', async () => {
       );
       const lines = procs.map((p) => {
         let buf = '';
-        const waiters: ((l: string) => void)[] = [];
+        const waiters: [(l: string) => void, (e: Error) => void][] = [];
+        // A child that dies fails the test at once instead of timing out.
+        p.once('exit', (code) => {
+          for (const [, rej] of waiters.splice(0)) rej(new Error(`child exited with ${code}`));
+        });
         p.stdout!.on('data', (d: Buffer) => {
           buf += d.toString();
           let i: number;
           while ((i = buf.indexOf('\n')) >= 0) {
             const line = buf.slice(0, i);
             buf = buf.slice(i + 1);
-            waiters.shift()?.(line);
+            waiters.shift()?.[0](line);
           }
         });
-        return () => new Promise<string>((res) => waiters.push(res));
+        return () => new Promise<string>((res, rej) => waiters.push([res, rej]));
       });
       const ready = lines.map((next) => next());
       expect(await Promise.all(ready)).toEqual(['ready', 'ready']);

@@ -227,7 +227,9 @@ describe('closed-loop runner', () => {
   });
 
   it('rejects a bad concurrency', async () => {
-    await expect(runClosedLoop({ concurrency: 0, count: 1, send: async () => undefined })).rejects.toThrow(RangeError);
+    await expect(runClosedLoop({ concurrency: 0, count: 1, send: async () => undefined })).rejects.toThrow(
+      RangeError,
+    );
   });
 });
 

@@ -24,7 +24,11 @@ function prng(seed: number): () => number {
 }
 
 const MAX = 4096;
-const CLIENT_CODES: ReadonlySet<ErrorCode> = new Set(['MALFORMED_FRAME', 'UNSUPPORTED_FRAME', 'INVALID_ARGUMENT']);
+const CLIENT_CODES: ReadonlySet<ErrorCode> = new Set([
+  'MALFORMED_FRAME',
+  'UNSUPPORTED_FRAME',
+  'INVALID_ARGUMENT',
+]);
 const SERVER_CODES: ReadonlySet<ErrorCode> = new Set(['MALFORMED_FRAME', 'UNSUPPORTED_FRAME']);
 
 const clientCorpus: Uint8Array[] = [
@@ -59,10 +63,25 @@ const serverCorpus: Uint8Array[] = [
       route: { kind: 'remote', provider: 'openai', model: 'gpt-4o-mini', cached: false },
       timings: { queueUs: 10, ttftUs: 900, totalUs: 5000 },
     },
-    [{ entity: 'ACME', ticker: 'ACME', direction: 1, score: 0.5, confidence: 0.9, label: 'bullish', rationale: 'beat', abstain: false }],
+    [
+      {
+        entity: 'ACME',
+        ticker: 'ACME',
+        direction: 1,
+        score: 0.5,
+        confidence: 0.9,
+        label: 'bullish',
+        rationale: 'beat',
+        abstain: false,
+      },
+    ],
     { skill: 'sentiment', copy: true },
   ),
-  enc.error('r1', new ColoError('INVALID_ARGUMENT', 'top_p: bad', { field: 'sampling.top_p', retryAfterMs: 5 }), { copy: true }),
+  enc.error(
+    'r1',
+    new ColoError('INVALID_ARGUMENT', 'top_p: bad', { field: 'sampling.top_p', retryAfterMs: 5 }),
+    { copy: true },
+  ),
   enc.pong(1n, 2n, { copy: true }),
 ];
 
@@ -83,7 +102,9 @@ function checkInvariants(m: ClientMessage): void {
     r.id.length <= 128 &&
     (r.prompt !== undefined) !== (r.messages !== undefined) &&
     (r.prompt === undefined || r.prompt.length > 0) &&
-    (r.messages ?? []).every((x) => ['system', 'user', 'assistant'].includes(x.role) && typeof x.content === 'string') &&
+    (r.messages ?? []).every(
+      (x) => ['system', 'user', 'assistant'].includes(x.role) && typeof x.content === 'string',
+    ) &&
     s.maxTokens >= 1 &&
     s.maxTokens <= 4096 &&
     s.temperature >= 0 &&
@@ -108,7 +129,9 @@ function runClient(bytes: Uint8Array, failures: string[], label: string): Outcom
     return 'ok';
   } catch (e) {
     if (e instanceof ColoError && CLIENT_CODES.has(e.code)) return e.code;
-    failures.push(`${label}: ${e instanceof ColoError ? e.code : String(e)} for ${Buffer.from(bytes).toString('hex')}`);
+    failures.push(
+      `${label}: ${e instanceof ColoError ? e.code : String(e)} for ${Buffer.from(bytes).toString('hex')}`,
+    );
     return 'INTERNAL';
   }
 }
@@ -119,7 +142,9 @@ function runServer(bytes: Uint8Array, failures: string[], label: string): Outcom
     return 'ok';
   } catch (e) {
     if (e instanceof ColoError && SERVER_CODES.has(e.code)) return e.code;
-    failures.push(`${label}: ${e instanceof ColoError ? e.code : String(e)} for ${Buffer.from(bytes).toString('hex')}`);
+    failures.push(
+      `${label}: ${e instanceof ColoError ? e.code : String(e)} for ${Buffer.from(bytes).toString('hex')}`,
+    );
     return 'INTERNAL';
   }
 }
@@ -146,7 +171,8 @@ describe('fuzz: client frames', () => {
         const out = runClient(prefix, failures, `prefix ${i}/${len}`);
         if (out === 'MALFORMED_FRAME') rejected++;
         else if (out !== 'ok') failures.push(`prefix ${i}/${len}: ${out}`);
-        else if (f.subarray(len).some((x) => x !== 0)) failures.push(`prefix ${i}/${len}: accepted though non-zero bytes were cut`);
+        else if (f.subarray(len).some((x) => x !== 0))
+          failures.push(`prefix ${i}/${len}: accepted though non-zero bytes were cut`);
         else expect(decodeClientFrame(prefix, MAX)).toEqual(whole);
       }
     }
@@ -184,7 +210,8 @@ describe('fuzz: client frames', () => {
       const mode = c % 3;
       if (mode === 0) {
         m = clientCorpus[int(clientCorpus.length)]!.slice();
-        for (let k = 1 + int(8); k > 0; k--) m[int(m.length)] = rnd() < 0.5 ? int(256) : interesting[int(interesting.length)]!;
+        for (let k = 1 + int(8); k > 0; k--)
+          m[int(m.length)] = rnd() < 0.5 ? int(256) : interesting[int(interesting.length)]!;
       } else if (mode === 1) {
         // Splice: head of one frame, tail of another; keeps the identifier most of the time.
         const a = clientCorpus[int(clientCorpus.length)]!;
@@ -222,7 +249,11 @@ describe('fuzz: server frames (the client side)', () => {
       const whole = decodeServerFrame(f, MAX);
       for (let len = 0; len < f.length; len++) {
         const out = runServer(f.subarray(0, len), failures, `prefix ${i}/${len}`);
-        if (out === 'ok' && (f.subarray(len).some((x) => x !== 0) || !isDeepStrictEqual(decodeServerFrame(f.subarray(0, len), MAX), whole))) {
+        if (
+          out === 'ok' &&
+          (f.subarray(len).some((x) => x !== 0) ||
+            !isDeepStrictEqual(decodeServerFrame(f.subarray(0, len), MAX), whole))
+        ) {
           failures.push(`prefix ${i}/${len}: accepted but not just padding cut`);
         } else if (out !== 'ok' && out !== 'MALFORMED_FRAME') failures.push(`prefix ${i}/${len}: ${out}`);
       }
@@ -233,7 +264,8 @@ describe('fuzz: server frames (the client side)', () => {
       }
       for (let c = 0; c < 500; c++) {
         const m = f.slice();
-        for (let k = 1 + Math.floor(rnd() * 6); k > 0; k--) m[Math.floor(rnd() * m.length)] = Math.floor(rnd() * 256);
+        for (let k = 1 + Math.floor(rnd() * 6); k > 0; k--)
+          m[Math.floor(rnd() * m.length)] = Math.floor(rnd() * 256);
         outcomes.push(runServer(m, failures, `mutation ${i}/${c}`));
       }
     }

@@ -41,8 +41,26 @@ const result: CompletionResult = {
 };
 
 const signals: Signal[] = [
-  { entity: 'ACME Corp', ticker: 'ACME', direction: 1, score: 0.5, confidence: 0.75, label: 'bullish', rationale: 'beat', abstain: false },
-  { entity: 'Foo', ticker: '', direction: -1, score: -0.25, confidence: 0.125, label: 'bearish', rationale: '', abstain: true },
+  {
+    entity: 'ACME Corp',
+    ticker: 'ACME',
+    direction: 1,
+    score: 0.5,
+    confidence: 0.75,
+    label: 'bullish',
+    rationale: 'beat',
+    abstain: false,
+  },
+  {
+    entity: 'Foo',
+    ticker: '',
+    direction: -1,
+    score: -0.25,
+    confidence: 0.125,
+    label: 'bearish',
+    rationale: '',
+    abstain: true,
+  },
 ];
 
 describe('client frames round-trip', () => {
@@ -96,7 +114,14 @@ describe('client frames round-trip', () => {
 
   it('chat messages and skill requests', () => {
     const chat = decodeClientFrame(
-      encodeRequest({ id: 'c', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello' }, { role: 'assistant', content: '' }] }),
+      encodeRequest({
+        id: 'c',
+        messages: [
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: 'hello' },
+          { role: 'assistant', content: '' },
+        ],
+      }),
       MAX,
     );
     if (chat.kind !== 'request') throw new Error(chat.kind);
@@ -106,37 +131,66 @@ describe('client frames round-trip', () => {
       { role: 'user', content: 'hello' },
       { role: 'assistant', content: '' },
     ]);
-    const skill = decodeClientFrame(encodeRequest({ id: 's', skill: 'sentiment', prompt: 'ACME beats estimates' }), MAX);
+    const skill = decodeClientFrame(
+      encodeRequest({ id: 's', skill: 'sentiment', prompt: 'ACME beats estimates' }),
+      MAX,
+    );
     if (skill.kind !== 'request') throw new Error(skill.kind);
     expect(skill.request).toMatchObject({ skill: 'sentiment', prompt: 'ACME beats estimates' });
   });
 
   it('cancel and ping', () => {
     expect(decodeClientFrame(encodeCancel('r9'), MAX)).toEqual({ kind: 'cancel', id: 'r9' });
-    expect(decodeClientFrame(encodePing(2n ** 64n - 1n), MAX)).toEqual({ kind: 'ping', nonce: 2n ** 64n - 1n });
+    expect(decodeClientFrame(encodePing(2n ** 64n - 1n), MAX)).toEqual({
+      kind: 'ping',
+      nonce: 2n ** 64n - 1n,
+    });
     expect(decodeClientFrame(encodePing(7), MAX)).toEqual({ kind: 'ping', nonce: 7n });
   });
 });
 
-const defaults = () => ({ maxDepth: 64, maxTables: 10_000, checkUtf8: true, maxTokens: 4096, maxStopSequences: 16, maxMessages: 1024 });
+const defaults = () => ({
+  maxDepth: 64,
+  maxTables: 10_000,
+  checkUtf8: true,
+  maxTokens: 4096,
+  maxStopSequences: 16,
+  maxMessages: 1024,
+});
 
 describe('request validation names the wire field', () => {
   const cases: Array<[string, RequestInput, string]> = [
     ['empty id', { id: '', prompt: 'p' }, 'id'],
     ['id too long', { id: 'x'.repeat(129), prompt: 'p' }, 'id'],
     ['neither prompt nor messages', { id: 'a' }, 'prompt'],
-    ['both prompt and messages', { id: 'a', prompt: 'p', messages: [{ role: 'user', content: 'm' }] }, 'prompt'],
+    [
+      'both prompt and messages',
+      { id: 'a', prompt: 'p', messages: [{ role: 'user', content: 'm' }] },
+      'prompt',
+    ],
     ['empty prompt', { id: 'a', prompt: '' }, 'prompt'],
-    ['skill with messages', { id: 'a', skill: 'sentiment', messages: [{ role: 'user', content: 'm' }] }, 'messages'],
+    [
+      'skill with messages',
+      { id: 'a', skill: 'sentiment', messages: [{ role: 'user', content: 'm' }] },
+      'messages',
+    ],
     ['max_tokens 0', { id: 'a', prompt: 'p', sampling: { maxTokens: 0 } }, 'sampling.max_tokens'],
-    ['max_tokens over the limit', { id: 'a', prompt: 'p', sampling: { maxTokens: 4097 } }, 'sampling.max_tokens'],
+    [
+      'max_tokens over the limit',
+      { id: 'a', prompt: 'p', sampling: { maxTokens: 4097 } },
+      'sampling.max_tokens',
+    ],
     ['temperature > 2', { id: 'a', prompt: 'p', sampling: { temperature: 2.5 } }, 'sampling.temperature'],
     ['temperature < 0', { id: 'a', prompt: 'p', sampling: { temperature: -0.1 } }, 'sampling.temperature'],
     ['temperature NaN', { id: 'a', prompt: 'p', sampling: { temperature: NaN } }, 'sampling.temperature'],
     ['top_p 0', { id: 'a', prompt: 'p', sampling: { topP: 0 } }, 'sampling.top_p'],
     ['top_p > 1', { id: 'a', prompt: 'p', sampling: { topP: 1.5 } }, 'sampling.top_p'],
     ['empty stop sequence', { id: 'a', prompt: 'p', sampling: { stop: ['ok', ''] } }, 'sampling.stop'],
-    ['too many stop sequences', { id: 'a', prompt: 'p', sampling: { stop: Array.from({ length: 17 }, (_, i) => `s${i}`) } }, 'sampling.stop'],
+    [
+      'too many stop sequences',
+      { id: 'a', prompt: 'p', sampling: { stop: Array.from({ length: 17 }, (_, i) => `s${i}`) } },
+      'sampling.stop',
+    ],
   ];
   it.each(cases)('%s → INVALID_ARGUMENT on %s', (_name, input, field) => {
     const err = decodeErr(encodeRequest(input));
@@ -154,14 +208,20 @@ describe('request validation names the wire field', () => {
 
   it('an unknown role names messages.role', () => {
     // Role 7 is not in the enum; the client encoder cannot produce it, so patch the cast.
-    const err = decodeErr(encodeRequest({ id: 'a', messages: [{ role: 7 as unknown as 'user', content: 'x' }] }));
+    const err = decodeErr(
+      encodeRequest({ id: 'a', messages: [{ role: 7 as unknown as 'user', content: 'x' }] }),
+    );
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.field).toBe('messages.role');
   });
 
   it('the client encoder refuses out-of-range integers before sending', () => {
-    expect(() => encodeRequest({ id: 'a', prompt: 'p', priority: 256 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'priority' }));
-    expect(() => encodeRequest({ id: 'a', prompt: 'p', deadlineMs: -1 })).toThrow(expect.objectContaining({ field: 'deadline_ms' }));
+    expect(() => encodeRequest({ id: 'a', prompt: 'p', priority: 256 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'priority' }),
+    );
+    expect(() => encodeRequest({ id: 'a', prompt: 'p', deadlineMs: -1 })).toThrow(
+      expect.objectContaining({ field: 'deadline_ms' }),
+    );
   });
 });
 
@@ -190,19 +250,44 @@ describe('frame-level errors', () => {
 
 describe('server frames round-trip', () => {
   it('accepted, token, pong', () => {
-    expect(decodeServerFrame(encodeAccepted('r1', 'cache'))).toEqual({ kind: 'accepted', id: 'r1', route: 'cache' });
-    expect(decodeServerFrame(encodeTokenChunk('r1', 0, ' Once'))).toEqual({ kind: 'token', id: 'r1', index: 0, text: ' Once' });
-    expect(decodeServerFrame(encodeTokenChunk('r1', 4_000_000_000, 'é✓𝄞'))).toEqual({ kind: 'token', id: 'r1', index: 4_000_000_000, text: 'é✓𝄞' });
+    expect(decodeServerFrame(encodeAccepted('r1', 'cache'))).toEqual({
+      kind: 'accepted',
+      id: 'r1',
+      route: 'cache',
+    });
+    expect(decodeServerFrame(encodeTokenChunk('r1', 0, ' Once'))).toEqual({
+      kind: 'token',
+      id: 'r1',
+      index: 0,
+      text: ' Once',
+    });
+    expect(decodeServerFrame(encodeTokenChunk('r1', 4_000_000_000, 'é✓𝄞'))).toEqual({
+      kind: 'token',
+      id: 'r1',
+      index: 4_000_000_000,
+      text: 'é✓𝄞',
+    });
     const long = 'y'.repeat(5000);
     expect(decodeServerFrame(encodeTokenChunk('r1', 3, long))).toMatchObject({ text: long });
-    expect(decodeServerFrame(encodePong(99n, 123_456_789_012n))).toEqual({ kind: 'pong', nonce: 99n, serverTimeNs: 123_456_789_012n });
+    expect(decodeServerFrame(encodePong(99n, 123_456_789_012n))).toEqual({
+      kind: 'pong',
+      nonce: 99n,
+      serverTimeNs: 123_456_789_012n,
+    });
   });
 
   it('result with usage, route, timings, skill and signals', () => {
     const msg = decodeServerFrame(encodeResult(result, signals, { skill: 'sentiment' }));
     expect(msg).toEqual({ kind: 'result', result, skill: 'sentiment', signals });
-    const plain = decodeServerFrame(encodeResult({ ...result, route: { ...result.route, kind: 'local' }, finishReason: 'stop' }));
-    expect(plain).toMatchObject({ kind: 'result', skill: undefined, signals: [], result: { finishReason: 'stop', route: { kind: 'local' } } });
+    const plain = decodeServerFrame(
+      encodeResult({ ...result, route: { ...result.route, kind: 'local' }, finishReason: 'stop' }),
+    );
+    expect(plain).toMatchObject({
+      kind: 'result',
+      skill: undefined,
+      signals: [],
+      result: { finishReason: 'stop', route: { kind: 'local' } },
+    });
   });
 
   it('error frames carry code, message, field and retry-after', () => {
@@ -211,9 +296,20 @@ describe('server frames round-trip', () => {
     if (msg.kind !== 'error') throw new Error(msg.kind);
     expect(msg.id).toBe('r2');
     expect(msg.error).toBeInstanceOf(ColoError);
-    expect(msg.error.toJSON()).toEqual({ code: 'RATE_LIMITED', message: 'slow down', field: undefined, retryAfterMs: 1500 });
-    const inv = decodeServerFrame(encodeError('', new ColoError('INVALID_ARGUMENT', 'top_p: bad', { field: 'sampling.top_p' })));
-    expect(inv).toMatchObject({ kind: 'error', id: '', error: { code: 'INVALID_ARGUMENT', field: 'sampling.top_p' } });
+    expect(msg.error.toJSON()).toEqual({
+      code: 'RATE_LIMITED',
+      message: 'slow down',
+      field: undefined,
+      retryAfterMs: 1500,
+    });
+    const inv = decodeServerFrame(
+      encodeError('', new ColoError('INVALID_ARGUMENT', 'top_p: bad', { field: 'sampling.top_p' })),
+    );
+    expect(inv).toMatchObject({
+      kind: 'error',
+      id: '',
+      error: { code: 'INVALID_ARGUMENT', field: 'sampling.top_p' },
+    });
   });
 
   it('the shared encoder returns a view that the next encode overwrites; copy keeps it', () => {

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/core/errors';
 import { DEFAULT_SAMPLING } from '../../src/core/types';
 import { float32ToNumber } from '../../src/protocol/decode-client';
-import { errorCodeFromWire, errorCodeToWire, WIRE_ENUM_ORDER, WIRE_ERROR_CODE_NAMES } from '../../src/protocol/enums';
+import {
+  errorCodeFromWire,
+  errorCodeToWire,
+  WIRE_ENUM_ORDER,
+  WIRE_ERROR_CODE_NAMES,
+} from '../../src/protocol/enums';
 import * as fb from '../../src/protocol/generated/colo_generated';
 
 const names = (e: object): string[] =>

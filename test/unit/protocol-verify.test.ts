@@ -19,7 +19,8 @@ function verifyError(bytes: Uint8Array, limits: VerifyLimits = DEFAULT_VERIFY_LI
   throw new Error('expected the verifier to reject the frame');
 }
 
-const indexOf = (bytes: Uint8Array, ascii: string): number => Buffer.from(bytes).indexOf(Buffer.from(ascii, 'latin1'));
+const indexOf = (bytes: Uint8Array, ascii: string): number =>
+  Buffer.from(bytes).indexOf(Buffer.from(ascii, 'latin1'));
 
 /** Builds a ClientFrame by hand, so tests can leave out what the typed encoders always write. */
 function frame(build: (b: flatbuffers.Builder) => { type?: number; body?: number }): Uint8Array {
@@ -36,7 +37,11 @@ const ping = (b: flatbuffers.Builder): number => fb.Ping.createPing(b, 1n);
 
 describe('verifier accepts what the encoders produce', () => {
   it('returns the root table position', () => {
-    const bytes = encodeRequest({ id: 'a', messages: [{ role: 'user', content: 'hi' }], sampling: { stop: ['x'] } });
+    const bytes = encodeRequest({
+      id: 'a',
+      messages: [{ role: 'user', content: 'hi' }],
+      sampling: { stop: ['x'] },
+    });
     const root = verifyClientFrame(bytes, MAX);
     expect(root).toBe(new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true));
   });
@@ -147,7 +152,9 @@ describe('verifier rejects', () => {
     });
     expect(bytes.length).toBeLessThan(21_000);
     expect(() => verifyClientFrame(bytes, MAX)).not.toThrow();
-    expect(verifyError(bytes, { ...DEFAULT_VERIFY_LIMITS, maxTables: 4000 }).message).toMatch(/too many tables/);
+    expect(verifyError(bytes, { ...DEFAULT_VERIFY_LIMITS, maxTables: 4000 }).message).toMatch(
+      /too many tables/,
+    );
   });
 });
 
@@ -155,12 +162,20 @@ describe('the generated spec matches schemas/colo.fbs', () => {
   // An independent reading of the .fbs (our subset): table fields in order, with a union
   // expanding to <name>_type then <name>, and the required attribute. The spec itself
   // comes from flatc; this catches a spec.ts not regenerated after a schema edit.
-  const src = readFileSync(new URL('../../schemas/colo.fbs', import.meta.url), 'utf8').replace(/\/\/.*$/gm, '');
+  const src = readFileSync(new URL('../../schemas/colo.fbs', import.meta.url), 'utf8').replace(
+    /\/\/.*$/gm,
+    '',
+  );
   const unions = new Set([...src.matchAll(/union\s+(\w+)/g)].map((m) => m[1]!));
   const tables = [...src.matchAll(/table\s+(\w+)\s*\{([^}]*)\}/g)].map((m) => {
     const fields = [...m[2]!.matchAll(/(\w+)\s*:\s*([\w.[\]]+)[^;]*?(\(([^)]*)\))?\s*;/g)].flatMap((f) => {
       const required = /\brequired\b/.test(f[4] ?? '');
-      return unions.has(f[2]!) ? [{ name: `${f[1]}_type`, required: false }, { name: f[1]!, required }] : [{ name: f[1]!, required }];
+      return unions.has(f[2]!)
+        ? [
+            { name: `${f[1]}_type`, required: false },
+            { name: f[1]!, required },
+          ]
+        : [{ name: f[1]!, required }];
     });
     return [m[1]!, fields] as const;
   });

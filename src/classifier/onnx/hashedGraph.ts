@@ -42,7 +42,12 @@ export function buildHashedModel(model: LinearModel, metadata: Record<string, st
         { op: 'Mul', inputs: ['w_rows', 'values_col'], outputs: ['contrib'] },
         { op: 'Cast', inputs: ['rows'], outputs: ['rows64'], attrs: { to: { int: DataType.INT64 } } },
         { op: 'Unsqueeze', inputs: ['rows64', 'axis1'], outputs: ['row_idx'] },
-        { op: 'Concat', inputs: ['batch_size', 'num_classes'], outputs: ['out_shape'], attrs: { axis: { int: 0 } } },
+        {
+          op: 'Concat',
+          inputs: ['batch_size', 'num_classes'],
+          outputs: ['out_shape'],
+          attrs: { axis: { int: 0 } },
+        },
         { op: 'Expand', inputs: ['b', 'out_shape'], outputs: ['bias_rows'] },
         {
           op: 'ScatterND',

@@ -86,7 +86,8 @@ function writeValueInfo(w: ProtoWriter, v: ValueInit): void {
     type.message(1, (tensor) => {
       tensor.int(1, v.dataType);
       tensor.message(2, (shape) => {
-        for (const d of v.shape) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
+        for (const d of v.shape)
+          shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
       });
     }),
   );
@@ -107,6 +108,7 @@ export function encodeModel(m: ModelInit): Uint8Array {
     for (const v of m.graph.outputs) g.message(12, (vw) => writeValueInfo(vw, v));
   });
   w.message(8, (o) => o.string(1, '').int(2, m.opset)); // opset_import
-  for (const [key, value] of Object.entries(m.metadata ?? {})) w.message(14, (e) => e.string(1, key).string(2, value));
+  for (const [key, value] of Object.entries(m.metadata ?? {}))
+    w.message(14, (e) => e.string(1, key).string(2, value));
   return w.finish();
 }

@@ -34,10 +34,20 @@ export function buildMeanPoolTextModel(w: TextModelWeights): Uint8Array {
       ],
       nodes: [
         { op: 'Gather', inputs: ['E', 'input_ids'], outputs: ['emb'], attrs: { axis: { int: 0 } } },
-        { op: 'Cast', inputs: ['attention_mask'], outputs: ['maskf'], attrs: { to: { int: DataType.FLOAT } } },
+        {
+          op: 'Cast',
+          inputs: ['attention_mask'],
+          outputs: ['maskf'],
+          attrs: { to: { int: DataType.FLOAT } },
+        },
         { op: 'Unsqueeze', inputs: ['maskf', 'axis2'], outputs: ['mask3'] },
         { op: 'Mul', inputs: ['emb', 'mask3'], outputs: ['masked'] },
-        { op: 'ReduceSum', inputs: ['masked', 'axis1'], outputs: ['summed'], attrs: { keepdims: { int: 0 } } },
+        {
+          op: 'ReduceSum',
+          inputs: ['masked', 'axis1'],
+          outputs: ['summed'],
+          attrs: { keepdims: { int: 0 } },
+        },
         { op: 'ReduceSum', inputs: ['maskf', 'axis1'], outputs: ['count'], attrs: { keepdims: { int: 1 } } },
         { op: 'Div', inputs: ['summed', 'count'], outputs: ['pooled'] },
         { op: 'MatMul', inputs: ['pooled', 'P'], outputs: ['proj'] },

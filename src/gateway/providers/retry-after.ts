@@ -15,7 +15,9 @@ export function parseRetryAfter(
   if (raw === undefined) return undefined;
   const value = raw.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
-  // An HTTP-date; Date.parse reads IMF-fixdate and the obsolete forms RFC 9110 allows.
+  // An HTTP-date always names a weekday or month; without letters, Date.parse would
+  // accept things like "-1" as a year. It reads IMF-fixdate and the obsolete forms.
+  if (!/[A-Za-z]/.test(value)) return undefined;
   const at = Date.parse(value);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowEpochMs);

@@ -6,8 +6,10 @@
  *      ggml type u32, data offset u64 (relative to the data section, aligned)
  *   4. padding to `general.alignment`, then each tensor's bytes, each padded to alignment.
  * Tensor data comes from sources pulled one chunk at a time, so an 8B model never sits
- * in memory. The file is written as `<path>.part` and renamed when complete.
+ * in memory. The file is written under a temporary name unique to this writer and renamed
+ * when complete, so concurrent writers of the same path never interleave.
  */
+import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import {
   GGML_TYPE,
@@ -50,7 +52,7 @@ export async function writeGguf(
     throw new RangeError(`general.alignment must be a power of two, got ${alignment}`);
   }
   const { header, offsets, dataBytes } = encodeHeader(metadata, tensors, alignment);
-  const part = `${path}.part`;
+  const part = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
   const fh = await open(part, 'w');
   try {
     let pos = 0;

@@ -18,9 +18,9 @@ export const EOS_ID = 2;
 export const CONTROL_TOKENS = 3;
 
 const WORDS = (
-  'the a an and or but to of in on at for with by from up down out over under is are was were be been ' +
+  'once upon a time the there lived little big small girl boy cat dog day sun tree house mom dad friend ' +
+  'an and or but to of in on at for with by from up down out over under is are was were be been ' +
   'it its this that these those he she they we you i my your his her their our me him them us ' +
-  'once upon time there lived little big small girl boy cat dog day sun tree house mom dad friend ' +
   'said went saw had has have do did not no yes very so then when one two three play happy sad ' +
   'price stock market shares rose fell bank rate rates earnings profit loss buy sell bullish bearish ' +
   'neutral company quarter revenue growth inflation fed bond yield oil gold dollar euro trade deal'
@@ -44,12 +44,14 @@ export function buildVocab(size: number): { tokens: string[]; scores: number[]; 
   const letters = 'abcdefghijklmnopqrstuvwxyz';
   add('▁');
   for (const ch of letters + letters.toUpperCase() + '0123456789.,!?\'"-:;()') add(ch);
-  for (const ch of letters + letters.toUpperCase()) add(`▁${ch}`);
+  // Whole words first (lower and capitalised), so even the 512-token tiny vocabulary
+  // turns "Once upon a time" into four pieces.
   for (const w of WORDS) {
     add(`▁${w}`);
-    add(w);
     add(`▁${w[0]!.toUpperCase()}${w.slice(1)}`);
   }
+  for (const ch of letters + letters.toUpperCase()) add(`▁${ch}`);
+  for (const w of WORDS) add(w);
   // Fill the rest with letter bigrams, then trigrams, with and without the word marker.
   outer: for (const n of [2, 3, 4]) {
     for (const piece of combos(letters, n)) {

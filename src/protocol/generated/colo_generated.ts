@@ -34,7 +34,8 @@ export enum ErrorCode {
   WORKER_CRASHED = 24,
   NOT_READY = 25,
   SHUTTING_DOWN = 26,
-  MODEL_LOAD_FAILED = 27
+  MODEL_LOAD_FAILED = 27,
+  CHECKSUM_MISMATCH = 28
 }
 
 export enum Role {

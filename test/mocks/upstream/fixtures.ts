@@ -3,12 +3,26 @@
  * SSE text (Gemini's with CRLF, as Google sends it) and split into events with their
  * own terminators, so faults can cut between or inside events.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type Flavor = 'openai-chat' | 'openai-completion' | 'anthropic' | 'gemini';
 
-const dir = fileURLToPath(new URL('./fixtures/', import.meta.url));
+/**
+ * Next to this file when run from source; when bundled (bench/lib/run.mjs puts the
+ * bundle under node_modules/.cache), found by walking up to the repo.
+ */
+function fixturesDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  if (existsSync(join(here, 'fixtures', 'gemini.sse'))) return join(here, 'fixtures') + '/';
+  for (let dir = here, i = 0; i < 10; i++, dir = dirname(dir)) {
+    const candidate = join(dir, 'test', 'mocks', 'upstream', 'fixtures');
+    if (existsSync(join(candidate, 'gemini.sse'))) return candidate + '/';
+  }
+  throw new Error(`mock upstream fixtures not found from ${here}`);
+}
+const dir = fixturesDir();
 
 export interface Fixture {
   /** Raw SSE events, each with its terminating blank line. */

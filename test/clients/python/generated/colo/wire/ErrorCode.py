@@ -32,3 +32,4 @@ class ErrorCode(object):
     NOT_READY = 25
     SHUTTING_DOWN = 26
     MODEL_LOAD_FAILED = 27
+    CHECKSUM_MISMATCH = 28

@@ -1,0 +1,51 @@
+/**
+ * Starts a real Colo server as a child process (the built dist/cli.js), as an
+ * operator would, and returns its port once it logs that it is listening. Benches
+ * talk to it over loopback only.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface ColoProcess {
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+export async function startColoProcess(config: Record<string, unknown>, env: Record<string, string> = {}): Promise<ColoProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'colo-bench-'));
+  const file = join(dir, 'colo.json');
+  writeFileSync(file, JSON.stringify({ ...config, server: { port: 0, ...(config.server as object) } }));
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'serve', '--config', file, '--log-level', 'info'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  const port = await new Promise<number>((resolvePort, reject) => {
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const m = /"port":(\d+)/.exec(buf) ?? /port=(\d+)/.exec(buf);
+      if (m && buf.includes('colo listening')) {
+        child.stderr!.off('data', onData);
+        child.stderr!.on('data', (x: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(x));
+        resolvePort(Number(m[1]));
+      }
+    };
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`colo exited with ${code} before listening:\n${buf}`)));
+  });
+  return {
+    port,
+    child,
+    stop: () =>
+      new Promise<void>((r) => {
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
