@@ -8,8 +8,8 @@ set -euo pipefail
 need=()
 command -v flatc >/dev/null 2>&1 || need+=(flatbuffers-compiler)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-python3 -c 'import flatbuffers' >/dev/null 2>&1 || need+=(python3-flatbuffers)
-python3 -c 'import websockets' >/dev/null 2>&1 || need+=(python3-websockets)
+/usr/bin/python3 -c 'import flatbuffers' >/dev/null 2>&1 || need+=(python3-flatbuffers)
+/usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || need+=(python3-websockets)
 if [ ${#need[@]} -eq 0 ]; then
   echo "setup-system: all system packages present"
   exit 0

@@ -1,83 +1,84 @@
 /**
- * The `colo` command. Sub-commands: serve (default), models, pull. Flags map onto
- * config paths; see `colo --help`.
+ * The `colo` command: a thin dispatcher over src/commands/*. Flags map onto config
+ * paths; see `colo help`.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config';
+import { loadConfig, type ColoConfig } from './config';
 import { ColoError } from './core/errors';
 import { createLogger } from './core/log';
-import { startColo } from './app/colo';
+import { serveCommand } from './commands/serve';
+import { trainCommand } from './commands/train';
+import { replayCommand } from './commands/replay';
 
 const HELP = `colo — low-latency LLM inference runtime for trading
 
-usage: colo [command] [flags]
+usage: colo <command> [flags]
 
 commands:
-  serve            start the server (default)
-  models           list configured models
-  help             this text
+  serve                start the server (default)
+  models               list configured local models
+  train-classifier     train an ONNX sentiment classifier: --train CSV --valid CSV --out DIR [--seed N]
+  replay               play a news tape into a running Colo: --news tape.jsonl [--url ws://...] [--speed N]
+                       [--prices prices.csv]; or --make-example DIR
+  help                 this text
 
-flags (serve):
-  --config FILE    JSON config file (or COLO_CONFIG)
-  --host HOST      listen address (default 127.0.0.1; or COLO_HOST)
-  --port PORT      listen port (default 8080; 0 picks one; or COLO_PORT)
-  --model SOURCE   serve this model instead of the configured ones (name, path, hf:, synthetic:)
-  --log-level L    debug | info | warn | error (or COLO_LOG_LEVEL)
+flags (serve, models):
+  --config FILE        JSON config file (or COLO_CONFIG)
+  --host HOST          listen address (default 127.0.0.1; or COLO_HOST)
+  --port PORT          listen port (default 8080; 0 picks one; or COLO_PORT)
+  --model SOURCE       serve this model instead of the configured ones (name, path, hf:, synthetic:)
+  --log-level LEVEL    debug | info | warn | error (or COLO_LOG_LEVEL)
 `;
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+function serverConfig(argv: string[]): Readonly<ColoConfig> {
+  const { values } = parseArgs({
     args: argv,
-    allowPositionals: true,
     options: {
       config: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
       model: { type: 'string' },
       'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  const command = positionals[0] ?? 'serve';
-  if (values.help || command === 'help') {
-    process.stdout.write(HELP);
-    return 0;
-  }
   const overrides: Record<string, string> = {};
   if (values.host) overrides['server.host'] = values.host;
   if (values.port) overrides['server.port'] = values.port;
   if (values['log-level']) overrides['log.level'] = values['log-level'];
-  let config = loadConfig({ file: values.config, env: process.env, overrides });
-  if (values.model) {
-    const name = values.model.replace(/^.*\//, '').replace(/\.gguf$/, '');
-    config = loadConfig({
-      file: values.config,
-      env: process.env,
-      overrides,
-    });
-    config = { ...config, engine: { ...config.engine, models: [{ ...config.engine.models[0]!, name, source: values.model, aliases: [] }] } };
-  }
-  const log = createLogger(config.log.level);
+  const config = loadConfig({ file: values.config, env: process.env, overrides });
+  if (!values.model) return config;
+  const source = values.model;
+  const name = source.replace(/^.*[/:]/, '').replace(/\.gguf$/, '');
+  const first = config.engine.models[0]!;
+  return { ...config, engine: { ...config.engine, defaultModel: undefined, models: [{ ...first, name, source, aliases: [] }] } };
+}
 
+async function main(argv: string[]): Promise<number | 'running'> {
+  const [first, ...rest] = argv;
+  const command = !first || first.startsWith('-') ? 'serve' : first;
+  const args = command === first ? rest : argv;
   switch (command) {
-    case 'models':
-      for (const m of config.engine.models) process.stdout.write(`${m.name}\t${m.source ?? m.name}\tsequences=${m.sequences}\tthreads=${m.threads}\n`);
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
       return 0;
     case 'serve': {
-      const colo = await startColo(config, log);
-      const stop = (signal: string) => {
-        colo.shutdown(signal).then(
-          () => process.exit(0),
-          (err: unknown) => {
-            log.error('shutdown failed', { error: String(err) });
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      return -1;
+      const config = serverConfig(args);
+      await serveCommand(config, createLogger(config.log.level));
+      return 'running';
     }
+    case 'models': {
+      const config = serverConfig(args);
+      for (const m of config.engine.models) {
+        process.stdout.write(`${m.name}\t${m.source ?? m.name}\tsequences=${m.sequences}\treplicas=${m.replicas}\tthreads=${m.threads}\n`);
+      }
+      return 0;
+    }
+    case 'train-classifier':
+      return trainCommand(args);
+    case 'replay':
+      return replayCommand(args);
     default:
       process.stderr.write(`colo: unknown command "${command}"\n\n${HELP}`);
       return 2;
@@ -86,10 +87,10 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    if (code >= 0) process.exit(code);
+    if (code !== 'running') process.exit(code);
   },
   (err: unknown) => {
-    const msg = err instanceof ColoError ? `${err.code}: ${err.message}` : (err as Error)?.stack ?? String(err);
+    const msg = err instanceof ColoError ? `${err.code}: ${err.message}` : ((err as Error)?.stack ?? String(err));
     process.stderr.write(`colo: ${msg}\n`);
     process.exit(1);
   },

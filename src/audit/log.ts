@@ -44,6 +44,8 @@ export class AuditLog {
   private readonly scrubber: SecretScrubber;
   /** Records written since open (acknowledged). */
   written = 0;
+  /** Batches written since open: one write + one fdatasync each. */
+  batches = 0;
 
   private constructor(
     private readonly cfg: AuditConfig,
@@ -96,7 +98,12 @@ export class AuditLog {
       this.timer = undefined;
     }
     if (this.flushing || this.batch.length === 0) return;
-    this.flushing = this.flushLoop().finally(() => (this.flushing = undefined));
+    this.flushing = this.flushLoop().finally(() => {
+      this.flushing = undefined;
+      // Records written while the loop was finishing (e.g. by a continuation of a write
+      // it just resolved) already waited a full flush: send them now.
+      if (this.batch.length > 0) this.startFlush();
+    });
   }
 
   /** Writes batches back to back until none is waiting. */
@@ -110,6 +117,7 @@ export class AuditLog {
       try {
         await this.append(data);
         this.written += waiters.length;
+        this.batches++;
         for (const w of waiters) w.resolve();
       } catch (err) {
         const e = new ColoError('INTERNAL', 'audit write failed', { cause: err });

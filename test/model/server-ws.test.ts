@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Colo } from '../../src/app/colo';
 import { encodeCancel, encodePing, encodeRequest } from '../../src/protocol';
@@ -140,5 +142,24 @@ describe('WebSocket /v1/ws with FlatBuffers', () => {
     await c.next((m) => m.kind === 'pong' && m.nonce === 7n, 60_000);
     expect(c.closed).toBe(false);
     await c.close();
+  });
+
+  it('the independent Python client (flatc Python output) streams a completion from the real server', async () => {
+    const client = fileURLToPath(new URL('../clients/python/colo_client.py', import.meta.url));
+    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn('/usr/bin/python3', ['-B', client, '--url', `ws://127.0.0.1:${colo.port}/v1/ws`, '--max-tokens', '16', '--temperature', '0', 'Once upon a time']);
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d));
+      p.stderr.on('data', (d: Buffer) => (stderr += d));
+      p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const tokens = lines.filter((l) => l.type === 'token' || 'index' in l);
+    const result = lines.find((l) => l.type === 'result' || 'finish_reason' in l) as { text: string; usage: { completion_tokens: number } } | undefined;
+    expect(tokens.length).toBeGreaterThan(0);
+    expect(result?.usage.completion_tokens).toBe(16);
   });
 });

@@ -44,14 +44,18 @@ export function buildVocab(size: number): { tokens: string[]; scores: number[]; 
   const letters = 'abcdefghijklmnopqrstuvwxyz';
   add('▁');
   for (const ch of letters + letters.toUpperCase() + '0123456789.,!?\'"-:;()') add(ch);
-  // Whole words first (lower and capitalised), so even the 512-token tiny vocabulary
-  // turns "Once upon a time" into four pieces.
+  // SentencePiece merges only through pieces in the vocabulary, so a word is reachable
+  // only if its prefixes are too: add "▁O", "▁On", "▁Onc", "▁Once". Story words come
+  // first so even the 512-token tiny vocabulary has "▁Once ▁upon ▁a ▁time".
+  const addWord = (piece: string): void => {
+    for (let k = 2; k <= piece.length; k++) add(piece.slice(0, k));
+  };
   for (const w of WORDS) {
-    add(`▁${w}`);
-    add(`▁${w[0]!.toUpperCase()}${w.slice(1)}`);
+    addWord(`▁${w}`);
+    addWord(`▁${w[0]!.toUpperCase()}${w.slice(1)}`);
   }
   for (const ch of letters + letters.toUpperCase()) add(`▁${ch}`);
-  for (const w of WORDS) add(w);
+  for (const w of WORDS) addWord(w);
   // Fill the rest with letter bigrams, then trigrams, with and without the word marker.
   outer: for (const n of [2, 3, 4]) {
     for (const piece of combos(letters, n)) {

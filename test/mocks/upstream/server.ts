@@ -55,7 +55,10 @@ export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUps
   const waiters: { n: number; resolve: () => void }[] = [];
 
   const server = http.createServer((req, res) => {
-    void handle(req, res).catch(() => res.destroy());
+    void handle(req, res).catch((err: unknown) => {
+      if (process.env.MOCK_DEBUG) console.error(err);
+      res.destroy();
+    });
   });
   server.keepAliveTimeout = 60_000;
 
