@@ -9,7 +9,8 @@ import { ColoError } from '../core/errors';
 import type { Logger } from '../core/log';
 import { LocalEngine, type ResolvedModelFile } from '../engine';
 import { Metrics } from '../metrics';
-import { Router } from '../router';
+import { Router, type ClassifierRoute } from '../router';
+import { ClassifierRegistry, classificationToSignal, classifierRoutes } from '../classifier';
 import { ColoServer, type ServerContext } from '../server';
 
 export interface Colo {
@@ -36,7 +37,20 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
   }
   const metrics = new Metrics().subscribe();
   const engine = await LocalEngine.create(config.engine, (m) => resolveModelFile(config, m), log, opts);
-  const router = new Router({ engine });
+  const classifiers = await ClassifierRegistry.create(config.classifiers);
+  for (const s of classifiers.status()) {
+    if (s.state === 'ready') log.info('classifier loaded', { name: s.name });
+    else log.error('classifier failed to load; serving the others', { name: s.name, error: s.error });
+  }
+  const classifierRoute: ClassifierRoute = {
+    has: (name) => classifiers.has(name),
+    classify: async (name, text) => {
+      const clf = classifiers.get(name);
+      const [r] = await clf.classify([text]);
+      return { label: r!.label, signal: classificationToSignal(r!, clf.labels, text) };
+    },
+  };
+  const router = new Router({ engine, classifiers: classifierRoute });
   let ready = true;
 
   metrics.gauge('colo_queue_depth', 'Requests waiting for a local sequence', () =>
@@ -62,11 +76,13 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
       return router.complete(req, sink, signal, { api });
     },
     authenticate: async () => undefined,
-    models: () =>
-      engine.pools.flatMap((p) => [p.name, ...p.aliases].map((id) => ({ id, ownedBy: 'colo-local' }))),
+    models: () => [
+      ...engine.pools.flatMap((p) => [p.name, ...p.aliases].map((id) => ({ id, ownedBy: 'colo-local' }))),
+      ...classifiers.status().map((s) => ({ id: s.name, ownedBy: 'colo-onnx' })),
+    ],
     ready: () => ready,
     metricsText: () => metrics.render(),
-    extraRoutes: [],
+    extraRoutes: [...classifierRoutes(classifiers)],
   };
   metrics.gauge('colo_ws_connections', 'Open WebSocket connections', () => [{ labels: {}, value: server.connections }]);
   const server = new ColoServer(ctx);
@@ -82,6 +98,7 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
       await engine.drain(config.server.shutdownGraceMs);
       server.closeAll();
       await engine.close();
+      await classifiers.close();
       for (const line of metrics.summaryLines()) log.info(`latency summary: ${line}`);
       metrics.close();
     })());

@@ -43,8 +43,14 @@ const tenantPatch = z.strictObject({
 });
 const keyCreate = z.strictObject({ tenant: z.string().min(1), name: z.string().default('') });
 const subCreate = z
-  .strictObject({ keyId: z.string().optional(), model: z.string().min(1).optional(), skill: z.string().min(1).optional() })
-  .refine((b) => (b.model === undefined) !== (b.skill === undefined), { message: 'exactly one of model and skill' });
+  .strictObject({
+    keyId: z.string().optional(),
+    model: z.string().min(1).optional(),
+    skill: z.string().min(1).optional(),
+  })
+  .refine((b) => (b.model === undefined) !== (b.skill === undefined), {
+    message: 'exactly one of model and skill',
+  });
 const decision = z.strictObject({ note: z.string().optional() });
 const states = ['pending', 'approved', 'rejected', 'revoked'] as const;
 
@@ -78,7 +84,13 @@ export type AdminHandler = (req: AdminRequest) => Promise<AdminResponse>;
 export function createAdminHandler(auth: Authenticator): AdminHandler {
   const store = auth.store;
 
-  const publicKey = (k: { keyId: string; tenant: string; name: string; createdAt: string; revokedAt?: string | undefined }) => ({
+  const publicKey = (k: {
+    keyId: string;
+    tenant: string;
+    name: string;
+    createdAt: string;
+    revokedAt?: string | undefined;
+  }) => ({
     keyId: k.keyId,
     tenant: k.tenant,
     name: k.name,
@@ -92,10 +104,14 @@ export function createAdminHandler(auth: Authenticator): AdminHandler {
     const tenant = await store.getTenant(key.tenant);
     const allowed = target.kind === 'model' ? tenant?.models : tenant?.skills;
     if (!allowed || (!allowed.includes('*') && !allowed.includes(target.name))) {
-      throw new ColoError('PERMISSION_DENIED', `tenant ${key.tenant} may not use ${target.kind} ${target.name}`);
+      throw new ColoError(
+        'PERMISSION_DENIED',
+        `tenant ${key.tenant} may not use ${target.kind} ${target.name}`,
+      );
     }
     const existing = await store.findSubscription(keyId, target);
-    if (existing && (existing.state === 'pending' || existing.state === 'approved')) return { status: 200, body: existing };
+    if (existing && (existing.state === 'pending' || existing.state === 'approved'))
+      return { status: 200, body: existing };
     const sub: Subscription = {
       id: existing?.id ?? `sub_${randomBytes(6).toString('hex')}`,
       keyId,
@@ -118,7 +134,9 @@ export function createAdminHandler(auth: Authenticator): AdminHandler {
       revoked: ['approved', 'pending'],
     };
     if (!legal[to]?.includes(sub.state)) {
-      throw new ColoError('INVALID_ARGUMENT', `subscription ${id} is ${sub.state}; cannot become ${to}`, { field: 'state' });
+      throw new ColoError('INVALID_ARGUMENT', `subscription ${id} is ${sub.state}; cannot become ${to}`, {
+        field: 'state',
+      });
     }
     const next: Subscription = { ...sub, state: to, decidedAt: now(), note };
     await store.putSubscription(next);
@@ -136,23 +154,38 @@ export function createAdminHandler(auth: Authenticator): AdminHandler {
     // The one route a non-admin key may call: subscribing itself.
     if (res === 'subscriptions' && id === undefined && m === 'POST') {
       const b = parseBody(subCreate, req.body);
-      const target: SubscriptionTarget = b.model !== undefined ? { kind: 'model', name: b.model } : { kind: 'skill', name: b.skill! };
+      const target: SubscriptionTarget =
+        b.model !== undefined ? { kind: 'model', name: b.model } : { kind: 'skill', name: b.skill! };
       if (isAdmin) {
-        if (!b.keyId) throw new ColoError('INVALID_ARGUMENT', 'keyId: required for admin', { field: 'keyId' });
+        if (!b.keyId)
+          throw new ColoError('INVALID_ARGUMENT', 'keyId: required for admin', { field: 'keyId' });
         return subscribe(b.keyId, target);
       }
-      const p = await auth.authenticate(header(req.headers, 'authorization') ?? header(req.headers, 'x-api-key'));
-      if (b.keyId !== undefined && b.keyId !== p.keyId) throw new ColoError('PERMISSION_DENIED', 'a key may only subscribe itself');
+      const p = await auth.authenticate(
+        header(req.headers, 'authorization') ?? header(req.headers, 'x-api-key'),
+      );
+      if (b.keyId !== undefined && b.keyId !== p.keyId)
+        throw new ColoError('PERMISSION_DENIED', 'a key may only subscribe itself');
       return subscribe(p.keyId, target);
     }
     if (!isAdmin) throw new ColoError('UNAUTHENTICATED', 'admin key required');
 
     if (res === 'tenants') {
-      if (id === undefined && m === 'GET') return { status: 200, body: { tenants: await store.listTenants() } };
+      if (id === undefined && m === 'GET')
+        return { status: 200, body: { tenants: await store.listTenants() } };
       if (id === undefined && m === 'POST') {
         const b = parseBody(tenantCreate, req.body);
-        if (await store.getTenant(b.id)) throw new ColoError('DUPLICATE_ID', `tenant ${b.id} exists`, { field: 'id' });
-        const t: Tenant = { id: b.id, name: b.name ?? b.id, models: b.models, skills: b.skills, allowRemote: b.allowRemote, disabled: false, createdAt: now() };
+        if (await store.getTenant(b.id))
+          throw new ColoError('DUPLICATE_ID', `tenant ${b.id} exists`, { field: 'id' });
+        const t: Tenant = {
+          id: b.id,
+          name: b.name ?? b.id,
+          models: b.models,
+          skills: b.skills,
+          allowRemote: b.allowRemote,
+          disabled: false,
+          createdAt: now(),
+        };
         await store.putTenant(t);
         return { status: 201, body: t };
       }
@@ -162,21 +195,31 @@ export function createAdminHandler(auth: Authenticator): AdminHandler {
         if (m === 'GET') return { status: 200, body: t };
         if (m === 'PATCH') {
           const b = parseBody(tenantPatch, req.body);
-          const next: Tenant = { ...t, ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)) };
+          const next: Tenant = {
+            ...t,
+            ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
+          };
           await store.putTenant(next);
           return { status: 200, body: next };
         }
       }
     }
     if (res === 'keys') {
-      if (id === undefined && m === 'GET') return { status: 200, body: { keys: (await store.listKeys(q('tenant'))).map(publicKey) } };
+      if (id === undefined && m === 'GET')
+        return { status: 200, body: { keys: (await store.listKeys(q('tenant'))).map(publicKey) } };
       if (id === undefined && m === 'POST') {
         const b = parseBody(keyCreate, req.body);
         if (!(await store.getTenant(b.tenant))) throw new ColoError('NOT_FOUND', `no tenant ${b.tenant}`);
         let key = generateApiKey();
         // Key ids are 8 base62 chars: a clash is astronomically rare, but cheap to rule out.
         while (await store.getKey(keyIdOf(key))) key = generateApiKey();
-        const rec = { keyId: keyIdOf(key), tenant: b.tenant, name: b.name, hash: auth.hashKey(key), createdAt: now() };
+        const rec = {
+          keyId: keyIdOf(key),
+          tenant: b.tenant,
+          name: b.name,
+          hash: auth.hashKey(key),
+          createdAt: now(),
+        };
         await store.putKey(rec);
         return { status: 201, body: { ...publicKey(rec), key } };
       }
@@ -194,7 +237,11 @@ export function createAdminHandler(auth: Authenticator): AdminHandler {
         if (st !== undefined && !(states as readonly string[]).includes(st)) {
           throw new ColoError('INVALID_ARGUMENT', `state: one of ${states.join(', ')}`, { field: 'state' });
         }
-        const subs = await store.listSubscriptions({ state: st as SubscriptionState | undefined, tenant: q('tenant'), keyId: q('keyId') });
+        const subs = await store.listSubscriptions({
+          state: st as SubscriptionState | undefined,
+          tenant: q('tenant'),
+          keyId: q('keyId'),
+        });
         return { status: 200, body: { subscriptions: subs } };
       }
       if (id !== undefined && m === 'POST') {
@@ -212,7 +259,10 @@ export function createAdminHandler(auth: Authenticator): AdminHandler {
       return await route(req, isAdmin);
     } catch (err) {
       const e = toColoError(err);
-      return { status: ERROR_INFO[e.code].status, body: { error: { code: e.code, message: e.message, type: ERROR_INFO[e.code].type, field: e.field } } };
+      return {
+        status: ERROR_INFO[e.code].status,
+        body: { error: { code: e.code, message: e.message, type: ERROR_INFO[e.code].type, field: e.field } },
+      };
     }
   };
 }

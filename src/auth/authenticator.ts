@@ -40,7 +40,13 @@ export class Authenticator {
    */
   async authenticate(headerValue: string | undefined | null): Promise<Principal> {
     if (!this.cfg.enabled) {
-      return { tenant: this.cfg.defaultTenant, keyId: 'anonymous', keyName: 'anonymous', allowRemote: true, anonymous: true };
+      return {
+        tenant: this.cfg.defaultTenant,
+        keyId: 'anonymous',
+        keyName: 'anonymous',
+        allowRemote: true,
+        anonymous: true,
+      };
     }
     const key = extractKey(headerValue);
     if (key === undefined) throw new ColoError('UNAUTHENTICATED', 'missing API key');
@@ -49,10 +55,18 @@ export class Authenticator {
     // Hash even for an unknown id so a miss costs the same as a wrong secret.
     const ok = verifyApiKey(key, this.cfg.pepper, rec?.hash ?? DUMMY_HASH);
     if (!rec || !ok) throw new ColoError('UNAUTHENTICATED', 'invalid API key');
-    if (rec.revokedAt !== undefined) throw new ColoError('UNAUTHENTICATED', `API key ${rec.keyId} is revoked`);
+    if (rec.revokedAt !== undefined)
+      throw new ColoError('UNAUTHENTICATED', `API key ${rec.keyId} is revoked`);
     const tenant = await this.store.getTenant(rec.tenant);
-    if (!tenant || tenant.disabled) throw new ColoError('UNAUTHENTICATED', `tenant of key ${rec.keyId} is disabled`);
-    return { tenant: tenant.id, keyId: rec.keyId, keyName: rec.name, allowRemote: tenant.allowRemote, anonymous: false };
+    if (!tenant || tenant.disabled)
+      throw new ColoError('UNAUTHENTICATED', `tenant of key ${rec.keyId} is disabled`);
+    return {
+      tenant: tenant.id,
+      keyId: rec.keyId,
+      keyName: rec.name,
+      allowRemote: tenant.allowRemote,
+      anonymous: false,
+    };
   }
 
   /**
@@ -75,15 +89,25 @@ export class Authenticator {
     }
     if (!this.cfg.requireSubscription) return;
     const sub = await this.store.findSubscription(p.keyId, t);
-    if (!sub) throw new ColoError('SUBSCRIPTION_REQUIRED', `key ${p.keyId} has no subscription to ${t.kind} ${t.name}`);
+    if (!sub)
+      throw new ColoError(
+        'SUBSCRIPTION_REQUIRED',
+        `key ${p.keyId} has no subscription to ${t.kind} ${t.name}`,
+      );
     switch (sub.state) {
       case 'approved':
         return;
       case 'pending':
-        throw new ColoError('SUBSCRIPTION_PENDING', `subscription ${sub.id} to ${t.kind} ${t.name} awaits approval`);
+        throw new ColoError(
+          'SUBSCRIPTION_PENDING',
+          `subscription ${sub.id} to ${t.kind} ${t.name} awaits approval`,
+        );
       case 'rejected':
       case 'revoked':
-        throw new ColoError('PERMISSION_DENIED', `subscription ${sub.id} to ${t.kind} ${t.name} was ${sub.state}`);
+        throw new ColoError(
+          'PERMISSION_DENIED',
+          `subscription ${sub.id} to ${t.kind} ${t.name} was ${sub.state}`,
+        );
     }
   }
 

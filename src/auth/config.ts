@@ -1,7 +1,9 @@
 import { z } from 'zod';
 
 /** Hex SHA-256 digest (64 lowercase hex chars), as printed by `hashApiKey`. */
-const hexHash = z.string().regex(/^[0-9a-f]{64}$/, 'expected a 64-char lowercase hex HMAC-SHA-256 (see hashApiKey)');
+const hexHash = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'expected a 64-char lowercase hex HMAC-SHA-256 (see hashApiKey)');
 
 export const authConfigSchema = z
   .strictObject({
@@ -38,7 +40,11 @@ export const authConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.enabled && c.pepper.length < 16) {
-      ctx.addIssue({ code: 'custom', path: ['pepper'], message: 'auth.pepper must be at least 16 characters when auth is enabled' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pepper'],
+        message: 'auth.pepper must be at least 16 characters when auth is enabled',
+      });
     }
   });
 

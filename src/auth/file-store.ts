@@ -115,7 +115,8 @@ export class FileAuthStore extends MemoryAuthStore {
       } catch (err) {
         throw new ColoError('INTERNAL', `auth store ${path} is not valid JSON`, { cause: err });
       }
-      if (data.version !== 1) throw new ColoError('INTERNAL', `auth store ${path}: unknown version ${String(data.version)}`);
+      if (data.version !== 1)
+        throw new ColoError('INTERNAL', `auth store ${path}: unknown version ${String(data.version)}`);
       store.load(data);
     }
     return store;

@@ -26,7 +26,10 @@ export interface AuthService {
  * Builds auth from its config: the Redis store when a client is given (the lead
  * creates one from the top-level `redis.url`), else the JSON file store.
  */
-export async function createAuth(cfg: AuthConfig, opts: { redis?: Redis | undefined } = {}): Promise<AuthService> {
+export async function createAuth(
+  cfg: AuthConfig,
+  opts: { redis?: Redis | undefined } = {},
+): Promise<AuthService> {
   const store: AuthStore = opts.redis
     ? new RedisAuthStore(opts.redis, { prefix: cfg.redisPrefix, cacheTtlMs: cfg.redisCacheTtlMs })
     : await FileAuthStore.open(cfg.storePath);

@@ -106,7 +106,11 @@ export class RedisAuthStore implements AuthStore {
   }
   async putSubscription(s: Subscription): Promise<void> {
     const sk = subscriptionKey(s.keyId, s.target);
-    await this.redis.multi().hset(this.h('subs'), s.id, JSON.stringify(s)).hset(this.h('subidx'), sk, s.id).exec();
+    await this.redis
+      .multi()
+      .hset(this.h('subs'), s.id, JSON.stringify(s))
+      .hset(this.h('subidx'), sk, s.id)
+      .exec();
     this.cache.delete(`s|${sk}`);
   }
   async listSubscriptions(filter?: SubscriptionFilter): Promise<Subscription[]> {

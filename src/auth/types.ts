@@ -90,7 +90,8 @@ export interface AuthStore {
   close(): Promise<void>;
 }
 
-export const subscriptionKey = (keyId: string, t: SubscriptionTarget): string => `${keyId}|${t.kind}|${t.name}`;
+export const subscriptionKey = (keyId: string, t: SubscriptionTarget): string =>
+  `${keyId}|${t.kind}|${t.name}`;
 
 export function matchesFilter(s: Subscription, f: SubscriptionFilter | undefined): boolean {
   if (!f) return true;

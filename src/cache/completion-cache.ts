@@ -67,7 +67,8 @@ export class CompletionCache {
 export function toHit(stored: CompletionResult, req: InferenceRequest, timings?: Timings): CompletionResult {
   let t = timings;
   if (!t) {
-    const us = req.receivedAt === undefined ? 0 : Math.max(0, Math.round((performance.now() - req.receivedAt) * 1000));
+    const us =
+      req.receivedAt === undefined ? 0 : Math.max(0, Math.round((performance.now() - req.receivedAt) * 1000));
     t = { queueUs: 0, ttftUs: us, totalUs: us };
   }
   return {

@@ -8,7 +8,11 @@ export const cacheConfigSchema = z.strictObject({
   /** Most entries in the embedded cache. Default 10000. */
   maxEntries: z.number().int().min(1).default(10_000),
   /** Most bytes (serialized results) in the embedded cache. Default 67108864 (64 MiB). */
-  maxBytes: z.number().int().min(1024).default(64 << 20),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(64 << 20),
   /**
    * Whether requests that sample randomly (temperature > 0 and no seed) are cached too.
    * Default false: only temperature 0 or a fixed seed, whose answer is reproducible.

@@ -10,3 +10,5 @@ export { trainClassifier, DEFAULT_LABELS, type TrainOptions, type TrainResult } 
 export { Featurizer, featurizerSpecSchema, type FeaturizerSpec, type SparseVector } from './featurize';
 export { validateText, type TextInput } from './text';
 export { formatConfusion, type EvalMetrics } from './metrics';
+export { classificationToSignal, directionOfLabel } from './signal';
+export { classifierRoutes } from './routes';

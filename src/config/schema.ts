@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { protocolConfigSchema } from '../protocol/config';
+import { classifierConfigSchema } from '../classifier/config';
 
 export const localModelSchema = z.strictObject({
   /** Name clients use. Required. */
@@ -84,6 +85,8 @@ export const configSchema = z.strictObject({
   log: logSchema.default(logSchema.parse({})),
   /** FlatBuffers verifier and request limits (src/protocol/config.ts). */
   protocol: protocolConfigSchema.default(protocolConfigSchema.parse({})),
+  /** ONNX classifiers (src/classifier/config.ts). Default: none. */
+  classifiers: classifierConfigSchema.default(classifierConfigSchema.parse({})),
 });
 
 export type ColoConfig = z.infer<typeof configSchema>;

@@ -63,21 +63,39 @@ export function advance(s: ScopeState, q: Quota, now: number): void {
 }
 
 /** Checks one scope after `advance`; undefined means it would admit the request. */
-export function check(s: ScopeState, q: Quota, tokens: number, cost: number, now: number): Refusal | undefined {
+export function check(
+  s: ScopeState,
+  q: Quota,
+  tokens: number,
+  cost: number,
+  now: number,
+): Refusal | undefined {
   if (q.requestsPerMinute > 0 && s.reqLevel < 1) {
-    return { code: 'RATE_LIMITED', reason: 'requests', retryAfterMs: Math.ceil(((1 - s.reqLevel) * MINUTE_MS) / q.requestsPerMinute) };
+    return {
+      code: 'RATE_LIMITED',
+      reason: 'requests',
+      retryAfterMs: Math.ceil(((1 - s.reqLevel) * MINUTE_MS) / q.requestsPerMinute),
+    };
   }
   if (q.tokensPerMinute > 0) {
     const need = Math.min(tokens, q.tokensPerMinute);
     if (s.tokLevel < need) {
-      return { code: 'RATE_LIMITED', reason: 'tokens', retryAfterMs: Math.ceil(((need - s.tokLevel) * MINUTE_MS) / q.tokensPerMinute) };
+      return {
+        code: 'RATE_LIMITED',
+        reason: 'tokens',
+        retryAfterMs: Math.ceil(((need - s.tokLevel) * MINUTE_MS) / q.tokensPerMinute),
+      };
     }
   }
   if (q.concurrent > 0 && s.inflight >= q.concurrent) {
     return { code: 'RATE_LIMITED', reason: 'concurrency', retryAfterMs: undefined };
   }
   if (q.costBudget > 0 && (s.spent >= q.costBudget || s.spent + cost > q.costBudget)) {
-    return { code: 'QUOTA_EXCEEDED', reason: 'budget', retryAfterMs: (s.period + 1) * q.budgetPeriodMs - now };
+    return {
+      code: 'QUOTA_EXCEEDED',
+      reason: 'budget',
+      retryAfterMs: (s.period + 1) * q.budgetPeriodMs - now,
+    };
   }
   return undefined;
 }

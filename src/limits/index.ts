@@ -5,10 +5,18 @@ import { MemoryLimiter } from './memory-limiter';
 import { RedisLimiter } from './redis-limiter';
 import type { Limiter } from './types';
 
-export { limitsConfigSchema, quotaSchema, quotaOverrideSchema, type LimitsConfig, type Quota, type QuotaOverride } from './config';
+export {
+  limitsConfigSchema,
+  quotaSchema,
+  quotaOverrideSchema,
+  type LimitsConfig,
+  type Quota,
+  type QuotaOverride,
+} from './config';
 export { MemoryLimiter, type MemoryLimiterOptions } from './memory-limiter';
 export { RedisLimiter, type RedisLimiterOptions } from './redis-limiter';
 export { planScopes } from './plan';
+export { connectRedis, redisConfigSchema, type RedisConfig } from './redis';
 export type * from './types';
 
 /** The Redis limiter when a client is given (top-level `redis.url`), else the embedded one. */

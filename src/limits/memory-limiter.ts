@@ -38,7 +38,16 @@ export class MemoryLimiter implements Limiter {
     const cost = req.cost ?? 0;
     const scopes = this.cfg.enabled ? planScopes(this.cfg, req) : NONE;
     const now = this.clock();
-    const res: Reservation = { id: `m${++this.seq}`, tenant: req.tenant, keyId: req.keyId, tokens: req.tokens, cost, at: now, scopes, settled: false };
+    const res: Reservation = {
+      id: `m${++this.seq}`,
+      tenant: req.tenant,
+      keyId: req.keyId,
+      tokens: req.tokens,
+      cost,
+      at: now,
+      scopes,
+      settled: false,
+    };
     if (scopes.length === 0) return res;
     if (this.states.size > SWEEP_AT) this.sweep(now);
     const states: ScopeState[] = [];
@@ -51,7 +60,9 @@ export class MemoryLimiter implements Limiter {
       advance(s, sc.quota, now);
       const refusal = check(s, sc.quota, req.tokens, cost, now);
       if (refusal) {
-        throw new ColoError(refusal.code, `${sc.kind} ${refusal.reason} limit reached (${sc.name})`, { retryAfterMs: refusal.retryAfterMs });
+        throw new ColoError(refusal.code, `${sc.kind} ${refusal.reason} limit reached (${sc.name})`, {
+          retryAfterMs: refusal.retryAfterMs,
+        });
       }
       states.push(s);
     }
@@ -77,7 +88,8 @@ export class MemoryLimiter implements Limiter {
   /** Drops states indistinguishable from a fresh one (full buckets, idle, nothing spent). */
   private sweep(now: number): void {
     for (const [name, s] of this.states) {
-      if (s.inflight === 0 && s.spent === 0 && now - Math.max(s.reqTs, s.tokTs) > 60_000) this.states.delete(name);
+      if (s.inflight === 0 && s.spent === 0 && now - Math.max(s.reqTs, s.tokTs) > 60_000)
+        this.states.delete(name);
     }
   }
 

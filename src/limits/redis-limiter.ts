@@ -48,10 +48,33 @@ export class RedisLimiter implements Limiter {
     }
   }
 
-  private argv(op: string, id: string, r: { tokens: number; cost: number; at: number }, actual: ActualUsage | undefined, scopes: readonly ScopePlan[]): (string | number)[] {
+  private argv(
+    op: string,
+    id: string,
+    r: { tokens: number; cost: number; at: number },
+    actual: ActualUsage | undefined,
+    scopes: readonly ScopePlan[],
+  ): (string | number)[] {
     const now = this.opts.clock ? String(this.opts.clock()) : '';
-    const a: (string | number)[] = [op, now, id, this.cfg.concurrencyLeaseMs, r.tokens, r.cost, r.at, actual?.tokens ?? 0, actual?.cost ?? 0];
-    for (const s of scopes) a.push(s.quota.requestsPerMinute, s.quota.tokensPerMinute, s.quota.concurrent, s.quota.costBudget, s.quota.budgetPeriodMs);
+    const a: (string | number)[] = [
+      op,
+      now,
+      id,
+      this.cfg.concurrencyLeaseMs,
+      r.tokens,
+      r.cost,
+      r.at,
+      actual?.tokens ?? 0,
+      actual?.cost ?? 0,
+    ];
+    for (const s of scopes)
+      a.push(
+        s.quota.requestsPerMinute,
+        s.quota.tokensPerMinute,
+        s.quota.concurrent,
+        s.quota.costBudget,
+        s.quota.budgetPeriodMs,
+      );
     return a;
   }
 
@@ -60,24 +83,52 @@ export class RedisLimiter implements Limiter {
     const scopes = this.cfg.enabled ? planScopes(this.cfg, req) : [];
     const id = `${this.tag}-${++this.seq}`;
     if (scopes.length === 0) {
-      return { id, tenant: req.tenant, keyId: req.keyId, tokens: req.tokens, cost, at: Date.now(), scopes, settled: false };
+      return {
+        id,
+        tenant: req.tenant,
+        keyId: req.keyId,
+        tokens: req.tokens,
+        cost,
+        at: Date.now(),
+        scopes,
+        settled: false,
+      };
     }
-    const reply = await this.run(this.keys(req.tenant, scopes), this.argv('reserve', id, { tokens: req.tokens, cost, at: 0 }, undefined, scopes));
+    const reply = await this.run(
+      this.keys(req.tenant, scopes),
+      this.argv('reserve', id, { tokens: req.tokens, cost, at: 0 }, undefined, scopes),
+    );
     if (reply[0] !== 1) {
       const [, code, reason, retry, idx] = reply;
       const sc = scopes[(idx ?? 1) - 1];
-      throw new ColoError(code as ErrorCode, `${sc?.kind ?? 'scope'} ${reason ?? ''} limit reached (${sc?.name ?? '?'})`, {
-        retryAfterMs: retry !== undefined && retry >= 0 ? retry : undefined,
-      });
+      throw new ColoError(
+        code as ErrorCode,
+        `${sc?.kind ?? 'scope'} ${reason ?? ''} limit reached (${sc?.name ?? '?'})`,
+        {
+          retryAfterMs: retry !== undefined && retry >= 0 ? retry : undefined,
+        },
+      );
     }
-    return { id, tenant: req.tenant, keyId: req.keyId, tokens: req.tokens, cost, at: Number(reply[1]), scopes, settled: false };
+    return {
+      id,
+      tenant: req.tenant,
+      keyId: req.keyId,
+      tokens: req.tokens,
+      cost,
+      at: Number(reply[1]),
+      scopes,
+      settled: false,
+    };
   }
 
   async settle(res: Reservation, actual: ActualUsage): Promise<void> {
     if (res.settled) return;
     res.settled = true;
     if (res.scopes.length === 0) return;
-    await this.run(this.keys(res.tenant, res.scopes), this.argv('settle', res.id, res, { tokens: actual.tokens, cost: actual.cost ?? 0 }, res.scopes));
+    await this.run(
+      this.keys(res.tenant, res.scopes),
+      this.argv('settle', res.id, res, { tokens: actual.tokens, cost: actual.cost ?? 0 }, res.scopes),
+    );
   }
 
   async close(): Promise<void> {

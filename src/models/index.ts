@@ -24,3 +24,4 @@ export {
 } from './synthetic/generate';
 export { SYNTHETIC_QUANTS, SYNTHETIC_SHAPES, type SyntheticQuant, type SyntheticShapeName } from './synthetic/shapes';
 export { cachedSha256, sha256File } from './verify';
+export { modelSourcesConfigSchema, type ModelSourcesConfig } from './config';

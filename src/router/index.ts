@@ -1,2 +1,2 @@
-export { Router, type RouterOptions, type RemoteRoute, type CallContext } from './router';
+export { Router, type RouterOptions, type RemoteRoute, type CallContext, type ClassifierRoute } from './router';
 export { decide, type Decision, type DecisionInput, type RoutePolicy } from './decide';

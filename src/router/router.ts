@@ -4,11 +4,17 @@
  * gateway, and publishes one colo:request:done event (metrics, audit) per request.
  */
 import { ColoError, toColoError } from '../core/errors';
-import type { Completer, CompletionResult, InferenceRequest, TokenSink } from '../core/types';
+import type { Completer, CompletionResult, InferenceRequest, Signal, TokenSink } from '../core/types';
 import type { LocalEngine } from '../engine';
 import { RequestTrace } from '../engine/trace';
 import { requestDone, type RequestDoneEvent } from '../metrics/events';
 import { decide, type RoutePolicy } from './decide';
+
+/** What the router needs of the ONNX classifiers: a model name in, a signal out. */
+export interface ClassifierRoute {
+  has(name: string): boolean;
+  classify(name: string, text: string): Promise<{ label: string; signal: Signal }>;
+}
 
 /** What the router needs of the remote gateway. */
 export interface RemoteRoute extends Completer {
@@ -18,6 +24,7 @@ export interface RemoteRoute extends Completer {
 export interface RouterOptions {
   engine: LocalEngine;
   gateway?: RemoteRoute | undefined;
+  classifiers?: ClassifierRoute | undefined;
   /** Per-model policy; default 'local-first'. */
   policies?: Readonly<Record<string, RoutePolicy>>;
 }
@@ -38,7 +45,7 @@ export class Router {
   }
 
   hasModel(name: string): boolean {
-    return this.opts.engine.hasModel(name) || (this.opts.gateway?.hasModel(name) ?? false);
+    return this.opts.engine.hasModel(name) || (this.opts.gateway?.hasModel(name) ?? false) || (this.opts.classifiers?.has(name) ?? false);
   }
 
   async complete(req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal, ctx: CallContext): Promise<CompletionResult> {
@@ -48,6 +55,13 @@ export class Router {
     let route: RequestDoneEvent['route'] = 'none';
     let provider = 'none';
     try {
+      if (this.opts.classifiers?.has(req.model)) {
+        route = 'local';
+        provider = 'onnx';
+        const result = await this.classify(req, trace);
+        publish(ctx.api, req.model, 'local', 'onnx', trace, result, undefined);
+        return result;
+      }
       const pool = this.opts.engine.pool(req.model);
       const remote = this.opts.gateway?.hasModel(req.model) ?? false;
       const decision = decide({
@@ -81,6 +95,24 @@ export class Router {
       throw e;
     }
   }
+
+  /** The microsecond path: an ONNX classifier answers with a label and one signal, no tokens. */
+  private async classify(req: InferenceRequest, trace: RequestTrace): Promise<CompletionResult> {
+    if (req.prompt === undefined) throw new ColoError('INVALID_ARGUMENT', 'prompt: a classifier needs the text in prompt', { field: 'prompt' });
+    trace.markDispatched();
+    const out = await this.opts.classifiers!.classify(req.model, req.prompt);
+    trace.markToken();
+    return {
+      id: req.id,
+      text: out.label,
+      finishReason: 'stop',
+      usage: { promptTokens: 0, completionTokens: 0 },
+      route: { kind: 'local', provider: 'onnx', model: req.model, cached: false },
+      timings: trace.finish(),
+      signals: [out.signal],
+    };
+    }
+
 }
 
 function publish(

@@ -3,10 +3,8 @@ import type { ServerConfig } from '../config';
 import type { ProtocolConfig } from '../protocol';
 import type { InferenceRequest, CompletionResult, TokenSink } from '../core/types';
 
-export interface Principal {
-  tenant: string;
-  keyId: string;
-}
+export type { Principal } from '../core/routes';
+import type { Principal } from '../core/routes';
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -15,27 +13,8 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** A request handler for routes other folders own (admin API, skills): plain data in and out. */
-export interface RouteRequest {
-  method: string;
-  path: string;
-  query: string;
-  headers: Record<string, string>;
-  body: unknown;
-  principal: Principal | undefined;
-}
-export interface RouteResponse {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
-export type ExtraRoute = {
-  method: 'get' | 'post' | 'put' | 'del' | 'any';
-  pattern: string;
-  /** Skip API-key auth (the handler checks its own, e.g. the admin key). */
-  public?: boolean;
-  handle(req: RouteRequest): Promise<RouteResponse>;
-};
+export type { ExtraRoute, RouteRequest, RouteResponse } from '../core/routes';
+import type { ExtraRoute } from '../core/routes';
 
 export interface ServerContext {
   config: ServerConfig;

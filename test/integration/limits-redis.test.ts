@@ -161,3 +161,15 @@ process.stdin.once('data', async () => {
     }
   });
 });
+
+describe('connectRedis', () => {
+  it('connects by URL and refuses a bad one at start-up', async () => {
+    const { connectRedis, redisConfigSchema } = await import('../../src/limits');
+    const c = await connectRedis(redisConfigSchema.parse({ url: server.url }));
+    expect(await c.ping()).toBe('PONG');
+    await c.quit();
+    expect(() => redisConfigSchema.parse({ url: 'http://x' })).toThrow();
+    // A port nobody listens on (the test server's port + 1 may be taken; use 1).
+    await expect(connectRedis(redisConfigSchema.parse({ url: 'redis://127.0.0.1:1', connectTimeoutMs: 500, maxRetriesPerRequest: 0 }))).rejects.toThrow();
+  });
+});

@@ -21,7 +21,7 @@ let cutOff = new Set<string>();
 beforeAll(async () => {
   good = await readFile(tinyModelPath());
   corrupt = Buffer.from(good);
-  corrupt[corrupt.length - 100] ^= 0xff;
+  corrupt[corrupt.length - 100] = corrupt[corrupt.length - 100]! ^ 0xff;
   server = createServer((req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers });
     const body = req.url?.endsWith('/stories260K.gguf') ? good : req.url === '/corrupt.gguf' ? corrupt : undefined;

@@ -90,6 +90,32 @@ describe('LruCache', () => {
     expect(c.byteSize).toBe(Buffer.byteLength('"B"') + 1);
   });
 
+  it('matches a reference LRU over a long random mix of gets, sets and deletes', () => {
+    const c = new LruCache<number>({ maxEntries: 8, maxBytes: 1 << 20, ttlMs: 1e9, copy: (v) => v });
+    const ref: [string, number][] = []; // oldest first
+    let seed = 7;
+    const rnd = (n: number): number => (seed = (seed * 48271) % 2147483647) % n;
+    for (let i = 0; i < 5000; i++) {
+      const k = `k${rnd(12)}`;
+      const op = rnd(3);
+      const at = ref.findIndex(([rk]) => rk === k);
+      if (op === 0) {
+        const want = at >= 0 ? ref.splice(at, 1)[0]! : undefined;
+        if (want) ref.push(want);
+        expect(c.getSync(k)).toBe(want?.[1]);
+      } else if (op === 1) {
+        if (at >= 0) ref.splice(at, 1);
+        ref.push([k, i]);
+        if (ref.length > 8) ref.shift();
+        c.setSync(k, i);
+      } else {
+        if (at >= 0) ref.splice(at, 1);
+        c.deleteSync(k);
+      }
+      expect(c.size).toBe(ref.length);
+    }
+  });
+
   it('keeps its own copy: mutating what was stored does not change the cache', () => {
     const c = new LruCache<{ n: number }>({ maxEntries: 10, maxBytes: 1000, ttlMs: 100 });
     const v = { n: 1 };

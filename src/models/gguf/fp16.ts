@@ -8,7 +8,11 @@ const u32 = new Uint32Array(f32.buffer);
 
 export function f32ToF16(value: number): number {
   f32[0] = value;
-  const x = u32[0]!;
+  return f32BitsToF16(u32[0]!);
+}
+
+/** Same as f32ToF16 for a float32 given as its bits (lets encoders read a Uint32Array view). */
+export function f32BitsToF16(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;

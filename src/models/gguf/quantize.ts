@@ -5,7 +5,7 @@
  * rounded once to float32 equals the float32 result for + - * /.
  */
 import { GGML_BLOCK, type GgmlTypeName } from './constants';
-import { f16ToF32, f32ToF16 } from './fp16';
+import { f16ToF32, f32BitsToF16, f32ToF16 } from './fp16';
 
 const fr = Math.fround;
 const QK = 32;
@@ -30,8 +30,9 @@ export function encodeInto(type: GgmlTypeName, src: Float32Array, out: Uint8Arra
     }
     case 'f16': {
       let o = offset;
-      for (let i = 0; i < src.length; i++) {
-        const h = f32ToF16(src[i]!);
+      const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+      for (let i = 0; i < bits.length; i++) {
+        const h = f32BitsToF16(bits[i]!);
         out[o++] = h & 0xff;
         out[o++] = h >>> 8;
       }
@@ -68,8 +69,9 @@ function encodeQ8_0(x: Float32Array, out: Uint8Array, offset: number): number {
     o += 2;
     for (let j = 0; j < QK; j++) {
       const v = fr(x[base + j]! * id);
-      // roundf: halves away from zero (Math.round alone rounds -2.5 to -2).
-      const q = v < 0 ? -Math.round(-v) : Math.round(v);
+      // roundf: halves away from zero (Math.round alone rounds -2.5 to -2). |v| <= 127,
+      // so v ± 0.5 is exact in a double and truncating it (| 0) equals roundf.
+      const q = (v < 0 ? v - 0.5 : v + 0.5) | 0;
       out[o++] = q & 0xff;
     }
   }
@@ -101,8 +103,9 @@ function encodeQ4_0(x: Float32Array, out: Uint8Array, offset: number): number {
     for (let j = 0; j < QK / 2; j++) {
       const x0 = fr(x[base + j]! * id);
       const x1 = fr(x[base + QK / 2 + j]! * id);
-      const q0 = Math.min(15, Math.trunc(fr(x0 + 8.5)));
-      const q1 = Math.min(15, Math.trunc(fr(x1 + 8.5)));
+      // (int8_t) cast: truncation toward zero; x0 + 8.5 is never negative here.
+      const q0 = Math.min(15, fr(x0 + 8.5) | 0);
+      const q1 = Math.min(15, fr(x1 + 8.5) | 0);
       out[o++] = q0 | (q1 << 4);
     }
   }

@@ -1,0 +1,32 @@
+/**
+ * HTTP routes that feature folders (admin API, skills, classifiers) publish as plain
+ * data in and out; src/server registers them on uWS. Kept in core so those folders
+ * never import the server.
+ */
+export interface Principal {
+  tenant: string;
+  keyId: string;
+}
+
+/** A request handler for routes other folders own (admin API, skills): plain data in and out. */
+export interface RouteRequest {
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  body: unknown;
+  principal: Principal | undefined;
+}
+export interface RouteResponse {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+export type ExtraRoute = {
+  method: 'get' | 'post' | 'put' | 'del' | 'any';
+  pattern: string;
+  /** Skip API-key auth (the handler checks its own, e.g. the admin key). */
+  public?: boolean;
+  handle(req: RouteRequest): Promise<RouteResponse>;
+};
+
