@@ -15,8 +15,14 @@ const req: InferenceRequest = {
   id: 'r1',
   model: 'fast',
   messages: [
-    { role: 'system', content: 'Classify the headline as bullish, bearish or neutral. Answer with one word.' },
-    { role: 'user', content: '$DELL $HPE - Dell, HPE targets trimmed on compute headwinds https://t.co/YRUHZw7cYl' },
+    {
+      role: 'system',
+      content: 'Classify the headline as bullish, bearish or neutral. Answer with one word.',
+    },
+    {
+      role: 'user',
+      content: '$DELL $HPE - Dell, HPE targets trimmed on compute headwinds https://t.co/YRUHZw7cYl',
+    },
   ],
   sampling: { maxTokens: 4, temperature: 0, topP: 1, seed: undefined, stop: ['\n'] },
   deadlineMs: 50,
@@ -40,7 +46,8 @@ const fnv1a = (s: string): number => {
 };
 
 const lru = new LruCache<CompletionResult>({ maxEntries: 10_000, maxBytes: 64 << 20, ttlMs: 3_600_000 });
-for (let i = 0; i < 9_999; i++) lru.setSync(cacheKey({ ...req, id: `x${i}`, prompt: `filler ${i}`, messages: undefined }, 'acme'), result);
+for (let i = 0; i < 9_999; i++)
+  lru.setSync(cacheKey({ ...req, id: `x${i}`, prompt: `filler ${i}`, messages: undefined }, 'acme'), result);
 const key = cacheKey(req, 'acme');
 lru.setSync(key, result);
 const canon = canonicalRequest(req, 'acme');
@@ -51,7 +58,15 @@ await runMicro(
     { name: 'canonicalRequest positional (shipped)', fn: () => canonicalRequest(req, 'acme') },
     {
       name: 'canonicalJson sorted keys (alternative)',
-      fn: () => canonicalJson({ v: 1, tenant: 'acme', model: req.model, messages: req.messages, sampling: req.sampling, skill: req.skill }),
+      fn: () =>
+        canonicalJson({
+          v: 1,
+          tenant: 'acme',
+          model: req.model,
+          messages: req.messages,
+          sampling: req.sampling,
+          skill: req.skill,
+        }),
     },
     { name: 'hash sha256 base64url (shipped)', fn: () => hash('sha256', canon, 'base64url') },
     { name: 'hash sha1 base64url (alternative)', fn: () => hash('sha1', canon, 'base64url') },
@@ -63,7 +78,8 @@ await runMicro(
   ],
   {
     check: () => {
-      if (cacheKey({ ...req, id: 'other', deadlineMs: 1 }, 'acme') !== key) throw new Error('key depends on transport fields');
+      if (cacheKey({ ...req, id: 'other', deadlineMs: 1 }, 'acme') !== key)
+        throw new Error('key depends on transport fields');
       if (cacheKey(req, 'globex') === key) throw new Error('key ignores the tenant');
       if (lru.getSync(cacheKey(req, 'acme'))?.text !== 'bearish') throw new Error('LRU lost the entry');
       if (lru.size !== 10_000) throw new Error(`LRU holds ${lru.size}`);

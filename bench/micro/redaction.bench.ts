@@ -9,9 +9,19 @@ import { redactConfigSchema, Redactor } from '../../src/redact';
 import { runMicro } from '../lib';
 
 const r = new Redactor(redactConfigSchema.parse({}));
-const clean = '$DELL $HPE - Dell, HPE targets trimmed on compute headwinds, shares -2.4% to $118.50 https://t.co/YRUHZw7cYl';
-const pii = 'Client jane.doe@fund.example (+44 20 7946 0958, IBAN DE89 3704 0044 0532 0130 00) asks: sell $DELL at $118.50?';
-const { session } = r.redactRequest({ id: 'x', model: 'm', prompt: pii, sampling: { maxTokens: 1, temperature: 0, topP: 1, stop: [] }, deadlineMs: 0, priority: 0, stream: true });
+const clean =
+  '$DELL $HPE - Dell, HPE targets trimmed on compute headwinds, shares -2.4% to $118.50 https://t.co/YRUHZw7cYl';
+const pii =
+  'Client jane.doe@fund.example (+44 20 7946 0958, IBAN DE89 3704 0044 0532 0130 00) asks: sell $DELL at $118.50?';
+const { session } = r.redactRequest({
+  id: 'x',
+  model: 'm',
+  prompt: pii,
+  sampling: { maxTokens: 1, temperature: 0, topP: 1, stop: [] },
+  deadlineMs: 0,
+  priority: 0,
+  stream: true,
+});
 const answerChunks = ['Told <EMA', 'IL_1> to hold; call <PHONE_1>', ' back, funds from <IBAN_1>.'];
 
 await runMicro(
@@ -37,7 +47,11 @@ await runMicro(
       if (masked !== want) throw new Error(`masked: ${masked}`);
       const rs = session.createRestorer();
       const out = answerChunks.map((c) => rs.push(c)).join('') + rs.flush();
-      if (out !== 'Told jane.doe@fund.example to hold; call +44 20 7946 0958 back, funds from DE89 3704 0044 0532 0130 00.') throw new Error(`restored: ${out}`);
+      if (
+        out !==
+        'Told jane.doe@fund.example to hold; call +44 20 7946 0958 back, funds from DE89 3704 0044 0532 0130 00.'
+      )
+        throw new Error(`restored: ${out}`);
     },
     meta: { cleanChars: clean.length, piiChars: pii.length },
   },

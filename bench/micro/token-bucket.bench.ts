@@ -38,7 +38,9 @@ await runMicro(
   {
     check: () => {
       // The answer first: 1000 reservations against 100/min with a frozen clock → exactly 100.
-      const lim = new MemoryLimiter(limitsConfigSchema.parse({ key: { requestsPerMinute: 100 } }), { clock: () => 0 });
+      const lim = new MemoryLimiter(limitsConfigSchema.parse({ key: { requestsPerMinute: 100 } }), {
+        clock: () => 0,
+      });
       let ok = 0;
       for (let i = 0; i < 1000; i++) {
         try {
@@ -50,7 +52,9 @@ await runMicro(
       }
       if (ok !== 100) throw new Error(`granted ${ok}, want 100`);
       // And settle refunds: a 1000-token bucket, reserve 600, settle 100 → 900 free.
-      const t = new MemoryLimiter(limitsConfigSchema.parse({ key: { tokensPerMinute: 1000 } }), { clock: () => 0 });
+      const t = new MemoryLimiter(limitsConfigSchema.parse({ key: { tokensPerMinute: 1000 } }), {
+        clock: () => 0,
+      });
       t.settleSync(t.reserveSync({ tenant: 't', keyId: 'k', tokens: 600 }), { tokens: 100 });
       t.reserveSync({ tenant: 't', keyId: 'k', tokens: 900 });
     },

@@ -22,7 +22,11 @@ export const auditConfigSchema = z.strictObject({
   /** Group commit: a batch is flushed at once when it holds this many records. Default 256. */
   maxBatchRecords: z.number().int().min(1).default(256),
   /** A segment is closed and a new one started past this size. Default 67108864 (64 MiB). */
-  maxSegmentBytes: z.number().int().min(4096).default(64 << 20),
+  maxSegmentBytes: z
+    .number()
+    .int()
+    .min(4096)
+    .default(64 << 20),
   /** Oldest segments beyond this count are deleted; 0 keeps all. Default 0. */
   maxSegments: z.number().int().min(0).default(0),
   /** Records waiting for disk before `write()` fails with OVERLOADED (disk stalled). Default 100000. */

@@ -58,7 +58,8 @@ export interface AuditInput {
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 /** Secret shapes scrubbed from kept text even when not configured: OpenAI/Anthropic-style keys, Colo keys, bearer tokens. */
-const SECRET_SHAPES = /\b(?:sk-(?:ant-)?[A-Za-z0-9_-]{16,}|colo_[0-9A-Za-z]{32}|AIza[0-9A-Za-z_-]{30,})\b|\b[Bb]earer\s+[A-Za-z0-9._~+/=-]{16,}/g;
+const SECRET_SHAPES =
+  /\b(?:sk-(?:ant-)?[A-Za-z0-9_-]{16,}|colo_[0-9A-Za-z]{32}|AIza[0-9A-Za-z_-]{30,})\b|\b[Bb]earer\s+[A-Za-z0-9._~+/=-]{16,}/g;
 
 export class SecretScrubber {
   private readonly secrets: string[];
@@ -80,7 +81,11 @@ function promptText(req: InferenceRequest): string {
   return req.prompt ?? JSON.stringify(req.messages ?? []);
 }
 
-export function buildAuditRecord(input: AuditInput, cfg: Pick<AuditConfig, 'content'>, scrubber: SecretScrubber): AuditRecord {
+export function buildAuditRecord(
+  input: AuditInput,
+  cfg: Pick<AuditConfig, 'content'>,
+  scrubber: SecretScrubber,
+): AuditRecord {
   const { req, result } = input;
   const err = input.error === undefined ? undefined : toColoError(input.error);
   const rec: AuditRecord = {
@@ -91,10 +96,21 @@ export function buildAuditRecord(input: AuditInput, cfg: Pick<AuditConfig, 'cont
     keyId: req.keyId ?? '',
     model: req.model,
     skill: req.skill,
-    route: result ? { kind: result.route.kind, provider: result.route.provider, model: result.route.model, cached: result.route.cached } : undefined,
+    route: result
+      ? {
+          kind: result.route.kind,
+          provider: result.route.provider,
+          model: result.route.model,
+          cached: result.route.cached,
+        }
+      : undefined,
     tokens: { prompt: result?.usage.promptTokens ?? 0, completion: result?.usage.completionTokens ?? 0 },
     cost: input.cost ?? 0,
-    latencyUs: { queue: result?.timings.queueUs ?? 0, ttft: result?.timings.ttftUs ?? 0, total: result?.timings.totalUs ?? 0 },
+    latencyUs: {
+      queue: result?.timings.queueUs ?? 0,
+      ttft: result?.timings.ttftUs ?? 0,
+      total: result?.timings.totalUs ?? 0,
+    },
     status: err ? 'error' : 'ok',
     errorCode: err?.code,
     finishReason: result?.finishReason,
@@ -110,6 +126,7 @@ export function buildAuditRecord(input: AuditInput, cfg: Pick<AuditConfig, 'cont
     rec.promptSha256 = sha256(promptText(req));
     if (result) rec.responseSha256 = sha256(result.text);
   }
-  if (err?.code === 'SCHEMA_VIOLATION' && input.rawOutput !== undefined) rec.rawOutput = scrubber.scrub(input.rawOutput);
+  if (err?.code === 'SCHEMA_VIOLATION' && input.rawOutput !== undefined)
+    rec.rawOutput = scrubber.scrub(input.rawOutput);
   return rec;
 }

@@ -14,9 +14,16 @@ export { RedisCache, type RedisCacheOptions } from './redis-cache';
 export type { CacheBackend, CacheStats } from './types';
 
 /** Redis-backed when a client is given (top-level `redis.url`), else the embedded LRU. */
-export function createCompletionCache(cfg: CacheConfig, opts: { redis?: Redis | undefined } = {}): CompletionCache {
+export function createCompletionCache(
+  cfg: CacheConfig,
+  opts: { redis?: Redis | undefined } = {},
+): CompletionCache {
   const backend = opts.redis
     ? new RedisCache<CompletionResult>(opts.redis, { prefix: cfg.redisPrefix, ttlMs: cfg.ttlMs })
-    : new LruCache<CompletionResult>({ maxEntries: cfg.maxEntries, maxBytes: cfg.maxBytes, ttlMs: cfg.ttlMs });
+    : new LruCache<CompletionResult>({
+        maxEntries: cfg.maxEntries,
+        maxBytes: cfg.maxBytes,
+        ttlMs: cfg.ttlMs,
+      });
   return new CompletionCache(backend, cfg);
 }

@@ -73,7 +73,14 @@ export class LruCache<V> implements CacheBackend<V> {
     this.deleteSync(key);
     // A value larger than the whole cache would evict everything and still not fit.
     if (bytes > this.opts.maxBytes) return;
-    const e: Entry<V> = { key, value: this.copy(value), bytes, expiresAt: this.clock() + ttlMs, newer: undefined, older: undefined };
+    const e: Entry<V> = {
+      key,
+      value: this.copy(value),
+      bytes,
+      expiresAt: this.clock() + ttlMs,
+      newer: undefined,
+      older: undefined,
+    };
     this.map.set(key, e);
     this.pushNewest(e);
     this.bytes += bytes;

@@ -22,7 +22,10 @@ export const customPatternSchema = z
     /** JavaScript regular expression source; group 1, when present, is what gets masked. Required. */
     pattern: z.string().min(1),
     /** Regex flags besides 'g' (e.g. 'i'). Default ''. */
-    flags: z.string().regex(/^[imsuy]*$/).default(''),
+    flags: z
+      .string()
+      .regex(/^[imsuy]*$/)
+      .default(''),
   })
   .refine((c) => compiles(c.flags)(c.pattern), { message: 'pattern does not compile', path: ['pattern'] });
 
@@ -49,7 +52,9 @@ export const redactConfigSchema = z.strictObject({
     })
     .default({ email: true, phone: true, iban: true, card: true, account: true }),
   /** Account-number patterns (regex source, case-insensitive; group 1 is masked). Default [DEFAULT_ACCOUNT_PATTERN]. */
-  accountPatterns: z.array(z.string().refine(compiles('gi'), 'pattern does not compile')).default([DEFAULT_ACCOUNT_PATTERN]),
+  accountPatterns: z
+    .array(z.string().refine(compiles('gi'), 'pattern does not compile'))
+    .default([DEFAULT_ACCOUNT_PATTERN]),
   /** Extra patterns, each with its own placeholder label. Default []. */
   custom: z.array(customPatternSchema).default([]),
 });

@@ -24,7 +24,12 @@ export interface Detector {
  * Runs a global regex. With `group1`, masks capture group 1 when it matched (operator
  * patterns: `account (\d+)` keeps the label readable); built-ins mask the whole match.
  */
-function regexDetector(type: string, re: RegExp, accept: (value: string) => boolean = () => true, group1 = false): Detector {
+function regexDetector(
+  type: string,
+  re: RegExp,
+  accept: (value: string) => boolean = () => true,
+  group1 = false,
+): Detector {
   return {
     type,
     find(text) {
@@ -79,11 +84,14 @@ const cardOk = (v: string): boolean => {
 export function buildDetectors(cfg: RedactConfig): Detector[] {
   const out: Detector[] = [];
   // Custom first: the operator's own patterns are the most specific.
-  for (const c of cfg.custom) out.push(regexDetector(c.name, new RegExp(c.pattern, c.flags + 'gd'), undefined, true));
+  for (const c of cfg.custom)
+    out.push(regexDetector(c.name, new RegExp(c.pattern, c.flags + 'gd'), undefined, true));
   if (cfg.detectors.email) out.push(regexDetector('EMAIL', new RegExp(EMAIL_RE)));
   if (cfg.detectors.iban) out.push(regexDetector('IBAN', new RegExp(IBAN_RE), ibanValid));
   if (cfg.detectors.card) out.push(regexDetector('CARD', new RegExp(CARD_RE), cardOk));
-  if (cfg.detectors.account) for (const p of cfg.accountPatterns) out.push(regexDetector('ACCOUNT', new RegExp(p, 'gid'), undefined, true));
+  if (cfg.detectors.account)
+    for (const p of cfg.accountPatterns)
+      out.push(regexDetector('ACCOUNT', new RegExp(p, 'gid'), undefined, true));
   if (cfg.detectors.phone) out.push(regexDetector('PHONE', new RegExp(PHONE_RE), phoneOk));
   return out;
 }

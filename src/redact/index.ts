@@ -1,5 +1,10 @@
 /** Redaction of sensitive values before remote calls, with restoring of answers. See README.md. */
-export { redactConfigSchema, customPatternSchema, DEFAULT_ACCOUNT_PATTERN, type RedactConfig } from './config';
+export {
+  redactConfigSchema,
+  customPatternSchema,
+  DEFAULT_ACCOUNT_PATTERN,
+  type RedactConfig,
+} from './config';
 export { Redactor, type Redacted } from './redactor';
 export { RedactionSession, StreamRestorer } from './session';
 export { buildDetectors, detect, type Detector, type Span } from './detectors';

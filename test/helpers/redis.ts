@@ -34,7 +34,9 @@ export function redisServerPath(): string {
   const bin = process.env.REDIS_SERVER ?? 'redis-server';
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
-    throw new Error(`redis-server not found (${bin}); install it with 'bash .ci/redis.sh install' (Debian package redis-server)`);
+    throw new Error(
+      `redis-server not found (${bin}); install it with 'bash .ci/redis.sh install' (Debian package redis-server)`,
+    );
   }
   return bin;
 }
@@ -45,9 +47,13 @@ export async function startRedis(): Promise<TestRedis> {
   // A port can be taken between probing and binding; retry a few times.
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const proc = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      bin,
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const ready = await waitReady(proc);
     if (!ready.ok) {
       proc.kill('SIGKILL');

@@ -31,11 +31,16 @@ function one() {
 for (let i = 0; i < 64; i++) one();
 `,
     );
-    const proc = spawn(process.execPath, ['--import', 'tsx', child], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', child], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const acked: string[] = [];
     let buf = '';
     await new Promise<void>((done, fail) => {
-      proc.once('exit', (code, sig) => (sig === 'SIGKILL' ? done() : fail(new Error(`writer exited early: ${code} ${sig}`))));
+      proc.once('exit', (code, sig) =>
+        sig === 'SIGKILL' ? done() : fail(new Error(`writer exited early: ${code} ${sig}`)),
+      );
       proc.stdout!.on('data', (d: Buffer) => {
         buf += d.toString();
         const lines = buf.split('\n');

@@ -35,10 +35,17 @@ describe('RedisCache', () => {
   it('shares entries between boxes (two caches, one Redis)', async () => {
     const cfg = cacheConfigSchema.parse({});
     const boxA = new CompletionCache(new RedisCache<CompletionResult>(redis, { ttlMs: 60_000 }), cfg);
-    const boxB = new CompletionCache(new RedisCache<CompletionResult>(server.client(), { ttlMs: 60_000 }), cfg);
+    const boxB = new CompletionCache(
+      new RedisCache<CompletionResult>(server.client(), { ttlMs: 60_000 }),
+      cfg,
+    );
     await boxA.store(req, result);
     const hit = await boxB.lookup({ ...req, id: 'b' });
-    expect(hit).toMatchObject({ id: 'b', text: 'bearish', route: { kind: 'cache', cached: true, model: 'stories260K' } });
+    expect(hit).toMatchObject({
+      id: 'b',
+      text: 'bearish',
+      route: { kind: 'cache', cached: true, model: 'stories260K' },
+    });
   });
 
   it('lets Redis expire entries by TTL', async () => {

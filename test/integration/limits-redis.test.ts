@@ -5,7 +5,13 @@ import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ColoError } from '../../src/core/errors';
-import { limitsConfigSchema, MemoryLimiter, RedisLimiter, type LimitsConfig, type Reservation } from '../../src/limits';
+import {
+  limitsConfigSchema,
+  MemoryLimiter,
+  RedisLimiter,
+  type LimitsConfig,
+  type Reservation,
+} from '../../src/limits';
 import { startRedis, type TestRedis } from '../helpers/redis';
 
 const ROOT = resolve(__dirname, '../..');
@@ -36,8 +42,12 @@ async function outcomes(ps: Promise<Reservation>[]): Promise<{ ok: Reservation[]
 
 describe('RedisLimiter', () => {
   it('grants exactly 100 of 1000 concurrent reservations against 100 requests/min', async () => {
-    const lim = new RedisLimiter(redis, limitsConfigSchema.parse({ key: { requestsPerMinute: 100 } }), { clock: () => T0 });
-    const { ok, codes } = await outcomes(Array.from({ length: 1000 }, () => lim.reserve({ tenant: 't', keyId: 'k', tokens: 5 })));
+    const lim = new RedisLimiter(redis, limitsConfigSchema.parse({ key: { requestsPerMinute: 100 } }), {
+      clock: () => T0,
+    });
+    const { ok, codes } = await outcomes(
+      Array.from({ length: 1000 }, () => lim.reserve({ tenant: 't', keyId: 'k', tokens: 5 })),
+    );
     expect(ok).toHaveLength(100);
     expect(codes).toHaveLength(900);
     expect(new Set(codes)).toEqual(new Set(['RATE_LIMITED']));
@@ -45,10 +55,14 @@ describe('RedisLimiter', () => {
 
   it('grants exactly the concurrency limit on the Redis clock and frees slots on settle', async () => {
     const lim = new RedisLimiter(redis, limitsConfigSchema.parse({ tenant: { concurrent: 100 } }));
-    const { ok } = await outcomes(Array.from({ length: 1000 }, (_, i) => lim.reserve({ tenant: 't', keyId: `k${i % 5}`, tokens: 1 })));
+    const { ok } = await outcomes(
+      Array.from({ length: 1000 }, (_, i) => lim.reserve({ tenant: 't', keyId: `k${i % 5}`, tokens: 1 })),
+    );
     expect(ok).toHaveLength(100);
     await Promise.all(ok.slice(0, 30).map((r) => lim.settle(r, { tokens: 1 })));
-    const again = await outcomes(Array.from({ length: 100 }, () => lim.reserve({ tenant: 't', keyId: 'k', tokens: 1 })));
+    const again = await outcomes(
+      Array.from({ length: 100 }, () => lim.reserve({ tenant: 't', keyId: 'k', tokens: 1 })),
+    );
     expect(again.ok).toHaveLength(30);
   });
 
@@ -57,7 +71,9 @@ describe('RedisLimiter', () => {
     const cfg = limitsConfigSchema.parse({ key: { concurrent: 1 }, concurrencyLeaseMs: 5000 });
     const lim = new RedisLimiter(redis, cfg, { clock: () => now });
     await lim.reserve({ tenant: 't', keyId: 'k', tokens: 1 });
-    await expect(lim.reserve({ tenant: 't', keyId: 'k', tokens: 1 })).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await expect(lim.reserve({ tenant: 't', keyId: 'k', tokens: 1 })).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+    });
     now += 5001;
     await expect(lim.reserve({ tenant: 't', keyId: 'k', tokens: 1 })).resolves.toBeDefined();
   });
@@ -72,16 +88,22 @@ describe('RedisLimiter', () => {
     const mem = new MemoryLimiter(cfg, { clock: () => now });
     const red = new RedisLimiter(redis, cfg, { clock: () => now });
     let seed = 42;
-    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const open: [Reservation, Reservation][] = [];
     const log: string[] = [];
     for (let step = 0; step < 400; step++) {
       const x = rnd();
       if (x < 0.55) {
-        const req = { tenant: 't', keyId: rnd() < 0.5 ? 'a' : 'b', tokens: Math.floor(rnd() * 400) + 1, cost: Math.round(rnd() * 10) / 100 };
+        const req = {
+          tenant: 't',
+          keyId: rnd() < 0.5 ? 'a' : 'b',
+          tokens: Math.floor(rnd() * 400) + 1,
+          cost: Math.round(rnd() * 10) / 100,
+        };
         const m = await mem.reserve(req).catch((e: ColoError) => e);
         const r = await red.reserve(req).catch((e: ColoError) => e);
-        const sig = (v: Reservation | ColoError): string => (v instanceof ColoError ? `${v.code}:${v.retryAfterMs}:${v.message}` : 'ok');
+        const sig = (v: Reservation | ColoError): string =>
+          v instanceof ColoError ? `${v.code}:${v.retryAfterMs}:${v.message}` : 'ok';
         expect(sig(r), `step ${step}`).toBe(sig(m));
         log.push(sig(m));
         if (!(m instanceof ColoError) && !(r instanceof ColoError)) open.push([m, r]);
@@ -128,7 +150,11 @@ process.stdin.once('data', async () => {
 `,
       );
       const procs = [0, 1].map(() =>
-        spawn(process.execPath, ['--import', 'tsx', child], { cwd: ROOT, env: { ...process.env, PORT: String(server.port) }, stdio: ['pipe', 'pipe', 'inherit'] }),
+        spawn(process.execPath, ['--import', 'tsx', child], {
+          cwd: ROOT,
+          env: { ...process.env, PORT: String(server.port) },
+          stdio: ['pipe', 'pipe', 'inherit'],
+        }),
       );
       const lines = procs.map((p) => {
         let buf = '';
@@ -152,7 +178,9 @@ process.stdin.once('data', async () => {
       expect(await Promise.all(ready)).toEqual(['ready', 'ready']);
       const results = lines.map((next) => next());
       for (const p of procs) p.stdin!.write('go\n');
-      const out = (await Promise.all(results)).map((l) => JSON.parse(l) as { granted: number; codes: string[] });
+      const out = (await Promise.all(results)).map(
+        (l) => JSON.parse(l) as { granted: number; codes: string[] },
+      );
       // Both raced for the same key bucket; together they got exactly the limit.
       expect(out[0]!.granted + out[1]!.granted).toBe(100);
       expect(out.flatMap((o) => o.codes)).toContain('RATE_LIMITED');
@@ -170,6 +198,14 @@ describe('connectRedis', () => {
     await c.quit();
     expect(() => redisConfigSchema.parse({ url: 'http://x' })).toThrow();
     // A port nobody listens on (the test server's port + 1 may be taken; use 1).
-    await expect(connectRedis(redisConfigSchema.parse({ url: 'redis://127.0.0.1:1', connectTimeoutMs: 500, maxRetriesPerRequest: 0 }))).rejects.toThrow();
+    await expect(
+      connectRedis(
+        redisConfigSchema.parse({
+          url: 'redis://127.0.0.1:1',
+          connectTimeoutMs: 500,
+          maxRetriesPerRequest: 0,
+        }),
+      ),
+    ).rejects.toThrow();
   });
 });

@@ -72,7 +72,11 @@ describe('buildAuditRecord', () => {
   });
 
   it('keeps full text with secrets scrubbed; omits when told', () => {
-    const full = buildAuditRecord({ req: { ...req, prompt: req.prompt + ' and prov-secret-key-123' }, result }, auditConfigSchema.parse({ content: 'full' }), scrub);
+    const full = buildAuditRecord(
+      { req: { ...req, prompt: req.prompt + ' and prov-secret-key-123' }, result },
+      auditConfigSchema.parse({ content: 'full' }),
+      scrub,
+    );
     expect(full.prompt).toBe('Is ACME a buy? my key is [REDACTED] and [REDACTED]');
     expect(full.response).toBe('bullish');
     const omit = buildAuditRecord({ req, result }, auditConfigSchema.parse({ content: 'omit' }), scrub);
@@ -80,13 +84,23 @@ describe('buildAuditRecord', () => {
   });
 
   it('records the error code only (never error text) and raw output on SCHEMA_VIOLATION', () => {
-    const err = new ColoError('UPSTREAM_ERROR', 'upstream said: invalid key prov-secret-key-123', { cause: { headers: { authorization: 'Bearer prov-secret-key-123' } } });
+    const err = new ColoError('UPSTREAM_ERROR', 'upstream said: invalid key prov-secret-key-123', {
+      cause: { headers: { authorization: 'Bearer prov-secret-key-123' } },
+    });
     const r = buildAuditRecord({ req, error: err }, auditConfigSchema.parse({ content: 'hash' }), scrub);
     expect(r).toMatchObject({ status: 'error', errorCode: 'UPSTREAM_ERROR' });
     expect(JSON.stringify(r)).not.toContain('prov-secret-key-123');
-    const sv = buildAuditRecord({ req, error: new ColoError('SCHEMA_VIOLATION', 'bad'), rawOutput: '{"dir": "up" prov-secret-key-123' }, auditConfigSchema.parse({ content: 'omit' }), scrub);
+    const sv = buildAuditRecord(
+      { req, error: new ColoError('SCHEMA_VIOLATION', 'bad'), rawOutput: '{"dir": "up" prov-secret-key-123' },
+      auditConfigSchema.parse({ content: 'omit' }),
+      scrub,
+    );
     expect(sv.rawOutput).toBe('{"dir": "up" [REDACTED]');
-    const other = buildAuditRecord({ req, error: new ColoError('DEADLINE', 'late'), rawOutput: 'x' }, auditConfigSchema.parse({}), scrub);
+    const other = buildAuditRecord(
+      { req, error: new ColoError('DEADLINE', 'late'), rawOutput: 'x' },
+      auditConfigSchema.parse({}),
+      scrub,
+    );
     expect(other.rawOutput).toBeUndefined();
   });
 });
@@ -141,7 +155,9 @@ describe('AuditLog', () => {
     const all = await queryAudit(dir, { limit: 0, order: 'asc' });
     expect(all.records).toHaveLength(200);
 
-    const pruned = await AuditLog.open(auditConfigSchema.parse({ dir, maxSegmentBytes: 4096, maxSegments: 2 }));
+    const pruned = await AuditLog.open(
+      auditConfigSchema.parse({ dir, maxSegmentBytes: 4096, maxSegments: 2 }),
+    );
     await pruned.write(rec(999));
     await pruned.close();
     expect(readdirSync(dir).filter((n) => n.endsWith('.log')).length).toBe(2);
@@ -151,12 +167,21 @@ describe('AuditLog', () => {
     const log = await AuditLog.open(auditConfigSchema.parse({ dir }));
     await Promise.all(Array.from({ length: 30 }, (_, i) => log.write(rec(i))));
     await log.close();
-    const ids = async (q: Parameters<typeof queryAudit>[1]) => (await queryAudit(dir, q)).records.map((r) => r.requestId);
+    const ids = async (q: Parameters<typeof queryAudit>[1]) =>
+      (await queryAudit(dir, q)).records.map((r) => r.requestId);
     expect(await ids({ limit: 3 })).toEqual(['r29', 'r28', 'r27']);
     expect(await ids({ limit: 3, order: 'asc' })).toEqual(['r0', 'r1', 'r2']);
-    expect(await ids({ since: '2025-01-01T00:00:10Z', until: new Date('2025-01-01T00:00:13Z'), order: 'asc' })).toEqual(['r10', 'r11', 'r12']);
+    expect(
+      await ids({ since: '2025-01-01T00:00:10Z', until: new Date('2025-01-01T00:00:13Z'), order: 'asc' }),
+    ).toEqual(['r10', 'r11', 'r12']);
     expect(await ids({ tenant: 'odd', status: 'error', order: 'asc' })).toEqual(['r5', 'r15', 'r25']);
-    expect(await ids({ model: 'fast', tenant: 'even', order: 'asc' })).toEqual(['r0', 'r6', 'r12', 'r18', 'r24']);
+    expect(await ids({ model: 'fast', tenant: 'even', order: 'asc' })).toEqual([
+      'r0',
+      'r6',
+      'r12',
+      'r18',
+      'r24',
+    ]);
     expect(await queryAudit(join(dir, 'missing'))).toMatchObject({ records: [], segments: 0 });
   });
 
@@ -180,10 +205,17 @@ describe('AuditLog', () => {
   });
 
   it('never writes a configured provider key', async () => {
-    const log = await AuditLog.open(auditConfigSchema.parse({ dir, content: 'full' }), { secrets: ['prov-secret-key-123'] });
-    await log.record({ req: { ...req, prompt: 'echo prov-secret-key-123' }, result: { ...result, text: 'prov-secret-key-123' } });
+    const log = await AuditLog.open(auditConfigSchema.parse({ dir, content: 'full' }), {
+      secrets: ['prov-secret-key-123'],
+    });
+    await log.record({
+      req: { ...req, prompt: 'echo prov-secret-key-123' },
+      result: { ...result, text: 'prov-secret-key-123' },
+    });
     await log.close();
-    const raw = readdirSync(dir).map((n) => readFileSync(join(dir, n), 'utf8')).join('');
+    const raw = readdirSync(dir)
+      .map((n) => readFileSync(join(dir, n), 'utf8'))
+      .join('');
     expect(raw).toContain('echo [REDACTED]');
     expect(raw).not.toContain('prov-secret-key-123');
   });

@@ -76,19 +76,33 @@ describe('authenticate / authorize / admin API', () => {
 
   beforeEach(() => {
     store = new MemoryAuthStore();
-    const cfg = authConfigSchema.parse({ enabled: true, pepper: PEPPER, adminKeyHashes: [hashApiKey(ADMIN_KEY, PEPPER)] });
+    const cfg = authConfigSchema.parse({
+      enabled: true,
+      pepper: PEPPER,
+      adminKeyHashes: [hashApiKey(ADMIN_KEY, PEPPER)],
+    });
     auth = new Authenticator(store, cfg);
     handle = createAdminHandler(auth);
   });
 
   async function newKey(tenant = 'acme'): Promise<{ key: string; keyId: string }> {
-    const r = await handle({ method: 'POST', path: '/admin/keys', headers: admin, body: { tenant, name: 'engine-1' } });
+    const r = await handle({
+      method: 'POST',
+      path: '/admin/keys',
+      headers: admin,
+      body: { tenant, name: 'engine-1' },
+    });
     expect(r.status).toBe(201);
     return r.body as { key: string; keyId: string };
   }
 
   beforeEach(async () => {
-    const r = await handle({ method: 'POST', path: '/admin/tenants', headers: admin, body: { id: 'acme', models: ['fast', 'stories260K'], skills: ['sentiment'] } });
+    const r = await handle({
+      method: 'POST',
+      path: '/admin/tenants',
+      headers: admin,
+      body: { id: 'acme', models: ['fast', 'stories260K'], skills: ['sentiment'] },
+    });
     expect(r.status).toBe(201);
   });
 
@@ -124,26 +138,49 @@ describe('authenticate / authorize / admin API', () => {
     expect(await codeOf(auth.authorize(p, { model: 'gpt-4o' }))).toBe('PERMISSION_DENIED');
 
     // Self-service subscribe with the key itself.
-    const sub = await handle({ method: 'POST', path: '/admin/subscriptions', headers: { 'x-api-key': key }, body: { model: 'fast' } });
+    const sub = await handle({
+      method: 'POST',
+      path: '/admin/subscriptions',
+      headers: { 'x-api-key': key },
+      body: { model: 'fast' },
+    });
     expect(sub.status).toBe(201);
     const subId = (sub.body as { id: string; state: string }).id;
     expect((sub.body as { state: string }).state).toBe('pending');
     expect(await codeOf(auth.authorize(p, { model: 'fast' }))).toBe('SUBSCRIPTION_PENDING');
 
     const pending = await handle({ method: 'GET', path: '/admin/subscriptions/pending', headers: admin });
-    expect((pending.body as { subscriptions: { id: string }[] }).subscriptions.map((s) => s.id)).toEqual([subId]);
+    expect((pending.body as { subscriptions: { id: string }[] }).subscriptions.map((s) => s.id)).toEqual([
+      subId,
+    ]);
 
     // A key cannot approve itself.
-    const selfApprove = await handle({ method: 'POST', path: `/admin/subscriptions/${subId}/approve`, headers: { 'x-api-key': key } });
+    const selfApprove = await handle({
+      method: 'POST',
+      path: `/admin/subscriptions/${subId}/approve`,
+      headers: { 'x-api-key': key },
+    });
     expect(selfApprove.status).toBe(401);
 
-    const ok = await handle({ method: 'POST', path: `/admin/subscriptions/${subId}/approve`, headers: admin, body: {} });
+    const ok = await handle({
+      method: 'POST',
+      path: `/admin/subscriptions/${subId}/approve`,
+      headers: admin,
+      body: {},
+    });
     expect(ok.status).toBe(200);
     expect(await codeOf(auth.authorize(p, { model: 'fast' }))).toBe('OK');
     // Approval is per target: the skill still needs its own.
-    expect(await codeOf(auth.authorize(p, { model: 'fast', skill: 'sentiment' }))).toBe('SUBSCRIPTION_REQUIRED');
+    expect(await codeOf(auth.authorize(p, { model: 'fast', skill: 'sentiment' }))).toBe(
+      'SUBSCRIPTION_REQUIRED',
+    );
 
-    await handle({ method: 'POST', path: `/admin/subscriptions/${subId}/revoke`, headers: admin, body: { note: 'offboarded' } });
+    await handle({
+      method: 'POST',
+      path: `/admin/subscriptions/${subId}/revoke`,
+      headers: admin,
+      body: { note: 'offboarded' },
+    });
     expect(await codeOf(auth.authorize(p, { model: 'fast' }))).toBe('PERMISSION_DENIED');
     expect(keyId).toBe(p.keyId);
   });
@@ -151,13 +188,27 @@ describe('authenticate / authorize / admin API', () => {
   it('rejected subscriptions deny; re-subscribing returns them to pending', async () => {
     const { key, keyId } = await newKey();
     const p = await auth.authenticate(key);
-    const sub = await handle({ method: 'POST', path: '/admin/subscriptions', headers: admin, body: { keyId, skill: 'sentiment' } });
+    const sub = await handle({
+      method: 'POST',
+      path: '/admin/subscriptions',
+      headers: admin,
+      body: { keyId, skill: 'sentiment' },
+    });
     const id = (sub.body as { id: string }).id;
-    expect((await handle({ method: 'POST', path: `/admin/subscriptions/${id}/reject`, headers: admin })).status).toBe(200);
+    expect(
+      (await handle({ method: 'POST', path: `/admin/subscriptions/${id}/reject`, headers: admin })).status,
+    ).toBe(200);
     expect(await codeOf(auth.authorize(p, { skill: 'sentiment' }))).toBe('PERMISSION_DENIED');
     // Rejecting twice is an illegal transition.
-    expect((await handle({ method: 'POST', path: `/admin/subscriptions/${id}/reject`, headers: admin })).status).toBe(400);
-    const again = await handle({ method: 'POST', path: '/admin/subscriptions', headers: { authorization: `Bearer ${key}` }, body: { skill: 'sentiment' } });
+    expect(
+      (await handle({ method: 'POST', path: `/admin/subscriptions/${id}/reject`, headers: admin })).status,
+    ).toBe(400);
+    const again = await handle({
+      method: 'POST',
+      path: '/admin/subscriptions',
+      headers: { authorization: `Bearer ${key}` },
+      body: { skill: 'sentiment' },
+    });
     expect(again.body).toMatchObject({ id, state: 'pending' });
     expect(await codeOf(auth.authorize(p, { skill: 'sentiment' }))).toBe('SUBSCRIPTION_PENDING');
   });
@@ -167,14 +218,32 @@ describe('authenticate / authorize / admin API', () => {
     expect(noKey.status).toBe(401);
     expect((noKey.body as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED');
     const { key } = await newKey();
-    expect((await handle({ method: 'GET', path: '/admin/tenants', headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
-    const bad = await handle({ method: 'POST', path: '/admin/tenants', headers: admin, body: { id: 'x', modles: [] } });
+    expect(
+      (await handle({ method: 'GET', path: '/admin/tenants', headers: { authorization: `Bearer ${key}` } }))
+        .status,
+    ).toBe(401);
+    const bad = await handle({
+      method: 'POST',
+      path: '/admin/tenants',
+      headers: admin,
+      body: { id: 'x', modles: [] },
+    });
     expect(bad.status).toBe(400);
-    const dup = await handle({ method: 'POST', path: '/admin/tenants', headers: admin, body: '{"id":"acme"}' });
+    const dup = await handle({
+      method: 'POST',
+      path: '/admin/tenants',
+      headers: admin,
+      body: '{"id":"acme"}',
+    });
     expect(dup.status).toBe(409);
     expect((await handle({ method: 'GET', path: '/admin/nope', headers: admin })).status).toBe(404);
     // Subscribing to something the tenant may not use is refused up front.
-    const denied = await handle({ method: 'POST', path: '/admin/subscriptions', headers: { 'x-api-key': key }, body: { model: 'gpt-4o' } });
+    const denied = await handle({
+      method: 'POST',
+      path: '/admin/subscriptions',
+      headers: { 'x-api-key': key },
+      body: { model: 'gpt-4o' },
+    });
     expect(denied.status).toBe(403);
   });
 
@@ -182,7 +251,12 @@ describe('authenticate / authorize / admin API', () => {
     const { key } = await newKey();
     await handle({ method: 'PATCH', path: '/admin/tenants/acme', headers: admin, body: { disabled: true } });
     expect(await codeOf(auth.authenticate(key))).toBe('UNAUTHENTICATED');
-    const r = await handle({ method: 'PATCH', path: '/admin/tenants/acme', headers: admin, body: { disabled: false, models: ['*'] } });
+    const r = await handle({
+      method: 'PATCH',
+      path: '/admin/tenants/acme',
+      headers: admin,
+      body: { disabled: false, models: ['*'] },
+    });
     expect(r.body).toMatchObject({ models: ['*'], disabled: false });
     const p = await auth.authenticate(key);
     expect(await codeOf(auth.authorize(p, { model: 'anything' }))).toBe('SUBSCRIPTION_REQUIRED');
@@ -204,19 +278,42 @@ describe('FileAuthStore', () => {
   it('persists atomically and reloads tenants, keys and subscriptions', async () => {
     const path = join(dir, 'sub', 'auth.json');
     const s1 = await FileAuthStore.open(path);
-    const t = { id: 'acme', name: 'Acme', models: ['m'], skills: [], allowRemote: false, disabled: false, createdAt: 'now' };
+    const t = {
+      id: 'acme',
+      name: 'Acme',
+      models: ['m'],
+      skills: [],
+      allowRemote: false,
+      disabled: false,
+      createdAt: 'now',
+    };
     // Concurrent writes coalesce and every one is on disk when its promise resolves.
     await Promise.all([
       s1.putTenant(t),
-      s1.putKey({ keyId: 'colo_abcdefgh', tenant: 'acme', name: 'k', hash: 'f'.repeat(64), createdAt: 'now' }),
-      s1.putSubscription({ id: 'sub_1', keyId: 'colo_abcdefgh', tenant: 'acme', target: { kind: 'model', name: 'm' }, state: 'approved', requestedAt: 'now' }),
+      s1.putKey({
+        keyId: 'colo_abcdefgh',
+        tenant: 'acme',
+        name: 'k',
+        hash: 'f'.repeat(64),
+        createdAt: 'now',
+      }),
+      s1.putSubscription({
+        id: 'sub_1',
+        keyId: 'colo_abcdefgh',
+        tenant: 'acme',
+        target: { kind: 'model', name: 'm' },
+        state: 'approved',
+        requestedAt: 'now',
+      }),
     ]);
     await s1.close();
     const onDisk = JSON.parse(readFileSync(path, 'utf8')) as { tenants: unknown[]; keys: unknown[] };
     expect(onDisk.tenants).toHaveLength(1);
     const s2 = await FileAuthStore.open(path);
     expect(await s2.getTenant('acme')).toEqual(t);
-    expect((await s2.findSubscription('colo_abcdefgh', { kind: 'model', name: 'm' }))?.state).toBe('approved');
+    expect((await s2.findSubscription('colo_abcdefgh', { kind: 'model', name: 'm' }))?.state).toBe(
+      'approved',
+    );
     expect(await s2.listKeys('acme')).toHaveLength(1);
     await s2.close();
   });

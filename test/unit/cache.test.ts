@@ -26,7 +26,9 @@ const result = (over: Partial<CompletionResult> = {}): CompletionResult => ({
 
 describe('canonical key', () => {
   it('canonical JSON ignores key order and undefined members', () => {
-    expect(canonicalJson({ b: 1, a: [1, { d: undefined, c: 'x' }] })).toBe(canonicalJson({ a: [1, { c: 'x' }], b: 1 }));
+    expect(canonicalJson({ b: 1, a: [1, { d: undefined, c: 'x' }] })).toBe(
+      canonicalJson({ a: [1, { c: 'x' }], b: 1 }),
+    );
     expect(canonicalJson({ a: 1 })).not.toBe(canonicalJson({ a: '1' }));
     expect(canonicalJson([undefined])).toBe('[null]');
   });
@@ -35,18 +37,32 @@ describe('canonical key', () => {
     const base = cacheKey(req(), 'acme');
     expect(base).toMatch(/^[A-Za-z0-9_-]{43}$/);
     // Transport details do not change the answer.
-    expect(cacheKey(req({ id: 'other', deadlineMs: 5, priority: 9, stream: true, keyId: 'colo_x' }), 'acme')).toBe(base);
+    expect(
+      cacheKey(req({ id: 'other', deadlineMs: 5, priority: 9, stream: true, keyId: 'colo_x' }), 'acme'),
+    ).toBe(base);
     // Everything else does.
     const variants = [
       cacheKey(req(), 'globex'),
       cacheKey(req({ model: 'slow' }), 'acme'),
       cacheKey(req({ prompt: 'AAPL beats estimates!' }), 'acme'),
       cacheKey(req({ sampling: { maxTokens: 16, temperature: 0, topP: 1, seed: 7, stop: [] } }), 'acme'),
-      cacheKey(req({ sampling: { maxTokens: 17, temperature: 0, topP: 1, seed: undefined, stop: [] } }), 'acme'),
-      cacheKey(req({ sampling: { maxTokens: 16, temperature: 0, topP: 1, seed: undefined, stop: ['\n'] } }), 'acme'),
+      cacheKey(
+        req({ sampling: { maxTokens: 17, temperature: 0, topP: 1, seed: undefined, stop: [] } }),
+        'acme',
+      ),
+      cacheKey(
+        req({ sampling: { maxTokens: 16, temperature: 0, topP: 1, seed: undefined, stop: ['\n'] } }),
+        'acme',
+      ),
       cacheKey(req({ skill: 'sentiment' }), 'acme'),
-      cacheKey(req({ prompt: undefined, messages: [{ role: 'user', content: 'AAPL beats estimates' }] }), 'acme'),
-      cacheKey(req({ prompt: undefined, messages: [{ role: 'system', content: 'AAPL beats estimates' }] }), 'acme'),
+      cacheKey(
+        req({ prompt: undefined, messages: [{ role: 'user', content: 'AAPL beats estimates' }] }),
+        'acme',
+      ),
+      cacheKey(
+        req({ prompt: undefined, messages: [{ role: 'system', content: 'AAPL beats estimates' }] }),
+        'acme',
+      ),
     ];
     expect(new Set([base, ...variants]).size).toBe(variants.length + 1);
   });
@@ -127,14 +143,21 @@ describe('LruCache', () => {
 
 describe('CompletionCache', () => {
   const mk = (over: object = {}) =>
-    new CompletionCache(new LruCache<CompletionResult>({ maxEntries: 100, maxBytes: 1 << 20, ttlMs: 60_000 }), cacheConfigSchema.parse(over));
+    new CompletionCache(
+      new LruCache<CompletionResult>({ maxEntries: 100, maxBytes: 1 << 20, ttlMs: 60_000 }),
+      cacheConfigSchema.parse(over),
+    );
 
   it('caches deterministic requests and answers hits as route kind cache', async () => {
     const c = mk();
     expect(await c.lookup(req())).toBeUndefined();
     await c.store(req(), result());
     const hit = await c.lookup(req({ id: 'r2' }));
-    expect(hit).toMatchObject({ id: 'r2', text: 'bullish', route: { kind: 'cache', cached: true, provider: 'openai', model: 'gpt-4o-mini' } });
+    expect(hit).toMatchObject({
+      id: 'r2',
+      text: 'bullish',
+      route: { kind: 'cache', cached: true, provider: 'openai', model: 'gpt-4o-mini' },
+    });
     // Another tenant never sees it.
     expect(await c.lookup(req({ tenant: 'globex' }))).toBeUndefined();
   });
@@ -157,7 +180,10 @@ describe('CompletionCache', () => {
     const c = mk();
     await c.store(req(), result({ finishReason: 'cancelled' }));
     await c.store(req({ model: 'm2' }), result({ finishReason: 'deadline' }));
-    await c.store(req({ model: 'm3' }), result({ route: { kind: 'cache', provider: 'x', model: 'y', cached: true } }));
+    await c.store(
+      req({ model: 'm3' }),
+      result({ route: { kind: 'cache', provider: 'x', model: 'y', cached: true } }),
+    );
     expect(await c.lookup(req())).toBeUndefined();
     expect(await c.lookup(req({ model: 'm2' }))).toBeUndefined();
     expect(await c.lookup(req({ model: 'm3' }))).toBeUndefined();

@@ -6,7 +6,8 @@ import { buildDetectors, detect, ibanValid, luhnValid, redactConfigSchema, Redac
 
 const cfg = redactConfigSchema.parse({});
 const detectors = buildDetectors(cfg);
-const found = (text: string): [string, string][] => detect(text, detectors).map((s) => [s.type, text.slice(s.start, s.end)]);
+const found = (text: string): [string, string][] =>
+  detect(text, detectors).map((s) => [s.type, text.slice(s.start, s.end)]);
 
 /** RFC 4180-ish: quoted fields may hold commas, doubled quotes and newlines. */
 function parseCsv(text: string): string[][] {
@@ -53,11 +54,25 @@ describe('check digits', () => {
 
 describe('detectors', () => {
   it('finds e-mails, phones, IBANs, cards and account numbers', () => {
-    expect(found('mail jane.doe+desk@bank.example.co.uk now')).toEqual([['EMAIL', 'jane.doe+desk@bank.example.co.uk']]);
-    for (const p of ['+1 212 555 0123', '+44 20 7946 0958', '+49 30 12345678', '+33 1 42 68 53 00', '(212) 555-0123', '212-555-0123', '212.555.0123', '020 7946 0958', '+1-212-555-0123']) {
+    expect(found('mail jane.doe+desk@bank.example.co.uk now')).toEqual([
+      ['EMAIL', 'jane.doe+desk@bank.example.co.uk'],
+    ]);
+    for (const p of [
+      '+1 212 555 0123',
+      '+44 20 7946 0958',
+      '+49 30 12345678',
+      '+33 1 42 68 53 00',
+      '(212) 555-0123',
+      '212-555-0123',
+      '212.555.0123',
+      '020 7946 0958',
+      '+1-212-555-0123',
+    ]) {
       expect(found(`call ${p} today`), p).toEqual([['PHONE', p]]);
     }
-    expect(found('wire to DE89 3704 0044 0532 0130 00 pls')).toEqual([['IBAN', 'DE89 3704 0044 0532 0130 00']]);
+    expect(found('wire to DE89 3704 0044 0532 0130 00 pls')).toEqual([
+      ['IBAN', 'DE89 3704 0044 0532 0130 00'],
+    ]);
     expect(found('card 4111 1111 1111 1111 exp')).toEqual([['CARD', '4111 1111 1111 1111']]);
     expect(found('card 4111-1111-1111-1111.')).toEqual([['CARD', '4111-1111-1111-1111']]);
     expect(found('Account No. 12345678 at desk')).toEqual([['ACCOUNT', '12345678']]);
@@ -83,8 +98,15 @@ describe('detectors', () => {
   });
 
   it('custom patterns get their own label; account patterns are configurable', () => {
-    const r = new Redactor(redactConfigSchema.parse({ custom: [{ name: 'TRADER', pattern: String.raw`\bTRD-\d{4}\b` }], accountPatterns: [String.raw`\bportfolio (\d{5})\b`] }));
-    expect(r.maskText('TRD-0042 moved portfolio 77123; account 12345678 untouched')).toBe('<TRADER_1> moved portfolio <ACCOUNT_1>; account 12345678 untouched');
+    const r = new Redactor(
+      redactConfigSchema.parse({
+        custom: [{ name: 'TRADER', pattern: String.raw`\bTRD-\d{4}\b` }],
+        accountPatterns: [String.raw`\bportfolio (\d{5})\b`],
+      }),
+    );
+    expect(r.maskText('TRD-0042 moved portfolio 77123; account 12345678 untouched')).toBe(
+      '<TRADER_1> moved portfolio <ACCOUNT_1>; account 12345678 untouched',
+    );
     expect(() => redactConfigSchema.parse({ custom: [{ name: 'X', pattern: '(' }] })).toThrow();
     expect(() => redactConfigSchema.parse({ custom: [{ name: 'lower', pattern: 'x' }] })).toThrow();
   });
@@ -95,7 +117,9 @@ describe('detectors', () => {
     const alt = '/work/shared/data/twitter-financial-news-sentiment/valid.csv';
     const file = existsSync(path) ? path : alt;
     expect(existsSync(file), `${file} missing`).toBe(true);
-    const rows = parseCsv(readFileSync(file, 'utf8')).slice(1).filter((r) => r.length === 2);
+    const rows = parseCsv(readFileSync(file, 'utf8'))
+      .slice(1)
+      .filter((r) => r.length === 2);
     expect(rows.length).toBeGreaterThan(2000);
     const hits = rows.flatMap(([text]) => found(text!).map(([type, v]) => `${type}:${v} in ${text}`));
     // Reported in src/redact/README.md; any new hit here is a false positive to look at.
@@ -125,18 +149,22 @@ describe('masking and restoring', () => {
     expect(request.messages![0]!.content).toBe('Desk contact: <EMAIL_1>');
     expect(request.messages![1]!.content).toBe('Email <EMAIL_1> and <EMAIL_2>, call <PHONE_1>.');
     expect(base.messages![1]!.content).toContain('bob@fund.example'); // the original is untouched
-    expect(session.restore('Sent to <EMAIL_2> and <EMAIL_1>; <EMAIL_9> unknown')).toBe('Sent to bob@fund.example and ops@fund.example; <EMAIL_9> unknown');
+    expect(session.restore('Sent to <EMAIL_2> and <EMAIL_1>; <EMAIL_9> unknown')).toBe(
+      'Sent to bob@fund.example and ops@fund.example; <EMAIL_9> unknown',
+    );
   });
 
   it('restores placeholders split across streamed chunks, at every split point', () => {
     const r = new Redactor(cfg);
     const { session } = r.redactRequest(base);
     const answer = 'Reply to <EMAIL_2> or <PHONE_1>; keep <b>bold</b> and a<b, also <EMAIL_1>';
-    const want = 'Reply to bob@fund.example or +44 20 7946 0958; keep <b>bold</b> and a<b, also ops@fund.example';
+    const want =
+      'Reply to bob@fund.example or +44 20 7946 0958; keep <b>bold</b> and a<b, also ops@fund.example';
     for (let i = 0; i <= answer.length; i++) {
       for (const j of [i, Math.min(answer.length, i + 3)]) {
         const rs = session.createRestorer();
-        const out = rs.push(answer.slice(0, i)) + rs.push(answer.slice(i, j)) + rs.push(answer.slice(j)) + rs.flush();
+        const out =
+          rs.push(answer.slice(0, i)) + rs.push(answer.slice(i, j)) + rs.push(answer.slice(j)) + rs.flush();
         expect(out, `split at ${i},${j}`).toBe(want);
       }
     }
