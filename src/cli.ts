@@ -9,6 +9,8 @@ import { createLogger } from './core/log';
 import { serveCommand } from './commands/serve';
 import { trainCommand } from './commands/train';
 import { replayCommand } from './commands/replay';
+import { modelsCommand, pullCommand } from './commands/models';
+import { auditCommand } from './commands/audit';
 
 const HELP = `colo — low-latency LLM inference runtime for trading
 
@@ -16,7 +18,10 @@ usage: colo <command> [flags]
 
 commands:
   serve                start the server (default)
-  models               list configured local models
+  models               list configured models and the manifest, with what is on disk
+  pull SPEC            fetch a model: a manifest name, hf:owner/repo/file.gguf (sha256-checked) or
+                       synthetic:<0.5b|1b|3b|8b|tiny>-<q4_0|q8_0|f16> (generated)
+  audit                query the audit log: [--since] [--until] [--tenant] [--status] [--model] [--limit] [--json]
   train-classifier     train an ONNX sentiment classifier: --train CSV --valid CSV --out DIR [--seed N]
   replay               play a news tape into a running Colo: --news tape.jsonl [--url ws://...] [--speed N]
                        [--prices prices.csv]; or --make-example DIR
@@ -53,6 +58,14 @@ function serverConfig(argv: string[]): Readonly<ColoConfig> {
   return { ...config, engine: { ...config.engine, defaultModel: undefined, models: [{ ...first, name, source, aliases: [] }] } };
 }
 
+/** Takes --config FILE off the front of a command's own flags. */
+function splitConfigFlags(argv: string[]): { config: Readonly<ColoConfig>; rest: string[] } {
+  const i = argv.indexOf('--config');
+  const file = i >= 0 ? argv[i + 1] : undefined;
+  const rest = i >= 0 ? [...argv.slice(0, i), ...argv.slice(i + 2)] : argv;
+  return { config: loadConfig({ file, env: process.env }), rest };
+}
+
 async function main(argv: string[]): Promise<number | 'running'> {
   const [first, ...rest] = argv;
   const command = !first || first.startsWith('-') ? 'serve' : first;
@@ -68,12 +81,15 @@ async function main(argv: string[]): Promise<number | 'running'> {
       await serveCommand(config, createLogger(config.log.level));
       return 'running';
     }
-    case 'models': {
-      const config = serverConfig(args);
-      for (const m of config.engine.models) {
-        process.stdout.write(`${m.name}\t${m.source ?? m.name}\tsequences=${m.sequences}\treplicas=${m.replicas}\tthreads=${m.threads}\n`);
-      }
-      return 0;
+    case 'models':
+      return modelsCommand(serverConfig(args));
+    case 'pull': {
+      const { config, rest: spec } = splitConfigFlags(args);
+      return pullCommand(config, spec);
+    }
+    case 'audit': {
+      const { config, rest: flags } = splitConfigFlags(args);
+      return auditCommand(config, flags);
     }
     case 'train-classifier':
       return trainCommand(args);

@@ -4,9 +4,9 @@
  * talk to it over loopback only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export interface ColoProcess {
   port: number;
@@ -14,13 +14,33 @@ export interface ColoProcess {
   stop(): Promise<void>;
 }
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+/**
+ * The repo root: the nearest directory above this module holding package.json and
+ * bench/. Walked up rather than '../..' because bench/lib/run.mjs runs this module
+ * bundled from node_modules/.cache/colo-bench/bench/e2e/.
+ */
+function findRoot(from: string): string {
+  for (let dir = from; dirname(dir) !== dir; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'bench'))) return dir;
+  }
+  return resolve(from, '../..');
+}
 
-export async function startColoProcess(config: Record<string, unknown>, env: Record<string, string> = {}): Promise<ColoProcess> {
+export const ROOT = findRoot(import.meta.dirname);
+
+/**
+ * `nodeArgs` go before the script (e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']: V8 writes
+ * the profile when Colo exits after SIGTERM; --cpu-prof is refused in NODE_OPTIONS).
+ */
+export async function startColoProcess(
+  config: Record<string, unknown>,
+  env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+): Promise<ColoProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'colo-bench-'));
   const file = join(dir, 'colo.json');
   writeFileSync(file, JSON.stringify({ ...config, server: { port: 0, ...(config.server as object) } }));
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli.js'), 'serve', '--config', file, '--log-level', 'info'], {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/cli.js'), 'serve', '--config', file, '--log-level', 'info'], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'pipe'],

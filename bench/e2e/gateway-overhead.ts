@@ -35,9 +35,10 @@ const { values } = parseArgs({
   },
 });
 
-
 async function startUpstreamProcess(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [process.argv[1]!, '--serve-upstream'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [process.argv[1]!, '--serve-upstream'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`upstream exited with ${code}`)));
@@ -95,7 +96,9 @@ async function main(): Promise<void> {
   const upstream = await startUpstreamProcess();
   const pool = new Pool(upstream.url, { connections, pipelining: 1 });
   const gateway = Gateway.create({
-    targets: [{ name: 'remote', provider: 'openai', baseUrl: `${upstream.url}/v1`, model: 'gpt-mock', connections }],
+    targets: [
+      { name: 'remote', provider: 'openai', baseUrl: `${upstream.url}/v1`, model: 'gpt-mock', connections },
+    ],
   });
   const sink = { onToken: (_t: string) => {} };
   // One signal per request, as the server gives each request its own.
@@ -108,11 +111,13 @@ async function main(): Promise<void> {
     // The answer first: both paths must return the fixture's text.
     for (const [name, fn] of Object.entries(modes)) {
       const text = await fn();
-      if (text !== FIXTURE_TEXT) throw new Error(`${name} answered ${JSON.stringify(text)}, expected ${JSON.stringify(FIXTURE_TEXT)}`);
+      if (text !== FIXTURE_TEXT)
+        throw new Error(`${name} answered ${JSON.stringify(text)}, expected ${JSON.stringify(FIXTURE_TEXT)}`);
     }
     console.error(machineLine());
     // Warm both paths (JIT, connections) before anything is measured.
-    for (const fn of Object.values(modes)) await runOpenLoop({ ratePerSec: 1000, durationMs: warmupMs, send: fn });
+    for (const fn of Object.values(modes))
+      await runOpenLoop({ ratePerSec: 1000, durationMs: warmupMs, send: fn });
     const results: Record<string, unknown>[] = [];
     for (const rate of rates) {
       // Rounds alternate the order (direct first, then gateway first) so drift on a
@@ -131,15 +136,28 @@ async function main(): Promise<void> {
             maxSendLagUs: r.maxSendLagUs,
             latency: r.latency,
           };
-          console.error(`${rate}/s round ${round} ${name}: p50 ${r.latency.p50} p99 ${r.latency.p99} p99.9 ${r.latency.p999} µs, errors ${r.errors}`);
+          console.error(
+            `${rate}/s round ${round} ${name}: p50 ${r.latency.p50} p99 ${r.latency.p99} p99.9 ${r.latency.p999} µs, errors ${r.errors}`,
+          );
         }
         const d = (row.direct as { latency: LatencySummary }).latency;
         const g = (row.gateway as { latency: LatencySummary }).latency;
-        row.addedUs = { p50: round1(g.p50 - d.p50), p99: round1(g.p99 - d.p99), p999: round1(g.p999 - d.p999), mean: round1(g.mean - d.mean) };
+        row.addedUs = {
+          p50: round1(g.p50 - d.p50),
+          p99: round1(g.p99 - d.p99),
+          p999: round1(g.p999 - d.p999),
+          mean: round1(g.mean - d.mean),
+        };
         rounds.push(row);
       }
-      const added = (k: 'p50' | 'p99' | 'p999') => median(rounds.map((r) => (r.addedUs as Record<string, number>)[k]!));
-      results.push({ ratePerSec: rate, durationMs, rounds, medianAddedUs: { p50: added('p50'), p99: added('p99'), p999: added('p999') } });
+      const added = (k: 'p50' | 'p99' | 'p999') =>
+        median(rounds.map((r) => (r.addedUs as Record<string, number>)[k]!));
+      results.push({
+        ratePerSec: rate,
+        durationMs,
+        rounds,
+        medianAddedUs: { p50: added('p50'), p99: added('p99'), p999: added('p999') },
+      });
     }
     const out = { bench: 'gateway-overhead', unit: 'us', stats: gateway.stats(), results };
     console.log(JSON.stringify(out, null, 2));

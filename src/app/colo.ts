@@ -1,21 +1,34 @@
 /**
  * The composition root: builds every part from the frozen config and wires them
- * together. Nothing else constructs sub-systems; tests and the CLI both start Colo here.
+ * together. Nothing else constructs sub-systems; tests, benches and the CLI start
+ * Colo here.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import type { ColoConfig, LocalModelConfig } from '../config';
+import { createAuth, type AuthService } from '../auth';
+import { AuditLog } from '../audit';
+import { createCompletionCache } from '../cache';
+import { ClassifierRegistry, classificationToSignal, classifierRoutes } from '../classifier';
+import type { ColoConfig } from '../config';
 import { ColoError } from '../core/errors';
 import type { Logger } from '../core/log';
-import { LocalEngine, type ResolvedModelFile } from '../engine';
+import type { ExtraRoute } from '../core/routes';
+import { LocalEngine } from '../engine';
+import { Gateway } from '../gateway';
+import { connectRedis, createLimiter } from '../limits';
 import { Metrics } from '../metrics';
+import { resolveModel } from '../models';
+import { Redactor } from '../redact';
 import { Router, type ClassifierRoute } from '../router';
-import { ClassifierRegistry, classificationToSignal, classifierRoutes } from '../classifier';
 import { ColoServer, type ServerContext } from '../server';
+import { applyLayout, loadTuning } from '../tuning';
+import { registerGauges } from './gauges';
+import { RequestPipeline } from './pipeline';
 
 export interface Colo {
   server: ColoServer;
   engine: LocalEngine;
+  gateway: Gateway;
+  auth: AuthService;
+  pipeline: RequestPipeline;
   metrics: Metrics;
   port: number;
   /** Graceful: stop accepting, let in-flight work finish within the grace period, then close. */
@@ -25,95 +38,129 @@ export interface Colo {
 export interface StartOptions {
   /** Enables the worker crash task (tests only). */
   faultInjection?: boolean;
+  /** More HTTP routes (e.g. skills), given the pipeline. */
+  extraRoutes?: (pipeline: RequestPipeline, router: Router) => ExtraRoute[];
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts: StartOptions = {}): Promise<Colo> {
-  if (!LOOPBACK.has(config.server.host)) {
-    throw new ColoError('PERMISSION_DENIED', `server.host: refusing to listen on ${config.server.host} without auth configured; bind to 127.0.0.1 or configure auth`, {
+  if (!LOOPBACK.has(config.server.host) && !config.auth.enabled) {
+    throw new ColoError('PERMISSION_DENIED', `server.host: refusing to listen on ${config.server.host} without auth; bind to 127.0.0.1 or set auth.enabled`, {
       field: 'server.host',
     });
   }
-  const metrics = new Metrics().subscribe();
-  const engine = await LocalEngine.create(config.engine, (m) => resolveModelFile(config, m), log, opts);
-  const classifiers = await ClassifierRegistry.create(config.classifiers);
-  for (const s of classifiers.status()) {
-    if (s.state === 'ready') log.info('classifier loaded', { name: s.name });
-    else log.error('classifier failed to load; serving the others', { name: s.name, error: s.error });
+  const tuning = loadTuning({ addonPath: config.tuning.addonPath });
+  if (config.tuning.enabled) log.info(applyLayout(tuning, config.tuning, { kind: 'network' }).message);
+  else if (!tuning.available) log.info(`host tuning off: ${tuning.reason}`);
+
+  const closers: (() => Promise<unknown>)[] = [];
+  try {
+    const redis = config.redis ? await connectRedis(config.redis) : undefined;
+    if (redis) closers.push(() => redis.quit());
+    const metrics = new Metrics().subscribe();
+    const auth = await createAuth(config.auth, { redis });
+    closers.push(() => auth.close());
+    const limiter = config.limits.enabled ? createLimiter(config.limits, { redis }) : undefined;
+    if (limiter) closers.push(() => limiter.close());
+    const cache = config.cache.enabled ? createCompletionCache(config.cache, { redis }) : undefined;
+    const gateway = Gateway.create(config.gateway);
+    closers.push(() => gateway.close());
+    const providerKeys = config.gateway.targets.flatMap((t) => [t.apiKey, t.apiKeyEnv ? process.env[t.apiKeyEnv] : undefined]).filter((k): k is string => !!k);
+    const audit = config.audit.enabled ? await AuditLog.open(config.audit, { secrets: providerKeys }) : undefined;
+    if (audit) closers.push(() => audit.close());
+
+    const engine = await LocalEngine.create(
+      config.engine,
+      async (m) => {
+        const r = await resolveModel(m.source ?? m.name, {
+          modelDirs: [...config.engine.modelDirs],
+          cacheDir: config.engine.cacheDir,
+          fallbackToSynthetic: config.engine.syntheticFallback && m.name === config.engine.models[0]!.name,
+          onProgress: undefined,
+        });
+        return { path: r.path, warning: r.warning };
+      },
+      log,
+      opts,
+    );
+    closers.push(() => engine.close());
+
+    const classifiers = await ClassifierRegistry.create(config.classifiers);
+    closers.push(() => classifiers.close());
+    for (const s of classifiers.status()) {
+      if (s.state === 'ready') log.info('classifier loaded', { name: s.name, mode: s.mode });
+      else log.error('classifier failed to load; serving the others', { name: s.name, error: s.error });
+    }
+    const classifierRoute: ClassifierRoute = {
+      has: (name) => classifiers.has(name),
+      classify: async (name, text) => {
+        const clf = classifiers.get(name);
+        const [r] = await clf.classify([text]);
+        return { label: r!.label, signal: classificationToSignal(r!, clf.labels, text) };
+      },
+    };
+
+    const router = new Router({
+      engine,
+      gateway,
+      classifiers: classifierRoute,
+      cache,
+      redaction: config.redact.enabled ? new Redactor(config.redact) : undefined,
+      localRoutes: Object.fromEntries(config.engine.models.map((m) => [m.name, { fallback: m.fallback, policy: m.policy }])),
+    });
+    const pipeline = new RequestPipeline({ router, auth: auth.auth, limiter, audit, log });
+    let ready = true;
+
+    const adminRoute: ExtraRoute = {
+      method: 'any',
+      pattern: '/admin/*',
+      public: true,
+      handle: (req) => auth.admin({ method: req.method, path: req.path, headers: req.headers, body: req.body }),
+    };
+    const ctx: ServerContext = {
+      config: config.server,
+      protocol: config.protocol,
+      log,
+      complete: (req, sink, signal, api, principal) => pipeline.handle(req, sink, signal, { api }, principal),
+      authenticate: (credential) => auth.auth.authenticate(credential),
+      models: () => [
+        ...engine.pools.flatMap((p) => [p.name, ...p.aliases].map((id) => ({ id, ownedBy: 'colo-local' }))),
+        ...gateway.listModels().map((m) => ({ id: m.id, ownedBy: `colo-remote:${m.provider}` })),
+        ...classifiers.status().map((s) => ({ id: s.name, ownedBy: 'colo-onnx' })),
+      ],
+      ready: () => ready,
+      metricsText: () => metrics.render(),
+      extraRoutes: [adminRoute, ...classifierRoutes(classifiers), ...(opts.extraRoutes?.(pipeline, router) ?? [])],
+    };
+    const server = new ColoServer(ctx);
+    registerGauges(metrics, { engine, gateway, server });
+    const port = await server.listen();
+    log.info('colo listening', {
+      host: config.server.host,
+      port,
+      ws: `ws://${config.server.host}:${port}/v1/ws`,
+      auth: config.auth.enabled ? 'on' : 'off (loopback only)',
+      redis: redis ? 'on' : 'off',
+      audit: audit ? config.audit.dir : 'off',
+    });
+
+    let shuttingDown: Promise<void> | undefined;
+    const shutdown = (reason = 'shutdown') =>
+      (shuttingDown ??= (async () => {
+        log.info('shutting down', { reason, graceMs: config.server.shutdownGraceMs });
+        ready = false;
+        server.stopAccepting();
+        await engine.drain(config.server.shutdownGraceMs);
+        server.closeAll();
+        for (const close of closers.reverse()) await close().catch((e: unknown) => log.warn('close failed', { error: String(e) }));
+        for (const line of metrics.summaryLines()) log.info(`latency summary: ${line}`);
+        metrics.close();
+      })());
+
+    return { server, engine, gateway, auth, pipeline, metrics, port, shutdown };
+  } catch (err) {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    throw err;
   }
-  const classifierRoute: ClassifierRoute = {
-    has: (name) => classifiers.has(name),
-    classify: async (name, text) => {
-      const clf = classifiers.get(name);
-      const [r] = await clf.classify([text]);
-      return { label: r!.label, signal: classificationToSignal(r!, clf.labels, text) };
-    },
-  };
-  const router = new Router({ engine, classifiers: classifierRoute });
-  let ready = true;
-
-  metrics.gauge('colo_queue_depth', 'Requests waiting for a local sequence', () =>
-    engine.pools.map((p) => ({ labels: { model: p.name }, value: p.queued })),
-  );
-  metrics.gauge('colo_inflight', 'Requests holding a local sequence', () =>
-    engine.pools.map((p) => ({ labels: { model: p.name }, value: p.inFlight })),
-  );
-  metrics.gauge('colo_sequences', 'Sequences per local model', () => engine.pools.map((p) => ({ labels: { model: p.name }, value: p.slots })));
-  metrics.gauge('colo_worker_crash_failed_requests', 'Requests failed with WORKER_CRASHED since start', () =>
-    engine.pools.map((p) => ({ labels: { model: p.name }, value: p.crashFailedRequests })),
-  );
-
-  const ctx: ServerContext = {
-    config: config.server,
-    protocol: config.protocol,
-    log,
-    complete: (req, sink, signal, api, principal) => {
-      if (principal) {
-        req.tenant = principal.tenant;
-        req.keyId = principal.keyId;
-      }
-      return router.complete(req, sink, signal, { api });
-    },
-    authenticate: async () => undefined,
-    models: () => [
-      ...engine.pools.flatMap((p) => [p.name, ...p.aliases].map((id) => ({ id, ownedBy: 'colo-local' }))),
-      ...classifiers.status().map((s) => ({ id: s.name, ownedBy: 'colo-onnx' })),
-    ],
-    ready: () => ready,
-    metricsText: () => metrics.render(),
-    extraRoutes: [...classifierRoutes(classifiers)],
-  };
-  metrics.gauge('colo_ws_connections', 'Open WebSocket connections', () => [{ labels: {}, value: server.connections }]);
-  const server = new ColoServer(ctx);
-  const port = await server.listen();
-  log.info('colo listening', { host: config.server.host, port, ws: `ws://${config.server.host}:${port}/v1/ws` });
-
-  let shuttingDown: Promise<void> | undefined;
-  const shutdown = (reason = 'shutdown') =>
-    (shuttingDown ??= (async () => {
-      log.info('shutting down', { reason, graceMs: config.server.shutdownGraceMs });
-      ready = false;
-      server.stopAccepting();
-      await engine.drain(config.server.shutdownGraceMs);
-      server.closeAll();
-      await engine.close();
-      await classifiers.close();
-      for (const line of metrics.summaryLines()) log.info(`latency summary: ${line}`);
-      metrics.close();
-    })());
-
-  return { server, engine, metrics, port, shutdown };
-}
-
-/** Finds a model's weights: an explicit path, then each model directory by file name. */
-async function resolveModelFile(config: Readonly<ColoConfig>, m: LocalModelConfig): Promise<ResolvedModelFile> {
-  const source = m.source ?? m.name;
-  if ((source.includes('/') || source.endsWith('.gguf')) && existsSync(source)) return { path: resolve(source) };
-  const file = source.endsWith('.gguf') ? source : `${source}.gguf`;
-  for (const dir of config.engine.modelDirs) {
-    const p = isAbsolute(dir) ? join(dir, file) : resolve(dir, file);
-    if (existsSync(p)) return { path: p };
-  }
-  throw new ColoError('MODEL_NOT_FOUND', `model ${m.name}: ${file} not found in ${config.engine.modelDirs.join(', ')}`);
 }

@@ -53,14 +53,8 @@ export interface Subscription {
 }
 
 /** Who is calling, as established by `authenticate`. Attached to the request. */
-export interface Principal {
-  tenant: string;
-  keyId: string;
-  keyName: string;
-  allowRemote: boolean;
-  /** True when auth is disabled and everyone is the default tenant. */
-  anonymous: boolean;
-}
+/** The authenticated caller; defined in src/core/routes.ts so the server can carry it. */
+export type { Principal } from '../core/routes';
 
 export interface SubscriptionFilter {
   state?: SubscriptionState | undefined;

@@ -24,6 +24,9 @@ export const ENV_KEYS: Readonly<Record<string, string>> = Object.freeze({
   COLO_GPU: 'engine.gpu',
   COLO_MODEL_DIRS: 'engine.modelDirs',
   COLO_LOG_LEVEL: 'log.level',
+  COLO_AUTH_PEPPER: 'auth.pepper',
+  COLO_REDIS_URL: 'redis.url',
+  COLO_AUDIT_DIR: 'audit.dir',
 });
 
 export interface LoadOptions {
@@ -62,6 +65,13 @@ function checkCrossField(cfg: ColoConfig): void {
       names.add(n);
     }
   }
+  const remote = new Set([...cfg.gateway.targets.map((t) => t.name), ...cfg.gateway.aliases.map((a) => a.name)]);
+  for (const m of cfg.engine.models) {
+    if (m.fallback !== undefined && !remote.has(m.fallback)) {
+      throw new ConfigError(`engine.models: ${m.name}.fallback "${m.fallback}" is not a gateway target or alias`, 'engine.models');
+    }
+  }
+  for (const n of remote) names.add(n);
   if (cfg.engine.defaultModel !== undefined && !names.has(cfg.engine.defaultModel)) {
     throw new ConfigError(
       `engine.defaultModel: "${cfg.engine.defaultModel}" is not a configured model name or alias`,

@@ -6,6 +6,14 @@
 import { z } from 'zod';
 import { protocolConfigSchema } from '../protocol/config';
 import { classifierConfigSchema } from '../classifier/config';
+import { gatewayConfigSchema } from '../gateway/config';
+import { authConfigSchema } from '../auth/config';
+import { limitsConfigSchema } from '../limits/config';
+import { redisConfigSchema } from '../limits/redis';
+import { cacheConfigSchema } from '../cache/config';
+import { redactConfigSchema } from '../redact/config';
+import { auditConfigSchema } from '../audit/config';
+import { tuningConfigSchema } from '../tuning/config';
 
 export const localModelSchema = z.strictObject({
   /** Name clients use. Required. */
@@ -29,6 +37,14 @@ export const localModelSchema = z.strictObject({
   maxQueue: z.number().int().min(0).max(100_000).default(64),
   /** Prompt used to warm the model up at load. Default 'Once upon a time'. */
   warmupPrompt: z.string().default('Once upon a time'),
+  /**
+   * A gateway alias or target (gateway.aliases / gateway.targets) that serves this
+   * model's requests when the local pool is full or cannot meet the deadline.
+   * Default: none (local only).
+   */
+  fallback: z.string().min(1).optional(),
+  /** 'local-first' (default), 'local-only' or 'remote-first'. */
+  policy: z.enum(['local-first', 'local-only', 'remote-first']).default('local-first'),
   /** Layers to offload to the GPU ('auto', 'max' or a count). Default 'auto'. */
   gpuLayers: z.union([z.literal('auto'), z.literal('max'), z.number().int().min(0)]).default('auto'),
 });
@@ -87,6 +103,22 @@ export const configSchema = z.strictObject({
   protocol: protocolConfigSchema.default(protocolConfigSchema.parse({})),
   /** ONNX classifiers (src/classifier/config.ts). Default: none. */
   classifiers: classifierConfigSchema.default(classifierConfigSchema.parse({})),
+  /** Remote providers, aliases, retries, breakers (src/gateway/config.ts). Default: none. */
+  gateway: gatewayConfigSchema.default(gatewayConfigSchema.parse({})),
+  /** API keys, tenants, subscriptions (src/auth/config.ts). Default: off (loopback only). */
+  auth: authConfigSchema.default(authConfigSchema.parse({})),
+  /** Quotas per key and tenant (src/limits/config.ts). Default: on, no limits set. */
+  limits: limitsConfigSchema.default(limitsConfigSchema.parse({})),
+  /** Exact-match response cache (src/cache/config.ts). Default: on, deterministic requests only. */
+  cache: cacheConfigSchema.default(cacheConfigSchema.parse({})),
+  /** Masking before remote providers (src/redact/config.ts). Default: on for remote routes. */
+  redact: redactConfigSchema.default(redactConfigSchema.parse({})),
+  /** Durable audit log (src/audit/config.ts). Default: on, data/audit, fsync always. */
+  audit: auditConfigSchema.default(auditConfigSchema.parse({})),
+  /** Shared state across boxes: auth, quotas and cache move to Redis when set. Default: none. */
+  redis: redisConfigSchema.optional(),
+  /** Core pinning (native addon, optional) (src/tuning/config.ts). Default: off. */
+  tuning: tuningConfigSchema.default(tuningConfigSchema.parse({})),
 });
 
 export type ColoConfig = z.infer<typeof configSchema>;

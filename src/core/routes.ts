@@ -3,9 +3,15 @@
  * data in and out; src/server registers them on uWS. Kept in core so those folders
  * never import the server.
  */
+/** The authenticated caller (src/auth fills it in). */
 export interface Principal {
   tenant: string;
   keyId: string;
+  keyName: string;
+  /** The tenant may use remote providers. */
+  allowRemote: boolean;
+  /** True when auth is disabled and everyone is the default tenant. */
+  anonymous: boolean;
 }
 
 /** A request handler for routes other folders own (admin API, skills): plain data in and out. */

@@ -43,7 +43,9 @@ export class Attempt {
   ) {
     this.startedAt = now();
     target.inFlight++;
-    parent.addEventListener('abort', this.onParentAbort, { once: true });
+    // An already-aborted signal never fires 'abort' again: take its reason now.
+    if (parent.aborted) this.ctl.abort(parent.reason);
+    else parent.addEventListener('abort', this.onParentAbort, { once: true });
     this.arm(target.config.ttfbTimeoutMs);
     this.head = this.pumpHead(req);
   }
@@ -101,26 +103,37 @@ export class Attempt {
   toError(err: unknown): ColoError {
     const signal = this.ctl.signal;
     if (signal.aborted) {
-      return signal.reason instanceof ColoError ? signal.reason : new ColoError('CANCELLED', 'request cancelled');
+      return signal.reason instanceof ColoError
+        ? signal.reason
+        : new ColoError('CANCELLED', 'request cancelled');
     }
     if (err instanceof ColoError) return err;
-    return new UpstreamFailure('UPSTREAM_ERROR', `upstream ${this.target.name} failed`, { transient: true, cause: err });
+    return new UpstreamFailure('UPSTREAM_ERROR', `upstream ${this.target.name} failed`, {
+      transient: true,
+      cause: err,
+    });
   }
 
   private async pumpHead(req: UnifiedRequest): Promise<HeadOutcome> {
     const buffered: ProviderChunk[] = [];
     const t = this.target;
     try {
-      this.it = t.provider.call({ target: t.providerTarget, http: t.pool, signal: this.ctl.signal }, req)[Symbol.asyncIterator]();
+      this.it = t.provider
+        .call({ target: t.providerTarget, http: t.pool, signal: this.ctl.signal }, req)
+        [Symbol.asyncIterator]();
       for (;;) {
         const r = await this.it.next();
         if (r.done) {
-          const e = new UpstreamFailure('STREAM_TRUNCATED', `upstream ${t.name} ended the stream before any token`);
+          const e = new UpstreamFailure(
+            'STREAM_TRUNCATED',
+            `upstream ${t.name} ended the stream before any token`,
+          );
           return { ok: false, attempt: this, error: e };
         }
         this.tick(r.value);
         buffered.push(r.value);
-        if (r.value.kind === 'text' || r.value.kind === 'finish') return { ok: true, attempt: this, buffered };
+        if (r.value.kind === 'text' || r.value.kind === 'finish')
+          return { ok: true, attempt: this, buffered };
       }
     } catch (err) {
       return { ok: false, attempt: this, error: this.toError(err) };

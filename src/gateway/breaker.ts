@@ -82,7 +82,9 @@ export class CircuitBreaker {
     }
     if (this.stateValue !== 'closed') return;
     const rateTripped =
-      this.cfg.failureRate < 1 && this.ringCount >= this.cfg.minRequests && this.ringFailures / this.ringCount >= this.cfg.failureRate;
+      this.cfg.failureRate < 1 &&
+      this.ringCount >= this.cfg.minRequests &&
+      this.ringFailures / this.ringCount >= this.cfg.failureRate;
     if (this.consecutive >= this.cfg.consecutiveFailures || rateTripped) this.open();
   }
 

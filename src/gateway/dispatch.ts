@@ -43,7 +43,7 @@ export interface DispatchResult {
   firstTokenAt: number;
 }
 
-type Wake = HeadOutcome | 'hedge' | 'abort';
+type Wake = HeadOutcome | 'hedge';
 
 interface HeadState {
   firstAttemptAt: number;
@@ -89,16 +89,32 @@ export async function dispatch(ctx: DispatchContext): Promise<DispatchResult> {
         take(r.value);
       }
       if (finish === undefined) {
-        throw new UpstreamFailure('STREAM_TRUNCATED', `upstream ${a.target.name} ended the stream without finishing`);
+        throw new UpstreamFailure(
+          'STREAM_TRUNCATED',
+          `upstream ${a.target.name} ended the stream without finishing`,
+        );
       }
       a.end('ok');
-      return { target: a.target, text, finishReason: finish, promptTokens, completionTokens, textChunks, firstAttemptAt: state.firstAttemptAt, firstTokenAt };
+      return {
+        target: a.target,
+        text,
+        finishReason: finish,
+        promptTokens,
+        completionTokens,
+        textChunks,
+        firstAttemptAt: state.firstAttemptAt,
+        firstTokenAt,
+      };
     } catch (thrown) {
       const err = thrown instanceof ColoError ? thrown : a.toError(thrown);
       a.end('error', err);
       if (ctx.signal.aborted) throw ctx.signal.reason as ColoError;
       if (sent) {
-        throw new ColoError('STREAM_TRUNCATED', `stream from ${a.target.name} broke after ${textChunks} chunks (${err.code})`, { cause: err });
+        throw new ColoError(
+          'STREAM_TRUNCATED',
+          `stream from ${a.target.name} broke after ${textChunks} chunks (${err.code})`,
+          { cause: err },
+        );
       }
       // Nothing reached the caller yet: start over elsewhere, transparently.
       state.lastCode = err.code;
@@ -116,8 +132,6 @@ async function acquireHead(
   const running: Attempt[] = [];
   let hedgeTimer: NodeJS.Timeout | null = null;
   let hedgeWake: Promise<'hedge'> | null = null;
-  let abortWake: Promise<'abort'> | null = null;
-  let onAbort: (() => void) | null = null;
 
   const start = (target: Target, hedge: boolean): Attempt => {
     const a = new Attempt(target, ctx.requestId, ++state.attemptNo, hedge, ctx.req, ctx.signal, now);
@@ -161,17 +175,17 @@ async function acquireHead(
         disarmHedge();
         armHedge();
       }
-      if (abortWake === null) {
-        abortWake = new Promise((resolve) => {
-          onAbort = () => resolve('abort');
-          ctx.signal.addEventListener('abort', onAbort, { once: true });
-        });
+      // Every running attempt listens to ctx.signal, so a deadline or cancel settles
+      // their heads: no separate abort waker is needed. One attempt and no hedge timer
+      // (the common case) needs no race at all.
+      let wake: Wake;
+      if (running.length === 1 && hedgeWake === null) {
+        wake = await running[0]!.head;
+      } else {
+        const wakers: Promise<Wake>[] = running.map((a) => a.head);
+        if (hedgeWake) wakers.push(hedgeWake);
+        wake = await Promise.race(wakers);
       }
-      const wakers: Promise<Wake>[] = running.map((a) => a.head);
-      if (hedgeWake) wakers.push(hedgeWake);
-      wakers.push(abortWake);
-      const wake = await Promise.race(wakers);
-      if (wake === 'abort') throw ctx.signal.reason as ColoError;
       if (wake === 'hedge') {
         disarmHedge();
         const plan = planner.next(now(), true);
@@ -179,7 +193,12 @@ async function acquireHead(
           const primary = running[0]!;
           start(plan.target, true);
           if (hedgeChannel.hasSubscribers) {
-            hedgeChannel.publish({ requestId: ctx.requestId, primary: primary.target.name, hedge: plan.target.name, afterMs: now() - primary.startedAt });
+            hedgeChannel.publish({
+              requestId: ctx.requestId,
+              primary: primary.target.name,
+              hedge: plan.target.name,
+              afterMs: now() - primary.startedAt,
+            });
           }
           armHedge();
         }
@@ -203,12 +222,12 @@ async function acquireHead(
     throw err;
   } finally {
     disarmHedge();
-    if (onAbort) ctx.signal.removeEventListener('abort', onAbort);
   }
 }
 
 function publishRetry(ctx: DispatchContext, target: Target, code: ErrorCode, delayMs: number): void {
-  if (retryChannel.hasSubscribers) retryChannel.publish({ requestId: ctx.requestId, target: target.name, code, delayMs });
+  if (retryChannel.hasSubscribers)
+    retryChannel.publish({ requestId: ctx.requestId, target: target.name, code, delayMs });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -76,17 +76,24 @@ export class Gateway implements Completer {
     const env = deps.env ?? process.env;
     const now = deps.now ?? (() => performance.now());
     const random = deps.random ?? Math.random;
-    const bad = (field: string, msg: string): ColoError => new ColoError('INVALID_ARGUMENT', `gateway.${field}: ${msg}`, { field: `gateway.${field}` });
+    const bad = (field: string, msg: string): ColoError =>
+      new ColoError('INVALID_ARGUMENT', `gateway.${field}: ${msg}`, { field: `gateway.${field}` });
 
     const targets = new Map<string, Target>();
     const routes = new Map<string, Route>();
     try {
       cfg.targets.forEach((t, i) => {
         const provider = registry.get(t.provider);
-        if (!provider) throw bad(`targets[${i}].provider`, `unknown provider '${t.provider}' (known: ${registry.names().join(', ')})`);
+        if (!provider)
+          throw bad(
+            `targets[${i}].provider`,
+            `unknown provider '${t.provider}' (known: ${registry.names().join(', ')})`,
+          );
         if (targets.has(t.name)) throw bad(`targets[${i}].name`, `duplicate target '${t.name}'`);
-        if (!provider.endpoints.includes(t.endpoint)) throw bad(`targets[${i}].endpoint`, `${t.provider} has no '${t.endpoint}' endpoint`);
-        if (!t.baseUrl && !provider.defaultBaseUrl && provider.needsHttp) throw bad(`targets[${i}].baseUrl`, 'required for this provider');
+        if (!provider.endpoints.includes(t.endpoint))
+          throw bad(`targets[${i}].endpoint`, `${t.provider} has no '${t.endpoint}' endpoint`);
+        if (!t.baseUrl && !provider.defaultBaseUrl && provider.needsHttp)
+          throw bad(`targets[${i}].baseUrl`, 'required for this provider');
         const why = provider.validateModel?.(t.model);
         if (why) throw bad(`targets[${i}].model`, why);
         if (t.apiKey && t.apiKeyEnv) throw bad(`targets[${i}]`, 'set apiKey or apiKeyEnv, not both');
@@ -99,10 +106,14 @@ export class Gateway implements Completer {
         const target = new Target(t, provider, apiKey, cfg.breaker, cfg.ewmaAlpha, now);
         targets.set(t.name, target);
         // A target is also a one-target fallback route under its own name.
-        routes.set(t.name, { alias: { name: t.name, targets: [t.name], policy: 'fallback', hedgeDelayMs: 0, maxHedges: 0 }, targets: [target] });
+        routes.set(t.name, {
+          alias: { name: t.name, targets: [t.name], policy: 'fallback', hedgeDelayMs: 0, maxHedges: 0 },
+          targets: [target],
+        });
       });
       cfg.aliases.forEach((a, i) => {
-        if (routes.has(a.name)) throw bad(`aliases[${i}].name`, `'${a.name}' is already a target or alias name`);
+        if (routes.has(a.name))
+          throw bad(`aliases[${i}].name`, `'${a.name}' is already a target or alias name`);
         const list = a.targets.map((name, j) => {
           const t = targets.get(name);
           if (!t) throw bad(`aliases[${i}].targets[${j}]`, `unknown target '${name}'`);
@@ -123,13 +134,20 @@ export class Gateway implements Completer {
    * (same clock as deps.now, i.e. performance.now()) or from this call. It covers
    * every retry, failover and hedge.
    */
-  async complete(req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal, receivedAt?: number): Promise<CompletionResult> {
+  async complete(
+    req: InferenceRequest,
+    sink: TokenSink | null,
+    signal: AbortSignal,
+    receivedAt?: number,
+  ): Promise<CompletionResult> {
     const t0 = receivedAt ?? this.now();
     if (this.closed) throw new ColoError('SHUTTING_DOWN', 'gateway is closed');
     const route = this.routes.get(req.model);
     if (!route) throw new ColoError('MODEL_NOT_FOUND', `no remote model '${req.model}'`);
     if ((req.prompt === undefined) === (req.messages === undefined)) {
-      throw new ColoError('INVALID_ARGUMENT', 'exactly one of prompt and messages must be set', { field: 'prompt' });
+      throw new ColoError('INVALID_ARGUMENT', 'exactly one of prompt and messages must be set', {
+        field: 'prompt',
+      });
     }
     if (signal.aborted) throw new ColoError('CANCELLED', 'request cancelled');
     const budget = req.deadlineMs > 0 ? req.deadlineMs : this.cfg.defaultDeadlineMs;
@@ -138,11 +156,18 @@ export class Gateway implements Completer {
     if (left <= 0) throw new ColoError('DEADLINE', `deadline of ${budget} ms passed before the gateway`);
 
     const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(new ColoError('DEADLINE', `deadline of ${budget} ms passed`)), left);
+    const timer = setTimeout(
+      () => ctl.abort(new ColoError('DEADLINE', `deadline of ${budget} ms passed`)),
+      left,
+    );
     const onCancel = (): void => ctl.abort(new ColoError('CANCELLED', 'request cancelled'));
     signal.addEventListener('abort', onCancel, { once: true });
     this.inflight.add(ctl);
-    const planner = new Planner(orderTargets(route.alias.policy, route.targets, this.random), this.cfg.retry, this.random);
+    const planner = new Planner(
+      orderTargets(route.alias.policy, route.targets, this.random),
+      this.cfg.retry,
+      this.random,
+    );
     try {
       const r = await dispatch({
         requestId: req.id,
@@ -157,7 +182,15 @@ export class Gateway implements Completer {
       });
       const end = this.now();
       if (r.firstTokenAt > 0) r.target.recordTtft(r.firstTokenAt - r.firstAttemptAt);
-      publishRequest(req, 'ok', undefined, r.target.name, planner.attempts, r.firstTokenAt ? r.firstTokenAt - t0 : undefined, end - t0);
+      publishRequest(
+        req,
+        'ok',
+        undefined,
+        r.target.name,
+        planner.attempts,
+        r.firstTokenAt ? r.firstTokenAt - t0 : undefined,
+        end - t0,
+      );
       return {
         id: req.id,
         text: r.text,
@@ -167,7 +200,12 @@ export class Gateway implements Completer {
           // Without upstream usage, one streamed delta is counted as one token.
           completionTokens: r.completionTokens ?? r.textChunks,
         },
-        route: { kind: 'remote', provider: r.target.provider.name, model: r.target.config.model, cached: false },
+        route: {
+          kind: 'remote',
+          provider: r.target.provider.name,
+          model: r.target.config.model,
+          cached: false,
+        },
         timings: {
           queueUs: Math.round((r.firstAttemptAt - t0) * 1000),
           ttftUs: Math.round(((r.firstTokenAt || end) - t0) * 1000),
@@ -214,7 +252,11 @@ export class Gateway implements Completer {
         retryAfter = Math.min(retryAfter, wait);
       }
     }
-    return { available, ttftMs: ttft, retryAfterMs: available || !Number.isFinite(retryAfter) ? undefined : Math.ceil(retryAfter) };
+    return {
+      available,
+      ttftMs: ttft,
+      retryAfterMs: available || !Number.isFinite(retryAfter) ? undefined : Math.ceil(retryAfter),
+    };
   }
 
   /** Whether the model is known and some target may be tried now. */
@@ -223,7 +265,10 @@ export class Gateway implements Completer {
   }
 
   stats(): GatewayStats {
-    return { targets: [...this.targets.values()].map((t) => t.stats()), inFlightRequests: this.inflight.size };
+    return {
+      targets: [...this.targets.values()].map((t) => t.stats()),
+      inFlightRequests: this.inflight.size,
+    };
   }
 
   /** Cancels in-flight requests (they fail with SHUTTING_DOWN) and destroys the pools. */
@@ -246,5 +291,14 @@ function publishRequest(
   durationMs: number,
 ): void {
   if (!requestChannel.hasSubscribers) return;
-  requestChannel.publish({ requestId: req.id, model: req.model, outcome, code, target, attempts, ttftMs, durationMs });
+  requestChannel.publish({
+    requestId: req.id,
+    model: req.model,
+    outcome,
+    code,
+    target,
+    attempts,
+    ttftMs,
+    durationMs,
+  });
 }

@@ -13,9 +13,22 @@ export {
   type RetryConfig,
   type BreakerConfig,
 } from './config';
-export { CHANNELS, type AttemptEvent, type BreakerEvent, type RetryEvent, type HedgeEvent, type RequestEvent } from './events';
+export {
+  CHANNELS,
+  type AttemptEvent,
+  type BreakerEvent,
+  type RetryEvent,
+  type HedgeEvent,
+  type RequestEvent,
+} from './events';
 export type { BreakerState } from './breaker';
 export type { TargetStats } from './target';
-export type { Provider, ProviderChunk, ProviderCall, ProviderTarget, UnifiedRequest } from './providers/types';
+export type {
+  Provider,
+  ProviderChunk,
+  ProviderCall,
+  ProviderTarget,
+  UnifiedRequest,
+} from './providers/types';
 export { UpstreamFailure } from './providers/failure';
 export { BUILTIN_PROVIDERS } from './providers/registry';

@@ -21,14 +21,17 @@ interface Slot {
 }
 
 export type Plan =
-  | { kind: 'start'; target: Target }
-  | { kind: 'wait'; ms: number; target: Target }
-  | { kind: 'none' };
+  { kind: 'start'; target: Target } | { kind: 'wait'; ms: number; target: Target } | { kind: 'none' };
 
 /** Whether an error says trying again (here or elsewhere) may succeed. */
 export function isTransient(err: ColoError): boolean {
   if (err instanceof UpstreamFailure) return err.transient;
-  return err.code === 'UPSTREAM_TIMEOUT' || err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'STREAM_TRUNCATED' || err.code === 'UPSTREAM_ERROR';
+  return (
+    err.code === 'UPSTREAM_TIMEOUT' ||
+    err.code === 'UPSTREAM_UNAVAILABLE' ||
+    err.code === 'STREAM_TRUNCATED' ||
+    err.code === 'UPSTREAM_ERROR'
+  );
 }
 
 export class Planner {
@@ -43,7 +46,13 @@ export class Planner {
     private readonly retry: RetryConfig,
     private readonly random: () => number,
   ) {
-    this.slots = order.map((target) => ({ target, attempts: 0, running: false, excluded: false, notBefore: 0 }));
+    this.slots = order.map((target) => ({
+      target,
+      attempts: 0,
+      running: false,
+      excluded: false,
+      notBefore: 0,
+    }));
   }
 
   get attempts(): number {
@@ -59,32 +68,35 @@ export class Planner {
     if (this.started >= this.retry.maxAttempts) return { kind: 'none' };
     let waitUntil = Infinity;
     let waitTarget: Target | undefined;
-    for (const s of this.slots) {
-      if (s.running || s.excluded || s.attempts >= this.retry.maxAttemptsPerTarget) continue;
-      const t = s.target;
-      if (!t.breaker.wouldAllow()) {
-        this.skippedOpen = true;
-        continue;
-      }
-      const limitedFor = t.rateLimitedUntil - now;
-      if (limitedFor > this.retry.maxRetryAfterMs) {
-        this.skippedRateLimited = true;
-        continue;
-      }
-      const readyAt = Math.max(s.notBefore, t.rateLimitedUntil);
-      if (readyAt <= now) {
-        if (!t.breaker.tryAcquire()) {
+    // Fewest attempts first, policy order within a level: a target that just failed
+    // goes behind every target not tried yet, even when its backoff happens to be 0.
+    for (let level = 0; level < this.retry.maxAttemptsPerTarget; level++) {
+      for (const s of this.slots) {
+        if (s.attempts !== level || s.running || s.excluded) continue;
+        const t = s.target;
+        if (!t.breaker.wouldAllow()) {
           this.skippedOpen = true;
           continue;
         }
-        s.attempts++;
-        s.running = true;
-        this.started++;
-        return { kind: 'start', target: t };
-      }
-      if (readyAt < waitUntil) {
-        waitUntil = readyAt;
-        waitTarget = t;
+        if (t.rateLimitedUntil - now > this.retry.maxRetryAfterMs) {
+          this.skippedRateLimited = true;
+          continue;
+        }
+        const readyAt = Math.max(s.notBefore, t.rateLimitedUntil);
+        if (readyAt <= now) {
+          if (!t.breaker.tryAcquire()) {
+            this.skippedOpen = true;
+            continue;
+          }
+          s.attempts++;
+          s.running = true;
+          this.started++;
+          return { kind: 'start', target: t };
+        }
+        if (readyAt < waitUntil) {
+          waitUntil = readyAt;
+          waitTarget = t;
+        }
       }
     }
     if (noWait || waitTarget === undefined) return { kind: 'none' };
@@ -97,7 +109,8 @@ export class Planner {
     s.running = false;
     this.failures.push(err);
     if (err.code === 'RATE_LIMITED') {
-      if (err.retryAfterMs !== undefined) target.rateLimitedUntil = Math.max(target.rateLimitedUntil, now + err.retryAfterMs);
+      if (err.retryAfterMs !== undefined)
+        target.rateLimitedUntil = Math.max(target.rateLimitedUntil, now + err.retryAfterMs);
       s.notBefore = now + Math.max(err.retryAfterMs ?? 0, backoffMs(this.retry, s.attempts - 1, this.random));
     } else if (isTransient(err)) {
       s.notBefore = now + Math.max(err.retryAfterMs ?? 0, backoffMs(this.retry, s.attempts - 1, this.random));
@@ -119,14 +132,21 @@ export class Planner {
   finalError(now: number): ColoError {
     const retryIn = this.soonestRetryMs(now);
     if (this.failures.length > 0 && this.failures.every((e) => e.code === 'RATE_LIMITED')) {
-      return new ColoError('RATE_LIMITED', 'every upstream target is rate limited', { retryAfterMs: retryIn, cause: this.failures.at(-1) });
+      return new ColoError('RATE_LIMITED', 'every upstream target is rate limited', {
+        retryAfterMs: retryIn,
+        cause: this.failures.at(-1),
+      });
     }
     if (this.failures.length > 0) return this.failures.at(-1)!;
     if (this.skippedRateLimited && !this.skippedOpen) {
-      return new ColoError('RATE_LIMITED', 'every upstream target is rate limited', { retryAfterMs: retryIn });
+      return new ColoError('RATE_LIMITED', 'every upstream target is rate limited', {
+        retryAfterMs: retryIn,
+      });
     }
     if (this.skippedOpen || this.skippedRateLimited) {
-      return new ColoError('CIRCUIT_OPEN', 'every upstream target is unavailable (circuit open)', { retryAfterMs: retryIn });
+      return new ColoError('CIRCUIT_OPEN', 'every upstream target is unavailable (circuit open)', {
+        retryAfterMs: retryIn,
+      });
     }
     return new ColoError('UPSTREAM_UNAVAILABLE', 'no upstream target could be tried');
   }

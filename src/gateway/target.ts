@@ -70,7 +70,8 @@ export class Target {
   }
 
   recordTtft(ms: number): void {
-    this.ewmaTtftMs = this.ewmaTtftMs === undefined ? ms : this.ewmaTtftMs + this.alpha * (ms - this.ewmaTtftMs);
+    this.ewmaTtftMs =
+      this.ewmaTtftMs === undefined ? ms : this.ewmaTtftMs + this.alpha * (ms - this.ewmaTtftMs);
   }
 
   rateLimitedForMs(): number {

@@ -1,4 +1,5 @@
 /** Which quotas apply to a request: config defaults ← config overrides ← request overrides. */
+import { invalidArgument } from '../core/errors';
 import type { LimitsConfig, Quota, QuotaOverride } from './config';
 import type { ReserveRequest, ScopePlan } from './types';
 
@@ -17,6 +18,11 @@ export function isUnlimited(q: Quota): boolean {
 
 /** The scopes to charge, key first; unlimited scopes are left out so they cost nothing. */
 export function planScopes(cfg: LimitsConfig, req: ReserveRequest): ScopePlan[] {
+  // A NaN or negative amount would poison a shared bucket for everyone after it.
+  if (!(req.tokens >= 0) || !Number.isFinite(req.tokens))
+    throw invalidArgument('tokens', 'must be a finite number >= 0');
+  if (req.cost !== undefined && (!(req.cost >= 0) || !Number.isFinite(req.cost)))
+    throw invalidArgument('cost', 'must be a finite number >= 0');
   const out: ScopePlan[] = [];
   const key = merge(cfg.key, cfg.keys[req.keyId], req.overrides?.key);
   if (!isUnlimited(key)) out.push({ kind: 'key', name: `key:${req.keyId}`, quota: key });

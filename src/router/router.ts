@@ -1,10 +1,11 @@
 /**
  * The router: one place where a request's route is chosen and its outcome recorded.
- * It resolves the model name, asks decide() for a route, calls the engine or the
- * gateway, and publishes one colo:request:done event (metrics, audit) per request.
+ * In order: the response cache; an ONNX classifier if the model names one; then
+ * decide() between the local pool and the model's remote fallback (redacted before
+ * it leaves the box); then one colo:request:done event (metrics) per request.
  */
 import { ColoError, toColoError } from '../core/errors';
-import type { Completer, CompletionResult, InferenceRequest, Signal, TokenSink } from '../core/types';
+import type { Completer, CompletionResult, InferenceRequest, RouteKind, Signal, TokenSink } from '../core/types';
 import type { LocalEngine } from '../engine';
 import { RequestTrace } from '../engine/trace';
 import { requestDone, type RequestDoneEvent } from '../metrics/events';
@@ -19,14 +20,39 @@ export interface ClassifierRoute {
 /** What the router needs of the remote gateway. */
 export interface RemoteRoute extends Completer {
   hasModel(name: string): boolean;
+  complete(req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal, receivedAt?: number): Promise<CompletionResult>;
+}
+
+export interface ResponseCache {
+  lookup(req: InferenceRequest): Promise<CompletionResult | undefined>;
+  store(req: InferenceRequest, result: CompletionResult): Promise<void>;
+}
+
+/** Masks a request before it leaves the box and restores the answer (src/redact). */
+export interface Redaction {
+  appliesTo(route: RouteKind): boolean;
+  readonly restores: boolean;
+  redactRequest(req: InferenceRequest): {
+    request: InferenceRequest;
+    changed: boolean;
+    session: { restore(text: string): string; createRestorer(): { push(chunk: string): string; flush(): string } };
+  };
+}
+
+export interface LocalRouteConfig {
+  /** Gateway alias or target used when local cannot serve in time. */
+  fallback?: string | undefined;
+  policy: RoutePolicy;
 }
 
 export interface RouterOptions {
   engine: LocalEngine;
   gateway?: RemoteRoute | undefined;
   classifiers?: ClassifierRoute | undefined;
-  /** Per-model policy; default 'local-first'. */
-  policies?: Readonly<Record<string, RoutePolicy>>;
+  cache?: ResponseCache | undefined;
+  redaction?: Redaction | undefined;
+  /** Per local model name (not alias): its fallback and policy. */
+  localRoutes?: Readonly<Record<string, LocalRouteConfig>>;
 }
 
 export interface CallContext {
@@ -34,6 +60,13 @@ export interface CallContext {
   api: string;
   /** JSON Schema text constraining local output (skills). */
   jsonSchema?: string | undefined;
+  /** False when the caller's tenant may not use remote providers. Default true. */
+  allowRemote?: boolean | undefined;
+}
+
+/** What happened on the way, for the audit record. */
+export interface RouteOutcome {
+  redacted: boolean;
 }
 
 export class Router {
@@ -48,45 +81,60 @@ export class Router {
     return this.opts.engine.hasModel(name) || (this.opts.gateway?.hasModel(name) ?? false) || (this.opts.classifiers?.has(name) ?? false);
   }
 
-  async complete(req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal, ctx: CallContext): Promise<CompletionResult> {
+  async complete(
+    req: InferenceRequest,
+    sink: TokenSink | null,
+    signal: AbortSignal,
+    ctx: CallContext,
+    outcome: RouteOutcome = { redacted: false },
+  ): Promise<CompletionResult> {
     const trace = new RequestTrace(req.receivedAt);
     req.receivedAt = trace.receivedAt;
     req.model = this.resolveModel(req);
     let route: RequestDoneEvent['route'] = 'none';
     let provider = 'none';
     try {
+      const cached = ctx.jsonSchema === undefined ? await this.opts.cache?.lookup(req) : undefined;
+      if (cached) {
+        const result: CompletionResult = { ...cached, id: req.id, timings: trace.finish() };
+        if (sink && result.text) sink.onToken(result.text);
+        publish(ctx.api, req.model, 'cache', result.route.provider, trace, result, undefined);
+        return result;
+      }
+      let result: CompletionResult;
       if (this.opts.classifiers?.has(req.model)) {
         route = 'local';
         provider = 'onnx';
-        const result = await this.classify(req, trace);
-        publish(ctx.api, req.model, 'local', 'onnx', trace, result, undefined);
-        return result;
-      }
-      const pool = this.opts.engine.pool(req.model);
-      const remote = this.opts.gateway?.hasModel(req.model) ?? false;
-      const decision = decide({
-        local: pool !== undefined,
-        localCapacity: pool?.hasCapacity() ?? false,
-        localWaitMs: pool?.estimateWaitMs(req.priority) ?? 0,
-        localServiceMs: pool?.estimator.serviceMs(req.sampling.maxTokens) ?? 0,
-        remote,
-        remainingMs: req.deadlineMs - trace.elapsedMs(),
-        policy: this.opts.policies?.[req.model] ?? 'local-first',
-      });
-      let result: CompletionResult;
-      if (decision.route === 'reject') {
-        throw new ColoError(decision.code, `${decision.message}: ${req.model}`, decision.code === 'MODEL_NOT_FOUND' ? { field: 'model' } : {});
-      } else if (decision.route === 'local') {
-        route = 'local';
-        provider = 'local';
-        result = await pool!.complete(req, sink, signal, { jsonSchema: ctx.jsonSchema }, trace);
+        result = await this.classify(req, trace);
       } else {
-        route = 'remote';
-        provider = 'gateway';
-        const counting: TokenSink = { onToken: (t) => (trace.markToken(), sink?.onToken(t)) };
-        result = await this.opts.gateway!.complete(req, counting, signal);
-        provider = result.route.provider;
+        const pool = this.opts.engine.pool(req.model);
+        const local = pool ? this.opts.localRoutes?.[pool.name] : undefined;
+        const remoteModel = pool ? local?.fallback : req.model;
+        const remote = remoteModel !== undefined && ctx.allowRemote !== false && (this.opts.gateway?.hasModel(remoteModel) ?? false);
+        const decision = decide({
+          local: pool !== undefined,
+          localCapacity: pool?.hasCapacity() ?? false,
+          localWaitMs: pool?.estimateWaitMs(req.priority) ?? 0,
+          localServiceMs: pool?.estimator.serviceMs(req.sampling.maxTokens) ?? 0,
+          remote,
+          remainingMs: req.deadlineMs - trace.elapsedMs(),
+          policy: local?.policy ?? 'local-first',
+        });
+        if (decision.route === 'reject') {
+          throw new ColoError(decision.code, `${decision.message}: ${req.model}`, decision.code === 'MODEL_NOT_FOUND' ? { field: 'model' } : {});
+        } else if (decision.route === 'local') {
+          route = 'local';
+          provider = 'local';
+          result = await pool!.complete(req, sink, signal, { jsonSchema: ctx.jsonSchema }, trace);
+        } else {
+          route = 'remote';
+          provider = 'gateway';
+          result = await this.remote({ ...req, model: remoteModel! }, sink, signal, trace, outcome);
+          provider = result.route.provider;
+          result.id = req.id;
+        }
       }
+      if (ctx.jsonSchema === undefined) await this.opts.cache?.store(req, result);
       publish(ctx.api, req.model, result.route.kind, result.route.provider, trace, result, undefined);
       return result;
     } catch (err) {
@@ -94,6 +142,29 @@ export class Router {
       publish(ctx.api, req.model, route, provider, trace, undefined, e);
       throw e;
     }
+  }
+
+  /** The remote route: mask what must not leave the box, stream back restored text. */
+  private async remote(req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal, trace: RequestTrace, outcome: RouteOutcome): Promise<CompletionResult> {
+    const redaction = this.opts.redaction?.appliesTo('remote') ? this.opts.redaction.redactRequest(req) : undefined;
+    const sent = redaction?.request ?? req;
+    outcome.redacted = redaction?.changed ?? false;
+    const restore = redaction?.changed && this.opts.redaction!.restores ? redaction.session : undefined;
+    const restorer = restore?.createRestorer();
+    const counting: TokenSink = {
+      onToken: (t) => {
+        trace.markToken();
+        const out = restorer ? restorer.push(t) : t;
+        if (out) sink?.onToken(out);
+      },
+    };
+    const result = await this.opts.gateway!.complete(sent, counting, signal, trace.receivedAt);
+    if (restorer) {
+      const tail = restorer.flush();
+      if (tail) sink?.onToken(tail);
+      result.text = restore!.restore(result.text);
+    }
+    return result;
   }
 
   /** The microsecond path: an ONNX classifier answers with a label and one signal, no tokens. */
@@ -111,8 +182,7 @@ export class Router {
       timings: trace.finish(),
       signals: [out.signal],
     };
-    }
-
+  }
 }
 
 function publish(

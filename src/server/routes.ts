@@ -99,14 +99,15 @@ async function serveCompletion(
 function registerExtra(app: TemplatedApp, ctx: ServerContext, route: ExtraRoute): void {
   app[route.method](route.pattern, (res: HttpResponse, req: HttpRequest) => {
     const g = guard(res);
-    const method = req.getMethod();
+    // Handlers see the method upper-case, as HTTP writes it.
+    const method = req.getMethod().toUpperCase();
     const path = req.getUrl();
     const query = req.getQuery() ?? '';
     const h = headers(req, [...AUTH_HEADERS, 'x-admin-key']);
     void (async () => {
       try {
         const principal = route.public ? undefined : await ctx.authenticate(credentialOf(h));
-        const raw = method === 'get' || method === 'delete' ? undefined : await readBody(g, ctx.config.maxBodyBytes);
+        const raw = method === 'GET' || method === 'DELETE' ? undefined : await readBody(g, ctx.config.maxBodyBytes);
         const body = raw && raw.length > 0 ? parseJson(raw) : undefined;
         const out = await route.handle({ method, path, query, headers: h, body, principal });
         sendJson(g, out.status, out.body, out.headers);

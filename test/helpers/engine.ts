@@ -1,6 +1,7 @@
 /** Starts a real local engine or a whole Colo on the tiny real model, for model tests. */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseConfig, type ColoConfig } from '../../src/config';
 import { createLogger } from '../../src/core/log';
 import { DEFAULT_SAMPLING, type InferenceRequest } from '../../src/core/types';
@@ -17,8 +18,11 @@ export function requireTinyModel(): string {
 export const quietLog = createLogger('error');
 
 export function testConfig(over: { sequences?: number; maxQueue?: number; server?: Record<string, unknown>; extra?: Record<string, unknown> } = {}): ColoConfig {
+  const dir = mkdtempSync(join(tmpdir(), 'colo-test-'));
   return parseConfig({
     server: { port: 0, shutdownGraceMs: 2000, ...over.server },
+    audit: { dir: join(dir, 'audit') },
+    auth: { storePath: join(dir, 'auth.json') },
     engine: {
       modelDirs: [SHARED_MODELS],
       models: [{ name: 'stories260K', aliases: ['tiny'], sequences: over.sequences ?? 4, maxQueue: over.maxQueue ?? 16, contextSize: 512 }],

@@ -27,7 +27,14 @@ afterAll(async () => {
 });
 
 function oa(name: string, over: object = {}) {
-  return { name, provider: 'openai', baseUrl: mock.baseUrl.openai, model: 'gpt-mock', apiKeyEnv: 'MOCK_KEY', ...over };
+  return {
+    name,
+    provider: 'openai',
+    baseUrl: mock.baseUrl.openai,
+    model: 'gpt-mock',
+    apiKeyEnv: 'MOCK_KEY',
+    ...over,
+  };
 }
 function gw(cfg: GatewayConfigInput): Gateway {
   const g = Gateway.create(cfg, { env: { MOCK_KEY: SECRET } });
@@ -62,27 +69,42 @@ describe('gateway over real HTTP', () => {
   });
 
   it.each(['anthropic', 'gemini'] as const)('streams through the %s provider end to end', async (p) => {
-    const g = gw({ targets: [{ name: p, provider: p, baseUrl: mock.baseUrl[p], model: 'mock', apiKeyEnv: 'MOCK_KEY' }] });
+    const g = gw({
+      targets: [{ name: p, provider: p, baseUrl: mock.baseUrl[p], model: 'mock', apiKeyEnv: 'MOCK_KEY' }],
+    });
     const r = await g.complete(makeRequest({ model: p }), recordingSink(), signal());
-    expect([r.text, r.usage, r.finishReason, r.route.provider]).toEqual([FIXTURE_TEXT, FIXTURE_USAGE, 'stop', p]);
+    expect([r.text, r.usage, r.finishReason, r.route.provider]).toEqual([
+      FIXTURE_TEXT,
+      FIXTURE_USAGE,
+      'stop',
+      p,
+    ]);
   });
 
-  it.each(['500', '503', '504', 'reset'])('retries a %s on the same target after backoff and succeeds', async (fault) => {
-    const g = gw({ targets: [oa('o')], retry: { baseDelayMs: 5 } });
-    mock.failNext(fault);
-    const from = mock.requests.length;
-    const r = await g.complete(makeRequest({ model: 'o' }), recordingSink(), signal());
-    expect(r.text).toBe(FIXTURE_TEXT);
-    expect(newRequests(from)).toHaveLength(2);
-  });
+  it.each(['500', '503', '504', 'reset'])(
+    'retries a %s on the same target after backoff and succeeds',
+    async (fault) => {
+      const g = gw({ targets: [oa('o')], retry: { baseDelayMs: 5 } });
+      mock.failNext(fault);
+      const from = mock.requests.length;
+      const r = await g.complete(makeRequest({ model: 'o' }), recordingSink(), signal());
+      expect(r.text).toBe(FIXTURE_TEXT);
+      expect(newRequests(from)).toHaveLength(2);
+    },
+  );
 
   it('fails over to the next target when the first refuses connections', async () => {
-    const g = gw({ targets: [oa('dead', { baseUrl: `${await refusedUrl()}/v1` }), oa('live')], aliases: [{ name: 'x', targets: ['dead', 'live'] }] });
+    const g = gw({
+      targets: [oa('dead', { baseUrl: `${await refusedUrl()}/v1` }), oa('live')],
+      aliases: [{ name: 'x', targets: ['dead', 'live'] }],
+    });
     const cap = captureEvents();
     const r = await g.complete(makeRequest({ model: 'x' }), null, signal());
     cap.stop();
     expect(r.text).toBe(FIXTURE_TEXT);
-    const attempts = cap.events.filter((e) => e.channel === 'colo:gateway:attempt').map((e) => [e.message.target, e.message.code]);
+    const attempts = cap.events
+      .filter((e) => e.channel === 'colo:gateway:attempt')
+      .map((e) => [e.message.target, e.message.code]);
     expect(attempts[0]).toEqual(['dead', 'UPSTREAM_UNAVAILABLE']);
     expect(attempts.at(-1)).toEqual(['live', undefined]);
   });
@@ -119,7 +141,10 @@ describe('gateway over real HTTP', () => {
   });
 
   it('one deadline covers all retries: attempts stop when the deadline would pass', async () => {
-    const g = gw({ targets: [oa('o')], retry: { maxAttemptsPerTarget: 20, maxAttempts: 20, baseDelayMs: 40, maxDelayMs: 80 } });
+    const g = gw({
+      targets: [oa('o')],
+      retry: { maxAttemptsPerTarget: 20, maxAttempts: 20, baseDelayMs: 40, maxDelayMs: 80 },
+    });
     mock.setFault('503');
     const from = mock.requests.length;
     const err = await fail(g.complete(makeRequest({ model: 'o', deadlineMs: 150 }), null, signal()));
@@ -144,8 +169,13 @@ describe('gateway over real HTTP', () => {
   });
 
   it('a stall before the first byte ends with UPSTREAM_TIMEOUT when nothing else can answer', async () => {
-    const g = gw({ targets: [oa('stuck', { headers: { 'x-mock-fault': 'stall-headers' }, ttfbTimeoutMs: 50 })], retry: { baseDelayMs: 1 } });
-    expect((await fail(g.complete(makeRequest({ model: 'stuck' }), null, signal()))).code).toBe('UPSTREAM_TIMEOUT');
+    const g = gw({
+      targets: [oa('stuck', { headers: { 'x-mock-fault': 'stall-headers' }, ttfbTimeoutMs: 50 })],
+      retry: { baseDelayMs: 1 },
+    });
+    expect((await fail(g.complete(makeRequest({ model: 'stuck' }), null, signal()))).code).toBe(
+      'UPSTREAM_TIMEOUT',
+    );
   });
 
   it('regression: a stall mid-stream after tokens reached the sink ends with STREAM_TRUNCATED', async () => {
@@ -163,13 +193,17 @@ describe('gateway over real HTTP', () => {
   it('regression: a stream cut without its final chunk after tokens is STREAM_TRUNCATED, not a clean finish', async () => {
     const g = gw({ targets: [oa('o', { headers: { 'x-mock-fault': 'cut=3' } })] });
     const sink = recordingSink();
-    expect((await fail(g.complete(makeRequest({ model: 'o' }), sink, signal()))).code).toBe('STREAM_TRUNCATED');
+    expect((await fail(g.complete(makeRequest({ model: 'o' }), sink, signal()))).code).toBe(
+      'STREAM_TRUNCATED',
+    );
     expect(sink.tokens.length).toBeGreaterThan(0);
   });
 
   it('a connection dropped mid-stream after tokens is STREAM_TRUNCATED', async () => {
     const g = gw({ targets: [oa('o', { headers: { 'x-mock-fault': 'drop=3' } })] });
-    expect((await fail(g.complete(makeRequest({ model: 'o' }), recordingSink(), signal()))).code).toBe('STREAM_TRUNCATED');
+    expect((await fail(g.complete(makeRequest({ model: 'o' }), recordingSink(), signal()))).code).toBe(
+      'STREAM_TRUNCATED',
+    );
   });
 
   it('a cut before the first token is retried transparently', async () => {
@@ -221,10 +255,17 @@ describe('gateway over real HTTP', () => {
   });
 
   it('the breaker opens after repeated failures, fails fast, and recovers through one half-open probe', async () => {
-    const g = gw({ targets: [oa('o')], retry: { maxAttemptsPerTarget: 1 }, breaker: { consecutiveFailures: 2, cooldownMs: 150 } });
+    const g = gw({
+      targets: [oa('o')],
+      retry: { maxAttemptsPerTarget: 1 },
+      breaker: { consecutiveFailures: 2, cooldownMs: 150 },
+    });
     const cap = captureEvents();
     mock.setFault('500');
-    for (let i = 0; i < 2; i++) expect((await fail(g.complete(makeRequest({ model: 'o' }), null, signal()))).code).toBe('UPSTREAM_ERROR');
+    for (let i = 0; i < 2; i++)
+      expect((await fail(g.complete(makeRequest({ model: 'o' }), null, signal()))).code).toBe(
+        'UPSTREAM_ERROR',
+      );
     expect(g.stats().targets[0]!.breaker).toBe('open');
     const from = mock.requests.length;
     expect((await fail(g.complete(makeRequest({ model: 'o' }), null, signal()))).code).toBe('CIRCUIT_OPEN');
@@ -235,7 +276,9 @@ describe('gateway over real HTTP', () => {
     expect(r.text).toBe(FIXTURE_TEXT);
     expect(g.stats().targets[0]!.breaker).toBe('closed');
     cap.stop();
-    const transitions = cap.events.filter((e) => e.channel === 'colo:gateway:breaker').map((e) => `${e.message.from}>${e.message.to}`);
+    const transitions = cap.events
+      .filter((e) => e.channel === 'colo:gateway:breaker')
+      .map((e) => `${e.message.from}>${e.message.to}`);
     expect(transitions).toEqual(['closed>open', 'open>half-open', 'half-open>closed']);
   });
 

@@ -53,15 +53,27 @@ describe('hedging', () => {
     await slow!.closed;
     expect(slow!.aborted).toBe(true);
     expect(fast!.aborted).toBe(false);
-    expect(cap.events.find((e) => e.channel === 'colo:gateway:hedge')?.message).toMatchObject({ primary: 'slow', hedge: 'fast' });
-    const slowAttempt = cap.events.find((e) => e.channel === 'colo:gateway:attempt' && e.message.target === 'slow');
+    expect(cap.events.find((e) => e.channel === 'colo:gateway:hedge')?.message).toMatchObject({
+      primary: 'slow',
+      hedge: 'fast',
+    });
+    const slowAttempt = cap.events.find(
+      (e) => e.channel === 'colo:gateway:attempt' && e.message.target === 'slow',
+    );
     expect(slowAttempt?.message).toMatchObject({ outcome: 'aborted', hedge: false });
     // A hedge loser says nothing about the target's health.
-    expect(g.stats().targets.find((t) => t.name === 'slow')).toMatchObject({ breaker: 'closed', consecutiveFailures: 0, inFlight: 0 });
+    expect(g.stats().targets.find((t) => t.name === 'slow')).toMatchObject({
+      breaker: 'closed',
+      consecutiveFailures: 0,
+      inFlight: 0,
+    });
   });
 
   it('keeps the primary when it answers before the hedge delay (no hedge sent)', async () => {
-    const g = gw({ targets: [oa('a', 'none'), oa('b', 'none')], aliases: [{ name: 'h', targets: ['a', 'b'], hedgeDelayMs: 2000 }] });
+    const g = gw({
+      targets: [oa('a', 'none'), oa('b', 'none')],
+      aliases: [{ name: 'h', targets: ['a', 'b'], hedgeDelayMs: 2000 }],
+    });
     const from = mock.requests.length;
     const r = await g.complete(makeRequest({ model: 'h' }), null, new AbortController().signal);
     expect(r.route.model).toBe('model-a');

@@ -9,7 +9,12 @@ import { ColoError } from '../../src/core/errors';
 import { DEFAULT_SAMPLING } from '../../src/core/types';
 import { UpstreamFailure } from '../../src/gateway/providers/failure';
 import { BUILTIN_PROVIDERS } from '../../src/gateway/providers/registry';
-import type { Provider, ProviderChunk, ProviderTarget, UnifiedRequest } from '../../src/gateway/providers/types';
+import type {
+  Provider,
+  ProviderChunk,
+  ProviderTarget,
+  UnifiedRequest,
+} from '../../src/gateway/providers/types';
 import { FIXTURE_TEXT, FIXTURE_USAGE } from '../mocks/upstream/fixtures';
 import { type MockUpstream, refusedUrl, startMockUpstream } from '../mocks/upstream/server';
 
@@ -50,7 +55,9 @@ const CASES: Case[] = [
     authValue: `Bearer ${SECRET}`,
     model: (b) => b.model as string,
     maxTokens: (b) => b.max_tokens,
-    hasUserText: (b) => typeof (b as { prompt?: unknown }).prompt === 'string' && JSON.stringify(b).includes('Is the market up?'),
+    hasUserText: (b) =>
+      typeof (b as { prompt?: unknown }).prompt === 'string' &&
+      JSON.stringify(b).includes('Is the market up?'),
   },
   {
     label: 'anthropic',
@@ -62,7 +69,8 @@ const CASES: Case[] = [
     model: (b) => b.model as string,
     maxTokens: (b) => b.max_tokens,
     hasUserText: (b) =>
-      JSON.stringify(b).includes('"role":"user","content":"Is the market up?"') && (b as { system?: string }).system === 'Be terse.',
+      JSON.stringify(b).includes('"role":"user","content":"Is the market up?"') &&
+      (b as { system?: string }).system === 'Be terse.',
   },
   {
     label: 'gemini',
@@ -72,7 +80,8 @@ const CASES: Case[] = [
     authHeader: 'x-goog-api-key',
     authValue: SECRET,
     model: (_b, path) => decodeURIComponent(path.split('/models/')[1]!.split(':')[0]!),
-    maxTokens: (b) => (b as { generationConfig: { maxOutputTokens: number } }).generationConfig.maxOutputTokens,
+    maxTokens: (b) =>
+      (b as { generationConfig: { maxOutputTokens: number } }).generationConfig.maxOutputTokens,
     hasUserText: (b) =>
       JSON.stringify(b).includes('{"role":"user","parts":[{"text":"Is the market up?"}]}') &&
       JSON.stringify(b).includes('"systemInstruction":{"parts":[{"text":"Be terse."}]}'),
@@ -109,7 +118,10 @@ function providerOf(name: string): Provider {
   return BUILTIN_PROVIDERS.find((p) => p.name === name)!;
 }
 
-async function run(c: Case, opts: { stream?: boolean; fault?: string; baseUrl?: string } = {}): Promise<Collected> {
+async function run(
+  c: Case,
+  opts: { stream?: boolean; fault?: string; baseUrl?: string } = {},
+): Promise<Collected> {
   const baseUrl = opts.baseUrl ?? c.base(mock);
   const pool = new Pool(new URL(baseUrl).origin, { connections: 4 });
   pools.push(pool);
@@ -125,7 +137,10 @@ async function run(c: Case, opts: { stream?: boolean; fault?: string; baseUrl?: 
   };
   const out: Collected = { chunks: [], text: '', usage: {}, finish: undefined, error: undefined };
   try {
-    for await (const ch of providerOf(c.provider).call({ target, http: pool, signal: new AbortController().signal }, REQ)) {
+    for await (const ch of providerOf(c.provider).call(
+      { target, http: pool, signal: new AbortController().signal },
+      REQ,
+    )) {
       out.chunks.push(ch);
       if (ch.kind === 'text') out.text += ch.text;
       if (ch.kind === 'usage') {

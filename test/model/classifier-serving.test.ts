@@ -19,6 +19,8 @@ beforeAll(async () => {
   colo = await startColo(
     parseConfig({
       server: { port: 0 },
+      audit: { dir: join(out, '..', 'audit') },
+      auth: { storePath: join(out, '..', 'auth.json') },
       engine: { modelDirs: [SHARED_MODELS], models: [{ name: 'stories260K', sequences: 2 }] },
       classifiers: { models: [{ name: 'fin-sentiment', dir: out }, { name: 'broken', dir: join(out, 'missing') }] },
     }),

@@ -31,8 +31,10 @@ describe('CircuitBreaker', () => {
   const make = (over: object = {}) => {
     let t = 0;
     const changes: [BreakerState, BreakerState][] = [];
-    const b = new CircuitBreaker(breakerSchema.parse({ consecutiveFailures: 3, cooldownMs: 1000, ...over }), () => t, (f, to) =>
-      changes.push([f, to]),
+    const b = new CircuitBreaker(
+      breakerSchema.parse({ consecutiveFailures: 3, cooldownMs: 1000, ...over }),
+      () => t,
+      (f, to) => changes.push([f, to]),
     );
     return { b, changes, advance: (ms: number) => (t += ms) };
   };

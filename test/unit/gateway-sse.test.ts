@@ -35,7 +35,9 @@ describe('SseParser (WHATWG event stream)', () => {
       { event: 'message', data: 'z' },
     ]);
     // CR at the end of one chunk, LF at the start of the next: one line break, not two.
-    expect(parseAll(['data: a\r', '\ndata: b\r', '\n\r', '\n'])).toEqual([{ event: 'message', data: 'a\nb' }]);
+    expect(parseAll(['data: a\r', '\ndata: b\r', '\n\r', '\n'])).toEqual([
+      { event: 'message', data: 'a\nb' },
+    ]);
   });
 
   it('decodes UTF-8 split inside a multi-byte sequence and strips one leading BOM', () => {

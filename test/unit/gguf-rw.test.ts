@@ -13,6 +13,7 @@ import {
   type GgufMetadata,
   type GgufTensorSource,
 } from '../../src/models/gguf';
+import { formatParameters, inspectModel } from '../../src/models';
 import { tempDir, tinyModelPath } from '../helpers/models';
 
 // One of every value type, arrays of every item type, and edge values for each width.
@@ -142,5 +143,25 @@ describe('GGUF writer and reader', () => {
     const notGguf = join(dir, 'x.gguf');
     await writeFile(notGguf, 'not a model at all, just text');
     await expect(readGguf(notGguf)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('inspectModel summarises a real model from its header', async () => {
+    const info = await inspectModel(tinyModelPath());
+    expect(info).toMatchObject({
+      architecture: 'llama',
+      quantization: 'F32', // no general.file_type: falls back to the commonest tensor type
+      tensorTypes: { F32: 48 },
+      contextLength: 2048,
+      embeddingLength: 64,
+      blockCount: 5,
+      headCount: 8,
+      headCountKv: 4,
+      vocabSize: 512, // no llama.vocab_size: counted from the token list
+      tokenizer: 'llama',
+      sizeBytes: 1185376,
+    });
+    // 2 x 64x512 embeddings + 5 blocks of (q 64x64, k,v 64x32, o 64x64, 3 x 64x172 ffn, 2 norms) + norm
+    expect(info.parameters).toBe(292_800);
+    expect(formatParameters(info.parameters)).toBe('293K');
   });
 });

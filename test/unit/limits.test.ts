@@ -155,6 +155,19 @@ describe('MemoryLimiter', () => {
     expect(got).toHaveLength(3);
   });
 
+  it('rejects NaN or negative amounts instead of poisoning the bucket', async () => {
+    const lim = new MemoryLimiter(limitsConfigSchema.parse({ key: { tokensPerMinute: 100 } }));
+    await expect(lim.reserve({ tenant: 't', keyId: 'k', tokens: Number.NaN })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'tokens',
+    });
+    await expect(lim.reserve({ tenant: 't', keyId: 'k', tokens: 1, cost: -1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'cost',
+    });
+    await expect(lim.reserve({ tenant: 't', keyId: 'k', tokens: 100 })).resolves.toBeDefined();
+  });
+
   it('does nothing when disabled', async () => {
     const lim = new MemoryLimiter(
       limitsConfigSchema.parse({ enabled: false, key: { requestsPerMinute: 1 } }),

@@ -8,8 +8,8 @@ import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../../core/errors';
 import { UpstreamFailure, malformed } from './failure';
 import { parseRetryAfter } from './retry-after';
-import { type SseEvent, sseEvents } from './sse';
-import type { ProviderCall } from './types';
+import { type SseEvent, SseParser } from './sse';
+import type { ProviderCall, ProviderChunk } from './types';
 
 /** Most bytes of an upstream error body kept for the message. */
 const ERROR_BODY_LIMIT = 512;
@@ -24,13 +24,19 @@ export async function postJson(
   body: unknown,
 ): Promise<ResponseData> {
   const { target, http, signal } = call;
-  if (http === null) throw new UpstreamFailure('INTERNAL', `target ${target.name} has no HTTP pool`, { transient: false });
+  if (http === null)
+    throw new UpstreamFailure('INTERNAL', `target ${target.name} has no HTTP pool`, { transient: false });
   let res: ResponseData;
   try {
     res = await http.request({
       method: 'POST',
       path: basePath(target.baseUrl) + path,
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...target.headers, ...headers },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...target.headers,
+        ...headers,
+      },
       body: JSON.stringify(body),
       signal,
       // The gateway's own watchdog owns time-to-first-byte and stall timeouts (it
@@ -87,19 +93,26 @@ const UNAVAILABLE_CODES = new Set([
 /** Maps an error thrown by undici (request or body read) to an UpstreamFailure. */
 export function transportFailure(call: ProviderCall, err: unknown): Error {
   // An abort is the gateway's own decision; let it keep its reason.
-  if (call.signal.aborted) return call.signal.reason instanceof Error ? call.signal.reason : new Error('aborted');
+  if (call.signal.aborted)
+    return call.signal.reason instanceof Error ? call.signal.reason : new Error('aborted');
   if (err instanceof UpstreamFailure) return err;
   const code = (err as { code?: unknown } | null)?.code;
   const name = call.target.name;
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
     // Only the code goes into the message: undici messages may carry the URL, never the key,
     // but keeping messages uniform keeps them greppable.
-    return new UpstreamFailure('UPSTREAM_UNAVAILABLE', `upstream ${name} unreachable (${code})`, { cause: err });
+    return new UpstreamFailure('UPSTREAM_UNAVAILABLE', `upstream ${name} unreachable (${code})`, {
+      cause: err,
+    });
   }
-  return new UpstreamFailure('UPSTREAM_ERROR', `upstream ${name} transport error${typeof code === 'string' ? ` (${code})` : ''}`, {
-    transient: true,
-    cause: err,
-  });
+  return new UpstreamFailure(
+    'UPSTREAM_ERROR',
+    `upstream ${name} transport error${typeof code === 'string' ? ` (${code})` : ''}`,
+    {
+      transient: true,
+      cause: err,
+    },
+  );
 }
 
 /** Maps a non-2xx status. Which failures are transient follows RFC 9110 semantics. */
@@ -112,7 +125,11 @@ export function statusFailure(
   const suffix = detail ? `: ${detail}` : '';
   const msg = `upstream ${target} answered ${status}${suffix}`;
   if (status === 429) {
-    return new UpstreamFailure('RATE_LIMITED', msg, { upstreamStatus: status, retryAfterMs: parseRetryAfter(headers), breaker: false });
+    return new UpstreamFailure('RATE_LIMITED', msg, {
+      upstreamStatus: status,
+      retryAfterMs: parseRetryAfter(headers),
+      breaker: false,
+    });
   }
   let code: ErrorCode = 'UPSTREAM_ERROR';
   let transient = false;
@@ -165,11 +182,32 @@ export function basePath(baseUrl: string): string {
   return p;
 }
 
-/** SSE events of a 2xx streaming body; transport errors mid-body become UpstreamFailures. */
-export async function* responseEvents(call: ProviderCall, res: ResponseData): AsyncGenerator<SseEvent> {
+/**
+ * Unified chunks from a 2xx SSE body. One generator does the reading, the (synchronous)
+ * SSE parsing and the provider's event translation, because every async layer a
+ * token passes through costs microtasks on the hot path. `translate` appends chunks
+ * to `out` and returns true at the provider's terminator; the body is still read to
+ * its end afterwards so the connection goes back to the keep-alive pool. Transport
+ * errors mid-body become UpstreamFailures.
+ */
+export async function* sseChunks(
+  call: ProviderCall,
+  res: ResponseData,
+  translate: (ev: SseEvent, out: ProviderChunk[]) => boolean,
+): AsyncGenerator<ProviderChunk> {
+  const parser = new SseParser();
+  const out: ProviderChunk[] = [];
+  let done = false;
   try {
-    yield* sseEvents(res.body);
+    for await (const bytes of res.body) {
+      if (done) continue;
+      const events = parser.push(bytes as Uint8Array);
+      for (let i = 0; i < events.length && !done; i++) done = translate(events[i]!, out);
+      for (let i = 0; i < out.length; i++) yield out[i]!;
+      out.length = 0;
+    }
   } catch (err) {
     throw transportFailure(call, err);
   }
+  parser.end();
 }

@@ -8,7 +8,12 @@ import { geminiProvider } from './gemini';
 import { openaiProvider } from './openai';
 import type { Provider } from './types';
 
-export const BUILTIN_PROVIDERS: readonly Provider[] = Object.freeze([openaiProvider, anthropicProvider, geminiProvider, dummyProvider]);
+export const BUILTIN_PROVIDERS: readonly Provider[] = Object.freeze([
+  openaiProvider,
+  anthropicProvider,
+  geminiProvider,
+  dummyProvider,
+]);
 
 export class ProviderRegistry {
   private readonly byName = new Map<string, Provider>();

@@ -131,7 +131,11 @@ export class SseParser {
       return;
     }
     // 4b. The trailing LF is removed (ours was never added); 4c. type defaults to 'message'.
-    out.push({ event: this.eventType === '' ? 'message' : this.eventType, data: this.dataBuffer, id: this.lastEventId });
+    out.push({
+      event: this.eventType === '' ? 'message' : this.eventType,
+      data: this.dataBuffer,
+      id: this.lastEventId,
+    });
     // 4d. Reset the data buffer and the event type.
     this.dataBuffer = '';
     this.hasData = false;

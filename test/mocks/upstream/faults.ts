@@ -38,7 +38,12 @@ export function parseFault(spec: string): Fault {
   const kv = new Map(opts.map((o) => o.split('=') as [string, string | undefined]));
   const n = (d: number): number => (arg === undefined ? d : Number(arg));
   if (/^\d{3}$/.test(name)) {
-    return { kind: 'status', status: Number(name), retryAfter: kv.get('retry-after'), echoAuth: kv.has('echo-auth') };
+    return {
+      kind: 'status',
+      status: Number(name),
+      retryAfter: kv.get('retry-after'),
+      echoAuth: kv.has('echo-auth'),
+    };
   }
   switch (name) {
     case 'none':

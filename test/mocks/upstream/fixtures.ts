@@ -37,7 +37,10 @@ export function fixture(flavor: Flavor): Fixture {
   let f = cache.get(flavor);
   if (!f) {
     const sse = readFileSync(`${dir}${flavor}.sse`, 'utf8');
-    f = { events: sse.split(/(?<=\r\n\r\n|\n\n)/).filter((e) => e.length > 0), json: readFileSync(`${dir}${flavor}.json`, 'utf8').trim() };
+    f = {
+      events: sse.split(/(?<=\r\n\r\n|\n\n)/).filter((e) => e.length > 0),
+      json: readFileSync(`${dir}${flavor}.json`, 'utf8').trim(),
+    };
     cache.set(flavor, f);
   }
   return f;

@@ -23,10 +23,14 @@ export function recordingSink(): TokenSink & { tokens: string[] } {
 }
 
 /** Subscribes to every gateway channel until `stop()`; events are kept in order. */
-export function captureEvents(): { events: { channel: string; message: Record<string, unknown> }[]; stop(): void } {
+export function captureEvents(): {
+  events: { channel: string; message: Record<string, unknown> }[];
+  stop(): void;
+} {
   const events: { channel: string; message: Record<string, unknown> }[] = [];
   const subs = Object.values(CHANNELS).map((name) => {
-    const fn = (message: unknown) => void events.push({ channel: name, message: message as Record<string, unknown> });
+    const fn = (message: unknown) =>
+      void events.push({ channel: name, message: message as Record<string, unknown> });
     diagnostics.subscribe(name, fn);
     return () => diagnostics.unsubscribe(name, fn);
   });

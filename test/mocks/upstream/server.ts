@@ -96,7 +96,10 @@ export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUps
       if (count >= waiters[i]!.n) waiters.splice(i, 1)[0]!.resolve();
     }
 
-    if (!r) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"no such route"}}');
+    if (!r)
+      return void res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"error":{"message":"no such route"}}');
     await respond(req, res, r.flavor, r.stream, fault);
   }
 
@@ -119,7 +122,13 @@ export async function startMockUpstream(opts: MockOptions = {}): Promise<MockUps
   };
 }
 
-async function respond(req: IncomingMessage, res: ServerResponse, flavor: Flavor, stream: boolean, fault: Fault): Promise<void> {
+async function respond(
+  req: IncomingMessage,
+  res: ServerResponse,
+  flavor: Flavor,
+  stream: boolean,
+  fault: Fault,
+): Promise<void> {
   const fx = fixture(flavor);
   switch (fault.kind) {
     case 'status':
@@ -146,7 +155,10 @@ async function respond(req: IncomingMessage, res: ServerResponse, flavor: Flavor
 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   res.flushHeaders();
-  const events = fault.kind === 'malformed-sse' ? [fx.events[0]!, 'data: {"choices": [{"delta": {"content": "x"\n\n', ...fx.events.slice(1)] : fx.events;
+  const events =
+    fault.kind === 'malformed-sse'
+      ? [fx.events[0]!, 'data: {"choices": [{"delta": {"content": "x"\n\n', ...fx.events.slice(1)]
+      : fx.events;
   for (let i = 0; i < events.length; i++) {
     if (res.destroyed) return;
     if ((fault.kind === 'stall-mid' || fault.kind === 'cut' || fault.kind === 'drop') && i === fault.after) {
@@ -174,7 +186,9 @@ async function respond(req: IncomingMessage, res: ServerResponse, flavor: Flavor
 
 function errorBody(status: number, echo?: string): string {
   const type = status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
-  return JSON.stringify({ error: { message: echo ? `bad credentials: ${echo}` : `mock status ${status}`, type, code: status } });
+  return JSON.stringify({
+    error: { message: echo ? `bad credentials: ${echo}` : `mock status ${status}`, type, code: status },
+  });
 }
 
 /** A URL on 127.0.0.1 where nothing listens (connection refused). */

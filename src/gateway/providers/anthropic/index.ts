@@ -1,5 +1,5 @@
 /** Anthropic Messages API, streamed (SSE event types) or answered in one body. */
-import { postJson, readJsonBody, responseEvents } from '../http';
+import { postJson, readJsonBody, sseChunks } from '../http';
 import type { Provider, ProviderCall, ProviderChunk, UnifiedRequest } from '../types';
 import { buildRequest } from './request';
 import { parseBody, parseEvent } from './stream';
@@ -12,15 +12,7 @@ async function* call(c: ProviderCall, req: UnifiedRequest): AsyncGenerator<Provi
     yield* parseBody(c.target.name, await readJsonBody(c, res));
     return;
   }
-  const out: ProviderChunk[] = [];
-  let done = false;
-  // Keep reading after message_stop until the body ends, so the connection is reused.
-  for await (const ev of responseEvents(c, res)) {
-    if (done) continue;
-    done = parseEvent(c.target.name, ev, out);
-    for (let i = 0; i < out.length; i++) yield out[i]!;
-    out.length = 0;
-  }
+  yield* sseChunks(c, res, (ev, out) => parseEvent(c.target.name, ev, out));
 }
 
 export const anthropicProvider: Provider = {

@@ -41,14 +41,23 @@ export function parseEvent(target: string, ev: SseEvent, out: ProviderChunk[]): 
   switch (e.type) {
     case 'message_start':
       if (e.message?.usage) {
-        out.push({ kind: 'usage', promptTokens: e.message.usage.input_tokens, completionTokens: e.message.usage.output_tokens });
+        out.push({
+          kind: 'usage',
+          promptTokens: e.message.usage.input_tokens,
+          completionTokens: e.message.usage.output_tokens,
+        });
       }
       return false;
     case 'content_block_delta':
       if (e.delta?.type === 'text_delta' && e.delta.text) out.push({ kind: 'text', text: e.delta.text });
       return false;
     case 'message_delta':
-      if (e.usage) out.push({ kind: 'usage', completionTokens: e.usage.output_tokens, promptTokens: e.usage.input_tokens });
+      if (e.usage)
+        out.push({
+          kind: 'usage',
+          completionTokens: e.usage.output_tokens,
+          promptTokens: e.usage.input_tokens,
+        });
       if (e.delta?.stop_reason) out.push({ kind: 'finish', reason: mapFinish(e.delta.stop_reason) });
       return false;
     case 'message_stop':
@@ -56,9 +65,13 @@ export function parseEvent(target: string, ev: SseEvent, out: ProviderChunk[]): 
     case 'error': {
       const type = e.error?.type ?? 'error';
       const overloaded = type === 'overloaded_error';
-      throw new UpstreamFailure(overloaded ? 'UPSTREAM_UNAVAILABLE' : 'UPSTREAM_ERROR', `upstream ${target} stream error: ${type}`, {
-        transient: true,
-      });
+      throw new UpstreamFailure(
+        overloaded ? 'UPSTREAM_UNAVAILABLE' : 'UPSTREAM_ERROR',
+        `upstream ${target} stream error: ${type}`,
+        {
+          transient: true,
+        },
+      );
     }
     default:
       // content_block_start/stop and future event types carry nothing Colo needs.
@@ -72,7 +85,8 @@ export function parseBody(target: string, json: unknown): ProviderChunk[] {
   const text = m.content.map((b) => (b.type === 'text' && b.text ? b.text : '')).join('');
   const out: ProviderChunk[] = [];
   if (text.length > 0) out.push({ kind: 'text', text });
-  if (m.usage) out.push({ kind: 'usage', promptTokens: m.usage.input_tokens, completionTokens: m.usage.output_tokens });
+  if (m.usage)
+    out.push({ kind: 'usage', promptTokens: m.usage.input_tokens, completionTokens: m.usage.output_tokens });
   out.push({ kind: 'finish', reason: mapFinish(m.stop_reason ?? 'end_turn') });
   return out;
 }

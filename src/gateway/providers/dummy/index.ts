@@ -11,7 +11,9 @@ import { generate } from './stream';
 async function* call(c: ProviderCall, req: UnifiedRequest): AsyncGenerator<ProviderChunk> {
   const behaviour = parseModel(c.target.model);
   if (behaviour === null) {
-    throw new UpstreamFailure('MODEL_NOT_FOUND', `dummy target ${c.target.name}: unknown behaviour`, { transient: false });
+    throw new UpstreamFailure('MODEL_NOT_FOUND', `dummy target ${c.target.name}: unknown behaviour`, {
+      transient: false,
+    });
   }
   yield* generate(c.target.name, behaviour, req, c.signal);
 }
@@ -21,7 +23,10 @@ export const dummyProvider: Provider = {
   defaultBaseUrl: null,
   needsHttp: false,
   endpoints: ['chat', 'completion'],
-  validateModel: (model) => (parseModel(model) === null ? 'dummy models are echo, slow[:ms], error[:status], stall, truncate[:n]' : undefined),
+  validateModel: (model) =>
+    parseModel(model) === null
+      ? 'dummy models are echo, slow[:ms], error[:status], stall, truncate[:n]'
+      : undefined,
   call,
 };
 

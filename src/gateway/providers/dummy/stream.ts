@@ -17,7 +17,8 @@ export async function* generate(
     return;
   }
   const words = echoWords(req);
-  const limit = b.kind === 'truncate' ? Math.min(b.after, words.length) : Math.min(req.sampling.maxTokens, words.length);
+  const limit =
+    b.kind === 'truncate' ? Math.min(b.after, words.length) : Math.min(req.sampling.maxTokens, words.length);
   const delayMs = b.kind === 'echo' ? b.delayMs : 0;
   for (let i = 0; i < limit; i++) {
     if (delayMs > 0) await abortable(sleep(delayMs, undefined, { signal }), signal);
@@ -44,4 +45,5 @@ async function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   }
 }
 
-const reason = (signal: AbortSignal): Error => (signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+const reason = (signal: AbortSignal): Error =>
+  signal.reason instanceof Error ? signal.reason : new Error('aborted');

@@ -1,5 +1,5 @@
 /** Google Gemini API: generateContent, or streamGenerateContent with `alt=sse`. */
-import { postJson, readJsonBody, responseEvents } from '../http';
+import { postJson, readJsonBody, sseChunks } from '../http';
 import type { Provider, ProviderCall, ProviderChunk, UnifiedRequest } from '../types';
 import { buildRequest } from './request';
 import { parseBody, parseEvent } from './stream';
@@ -12,12 +12,10 @@ async function* call(c: ProviderCall, req: UnifiedRequest): AsyncGenerator<Provi
     yield* parseBody(c.target.name, await readJsonBody(c, res));
     return;
   }
-  const out: ProviderChunk[] = [];
-  for await (const ev of responseEvents(c, res)) {
+  yield* sseChunks(c, res, (ev, out) => {
     parseEvent(c.target.name, ev, out);
-    for (let i = 0; i < out.length; i++) yield out[i]!;
-    out.length = 0;
-  }
+    return false;
+  });
 }
 
 export const geminiProvider: Provider = {

@@ -30,7 +30,9 @@ export function buildRequest(target: ProviderTarget, req: UnifiedRequest): Gemin
   const body: Record<string, unknown> = { contents, generationConfig };
   if (system.length > 0) body.systemInstruction = { parts: system };
   const model = encodeURIComponent(target.model);
-  const path = target.stream ? `/models/${model}:streamGenerateContent?alt=sse` : `/models/${model}:generateContent`;
+  const path = target.stream
+    ? `/models/${model}:streamGenerateContent?alt=sse`
+    : `/models/${model}:generateContent`;
   const headers: Record<string, string> = {};
   if (target.apiKey) headers['x-goog-api-key'] = target.apiKey;
   return { path, headers, body };

@@ -25,17 +25,26 @@ export function mapFinish(reason: string): FinishReason {
 function translate(target: string, r: GeminiResponse | null, out: ProviderChunk[]): void {
   if (r === null || typeof r !== 'object') throw malformed(target, 'response');
   if (r.error) {
-    throw new UpstreamFailure('UPSTREAM_ERROR', `upstream ${target} stream error: ${String(r.error.status ?? r.error.code ?? 'error')}`, {
-      transient: true,
-    });
+    throw new UpstreamFailure(
+      'UPSTREAM_ERROR',
+      `upstream ${target} stream error: ${String(r.error.status ?? r.error.code ?? 'error')}`,
+      {
+        transient: true,
+      },
+    );
   }
   const cand = r.candidates?.[0];
   const parts = cand?.content?.parts;
   if (parts) {
-    for (const p of parts) if (typeof p.text === 'string' && p.text.length > 0) out.push({ kind: 'text', text: p.text });
+    for (const p of parts)
+      if (typeof p.text === 'string' && p.text.length > 0) out.push({ kind: 'text', text: p.text });
   }
   if (r.usageMetadata) {
-    out.push({ kind: 'usage', promptTokens: r.usageMetadata.promptTokenCount, completionTokens: r.usageMetadata.candidatesTokenCount });
+    out.push({
+      kind: 'usage',
+      promptTokens: r.usageMetadata.promptTokenCount,
+      completionTokens: r.usageMetadata.candidatesTokenCount,
+    });
   }
   if (cand?.finishReason && cand.finishReason !== 'FINISH_REASON_UNSPECIFIED') {
     out.push({ kind: 'finish', reason: mapFinish(cand.finishReason) });

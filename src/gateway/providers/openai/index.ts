@@ -2,7 +2,7 @@
  * OpenAI and every OpenAI-compatible server (vLLM, Ollama, llama-server): chat
  * completions and legacy completions, streamed over SSE or answered in one body.
  */
-import { postJson, readJsonBody, responseEvents } from '../http';
+import { postJson, readJsonBody, sseChunks } from '../http';
 import type { Provider, ProviderCall, ProviderChunk, UnifiedRequest } from '../types';
 import { buildRequest } from './request';
 import { parseBody, parseEvent } from './stream';
@@ -15,15 +15,7 @@ async function* call(c: ProviderCall, req: UnifiedRequest): AsyncGenerator<Provi
     yield* parseBody(c.target.name, await readJsonBody(c, res));
     return;
   }
-  const out: ProviderChunk[] = [];
-  let done = false;
-  // Keep reading after [DONE] until the body ends, so the connection goes back to the pool.
-  for await (const ev of responseEvents(c, res)) {
-    if (done) continue;
-    done = parseEvent(c.target.name, ev, out);
-    for (let i = 0; i < out.length; i++) yield out[i]!;
-    out.length = 0;
-  }
+  yield* sseChunks(c, res, (ev, out) => parseEvent(c.target.name, ev, out));
 }
 
 export const openaiProvider: Provider = {

@@ -34,9 +34,13 @@ export function parseEvent(target: string, ev: SseEvent, out: ProviderChunk[]): 
   if (payload === null || typeof payload !== 'object') throw malformed(target, 'stream event');
   if (payload.error) {
     // An error inside a 200 stream (OpenAI and vLLM do this on overload).
-    throw new UpstreamFailure('UPSTREAM_ERROR', `upstream ${target} stream error: ${String(payload.error.type ?? 'error')}`, {
-      transient: true,
-    });
+    throw new UpstreamFailure(
+      'UPSTREAM_ERROR',
+      `upstream ${target} stream error: ${String(payload.error.type ?? 'error')}`,
+      {
+        transient: true,
+      },
+    );
   }
   const choice = payload.choices?.[0];
   if (choice) {
@@ -45,7 +49,11 @@ export function parseEvent(target: string, ev: SseEvent, out: ProviderChunk[]): 
     if (choice.finish_reason) out.push({ kind: 'finish', reason: mapFinish(choice.finish_reason) });
   }
   if (payload.usage) {
-    out.push({ kind: 'usage', promptTokens: payload.usage.prompt_tokens, completionTokens: payload.usage.completion_tokens });
+    out.push({
+      kind: 'usage',
+      promptTokens: payload.usage.prompt_tokens,
+      completionTokens: payload.usage.completion_tokens,
+    });
   }
   return false;
 }
@@ -59,7 +67,11 @@ export function parseBody(target: string, json: unknown): ProviderChunk[] {
   const out: ProviderChunk[] = [];
   if (text.length > 0) out.push({ kind: 'text', text });
   if (payload.usage) {
-    out.push({ kind: 'usage', promptTokens: payload.usage.prompt_tokens, completionTokens: payload.usage.completion_tokens });
+    out.push({
+      kind: 'usage',
+      promptTokens: payload.usage.prompt_tokens,
+      completionTokens: payload.usage.completion_tokens,
+    });
   }
   out.push({ kind: 'finish', reason: mapFinish(choice.finish_reason ?? 'stop') });
   return out;

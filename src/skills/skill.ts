@@ -1,0 +1,84 @@
+/**
+ * A compiled skill: a definition plus what is derived from it once, at registration
+ * (normalized schema, ajv validator, grammar text, prompt shape). Rendering, parsing and
+ * mapping are pure, so snapshot and unit tests need no model.
+ */
+import type { FinishReason, Signal } from '../core/types';
+import { SchemaViolationError } from './errors';
+import { describeShape, normalizeSchema, toGrammarSchema } from './jsonSchema';
+import { checkTemplate, renderPrompt, type RenderedPrompt } from './template';
+import type { JsonSchema, SkillDefinition } from './types';
+import { compileValidator, type OutputValidator } from './validate';
+
+export class Skill {
+  /** The normalized output schema (all properties required, no extras): what ajv checks and the catalogue shows. */
+  readonly outputSchema: JsonSchema;
+  /** JSON text of the grammar form, passed as ctx.jsonSchema; also the engine's grammar cache key. */
+  readonly grammarSchemaText: string;
+  /** Compact description of the output for prompts. */
+  readonly shape: string;
+  private readonly validator: OutputValidator;
+
+  constructor(readonly def: Readonly<SkillDefinition>) {
+    checkTemplate(def.template);
+    this.outputSchema = normalizeSchema(def.outputSchema);
+    this.grammarSchemaText = JSON.stringify(toGrammarSchema(this.outputSchema));
+    this.shape = describeShape(this.outputSchema);
+    this.validator = compileValidator(this.outputSchema);
+  }
+
+  get name(): string {
+    return this.def.name;
+  }
+
+  get version(): string {
+    return this.def.version;
+  }
+
+  get id(): string {
+    return `${this.def.name}@${this.def.version}`;
+  }
+
+  render(input: string): RenderedPrompt {
+    return renderPrompt(this.def.template, this.def.promptFormat, { input, shape: this.shape, skill: this.def.name });
+  }
+
+  /** Validation errors of a value against the output schema; [] when valid. */
+  violations(value: unknown): string[] {
+    return this.validator(value);
+  }
+
+  /**
+   * Parses model text into the schema-valid output, or throws SchemaViolationError with
+   * the raw text. An answer cut off by maxTokens is reported as truncated: it is the
+   * usual reason a grammar-constrained answer fails to parse.
+   */
+  parse(text: string, finishReason: FinishReason = 'stop'): unknown {
+    let value: unknown;
+    try {
+      value = JSON.parse(stripFence(text));
+    } catch (err) {
+      const why = finishReason === 'length' ? `truncated at maxTokens (${this.def.sampling.maxTokens})` : `not JSON: ${(err as Error).message}`;
+      throw new SchemaViolationError(this.def.name, this.def.version, text, [why]);
+    }
+    const v = this.validator(value);
+    if (v.length > 0) throw new SchemaViolationError(this.def.name, this.def.version, text, v);
+    return value;
+  }
+
+  /** Maps a valid output to signals and applies the threshold: below it a signal abstains, it is never dropped. */
+  toSignals(output: unknown, input: string): Signal[] {
+    return this.def.map(output, input).map((s) => applyThreshold(s, this.def.threshold));
+  }
+}
+
+export function applyThreshold(s: Signal, threshold: number): Signal {
+  return s.confidence < threshold && !s.abstain ? { ...s, abstain: true } : s;
+}
+
+/** Remote chat models often wrap JSON in a ```json fence despite the prompt; that alone is not a violation. */
+function stripFence(text: string): string {
+  const t = text.trim();
+  const m = /^```(?:json)?\s*\n([\s\S]*?)\n?```$/.exec(t);
+  return m ? m[1]! : t;
+}
