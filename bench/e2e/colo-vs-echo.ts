@@ -280,6 +280,8 @@ console.log(`classifier trained in ${Math.round(clf.trainMs)} ms (valid accuracy
 const profDir = values.profile ? mkdtempSync(join(tmpdir(), 'colo-prof-')) : undefined;
 const colo = await startColoProcess(
   {
+    // Repeated temperature-0 prompts would otherwise be answered from the response cache.
+    cache: { enabled: false },
     engine: { models: [{ name: 'stories260K', source: values.model, sequences: 1, threads: 1, contextSize: 512, maxQueue: 4096 }] },
     classifiers: { models: [{ name: 'fin-sentiment', dir: clf.dir }] },
   },
@@ -300,7 +302,7 @@ try {
       throw new Error(`answer check failed: "${h.text}" should be ${h.label}, got ${m.kind === 'result' ? m.signals[0]?.label : m.kind}`);
   }
   const llm = await client.ask(encodeRequest({ id: 'check', model: 'stories260K', prompt: 'Once upon a time', sampling: { maxTokens: 1, temperature: 0 }, stream: false }));
-  if (llm.kind !== 'result' || llm.result.usage.completionTokens !== 1) throw new Error(`answer check failed: llm-1tok got ${llm.kind}`);
+  if (llm.kind !== 'result' || llm.result.usage.completionTokens !== 1 || llm.result.route.cached) throw new Error(`answer check failed: llm-1tok got ${llm.kind}`);
   console.log(`answers ok: pong nonce, ${CHECK_HEADLINES.length} headlines labelled as expected, 1 LLM token ("${llm.result.text}")`);
 
   const headline = CHECK_HEADLINES[0]!.text;

@@ -181,6 +181,8 @@ export interface RequestSample {
   completionTokens: number;
   /** Stable error code when the request failed; undefined on success. */
   error: string | undefined;
+  /** The server answered from its response cache (route.cached). */
+  cached?: boolean | undefined;
 }
 
 export interface LoadReport {
@@ -193,6 +195,8 @@ export interface LoadReport {
   /** Completion tokens of successful requests / elapsed. */
   tokensPerSec: number;
   completionTokens: number;
+  /** Successful answers the server took from its response cache: their latency is not inference. */
+  cached: number;
   /** Successful requests only. */
   total: LatencySummary;
   /** Streamed successful requests that produced at least one token. */
@@ -208,6 +212,7 @@ export class LoadStats {
   private readonly itlH: Histogram = createHistogram();
   private completed = 0;
   private tokens = 0;
+  private cached = 0;
   private readonly codes = new Map<string, number>();
 
   record(s: RequestSample): void {
@@ -216,6 +221,7 @@ export class LoadStats {
       return;
     }
     this.completed++;
+    if (s.cached) this.cached++;
     this.tokens += s.completionTokens;
     recordNs(this.totalH, s.endNs - s.startNs);
     const t = s.tokenNs;
@@ -235,6 +241,7 @@ export class LoadStats {
       requestsPerSec: this.completed / secs,
       tokensPerSec: this.tokens / secs,
       completionTokens: this.tokens,
+      cached: this.cached,
       total: summarize(this.totalH),
       ttft: summarize(this.ttftH),
       itl: summarize(this.itlH),
@@ -262,11 +269,13 @@ export type SsePayload =
   | { kind: 'text'; text: string }
   | { kind: 'usage'; completionTokens: number }
   | { kind: 'error'; code: string }
+  | { kind: 'final'; cached: boolean }
   | { kind: 'other' };
 
 /**
  * Reads one SSE data payload of /v1/completions or /v1/chat/completions: text chunks,
- * the usage chunk (stream_options.include_usage), a mid-stream error event, [DONE].
+ * the usage chunk (stream_options.include_usage), a mid-stream error event, Colo's
+ * final chunk (its `colo` object says whether the answer came from the cache), [DONE].
  */
 export function readSsePayload(data: string): SsePayload {
   if (data === '[DONE]') return { kind: 'done' };
@@ -280,9 +289,11 @@ export function readSsePayload(data: string): SsePayload {
     error?: { code?: unknown };
     usage?: { completion_tokens?: unknown } | null;
     choices?: { text?: unknown; delta?: { content?: unknown } }[];
+    colo?: { route?: { cached?: unknown } };
   };
   if (o.error) return { kind: 'error', code: typeof o.error.code === 'string' ? o.error.code : 'UPSTREAM_ERROR' };
   if (o.usage && typeof o.usage.completion_tokens === 'number') return { kind: 'usage', completionTokens: o.usage.completion_tokens };
+  if (o.colo) return { kind: 'final', cached: o.colo.route?.cached === true };
   const c = o.choices?.[0];
   const text = c?.text ?? c?.delta?.content;
   if (typeof text === 'string' && text.length > 0) return { kind: 'text', text };
@@ -298,7 +309,7 @@ export function formatLoadReport(r: LoadReport, header: string): string {
     .join(', ');
   return [
     header,
-    `  ok ${r.completed}, errors ${r.errors}${errs ? ` (${errs})` : ''} in ${f(r.elapsedMs)} ms: ${f(r.requestsPerSec)} req/s, ${f(r.tokensPerSec)} tokens/s`,
+    `  ok ${r.completed}${r.cached ? ` (${r.cached} from the response cache)` : ''}, errors ${r.errors}${errs ? ` (${errs})` : ''} in ${f(r.elapsedMs)} ms: ${f(r.requestsPerSec)} req/s, ${f(r.tokensPerSec)} tokens/s`,
     `  total ${formatSummary(r.total)}`,
     `  ttft  ${formatSummary(r.ttft)}`,
     `  itl   ${formatSummary(r.itl)}`,

@@ -88,6 +88,7 @@ class WsConn {
       if (!p) return;
       this.pending.delete(m.result.id);
       p.sample.completionTokens = m.result.usage.completionTokens;
+      p.sample.cached = m.result.route.cached;
       // A non-streamed answer's first token arrives with its Result.
       if (p.sample.tokenNs.length === 0 && m.result.text.length > 0 && !p.streamed) p.sample.tokenNs.push(now);
       this.finish(p, undefined);
@@ -156,12 +157,18 @@ async function httpDriver(o: LoadOptions, url: string, connections: number): Pro
     try {
       const res = await pool.request({ method: 'POST', path: '/v1/completions', headers: { 'content-type': 'application/json' }, body });
       if (res.statusCode !== 200 || !o.stream) {
-        const json = (await res.body.json()) as { error?: { code?: string }; usage?: { completion_tokens?: number }; choices?: { text?: string }[] };
+        const json = (await res.body.json()) as {
+          error?: { code?: string };
+          usage?: { completion_tokens?: number };
+          choices?: { text?: string }[];
+          colo?: { route?: { cached?: boolean } };
+        };
         s.endNs = hrtimeClock();
         if (json.error) s.error = typeof json.error.code === 'string' ? json.error.code : `HTTP_${res.statusCode}`;
         else if (res.statusCode !== 200) s.error = `HTTP_${res.statusCode}`;
         else {
           s.completionTokens = json.usage?.completion_tokens ?? 0;
+          s.cached = json.colo?.route?.cached === true;
           if (json.choices?.[0]?.text) s.tokenNs.push(s.endNs);
         }
         return s;
@@ -175,6 +182,7 @@ async function httpDriver(o: LoadOptions, url: string, connections: number): Pro
           if (p.kind === 'text') s.tokenNs.push(now);
           else if (p.kind === 'usage') s.completionTokens = p.completionTokens;
           else if (p.kind === 'error') s.error = p.code;
+          else if (p.kind === 'final') s.cached = p.cached;
           else if (p.kind === 'done') done = true;
         }
       }
@@ -259,7 +267,9 @@ export async function runLoad(o: LoadOptions, url: string): Promise<LoadRunResul
 /** Starts Colo on the options' model when no URL is given; returns the base URL and a stop. */
 export async function targetFor(o: LoadOptions): Promise<{ url: string; stop: () => Promise<void> }> {
   if (o.url !== undefined) return { url: o.url, stop: async () => undefined };
+  // The response cache would answer repeated temperature-0 prompts without inference.
   const colo = await startColoProcess({
+    cache: { enabled: false },
     engine: {
       models: [{ name: o.model, source: o.modelPath, sequences: o.sequences, threads: o.threads, contextSize: 1024, maxQueue: 4096 }],
     },

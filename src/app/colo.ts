@@ -151,8 +151,10 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
         log.info('shutting down', { reason, graceMs: config.server.shutdownGraceMs });
         ready = false;
         server.stopAccepting();
-        await engine.drain(config.server.shutdownGraceMs);
+        const left = await server.drain(config.server.shutdownGraceMs);
+        if (left > 0) log.warn('grace period over; cancelling requests still in flight', { requests: left });
         server.closeAll();
+        await engine.drain(100);
         for (const close of closers.reverse()) await close().catch((e: unknown) => log.warn('close failed', { error: String(e) }));
         for (const line of metrics.summaryLines()) log.info(`latency summary: ${line}`);
         metrics.close();

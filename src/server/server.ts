@@ -36,6 +36,20 @@ export class ColoServer {
     return this.ws.connections.size;
   }
 
+  /** Requests accepted and not yet answered, on HTTP and every WebSocket. */
+  get inflight(): number {
+    let n = this.httpInflight.size;
+    for (const ws of this.ws.connections) n += ws.getUserData().streams.size;
+    return n;
+  }
+
+  /** Resolves when every accepted request is answered, or after graceMs; returns what is left. */
+  async drain(graceMs: number): Promise<number> {
+    const until = Date.now() + graceMs;
+    while (this.inflight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    return this.inflight;
+  }
+
   /** Stops accepting new connections; in-flight requests continue. */
   stopAccepting(): void {
     if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);

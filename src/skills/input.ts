@@ -2,12 +2,13 @@
 import { ColoError } from '../core/errors';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export function validateInput(input: unknown, maxBytes: number, field = 'input'): string {
   let text: string;
   if (typeof input === 'string') {
     // A lone surrogate (e.g. "\ud800" in JSON) has no UTF-8 encoding: it would reach the model as U+FFFD.
-    if (!input.isWellFormed()) throw new ColoError('INVALID_ARGUMENT', `${field}: not valid UTF-8 (lone surrogate)`, { field });
+    if (LONE_SURROGATE.test(input)) throw new ColoError('INVALID_ARGUMENT', `${field}: not valid UTF-8 (lone surrogate)`, { field });
     text = input;
   } else if (input instanceof Uint8Array) {
     if (input.byteLength > maxBytes) throw tooLong(field, input.byteLength, maxBytes);

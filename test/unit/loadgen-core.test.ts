@@ -67,6 +67,16 @@ describe('LoadStats', () => {
     expect(formatLoadReport(r, '# t')).toContain('errors 3 (DEADLINE 1, OVERLOADED 2)');
   });
 
+  it('counts answers that came from the response cache', () => {
+    const s = new LoadStats();
+    s.record({ startNs: 0, tokenNs: [1], endNs: 2, completionTokens: 1, error: undefined, cached: true });
+    s.record({ startNs: 0, tokenNs: [1], endNs: 2, completionTokens: 1, error: undefined, cached: false });
+    const r = s.report(1);
+    s.close();
+    expect(r.cached).toBe(1);
+    expect(formatLoadReport(r, '# t')).toContain('ok 2 (1 from the response cache)');
+  });
+
   it('records no TTFT for an answer without tokens', () => {
     const s = new LoadStats();
     s.record({ startNs: 0, tokenNs: [], endNs: 1_000, completionTokens: 0, error: undefined });
@@ -86,6 +96,8 @@ describe('readSsePayload', () => {
     expect(readSsePayload('{"choices":[],"usage":{"completion_tokens":7}}')).toEqual({ kind: 'usage', completionTokens: 7 });
     expect(readSsePayload('{"error":{"code":"DEADLINE","message":"late"}}')).toEqual({ kind: 'error', code: 'DEADLINE' });
     expect(readSsePayload('{"choices":[{"text":"","finish_reason":"length"}]}')).toEqual({ kind: 'other' });
+    expect(readSsePayload('{"choices":[{"text":"","finish_reason":"stop"}],"colo":{"route":{"kind":"cache","cached":true}}}')).toEqual({ kind: 'final', cached: true });
+    expect(readSsePayload('{"choices":[],"colo":{"route":{"kind":"local","cached":false}}}')).toEqual({ kind: 'final', cached: false });
     expect(readSsePayload('not json')).toEqual({ kind: 'error', code: 'CLIENT_BAD_SSE' });
   });
 });
