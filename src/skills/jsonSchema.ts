@@ -162,7 +162,7 @@ export function toGrammarSchema(schema: JsonSchema): JsonSchema {
  * A compact, stable, TypeScript-like description of the output, for prompts:
  *   {
  *     "sentiment": "bullish" | "bearish" | "neutral",
- *     "score": number in [-1, 1], // -1 very bearish, +1 very bullish
+ *     "score": number in [-1, 1] // -1 very bearish, +1 very bullish
  *   }
  */
 export function describeShape(schema: JsonSchema, indent = ''): string {
@@ -173,9 +173,11 @@ export function describeShape(schema: JsonSchema, indent = ''): string {
   switch (s.type) {
     case 'object': {
       const inner = indent + '  ';
-      const lines = Object.entries(s.properties as Record<string, JsonSchema>).map(([k, v]) => {
+      const entries = Object.entries(s.properties as Record<string, JsonSchema>);
+      // No trailing comma after the last property: a model copies the shape's punctuation.
+      const lines = entries.map(([k, v], i) => {
         const d = (v as Node).description;
-        return `${inner}${JSON.stringify(k)}: ${describeShape(v, inner)},${typeof d === 'string' ? ` // ${d}` : ''}`;
+        return `${inner}${JSON.stringify(k)}: ${describeShape(v, inner)}${i < entries.length - 1 ? ',' : ''}${typeof d === 'string' ? ` // ${d}` : ''}`;
       });
       return lines.length === 0 ? '{}' : `{\n${lines.join('\n')}\n${indent}}`;
     }

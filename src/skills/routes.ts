@@ -1,0 +1,150 @@
+/**
+ * HTTP routes for skills, as plain-data handlers the server registers:
+ *   GET  /v1/skills          the catalogue (every name and version)
+ *   GET  /v1/skills/:name    one skill (default version, or ?version=) and its versions
+ *   POST /v1/skills/:name    run it: {input, model?, deadline_ms?, version?, mode?, draft?, priority?, id?}
+ * Errors are thrown as ColoErrors; the server maps them to statuses.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ColoError, invalidArgument } from '../core/errors';
+import type { ExtraRoute, RouteRequest } from '../core/routes';
+import type { SkillResult } from './types';
+import { SKILL_MODES } from './types';
+import type { SkillService } from './service';
+import type { Skill } from './skill';
+
+const runBody = z.strictObject({
+  input: z.string(),
+  model: z.string().optional(),
+  deadline_ms: z.number().int().min(1).max(3_600_000).optional(),
+  version: z.string().optional(),
+  mode: z.enum(SKILL_MODES).optional(),
+  draft: z.boolean().optional(),
+  priority: z.number().int().min(0).max(255).optional(),
+  id: z.string().min(1).max(128).optional(),
+});
+
+/** The POST body as JSON Schema, for the catalogue (kept beside the zod schema it mirrors). */
+function inputSchema(s: Skill) {
+  return {
+    type: 'object',
+    properties: {
+      input: { type: 'string', minLength: 1, description: `UTF-8 text, at most ${s.def.maxInputBytes} bytes` },
+      model: { type: 'string', description: `default ${s.def.model ?? 'the server default model'}` },
+      deadline_ms: { type: 'integer', minimum: 1 },
+      version: { type: 'string' },
+      mode: { enum: s.def.ensemble ? [...SKILL_MODES] : ['llm'] },
+      draft: { type: 'boolean' },
+      priority: { type: 'integer', minimum: 0, maximum: 255 },
+      id: { type: 'string' },
+    },
+    required: ['input'],
+    additionalProperties: false,
+  };
+}
+
+export function describeSkill(s: Skill) {
+  const d = s.def;
+  return {
+    name: d.name,
+    version: d.version,
+    state: d.state,
+    description: d.description,
+    ...(d.deprecation ? { deprecation: d.deprecation } : {}),
+    modes: d.ensemble ? [...SKILL_MODES] : ['llm'],
+    threshold: d.threshold,
+    prompt_format: d.promptFormat,
+    sampling: { temperature: d.sampling.temperature, top_p: d.sampling.topP, max_tokens: d.sampling.maxTokens },
+    ...(d.model ? { model: d.model } : {}),
+    ...(d.ensemble ? { ensemble: d.ensemble } : {}),
+    input_schema: inputSchema(s),
+    output_schema: s.outputSchema,
+  };
+}
+
+function nameOf(req: RouteRequest): string {
+  const m = /^\/v1\/skills\/([^/]+)\/?$/.exec(req.path);
+  if (!m) throw new ColoError('NOT_FOUND', `no route for ${req.path}`);
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    throw invalidArgument('skill', 'bad percent-encoding in the skill name');
+  }
+}
+
+export function skillResponse(r: SkillResult) {
+  return {
+    id: r.id,
+    skill: r.skill,
+    version: r.version,
+    mode: r.mode,
+    signals: r.signals,
+    output: r.output,
+    finish_reason: r.finishReason,
+    route: r.route,
+    timings: { queue_us: r.timings.queueUs, ttft_us: r.timings.ttftUs, total_us: r.timings.totalUs },
+    usage: { prompt_tokens: r.usage.promptTokens, completion_tokens: r.usage.completionTokens },
+    ...(r.deprecation ? { deprecation: r.deprecation } : {}),
+    ...(r.ensemble ? { ensemble: r.ensemble } : {}),
+  };
+}
+
+export function skillRoutes(service: SkillService): ExtraRoute[] {
+  return [
+    {
+      method: 'get',
+      pattern: '/v1/skills',
+      async handle() {
+        return { status: 200, body: { object: 'list', data: service.registry.list().map(describeSkill) } };
+      },
+    },
+    {
+      method: 'get',
+      pattern: '/v1/skills/:name',
+      async handle(req) {
+        const name = nameOf(req);
+        const version = new URLSearchParams(req.query).get('version') ?? undefined;
+        const versions = service.registry.versions(name);
+        const s = version !== undefined ? service.registry.resolve(name, { version, allowDraft: true }) : (versions.find((v) => v.def.state !== 'draft') ?? versions[0]!);
+        return {
+          status: 200,
+          body: { ...describeSkill(s), versions: versions.map((v) => ({ version: v.version, state: v.def.state })) },
+        };
+      },
+    },
+    {
+      method: 'post',
+      pattern: '/v1/skills/:name',
+      async handle(req) {
+        const receivedAt = performance.now();
+        const name = nameOf(req);
+        const parsed = runBody.safeParse(req.body);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          throw invalidArgument(issue.path.join('.') || 'body', issue.message);
+        }
+        const b = parsed.data;
+        const abort = new AbortController();
+        const result = await service.run(
+          {
+            id: b.id ?? `skill-${randomUUID()}`,
+            model: b.model ?? '',
+            prompt: b.input,
+            sampling: { maxTokens: 0, temperature: 0, topP: 1, stop: [] }, // the skill's own sampling is used
+            deadlineMs: b.deadline_ms ?? 0,
+            priority: b.priority ?? 0,
+            stream: false,
+            skill: name,
+            receivedAt,
+          },
+          null,
+          abort.signal,
+          req.principal,
+          { version: b.version, mode: b.mode, draft: b.draft },
+        );
+        return { status: 200, body: skillResponse(result) };
+      },
+    },
+  ];
+}
