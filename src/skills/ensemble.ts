@@ -11,6 +11,7 @@
  */
 import type { Signal, SignalDirection } from '../core/types';
 import { DIRECTION_WORD, clamp, directionOf, round } from './builtin/common';
+import { applyThreshold } from './skill';
 import type { Agreement, SkillClassifier, Vote } from './types';
 
 type Classification = Awaited<ReturnType<SkillClassifier['classify']>>[number];
@@ -51,14 +52,15 @@ export function agreementOf(clf: Vote | undefined, llm: Vote, llmUsable: boolean
 const fmt = (v: Vote) => `${DIRECTION_WORD[v.direction]} ${v.confidence.toFixed(2)}`;
 
 /**
- * One model signal combined with the classifier's vote. A model signal that already
- * abstained for its own reasons (inconsistent output) counts as no confidence.
+ * One model signal (before the threshold) combined with the classifier's vote, then
+ * thresholded. A model signal that already abstained for its own reasons (inconsistent
+ * output) counts as no confidence.
  */
 export function combine(llm: Signal, clf: Vote | undefined, weight: number, threshold: number): { signal: Signal; agreement: Agreement } {
   const usable = !llm.abstain;
   const lv = llmVote(llm);
   const agreement = agreementOf(clf, lv, usable, threshold);
-  if (!clf) return { signal: llm, agreement };
+  if (!clf) return { signal: applyThreshold(llm, threshold), agreement };
   const votes: { w: number; v: Vote; c: number }[] = [
     { w: weight, v: clf, c: clf.confidence },
     { w: 1 - weight, v: lv, c: usable ? lv.confidence : 0 },

@@ -65,6 +65,8 @@ export function normalizeSchema(schema: unknown, path = ''): JsonSchema {
     if (!Array.isArray(s.oneOf) || s.oneOf.length === 0) throw bad(path, 'oneOf must be a non-empty array');
     return { ...meta, oneOf: s.oneOf.map((x, i) => normalizeSchema(x, `${path}.oneOf[${i}]`)) };
   }
+  for (const k of ['anyOf', 'allOf', 'not', '$ref', 'if'])
+    if (k in s) throw bad(path, `keyword "${k}" is not supported (the local grammar cannot express it; oneOf can stand in for anyOf)`);
   const type = s.type;
   if (typeof type !== 'string' || !(type in BY_TYPE)) throw bad(path, `type must be one of ${Object.keys(BY_TYPE).join(', ')} (or use enum, const, oneOf)`);
   allowed(BY_TYPE[type]!);

@@ -8,9 +8,9 @@
  */
 import { ColoError, toColoError } from '../core/errors';
 import type { Principal } from '../core/routes';
-import type { CompletionResult, InferenceRequest, TokenSink } from '../core/types';
+import type { CompletionResult, InferenceRequest, Signal, TokenSink } from '../core/types';
 import { type SkillsConfig, type SkillsConfigInput } from './config';
-import { classifierSignal, classifierVote, combine } from './ensemble';
+import { classifierSignal, classifierVote, combine, llmVote } from './ensemble';
 import { validateInput } from './input';
 import { SkillRegistry } from './registry';
 import type { Skill } from './skill';
@@ -100,12 +100,15 @@ export class SkillService {
     };
     const result = await this.deps.complete(inner, sink, signal, { api: 'skill', jsonSchema: skill.grammarSchemaText });
     const output = skill.parse(result.text, result.finishReason);
-    let signals = skill.toSignals(output, input);
+    let signals: Signal[];
     let ensemble: EnsembleReport | undefined;
-    if (vote) {
+    if (!vote) signals = skill.toSignals(output, input);
+    else {
       const v = await vote;
       const clf = v.ok ? v.value : undefined;
-      const combined = signals.map((s) => combine(s, clf, ens!.weight, skill.def.threshold));
+      // Combined before the threshold: a voice below it still counts, with its own confidence.
+      const raw = skill.mapSignals(output, input);
+      const combined = raw.map((s) => combine(s, clf, ens!.weight, skill.def.threshold));
       ensemble = {
         classifier: ens!.classifier,
         weight: ens!.weight,
@@ -114,7 +117,7 @@ export class SkillService {
         signals: combined.map((c, i) => ({
           entity: c.signal.entity,
           agreement: c.agreement,
-          llm: { direction: signals[i]!.direction, score: signals[i]!.score, confidence: signals[i]!.confidence, label: signals[i]!.label },
+          llm: llmVote(raw[i]!),
           classifier: clf,
         })),
       };

@@ -66,9 +66,14 @@ export class Skill {
     return value;
   }
 
+  /** Maps a valid output to signals, before the threshold (abstain is set only for the mapper's own reasons). */
+  mapSignals(output: unknown, input: string): Signal[] {
+    return this.def.map(output, input);
+  }
+
   /** Maps a valid output to signals and applies the threshold: below it a signal abstains, it is never dropped. */
   toSignals(output: unknown, input: string): Signal[] {
-    return this.def.map(output, input).map((s) => applyThreshold(s, this.def.threshold));
+    return this.mapSignals(output, input).map((s) => applyThreshold(s, this.def.threshold));
   }
 }
 

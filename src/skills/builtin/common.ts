@@ -27,9 +27,15 @@ export const signedUnit = (description: string): JsonSchema => ({ type: 'number'
 export const CONFIDENCE = unit('probability that this reading is right');
 export const TICKER = str(8, 'exchange ticker, "" if unknown');
 
-/** "$aapl " → "AAPL": models echo cashtags and casing as they find them. */
+const TICKER_SHAPE = /^[A-Z0-9][A-Z0-9.\-]{0,9}$/;
+
+/**
+ * "$aapl " → "AAPL": models echo cashtags and casing as they find them. Anything that
+ * does not look like a ticker becomes '' (unknown): an engine may route orders on it.
+ */
 export function cleanTicker(t: string): string {
-  return t.trim().replace(/^\$/, '').toUpperCase();
+  const s = t.trim().replace(/^\$/, '').toUpperCase();
+  return TICKER_SHAPE.test(s) ? s : '';
 }
 
 export const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
