@@ -226,13 +226,15 @@ async function inProcessWork(clfDir: string, headline: string): Promise<{ classi
   const model = await llama.loadModel({ modelPath: values.model! });
   const ctx = await model.createContext({ contextSize: 512, sequences: 1, threads: 1 });
   const seq = ctx.getSequence();
+  // Tokens, as Colo's engine passes them (LlamaCompletion given a string trims the space prefix).
+  const promptTokens = model.tokenize('Once upon a time');
   const rl = await runClosedLoop({
     concurrency: 1,
     count: LLM_COUNT,
     warmup: WARMUP,
     send: async () => {
       const completion = new LlamaCompletion({ contextSequence: seq });
-      await completion.generateCompletion('Once upon a time', { maxTokens: 1, temperature: 0 });
+      await completion.generateCompletion(promptTokens, { maxTokens: 1, temperature: 0 });
       completion.dispose();
     },
   });

@@ -137,6 +137,7 @@ async function inProcess(threads: number): Promise<Level[]> {
     for (const n of STREAMS) {
       const ctx = await model.createContext({ contextSize: 256 * n, sequences: n, threads, batchSize: Math.max(512, n * 16) });
       const seqs = Array.from({ length: n }, () => ctx.getSequence());
+      const promptTokens = model.tokenize(PROMPT);
       const itl: number[] = [];
       let tokens = 0;
       const round = () =>
@@ -144,7 +145,9 @@ async function inProcess(threads: number): Promise<Level[]> {
           seqs.map(async (seq) => {
             const c = new LlamaCompletion({ contextSequence: seq });
             let last = 0;
-            await c.generateCompletion(PROMPT, {
+            // Tokens, as Colo's engine passes them (model.tokenize keeps the SentencePiece
+            // space prefix; LlamaCompletion given a string would trim it).
+            await c.generateCompletion(promptTokens, {
               maxTokens: TOKENS,
               temperature: 0,
               onToken: (t) => (tokens += t.length),

@@ -35,7 +35,7 @@ export const skillSamplingSchema = z.strictObject({
   temperature: z.number().min(0).max(2).optional(),
   /** Default: the base skill's, else 1. */
   topP: z.number().gt(0).max(1).optional(),
-  /** Default: the base skill's, else 512. */
+  /** Default: the base skill's, else derived from the output schema (the longest compact JSON it allows, + 4). */
   maxTokens: z.number().int().min(1).max(32_768).optional(),
   /** Default: none. */
   seed: z.number().int().optional(),

@@ -199,3 +199,43 @@ export function describeShape(schema: JsonSchema, indent = ''): string {
       return s.type as string;
   }
 }
+
+/** Longest text a grammar number may take: sign, 16 digits, point, 16 digits, exponent. */
+const NUMBER_CHARS = 52;
+const FORMAT_CHARS: Record<string, number> = { date: 12, time: 20, 'date-time': 40 };
+
+/**
+ * An upper bound on the characters of any output the grammar form allows. String
+ * characters count one each (an escape such as \u00e9 takes 6: models rarely choose
+ * them, so they are not counted). Whitespace: `pretty` counts each slot at its widest
+ * (newline + 4 spaces per level, which node-llama-cpp's grammar permits); compact counts
+ * the one optional space. A token is at least one character, so maxTokens at the compact
+ * bound never cuts off a compact answer: skills use it as their default maxTokens.
+ */
+export function maxOutputChars(grammar: JsonSchema, pretty = false, depth = 0): number {
+  const s = grammar as Node;
+  const ws = (d: number) => (pretty ? 1 + 4 * d : 1);
+  if ('enum' in s) return Math.max(...(s.enum as unknown[]).map((v) => JSON.stringify(v).length));
+  if ('const' in s) return JSON.stringify(s.const).length;
+  if ('oneOf' in s) return Math.max(...(s.oneOf as JsonSchema[]).map((x) => maxOutputChars(x, pretty, depth)));
+  switch (s.type) {
+    case 'object': {
+      const entries = Object.entries((s.properties ?? {}) as Record<string, JsonSchema>);
+      let n = 2 + ws(depth) + entries.length * ws(depth + 1);
+      for (const [k, v] of entries) n += JSON.stringify(k).length + 2 + maxOutputChars(v, pretty, depth + 1) + 1;
+      return n;
+    }
+    case 'array': {
+      const items = s.maxItems as number;
+      return 2 + ws(depth) + items * (ws(depth + 1) + 1 + maxOutputChars(s.items as JsonSchema, pretty, depth + 1));
+    }
+    case 'string':
+      return s.format !== undefined ? (FORMAT_CHARS[s.format as string] ?? 40) : 2 + (s.maxLength as number);
+    case 'boolean':
+      return 5;
+    case 'null':
+      return 4;
+    default:
+      return NUMBER_CHARS;
+  }
+}

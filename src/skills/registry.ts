@@ -134,7 +134,7 @@ function definitionFromConfig(c: SkillConfig, cfg: SkillsConfig, field: string):
     sampling: {
       temperature: c.sampling?.temperature ?? base?.sampling.temperature ?? 0,
       topP: c.sampling?.topP ?? base?.sampling.topP ?? 1,
-      maxTokens: c.sampling?.maxTokens ?? base?.sampling.maxTokens ?? 512,
+      maxTokens: c.sampling?.maxTokens ?? base?.sampling.maxTokens,
       seed: c.sampling?.seed ?? base?.sampling.seed,
     },
     maxInputBytes: Math.min(c.maxInputBytes ?? base?.maxInputBytes ?? 8192, cfg.maxInputBytes),

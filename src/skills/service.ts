@@ -89,7 +89,7 @@ export class SkillService {
       id: req.id,
       model: req.model || skill.def.model || '',
       ...skill.render(input),
-      sampling: { ...skill.def.sampling, stop: [] },
+      sampling: { ...skill.sampling, stop: [] },
       deadlineMs: req.deadlineMs > 0 ? req.deadlineMs : this.registry.config.defaultDeadlineMs,
       priority: req.priority,
       stream: req.stream,

@@ -5,9 +5,9 @@
  */
 import type { FinishReason, Signal } from '../core/types';
 import { SchemaViolationError } from './errors';
-import { describeShape, normalizeSchema, toGrammarSchema } from './jsonSchema';
+import { describeShape, maxOutputChars, normalizeSchema, toGrammarSchema } from './jsonSchema';
 import { checkTemplate, renderPrompt, type RenderedPrompt } from './template';
-import type { JsonSchema, SkillDefinition } from './types';
+import type { JsonSchema, SkillDefinition, SkillSampling } from './types';
 import { compileValidator, type OutputValidator } from './validate';
 
 export class Skill {
@@ -17,12 +17,20 @@ export class Skill {
   readonly grammarSchemaText: string;
   /** Compact description of the output for prompts. */
   readonly shape: string;
+  /** Longest compact output the grammar allows, in characters (≥ tokens). */
+  readonly maxOutputChars: number;
+  /** The definition's sampling with maxTokens resolved. */
+  readonly sampling: Readonly<Required<Omit<SkillSampling, 'seed'>>> & { seed?: number | undefined };
   private readonly validator: OutputValidator;
 
   constructor(readonly def: Readonly<SkillDefinition>) {
     checkTemplate(def.template);
     this.outputSchema = normalizeSchema(def.outputSchema);
-    this.grammarSchemaText = JSON.stringify(toGrammarSchema(this.outputSchema));
+    const grammar = toGrammarSchema(this.outputSchema);
+    this.grammarSchemaText = JSON.stringify(grammar);
+    this.maxOutputChars = maxOutputChars(grammar);
+    // +4: the grammar ends every answer with four newlines (node-llama-cpp's stop trigger).
+    this.sampling = { ...def.sampling, maxTokens: def.sampling.maxTokens ?? this.maxOutputChars + 4 };
     this.shape = describeShape(this.outputSchema);
     this.validator = compileValidator(this.outputSchema);
   }
@@ -58,7 +66,7 @@ export class Skill {
     try {
       value = JSON.parse(stripFence(text));
     } catch (err) {
-      const why = finishReason === 'length' ? `truncated at maxTokens (${this.def.sampling.maxTokens})` : `not JSON: ${(err as Error).message}`;
+      const why = finishReason === 'length' ? `truncated at maxTokens (${this.sampling.maxTokens})` : `not JSON: ${(err as Error).message}`;
       throw new SchemaViolationError(this.def.name, this.def.version, text, [why]);
     }
     const v = this.validator(value);

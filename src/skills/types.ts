@@ -33,8 +33,14 @@ export type PromptFormat = 'chat' | 'completion';
 export interface SkillSampling {
   temperature: number;
   topP: number;
-  /** Most tokens the answer may take; the JSON must fit or the run fails with SCHEMA_VIOLATION. */
-  maxTokens: number;
+  /**
+   * Most tokens the answer may take; the JSON must fit or the run fails with
+   * SCHEMA_VIOLATION. Default: the longest compact JSON the schema allows, plus 4 for the
+   * grammar's closing newlines (jsonSchema.ts maxOutputChars), so a grammar-constrained
+   * answer is never cut off. The router also estimates service time from it: keep
+   * schemas tight.
+   */
+  maxTokens?: number | undefined;
   seed?: number | undefined;
 }
 

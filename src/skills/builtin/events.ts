@@ -36,7 +36,7 @@ export const eventsSchema = {
     events: {
       type: 'array',
       minItems: 0,
-      maxItems: 3,
+      maxItems: 2,
       items: {
         type: 'object',
         properties: {
@@ -44,12 +44,12 @@ export const eventsSchema = {
           entities: {
             type: 'array',
             minItems: 0,
-            maxItems: 3,
-            items: { type: 'object', properties: { name: str(40), ticker: TICKER } },
+            maxItems: 2,
+            items: { type: 'object', properties: { name: str(32), ticker: TICKER } },
           },
           direction: { enum: [...DIRECTION_WORDS], description: 'expected price direction for these entities' },
           confidence: CONFIDENCE,
-          summary: str(100, 'what happened, in a few words'),
+          summary: str(80, 'what happened, in a few words'),
         },
       },
     },
@@ -85,7 +85,7 @@ export const eventsSkill: SkillDefinition = {
   state: 'published',
   template: {
     system:
-      'You are a financial news analyst. List the market-moving events in the text (at most 3), each with its type, ' +
+      'You are a financial news analyst. List the market-moving events in the text (at most 2), each with its type, ' +
       'the companies it involves and the price direction you expect for them. If there is no such event, return an empty list. ' +
       `Event types: ${EVENT_TYPES.join(', ')}. Answer with JSON only, in exactly this shape:\n{{shape}}`,
     user: 'Text:\n"""\n{{input}}\n"""',
@@ -93,7 +93,7 @@ export const eventsSkill: SkillDefinition = {
   promptFormat: 'chat',
   outputSchema: eventsSchema,
   threshold: 0.6,
-  sampling: { temperature: 0, topP: 1, maxTokens: 512 },
+  sampling: { temperature: 0, topP: 1 },
   maxInputBytes: 8192,
   map: mapEvents,
 };

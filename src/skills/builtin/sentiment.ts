@@ -17,16 +17,16 @@ export const sentimentSchema = {
     entities: {
       type: 'array',
       minItems: 1,
-      maxItems: 4,
+      maxItems: 3,
       items: {
         type: 'object',
         properties: {
-          entity: str(40, 'company, asset or topic; "" for the market as a whole'),
+          entity: str(32, 'company, asset or topic; "" for the market as a whole'),
           ticker: TICKER,
           sentiment: { enum: [...DIRECTION_WORDS] },
           score: signedUnit('-1 very bearish, +1 very bullish; its sign matches sentiment'),
           confidence: CONFIDENCE,
-          rationale: str(100, 'one short reason'),
+          rationale: str(80, 'one short reason'),
         },
       },
     },
@@ -65,7 +65,7 @@ export const sentimentSkill: SkillDefinition = {
   state: 'published',
   template: {
     system:
-      'You are a financial news analyst. Rate the market sentiment the text implies for each company or asset it names (at most 4). ' +
+      'You are a financial news analyst. Rate the market sentiment the text implies for each company or asset it names (at most 3). ' +
       'If it names none, give one entry with entity "" for the market as a whole. ' +
       'Answer with JSON only, in exactly this shape:\n{{shape}}',
     user: 'Text:\n"""\n{{input}}\n"""',
@@ -73,7 +73,7 @@ export const sentimentSkill: SkillDefinition = {
   promptFormat: 'chat',
   outputSchema: sentimentSchema,
   threshold: 0.6,
-  sampling: { temperature: 0, topP: 1, maxTokens: 384 },
+  sampling: { temperature: 0, topP: 1 },
   maxInputBytes: 4096,
   map: mapSentiment,
 };

@@ -26,17 +26,17 @@ export interface SummaryOutput {
 export const summarySchema = {
   type: 'object',
   properties: {
-    entity: str(40, 'the issuer'),
+    entity: str(32, 'the issuer'),
     ticker: TICKER,
-    summary: str(200, 'two sentences at most'),
+    summary: str(160, 'two sentences at most'),
     key_figures: {
       type: 'array',
       minItems: 0,
-      maxItems: 4,
+      maxItems: 3,
       items: {
         type: 'object',
         properties: {
-          name: str(32, 'e.g. revenue, EPS'),
+          name: str(24, 'e.g. revenue, EPS'),
           value: str(16, 'as stated, with unit'),
           change: str(16, 'e.g. +12% y/y, "" if not stated'),
         },
@@ -44,10 +44,10 @@ export const summarySchema = {
     },
     guidance: {
       type: 'object',
-      properties: { direction: { enum: [...GUIDANCE] }, detail: str(100) },
+      properties: { direction: { enum: [...GUIDANCE] }, detail: str(80) },
     },
-    forward_looking: { type: 'array', minItems: 0, maxItems: 3, items: str(100) },
-    risks: { type: 'array', minItems: 0, maxItems: 3, items: str(80) },
+    forward_looking: { type: 'array', minItems: 0, maxItems: 2, items: str(80) },
+    risks: { type: 'array', minItems: 0, maxItems: 2, items: str(80) },
     tone: { enum: [...TONES] },
     confidence: CONFIDENCE,
   },
@@ -84,15 +84,15 @@ export const summarySkill: SkillDefinition = {
   state: 'published',
   template: {
     system:
-      'You are an equity analyst. Summarize the earnings call or filing excerpt: the issuer, up to 4 key figures as stated, ' +
-      'guidance and whether it was raised, lowered, maintained, initiated or withdrawn, up to 3 forward-looking statements, ' +
-      'up to 3 risks, and the overall tone. Use only facts in the text. Answer with JSON only, in exactly this shape:\n{{shape}}',
+      'You are an equity analyst. Summarize the earnings call or filing excerpt: the issuer, up to 3 key figures as stated, ' +
+      'guidance and whether it was raised, lowered, maintained, initiated or withdrawn, up to 2 forward-looking statements, ' +
+      'up to 2 risks, and the overall tone. Use only facts in the text. Answer with JSON only, in exactly this shape:\n{{shape}}',
     user: 'Text:\n"""\n{{input}}\n"""',
   },
   promptFormat: 'chat',
   outputSchema: summarySchema,
   threshold: 0.6,
-  sampling: { temperature: 0, topP: 1, maxTokens: 1024 },
+  sampling: { temperature: 0, topP: 1 },
   maxInputBytes: 32768,
   map: mapSummary,
 };
