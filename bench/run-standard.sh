@@ -15,11 +15,19 @@ mkdir -p "$BENCH_OUT"
 
 # Build the optional tuning addon if it is missing (never fails).
 [ -f native/build/Release/colo_native.node ] || node native/install.mjs
+# Benches that start a real Colo run dist/cli.js: build it from the current sources.
+node scripts/build.mjs
 
 # e2e benches: "file args". Add the lead's e2e benches here as they land.
 E2E=(
   "bench/e2e/uws-echo.ts"
   "bench/e2e/tuning.ts --rounds=2"
+  "bench/e2e/colo-vs-echo.ts --count=3000 --llm-count=1000 --open-ms=2000"
+  "bench/e2e/concurrency.ts --threads=1 --rounds=4"
+  "bench/e2e/frames-fb-vs-json.ts --count=2000"
+  "bench/e2e/classifier-dispatch.ts"
+  "bench/e2e/loadgen.ts --mode=open --rate=100 --duration=5000 --name=loadgen-ws-open"
+  # synthetic-shapes.ts is left out: minutes per model on CPU (npm run bench:synthetic).
 )
 
 declare -a passed=() failed=()

@@ -11,7 +11,11 @@
  * Closed loop with 1 client, then open loop at a fixed rate (latency from schedule).
  * The echo returns as many bytes as it got; Colo's replies differ (sizes printed).
  *
- *   node bench/lib/run.mjs bench/e2e/colo-vs-echo.ts [--count 5000] [--rate 1000] [--open-ms 3000] [--profile] [--quick]
+ *   node bench/lib/run.mjs bench/e2e/colo-vs-echo.ts [--count 5000] [--rate 1000] [--open-ms 3000] [--rounds 2]
+ *        [--audit shipped|fsync-never|off] [--profile] [--only ping,classifier,llm-1tok] [--quick]
+ *
+ * --audit picks Colo's audit log config: as shipped (fsync 'always', the answer waits
+ * for the group commit), fsync 'never', or off; audit files go to a temporary dir.
  *
  * --profile runs Colo under `node --cpu-prof` and prints its main thread's top self-time
  * functions; --only classifier (comma list) runs some scenarios.
@@ -54,6 +58,8 @@ const { values } = parseArgs({
     model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
     profile: { type: 'boolean', default: false },
     only: { type: 'string', default: 'ping,classifier,llm-1tok' },
+    rounds: { type: 'string', default: '2' },
+    audit: { type: 'string', default: 'shipped' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -63,6 +69,17 @@ const LLM_COUNT = QUICK ? 300 : Number(values['llm-count']);
 const WARMUP = QUICK ? 200 : Number(values.warmup);
 const OPEN_MS = QUICK ? 1000 : Number(values['open-ms']);
 const RATE = Number(values.rate);
+const ROUNDS = QUICK ? 1 : Number(values.rounds);
+/**
+ * Colo's durable audit log as shipped (fsync 'always', 2 ms group commit, awaited
+ * before the answer), with fsync 'never' (the OS has the bytes), or off.
+ */
+const AUDIT: Record<string, Record<string, unknown>> = {
+  shipped: {},
+  'fsync-never': { audit: { fsync: 'never' } },
+  off: { audit: { enabled: false } },
+};
+if (!(values.audit! in AUDIT)) throw new Error(`--audit: expected one of ${Object.keys(AUDIT).join(', ')}`);
 const LLM_RATE = Number(values['llm-rate']);
 /** Distinct ids/nonces pre-encoded per scenario; more than can ever be in flight here. */
 const RING = 4096;
@@ -166,6 +183,7 @@ function scenario(name: string, count: number, rate: number, make: (i: number) =
 
 interface Row {
   scenario: string;
+  round: number;
   mode: string;
   requestBytes: number;
   coloReplyBytes: number;
@@ -275,8 +293,15 @@ function topOfProfile(dir: string, n = 20): { fn: string; selfMs: number; pct: n
     .map(([fn, ms]) => ({ fn, selfMs: Math.round(ms), pct: Math.round((ms / Math.max(total, 1e-9)) * 1000) / 10 }));
 }
 
+/** The audit section for --audit, writing into a temporary directory (never the repo's data/). */
+function auditConfig(mode: string): Record<string, unknown> {
+  if (mode === 'off') return AUDIT.off!;
+  const dir = mkdtempSync(join(tmpdir(), 'colo-bench-audit-'));
+  return { audit: { ...((AUDIT[mode]!.audit as object | undefined) ?? {}), dir } };
+}
+
 const loadavgStart = machineInfo().loadavg1;
-console.log(`# colo-vs-echo\n${machineLine()}`);
+console.log(`# colo-vs-echo (audit ${values.audit})\n${machineLine()}`);
 const clf = await trainBenchClassifier();
 console.log(`classifier trained in ${Math.round(clf.trainMs)} ms (valid accuracy ${clf.accuracy.toFixed(3)})`);
 const profDir = values.profile ? mkdtempSync(join(tmpdir(), 'colo-prof-')) : undefined;
@@ -284,6 +309,7 @@ const colo = await startColoProcess(
   {
     // Repeated temperature-0 prompts would otherwise be answered from the response cache.
     cache: { enabled: false },
+    ...auditConfig(values.audit!),
     engine: { models: [{ name: 'stories260K', source: values.model, sequences: 1, threads: 1, contextSize: 512, maxQueue: 4096 }] },
     classifiers: { models: [{ name: 'fin-sentiment', dir: clf.dir }] },
   },
@@ -325,31 +351,50 @@ try {
   const only = new Set(values.only!.split(','));
   for (const s of scenarios.filter((x) => only.has(x.name))) {
     const bytes = s.frames[0]!.byteLength;
-    // 2. Closed loop, 1 client: echo then Colo, same request bytes.
-    const e = await closedEcho(echo.url, bytes, s.count);
-    const c = await closedColo(client, s, s.count);
-    rows.push({ scenario: s.name, mode: 'closed c=1', requestBytes: bytes, coloReplyBytes: client.replyBytes, echo: e, colo: c.s, coloErrors: c.errors, ratios: compareLatency(e, c.s) });
-    // 3. Open loop at a fixed rate.
-    const eo = await openEcho(echo.url, bytes, s.rate);
-    const co = await openColo(client, s);
-    rows.push({
-      scenario: s.name,
-      mode: `open ${s.rate}/s`,
-      requestBytes: bytes,
-      coloReplyBytes: client.replyBytes,
-      echo: eo.s,
-      colo: co.s,
-      coloErrors: co.errors,
-      ratios: compareLatency(eo.s, co.s),
-      echoSendLagMaxUs: eo.lag,
-      coloSendLagMaxUs: co.lag,
-    });
-    for (const r of rows.slice(-2)) {
-      const ratio = (m: string) => r.ratios.find((x) => x.metric === m)?.ratio.toFixed(2) ?? 'n/a';
-      console.log(`${r.scenario} (${r.requestBytes} B → ${r.coloReplyBytes} B) ${r.mode}${r.coloErrors ? ` errors ${r.coloErrors}` : ''}`);
-      console.log(`  echo ${formatSummary(r.echo)}`);
-      console.log(`  colo ${formatSummary(r.colo)}`);
-      console.log(`  colo/echo p50 ${ratio('p50')}x  p99 ${ratio('p99')}x  p99.9 ${ratio('p999')}x  max ${ratio('max')}x`);
+    for (let round = 0; round < ROUNDS; round++) {
+      // 2. Closed loop, 1 client, then 3. open loop at a fixed rate; echo and Colo
+      // alternate which goes first per round, so a burst of neighbours' load is not
+      // always charged to the same side.
+      const echoFirst = round % 2 === 0;
+      let e: LatencySummary;
+      let c: Awaited<ReturnType<typeof closedColo>>;
+      if (echoFirst) {
+        e = await closedEcho(echo.url, bytes, s.count);
+        c = await closedColo(client, s, s.count);
+      } else {
+        c = await closedColo(client, s, s.count);
+        e = await closedEcho(echo.url, bytes, s.count);
+      }
+      rows.push({ scenario: s.name, round, mode: 'closed c=1', requestBytes: bytes, coloReplyBytes: client.replyBytes, echo: e, colo: c.s, coloErrors: c.errors, ratios: compareLatency(e, c.s) });
+      let eo: Awaited<ReturnType<typeof openEcho>>;
+      let co: Awaited<ReturnType<typeof openColo>>;
+      if (echoFirst) {
+        eo = await openEcho(echo.url, bytes, s.rate);
+        co = await openColo(client, s);
+      } else {
+        co = await openColo(client, s);
+        eo = await openEcho(echo.url, bytes, s.rate);
+      }
+      rows.push({
+        scenario: s.name,
+        round,
+        mode: `open ${s.rate}/s`,
+        requestBytes: bytes,
+        coloReplyBytes: client.replyBytes,
+        echo: eo.s,
+        colo: co.s,
+        coloErrors: co.errors,
+        ratios: compareLatency(eo.s, co.s),
+        echoSendLagMaxUs: eo.lag,
+        coloSendLagMaxUs: co.lag,
+      });
+      for (const r of rows.slice(-2)) {
+        const ratio = (m: string) => r.ratios.find((x) => x.metric === m)?.ratio.toFixed(2) ?? 'n/a';
+        console.log(`${r.scenario} (${r.requestBytes} B → ${r.coloReplyBytes} B) ${r.mode}, round ${round + 1}${r.coloErrors ? ` errors ${r.coloErrors}` : ''}`);
+        console.log(`  echo ${formatSummary(r.echo)}`);
+        console.log(`  colo ${formatSummary(r.colo)}`);
+        console.log(`  colo/echo p50 ${ratio('p50')}x  p99 ${ratio('p99')}x  p99.9 ${ratio('p999')}x  max ${ratio('max')}x`);
+      }
     }
   }
   await client.close();
@@ -366,9 +411,9 @@ if (profile) {
 const work: Record<string, number> = { ping: 0, classifier: inProcess?.classifier.p50 ?? 0, 'llm-1tok': inProcess?.llm1tok.p50 ?? 0 };
 const overheadP50Us = rows
   .filter((r) => r.mode === 'closed c=1')
-  .map((r) => ({ scenario: r.scenario, coloP50: r.colo.p50, echoP50: r.echo.p50, workP50: work[r.scenario] ?? 0, overheadUs: Math.round((r.colo.p50 - r.echo.p50 - (work[r.scenario] ?? 0)) * 10) / 10 }));
-for (const o of overheadP50Us) console.log(`p50 closed ${o.scenario}: colo ${o.coloP50} = echo ${o.echoP50} + work ${o.workP50} + colo overhead ${o.overheadUs} µs`);
-const results = { loadavgStart, loadavgEnd: machineInfo().loadavg1, echoServer: echo.label, classifierAccuracy: clf.accuracy, inProcess, overheadP50Us, rows, profile };
-const path = writeResult('colo-vs-echo', 'e2e', results);
+  .map((r) => ({ scenario: r.scenario, round: r.round, coloP50: r.colo.p50, echoP50: r.echo.p50, workP50: work[r.scenario] ?? 0, overheadUs: Math.round((r.colo.p50 - r.echo.p50 - (work[r.scenario] ?? 0)) * 10) / 10 }));
+for (const o of overheadP50Us) console.log(`p50 closed ${o.scenario} round ${o.round + 1}: colo ${o.coloP50} = echo ${o.echoP50} + work ${o.workP50} + colo overhead ${o.overheadUs} µs`);
+const results = { audit: values.audit, loadavgStart, loadavgEnd: machineInfo().loadavg1, echoServer: echo.label, classifierAccuracy: clf.accuracy, inProcess, overheadP50Us, rows, profile };
+const path = writeResult(values.audit === 'shipped' ? 'colo-vs-echo' : `colo-vs-echo-audit-${values.audit}`, 'e2e', results);
 console.log(JSON.stringify(results));
 if (path) console.log(`wrote ${path}`);

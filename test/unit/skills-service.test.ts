@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ColoError } from '../../src/core/errors';
+import type { Principal } from '../../src/core/routes';
 import type { CompletionResult, InferenceRequest } from '../../src/core/types';
 import {
   SchemaViolationError,
@@ -78,6 +79,8 @@ const req = (skill: string, prompt: unknown, over: Partial<InferenceRequest> = {
 
 const never = new AbortController().signal;
 
+const principal = (tenant: string, keyId = 'k'): Principal => ({ tenant, keyId, keyName: keyId, allowRemote: false, anonymous: false });
+
 async function codeOf(p: Promise<unknown>): Promise<ColoError> {
   try {
     await p;
@@ -91,13 +94,14 @@ describe('SkillService.run (llm mode)', () => {
   it('sends the rendered prompt with the grammar schema and the skill sampling, and maps signals', async () => {
     const f = fakeCompleter(sentimentJson('bullish', 0.7, 0.9));
     const svc = SkillService.create({ defaultModel: 'tiny', defaultDeadlineMs: 1234 }, { complete: f.complete });
-    const r = await svc.run(req('sentiment', 'Apple beats'), null, never, { tenant: 't1', keyId: 'k1' });
+    const r = await svc.run(req('sentiment', 'Apple beats'), null, never, principal('t1', 'k1'));
     const { req: sent, ctx } = f.calls[0]!;
     const skill = svc.registry.resolve('sentiment');
     expect(ctx).toEqual({ api: 'skill', jsonSchema: skill.grammarSchemaText });
     expect(sent.model).toBe('tiny');
     expect(sent.deadlineMs).toBe(1234);
-    expect(sent.sampling).toEqual({ temperature: 0, topP: 1, maxTokens: 384, seed: undefined, stop: [] });
+    expect(sent.sampling).toEqual({ temperature: 0, topP: 1, maxTokens: skill.maxOutputChars + 4, stop: [] });
+    expect(skill.maxOutputChars).toBe(710); // the longest compact answer sentiment@1.0.0 allows
     expect(sent.messages?.[1]?.content).toContain('Apple beats');
     expect(sent.prompt).toBeUndefined();
     expect([sent.tenant, sent.keyId, sent.priority, sent.skill]).toEqual(['t1', 'k1', 3, 'sentiment']);
@@ -173,10 +177,10 @@ describe('lifecycle', () => {
     const svc = SkillService.create(cfg, { complete: f.complete });
     const r = await svc.run(req('sentiment', 'x'), null, never);
     expect(r.version).toBe('1.0.0');
-    const denied = await codeOf(svc.run(req('sentiment', 'x'), null, never, { tenant: 'other', keyId: 'k' }, { version: '2.0.0', draft: true }));
+    const denied = await codeOf(svc.run(req('sentiment', 'x'), null, never, principal('other'), { version: '2.0.0', draft: true }));
     expect(denied.code).toBe('PERMISSION_DENIED');
     expect((await codeOf(svc.run(req('sentiment', 'x'), null, never, undefined, { version: '2.0.0' }))).code).toBe('PERMISSION_DENIED');
-    const ok = await svc.run(req('sentiment', 'x'), null, never, { tenant: 'quant', keyId: 'k' }, { version: '2.0.0', draft: true });
+    const ok = await svc.run(req('sentiment', 'x'), null, never, principal('quant'), { version: '2.0.0', draft: true });
     expect(ok.version).toBe('2.0.0');
     expect(ok.signals[0]!.abstain).toBe(true); // the draft's threshold 0.9 applies
     expect((await svc.run(req('sentiment', 'x'), null, never, undefined, { version: '2.0.0', allowDraft: true })).version).toBe('2.0.0');
@@ -316,6 +320,9 @@ describe('ensemble', () => {
     expect(r.ensemble!.classifierError).toEqual({ code: 'NOT_READY', message: 'load failed' });
     expect(r.ensemble!.signals[0]!.agreement).toBe('llm-only');
     expect(r.signals[0]).toMatchObject({ direction: 1, confidence: 0.9, abstain: false });
+    // The threshold still applies to the model alone.
+    const low = await SkillService.create(ens(), { complete: fakeCompleter(sentimentJson('bullish', 0.3, 0.4)).complete, classifiers: fakeClassifiers(new ColoError('NOT_READY', 'x')) }).run(req('sentiment', 'x'), null, never);
+    expect(low.signals[0]).toMatchObject({ confidence: 0.4, abstain: true });
   });
 
   it('mode llm skips the classifier', async () => {

@@ -31,20 +31,20 @@ function prng(seed: number): () => number {
 }
 
 /** A random instance of a grammar-form schema: what a grammar-constrained model could emit. */
-function sample(schema: JsonSchema, rnd: () => number): unknown {
+function sample(schema: JsonSchema, rnd: () => number, escapes = true): unknown {
   const s = schema as Record<string, unknown>;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   if ('enum' in s) return pick(s.enum as unknown[]);
   if ('const' in s) return s.const;
   if (s.type === 'object')
-    return Object.fromEntries(Object.entries(s.properties as Record<string, JsonSchema>).map(([k, v]) => [k, sample(v, rnd)]));
+    return Object.fromEntries(Object.entries(s.properties as Record<string, JsonSchema>).map(([k, v]) => [k, sample(v, rnd, escapes)]));
   if (s.type === 'array') {
     const n = (s.minItems as number) + Math.floor(rnd() * ((s.maxItems as number) - (s.minItems as number) + 1));
-    return Array.from({ length: n }, () => sample(s.items as JsonSchema, rnd));
+    return Array.from({ length: n }, () => sample(s.items as JsonSchema, rnd, escapes));
   }
   if (s.type === 'string') {
     const n = Math.floor(rnd() * ((s.maxLength as number) + 1));
-    return Array.from({ length: n }, () => pick(['a', 'Z', ' ', '"', '\\', 'é', '😀'])).join('');
+    return Array.from({ length: n }, () => pick(escapes ? ['a', 'Z', ' ', '"', '\\', 'é', '😀'] : ['a', 'Z', ' ', 'é'])).join('');
   }
   if (s.type === 'number') return (rnd() - 0.5) * 1e6;
   if (s.type === 'boolean') return rnd() < 0.5;
@@ -96,6 +96,30 @@ describe('output schema subset', () => {
       const value = sample(grammar, rnd);
       expect(skill.violations(JSON.parse(JSON.stringify(value)))).toEqual([]);
     }
+  });
+});
+
+describe('maxOutputChars (the default maxTokens)', () => {
+  it.each([
+    ['sentiment', sentiment],
+    ['events', events],
+    ['summary', summary],
+  ])('bounds every compact %s answer without escapes', (_name, skill) => {
+    const grammar = JSON.parse(skill.grammarSchemaText) as JsonSchema;
+    const rnd = prng(11);
+    let longest = 0;
+    for (let i = 0; i < 300; i++) {
+      const text = JSON.stringify(sample(grammar, rnd, false));
+      longest = Math.max(longest, text.length);
+    }
+    expect(longest).toBeLessThanOrEqual(skill.maxOutputChars);
+    expect(longest).toBeGreaterThan(skill.maxOutputChars / 3); // a bound, but not a wild one
+    expect(skill.sampling.maxTokens).toBe(skill.maxOutputChars + 4);
+  });
+
+  it('an explicit maxTokens wins', () => {
+    const reg = SkillRegistry.create({ skills: [{ name: 'sentiment', sampling: { maxTokens: 64 } }] });
+    expect(reg.resolve('sentiment').sampling.maxTokens).toBe(64);
   });
 });
 
