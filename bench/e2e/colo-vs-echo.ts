@@ -12,10 +12,11 @@
  * The echo returns as many bytes as it got; Colo's replies differ (sizes printed).
  *
  *   node bench/lib/run.mjs bench/e2e/colo-vs-echo.ts [--count 5000] [--rate 1000] [--open-ms 3000] [--rounds 2]
- *        [--audit shipped|fsync-never|off] [--profile] [--only ping,classifier,llm-1tok] [--quick]
+ *        [--audit shipped|fsync-never|interval-0|fsync-never-interval-0|off] [--profile] [--only ping,classifier,llm-1tok] [--quick]
  *
  * --audit picks Colo's audit log config: as shipped (fsync 'always', the answer waits
- * for the group commit), fsync 'never', or off; audit files go to a temporary dir.
+ * for the 2 ms group commit), fsync-never, interval-0 (flushIntervalMs 0),
+ * fsync-never-interval-0, or off; audit files go to a temporary dir.
  *
  * --profile runs Colo under `node --cpu-prof` and prints its main thread's top self-time
  * functions; --only classifier (comma list) runs some scenarios.
@@ -77,6 +78,9 @@ const ROUNDS = QUICK ? 1 : Number(values.rounds);
 const AUDIT: Record<string, Record<string, unknown>> = {
   shipped: {},
   'fsync-never': { audit: { fsync: 'never' } },
+  /** fsync 'always' but no group-commit wait: a batch is flushed as soon as the writer is idle. */
+  'interval-0': { audit: { flushIntervalMs: 0 } },
+  'fsync-never-interval-0': { audit: { fsync: 'never', flushIntervalMs: 0 } },
   off: { audit: { enabled: false } },
 };
 if (!(values.audit! in AUDIT)) throw new Error(`--audit: expected one of ${Object.keys(AUDIT).join(', ')}`);

@@ -326,10 +326,9 @@ async function main(): Promise<void> {
   const MOCK_MODEL = { json: 'gpt-mock', sse: 'gpt-mock' };
   senders.set('direct', client(upstream.url, MOCK_MODEL, {}, false));
   try {
-    if (wanted.includes('colo')) {
-      servers.set('colo', await startColo(upstream.url, true, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []));
-    }
-    if (wanted.includes('colo-noaudit')) servers.set('colo-noaudit', await startColo(upstream.url, false));
+    const prof = (mode: Mode): string[] => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, mode)}`] : []);
+    if (wanted.includes('colo')) servers.set('colo', await startColo(upstream.url, true, prof('colo')));
+    if (wanted.includes('colo-noaudit')) servers.set('colo-noaudit', await startColo(upstream.url, false, prof('colo-noaudit')));
     if (wanted.includes('portkey')) {
       try {
         servers.set('portkey', await startPortkey());
@@ -364,6 +363,11 @@ async function main(): Promise<void> {
       }
     }
     console.error(machineLine());
+    // What each server burns doing nothing (timers, idle threads), so CPU per request can be read net of it.
+    const idleCpuMsPerSec: Record<string, number> = {};
+    const idle0 = new Map([...servers].map(([m, s]) => [m, cpuUs(s.pid)]));
+    await sleep(2000);
+    for (const [m, s] of servers) idleCpuMsPerSec[m] = Math.round((cpuUs(s.pid) - idle0.get(m)!) / 2000);
 
     for (const { mode, variant } of cells)
       await runOpenLoop({ ratePerSec: 500, durationMs: Number(values.warmup), send: () => senders.get(mode)!.send(variant) });
@@ -415,11 +419,13 @@ async function main(): Promise<void> {
       }
     }
 
-    let profile: ReturnType<typeof summarizeProfile> | undefined;
-    if (profileDir && servers.has('colo')) {
-      await servers.get('colo')!.stop();
-      servers.delete('colo');
-      profile = summarizeProfile(profileDir);
+    // V8 writes a profile when the process exits, so the profiled servers stop first.
+    const profile: Record<string, ReturnType<typeof summarizeProfile>> = {};
+    for (const mode of ['colo', 'colo-noaudit'] as const) {
+      if (!profileDir || !servers.has(mode)) continue;
+      await servers.get(mode)!.stop();
+      servers.delete(mode);
+      profile[mode] = summarizeProfile(join(profileDir, mode));
     }
     const out = {
       bench: 'gateway-peer',
@@ -427,17 +433,19 @@ async function main(): Promise<void> {
       loadavgAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
       loadavgAtStart: machineInfo().loadavg1,
       notes,
+      idleCpuMsPerSec,
       peer: 'portkey @portkey-ai/gateway 1.15.2 (build/start-server.js, node)',
       results,
-      ...(profile ? { coloProfile: profile } : {}),
+      ...(profileDir ? { coloProfile: profile } : {}),
     };
     console.log(JSON.stringify(out, null, 2));
     printTable(results);
-    if (profile) {
-      console.error(`\nColo main thread, ${profile.totalMs} ms non-idle; top self time by file:`);
-      for (const f of profile.files.slice(0, 15)) console.error(`  ${String(f.pct).padStart(5)}%  ${f.name}`);
+    console.error(`idle CPU ms/s: ${JSON.stringify(idleCpuMsPerSec)}`);
+    for (const [mode, p] of Object.entries(profile)) {
+      console.error(`\n${mode} main thread, ${p.totalMs} ms non-idle; top self time by file:`);
+      for (const f of p.files.slice(0, 15)) console.error(`  ${String(f.pct).padStart(5)}%  ${f.name}`);
       console.error('top functions:');
-      for (const f of profile.functions.slice(0, 20)) console.error(`  ${String(f.pct).padStart(5)}%  ${f.name}`);
+      for (const f of p.functions.slice(0, 25)) console.error(`  ${String(f.pct).padStart(5)}%  ${f.name}`);
     }
     const path = writeResult('gateway-peer', 'e2e', out);
     if (path) console.error(`wrote ${path}`);

@@ -20,6 +20,9 @@ import { Redactor } from '../redact';
 import { Router, type ClassifierRoute } from '../router';
 import { ColoServer, type ServerContext } from '../server';
 import { applyLayout, loadTuning } from '../tuning';
+import { SkillService, skillRoutes } from '../skills';
+import type { Principal } from '../core/routes';
+import type { CompletionResult, InferenceRequest, TokenSink } from '../core/types';
 import { registerGauges } from './gauges';
 import { RequestPipeline } from './pipeline';
 
@@ -110,6 +113,16 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
       localRoutes: Object.fromEntries(config.engine.models.map((m) => [m.name, { fallback: m.fallback, policy: m.policy }])),
     });
     const pipeline = new RequestPipeline({ router, auth: auth.auth, limiter, audit, log });
+    const skills = SkillService.create(config.skills, {
+      complete: (req, sink, signal, ctx) => router.complete(req, sink, signal, ctx),
+      classifiers,
+    });
+    // Skills run inside the pipeline, so skill subscriptions, quotas and audit apply.
+    const runSkill = (req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal, principal?: Principal, opts?: Parameters<SkillService['run']>[4]) =>
+      pipeline.handle(req, sink, signal, { api: 'skill' }, principal, {
+        run: () => skills.run(req, sink, signal, principal, opts),
+        rawOutputOf: (err) => (err as { rawOutput?: string }).rawOutput,
+      }) as Promise<Awaited<ReturnType<SkillService['run']>>>;
     let ready = true;
 
     const adminRoute: ExtraRoute = {
@@ -122,7 +135,8 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
       config: config.server,
       protocol: config.protocol,
       log,
-      complete: (req, sink, signal, api, principal) => pipeline.handle(req, sink, signal, { api }, principal),
+      complete: (req, sink, signal, api, principal): Promise<CompletionResult> =>
+        req.skill ? runSkill(req, sink, signal, principal) : pipeline.handle(req, sink, signal, { api }, principal),
       authenticate: (credential) => auth.auth.authenticate(credential),
       models: () => [
         ...engine.pools.flatMap((p) => [p.name, ...p.aliases].map((id) => ({ id, ownedBy: 'colo-local' }))),
@@ -131,7 +145,12 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
       ],
       ready: () => ready,
       metricsText: () => metrics.render(),
-      extraRoutes: [adminRoute, ...classifierRoutes(classifiers), ...(opts.extraRoutes?.(pipeline, router) ?? [])],
+      extraRoutes: [
+        adminRoute,
+        ...classifierRoutes(classifiers),
+        ...skillRoutes({ registry: skills.registry, run: runSkill }),
+        ...(opts.extraRoutes?.(pipeline, router) ?? []),
+      ],
     };
     const server = new ColoServer(ctx);
     registerGauges(metrics, { engine, gateway, server });

@@ -38,14 +38,20 @@ export class RequestPipeline {
     signal: AbortSignal,
     ctx: CallContext,
     principal: Principal | undefined,
-    extra: { rawOutputOf?: (err: unknown) => string | undefined } = {},
+    extra: {
+      /** Runs the request instead of the router (a skill); the controls around it are the same. */
+      run?: (() => Promise<CompletionResult>) | undefined;
+      /** The model's raw output carried by an error (SCHEMA_VIOLATION), for the audit record. */
+      rawOutputOf?: (err: unknown) => string | undefined;
+    } = {},
   ): Promise<CompletionResult> {
     const { router, auth, limiter, audit } = this.deps;
     if (principal) {
       req.tenant = principal.tenant;
       req.keyId = principal.keyId;
     }
-    req.model = router.resolveModel(req);
+    // A skill picks its own model when the request names none.
+    if (!req.skill) req.model = router.resolveModel(req);
     const outcome: RouteOutcome = { redacted: false };
     let result: CompletionResult | undefined;
     let error: unknown;
@@ -59,7 +65,7 @@ export class RequestPipeline {
           tokens: estimatePromptTokens(req) + req.sampling.maxTokens,
         });
       }
-      result = await router.complete(req, sink, signal, { ...ctx, allowRemote: principal?.allowRemote ?? true }, outcome);
+      result = extra.run ? await extra.run() : await router.complete(req, sink, signal, { ...ctx, allowRemote: principal?.allowRemote ?? true }, outcome);
       return result;
     } catch (err) {
       error = err;

@@ -14,6 +14,7 @@ import { cacheConfigSchema } from '../cache/config';
 import { redactConfigSchema } from '../redact/config';
 import { auditConfigSchema } from '../audit/config';
 import { tuningConfigSchema } from '../tuning/config';
+import { skillsConfigSchema } from '../skills/config';
 
 export const localModelSchema = z.strictObject({
   /** Name clients use. Required. */
@@ -117,6 +118,8 @@ export const configSchema = z.strictObject({
   audit: auditConfigSchema.default(auditConfigSchema.parse({})),
   /** Shared state across boxes: auth, quotas and cache move to Redis when set. Default: none. */
   redis: redisConfigSchema.optional(),
+  /** Trading skills: built-ins and extra templates (src/skills). Default: the built-ins. */
+  skills: skillsConfigSchema.default(skillsConfigSchema.parse({})),
   /** Core pinning (native addon, optional) (src/tuning/config.ts). Default: off. */
   tuning: tuningConfigSchema.default(tuningConfigSchema.parse({})),
 });

@@ -91,7 +91,13 @@ export function skillResponse(r: SkillResult) {
   };
 }
 
-export function skillRoutes(service: SkillService): ExtraRoute[] {
+/**
+ * What the routes need: the catalogue, and a runner. The app passes a runner that goes
+ * through its request pipeline (auth, quota, audit) around SkillService.run.
+ */
+export type SkillRunner = Pick<SkillService, 'registry' | 'run'>;
+
+export function skillRoutes(service: SkillRunner): ExtraRoute[] {
   return [
     {
       method: 'get',
