@@ -98,8 +98,11 @@ cat > "$stage/colo" <<'LAUNCHER'
 # Settings for every run (COLO_*, NODE_LLAMA_CPP_*) can go in colo.env next to this file:
 # KEY=value lines, no quotes (systemd's EnvironmentFile format). A variable already set
 # in the environment wins over the file.
-self=$(readlink -f "$0" 2>/dev/null || echo "$0")
-here=$(cd "$(dirname "$self")" && pwd -P)
+self=$0
+# Follow a symlink (/usr/local/bin/colo -> /opt/colo/colo); builtins only past this point.
+if command -v readlink >/dev/null 2>&1; then self=$(readlink -f "$0"); fi
+case "$self" in */*) here=${self%/*} ;; *) here=. ;; esac
+here=$(cd "$here" && pwd -P)
 if [ -f "$here/colo.env" ]; then
   while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in ''|'#'*) continue ;; esac
@@ -118,8 +121,11 @@ LAUNCHER
 cat > "$stage/nlc" <<'NLC'
 #!/bin/sh
 # node-llama-cpp's CLI with the bundled Node: ./nlc inspect gpu, ./nlc source build --help
-self=$(readlink -f "$0" 2>/dev/null || echo "$0")
-here=$(cd "$(dirname "$self")" && pwd -P)
+self=$0
+# Follow a symlink (/usr/local/bin/colo -> /opt/colo/colo); builtins only past this point.
+if command -v readlink >/dev/null 2>&1; then self=$(readlink -f "$0"); fi
+case "$self" in */*) here=${self%/*} ;; *) here=. ;; esac
+here=$(cd "$here" && pwd -P)
 if [ -f "$here/colo.env" ]; then
   while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in ''|'#'*) continue ;; esac

@@ -447,7 +447,7 @@ async function main(): Promise<void> {
       console.error('top functions:');
       for (const f of p.functions.slice(0, 25)) console.error(`  ${String(f.pct).padStart(5)}%  ${f.name}`);
     }
-    const path = writeResult('gateway-peer', 'e2e', out);
+    const path = writeResult(profileDir ? 'gateway-peer-profile' : 'gateway-peer', 'e2e', out);
     if (path) console.error(`wrote ${path}`);
   } finally {
     for (const c of senders.values()) await c.close();
