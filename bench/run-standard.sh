@@ -26,7 +26,7 @@ E2E=(
   "bench/e2e/concurrency.ts --threads=1 --rounds=4"
   "bench/e2e/frames-fb-vs-json.ts --count=2000"
   "bench/e2e/classifier-dispatch.ts"
-  "bench/e2e/loadgen.ts --mode=open --rate=100 --duration=5000 --name=loadgen-ws-open"
+  "bench/e2e/loadgen.ts --mode=open --rate=50 --count=0 --duration=5000 --name=loadgen-ws-open"
   "bench/e2e/gateway-peer.ts --rates=1000 --duration=2000 --rounds=1 --warmup=500"
   # synthetic-shapes.ts is left out: minutes per model on CPU (npm run bench:synthetic).
 )

@@ -7,11 +7,14 @@
 #
 #   --cuda          carry node-llama-cpp's prebuilt CUDA 13 backend (@node-llama-cpp/linux-x64-cuda)
 #   --vulkan        carry the prebuilt Vulkan backend (@node-llama-cpp/linux-x64-vulkan)
-#   --llama-source  carry llama.cpp's source (node-llama-cpp's git bundle, 34 MB), so that
-#                   llama.cpp can be rebuilt on the box for its GPU only (see bench/README.md)
+#   --llama-source  carry llama.cpp's source (node-llama-cpp's git bundle, 34 MB) and npm (which
+#                   node-llama-cpp's build drives cmake-js with), so that llama.cpp can be
+#                   rebuilt on the box for its GPU only: ./nlc source download --gpu cuda
+#                   (see bench/README.md)
 #   --out DIR       where the archive goes (default: dist/bundle, git-ignored)
 #   --no-build      use dist/ as it is instead of running `npm run build`
 #   --keep-stage    keep the staging directory next to the archive
+#   --stage-only    stage only (no archive): for trying changes to the bundle quickly
 #
 # Writes colo-<version>-linux-x64[-cuda][-vulkan][-src].tar.xz (xz -T2) with a .sha256 beside
 # it, and prints the size of each part. Over 60 MB, it also splits the archive into
@@ -22,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$(pwd -P)"
 
-cuda=0 vulkan=0 src=0 build=1 keep=0 out="$repo/dist/bundle"
+cuda=0 vulkan=0 src=0 build=1 keep=0 archive_it=1 out="$repo/dist/bundle"
 while [ $# -gt 0 ]; do
   case "$1" in
     --cuda) cuda=1 ;;
@@ -31,7 +34,8 @@ while [ $# -gt 0 ]; do
     --out) out="${2:?--out needs a directory}"; shift ;;
     --no-build) build=0 ;;
     --keep-stage) keep=1 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --stage-only) archive_it=0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bundle: unknown flag $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -85,11 +89,30 @@ else
   addon_note="not built here; Colo runs without host tuning and says so"
 fi
 
+if [ $src = 1 ]; then
+  # node-llama-cpp compiles through `npm run cmake-js-llama`, and cmake-js is a node script:
+  # the box needs npm and node on PATH for that, and the .bin link npm run puts on PATH.
+  npm_dir="$(npm root -g)/npm"
+  [ -f "$npm_dir/bin/npm-cli.js" ] || { echo "bundle: npm not found at $npm_dir (needed for --llama-source)" >&2; exit 1; }
+  mkdir -p "$stage/lib"
+  cp -rL "$npm_dir" "$stage/lib/npm"
+  cat > "$stage/bin/npm" <<'NPM'
+#!/bin/sh
+here=${0%/*}
+exec "$here/node" "$here/../lib/npm/bin/npm-cli.js" "$@"
+NPM
+  chmod 755 "$stage/bin/npm"
+fi
+
 prune_flags=()
 [ $cuda = 1 ] && prune_flags+=(--cuda)
 [ $vulkan = 1 ] && prune_flags+=(--vulkan)
 [ $src = 1 ] && prune_flags+=(--llama-source)
 "$node_bin" scripts/bundle-prune.mjs --app "$stage/app" "${prune_flags[@]}"
+if [ $src = 1 ]; then
+  mkdir -p "$stage/app/node_modules/.bin"
+  ln -s ../cmake-js/bin/cmake-js "$stage/app/node_modules/.bin/cmake-js"
+fi
 
 # The launcher: no Node on PATH needed, and llama.cpp never reaches for the network.
 cat > "$stage/colo" <<'LAUNCHER'
@@ -134,6 +157,9 @@ if [ -f "$here/colo.env" ]; then
     eval "[ -n \"\${$key+x}\" ]" || export "$line"
   done < "$here/colo.env"
 fi
+# A source build runs npm and cmake-js (a node script): give it the bundled node and npm.
+PATH="$here/bin:$PATH"
+export PATH
 exec "$here/bin/node" "$here/app/node_modules/node-llama-cpp/dist/cli/cli.js" "$@"
 NLC
 chmod 755 "$stage/colo" "$stage/nlc" "$stage/bin/node"
@@ -153,12 +179,18 @@ echo "bundle: parts of $name/"
 echo "  $(size "$stage/bin/node")  bin/node ($("$node_bin" -v))"
 echo "  $(size "$stage/app/dist")  app/dist"
 [ -d "$stage/app/native" ] && echo "  $(size "$stage/app/native")  app/native (host tuning addon)"
+[ -d "$stage/lib/npm" ] && echo "  $(size "$stage/lib/npm")  lib/npm (for rebuilding llama.cpp on the box)"
 echo "  $(size "$stage/app/node_modules")  app/node_modules, of which:"
 # One du per package: du given overlapping paths counts each file once only.
 (cd "$stage/app/node_modules" && for d in [!@]* @*/*; do if [ -d "$d" ]; then du -sb "$d"; fi; done) \
   | sort -rn | awk '$1 > 1e6 { printf "  %8.1f MB      %s\n", $1 / 1e6, $2 }'
 echo "               (and $(cd "$stage/app/node_modules" && for d in [!@]* @*/*; do if [ -d "$d" ]; then du -sb "$d"; fi; done | awk '$1 <= 1e6 { n++; b += $1 } END { printf "%d packages under 1 MB, %.1f MB", n, b / 1e6 }'))"
 echo "  $(size "$stage")  total, uncompressed"
+
+if [ $archive_it = 0 ]; then
+  echo "bundle: staged at $stage (no archive: --stage-only) in $(secs "$t_all")"
+  exit 0
+fi
 
 # 3. Archive. xz -T2: the build boxes have 2 cores.
 t=$(now)

@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Classifier } from '../../src/classifier';
 import { readLabelledCsv } from '../../src/classifier/csv';
-import { formatSummary, machineInfo, machineLine, runClosedLoop, writeResult, type LatencySummary } from '../lib';
+import { formatSummary, machineLine, runClosedLoop, writeResult, type LatencySummary } from '../lib';
 import { CHECK_HEADLINES, HEADLINE_DATA, trainBenchClassifier } from './bench-classifier';
+import { loadNow } from './loadgen-core';
 
 const { values } = parseArgs({
   options: {
@@ -74,7 +75,7 @@ async function measure(c: Classifier, texts: string[], round: number): Promise<R
   return { round, mode: c.mode, one: one.rtt, batch32: b.rtt, batch32PerTextP50Us: b.rtt.p50 / BATCH };
 }
 
-const loadavgStart = machineInfo().loadavg1;
+const loadavgStart = loadNow();
 console.log(`# classifier-dispatch\n${machineLine()}`);
 const clf = await trainBenchClassifier();
 console.log(`classifier trained in ${Math.round(clf.trainMs)} ms (valid accuracy ${clf.accuracy.toFixed(3)})`);
@@ -103,7 +104,7 @@ const summary = {
   poolOverInlineBatch32P50: p50('pool', 'batch32') / p50('inline', 'batch32'),
 };
 console.log(`best p50s: pool - inline, one headline: ${summary.poolMinusInlineOneP50Us.toFixed(1)} µs; pool / inline, batch of 32: ${summary.poolOverInlineBatch32P50.toFixed(2)}x`);
-const results = { loadavgStart, loadavgEnd: machineInfo().loadavg1, accuracy: clf.accuracy, count: COUNT, batchCount: BATCH_COUNT, rows, summary };
+const results = { loadavgStart, loadavgEnd: loadNow(), accuracy: clf.accuracy, count: COUNT, batchCount: BATCH_COUNT, rows, summary };
 const path = writeResult('classifier-dispatch', 'e2e', results);
 console.log(JSON.stringify(results));
 if (path) console.log(`wrote ${path}`);

@@ -39,7 +39,10 @@ export async function startColoProcess(
 ): Promise<ColoProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'colo-bench-'));
   const file = join(dir, 'colo.json');
-  writeFileSync(file, JSON.stringify({ ...config, server: { port: 0, ...(config.server as object) } }));
+  // The audit log (on by default, fsync 'always') goes to this run's temporary directory
+  // unless the config says otherwise, so benches never write into the repo's data/.
+  const audit = { dir: join(dir, 'audit'), ...(config.audit as object) };
+  writeFileSync(file, JSON.stringify({ ...config, audit, server: { port: 0, ...(config.server as object) } }));
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/cli.js'), 'serve', '--config', file, '--log-level', 'info'], {
     cwd: ROOT,
     env: { ...process.env, ...env },

@@ -35,7 +35,6 @@ import * as fb from '../../src/protocol/generated/colo_generated';
 import {
   compareLatency,
   formatSummary,
-  machineInfo,
   machineLine,
   runClosedLoop,
   runOpenLoop,
@@ -44,6 +43,7 @@ import {
   type LatencySummary,
 } from '../lib';
 import { CHECK_HEADLINES, trainBenchClassifier } from './bench-classifier';
+import { loadNow } from './loadgen-core';
 import { ROOT, startColoProcess } from './colo-process';
 import { EchoClient } from './uws-echo-client';
 import { startEchoChild } from './uws-echo';
@@ -304,7 +304,7 @@ function auditConfig(mode: string): Record<string, unknown> {
   return { audit: { ...((AUDIT[mode]!.audit as object | undefined) ?? {}), dir } };
 }
 
-const loadavgStart = machineInfo().loadavg1;
+const loadavgStart = loadNow();
 console.log(`# colo-vs-echo (audit ${values.audit})\n${machineLine()}`);
 const clf = await trainBenchClassifier();
 console.log(`classifier trained in ${Math.round(clf.trainMs)} ms (valid accuracy ${clf.accuracy.toFixed(3)})`);
@@ -417,7 +417,7 @@ const overheadP50Us = rows
   .filter((r) => r.mode === 'closed c=1')
   .map((r) => ({ scenario: r.scenario, round: r.round, coloP50: r.colo.p50, echoP50: r.echo.p50, workP50: work[r.scenario] ?? 0, overheadUs: Math.round((r.colo.p50 - r.echo.p50 - (work[r.scenario] ?? 0)) * 10) / 10 }));
 for (const o of overheadP50Us) console.log(`p50 closed ${o.scenario} round ${o.round + 1}: colo ${o.coloP50} = echo ${o.echoP50} + work ${o.workP50} + colo overhead ${o.overheadUs} µs`);
-const results = { audit: values.audit, loadavgStart, loadavgEnd: machineInfo().loadavg1, echoServer: echo.label, classifierAccuracy: clf.accuracy, inProcess, overheadP50Us, rows, profile };
+const results = { audit: values.audit, loadavgStart, loadavgEnd: loadNow(), echoServer: echo.label, classifierAccuracy: clf.accuracy, inProcess, overheadP50Us, rows, profile };
 const path = writeResult(values.audit === 'shipped' ? 'colo-vs-echo' : `colo-vs-echo-audit-${values.audit}`, 'e2e', results);
 console.log(JSON.stringify(results));
 if (path) console.log(`wrote ${path}`);

@@ -20,7 +20,8 @@ import uWS from 'uWebSockets.js';
 import WebSocket from 'ws';
 import type { CompletionResult } from '../../src/core/types';
 import { decodeClientFrame, decodeServerFrame, encodeRequest, encodeResult, encodeTokenChunk } from '../../src/protocol';
-import { compareLatency, formatSummary, machineInfo, machineLine, runClosedLoop, writeResult, type ComparisonRow, type LatencySummary } from '../lib';
+import { compareLatency, formatSummary, machineLine, runClosedLoop, writeResult, type ComparisonRow, type LatencySummary } from '../lib';
+import { loadNow } from './loadgen-core';
 
 const { values } = parseArgs({
   options: {
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
   const tokenCounts = values.tokens!.split(',').map(Number);
   const count = quick ? 500 : Number(values.count);
   const rounds = quick ? 1 : Number(values.rounds);
-  const loadavgStart = machineInfo().loadavg1;
+  const loadavgStart = loadNow();
   console.log(`# frames-fb-vs-json\n${machineLine()}`);
   const server = await startServer();
   const rows: { tokens: number; round: number; fb: Measure; json: Measure; rttRatios: ComparisonRow[]; throughputRatio: number }[] = [];
@@ -237,7 +238,7 @@ async function main(): Promise<void> {
   } finally {
     server.stop();
   }
-  const results = { loadavgStart, loadavgEnd: machineInfo().loadavg1, count, rows };
+  const results = { loadavgStart, loadavgEnd: loadNow(), count, rows };
   const path = writeResult('frames-fb-vs-json', 'e2e', results);
   console.log(JSON.stringify(results));
   if (path) console.log(`wrote ${path}`);

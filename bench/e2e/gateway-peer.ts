@@ -109,7 +109,9 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pro
 
 async function startUpstream(): Promise<Server> {
   // stdin is a pipe: the child exits when it closes, so it never outlives this process.
-  const child = spawn(process.execPath, [process.argv[1]!, '--serve-upstream'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [process.argv[1]!, '--serve-upstream'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   children.add(child);
   const url = (await waitForLine(child, /^http:\/\//, 'mock upstream')).trim();
   return { child, pid: child.pid!, url, stop: () => stopChild(child) };
@@ -139,7 +141,12 @@ async function startPortkey(): Promise<Server> {
 }
 
 async function startColo(upstream: string, audit: boolean, nodeArgs: string[] = []): Promise<Server> {
-  const target = { provider: 'openai', baseUrl: `${upstream}/v1`, model: 'gpt-mock', connections: Number(values.connections) };
+  const target = {
+    provider: 'openai',
+    baseUrl: `${upstream}/v1`,
+    model: 'gpt-mock',
+    connections: Number(values.connections),
+  };
   const p = await startColoProcess(
     {
       engine: { gpu: 'cpu', models: [{ name: 'tiny', source: values.model, sequences: 1 }] },
@@ -151,7 +158,9 @@ async function startColo(upstream: string, audit: boolean, nodeArgs: string[] = 
         ],
       },
       cache: { enabled: false },
-      audit: audit ? { dir: mkdtempSync(join(os.tmpdir(), 'colo-bench-audit-')), fsync: 'always' } : { enabled: false },
+      audit: audit
+        ? { dir: mkdtempSync(join(os.tmpdir(), 'colo-bench-audit-')), fsync: 'always' }
+        : { enabled: false },
     },
     {},
     nodeArgs,
@@ -179,19 +188,31 @@ function bodyFor(model: string, variant: Variant): string {
 }
 
 /** One client for one server: sends the variant's request and returns the answer's text. */
-function client(baseUrl: string, models: Record<Variant, string>, extraHeaders: Record<string, string>, checkColo: boolean) {
+function client(
+  baseUrl: string,
+  models: Record<Variant, string>,
+  extraHeaders: Record<string, string>,
+  checkColo: boolean,
+) {
   const pool = new Pool(baseUrl, { connections: Number(values.connections), pipelining: 1 });
   const headers = { 'content-type': 'application/json', ...extraHeaders };
   const bodies = { json: bodyFor(models.json, 'json'), sse: bodyFor(models.sse, 'sse') };
   async function send(variant: Variant): Promise<string> {
-    const res = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers, body: bodies[variant] });
-    if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}: ${(await res.body.text()).slice(0, 300)}`);
+    const res = await pool.request({
+      method: 'POST',
+      path: '/v1/chat/completions',
+      headers,
+      body: bodies[variant],
+    });
+    if (res.statusCode !== 200)
+      throw new Error(`status ${res.statusCode}: ${(await res.body.text()).slice(0, 300)}`);
     if (variant === 'json') {
       const j = (await res.body.json()) as {
         choices: { message: { content: string } }[];
         colo?: { route: { kind: string } };
       };
-      if (checkColo && j.colo?.route.kind !== 'remote') throw new Error(`colo answered from ${JSON.stringify(j.colo)}`);
+      if (checkColo && j.colo?.route.kind !== 'remote')
+        throw new Error(`colo answered from ${JSON.stringify(j.colo)}`);
       return j.choices[0]!.message.content;
     }
     const parser = new SseParser();
@@ -262,7 +283,9 @@ async function timedRun(
     completed: r.completed,
     errors,
     shed,
-    saturated: shed > 0 || r.achievedRatePerSec < 0.95 * rate,
+    // Shedding, a short rate, or a median in the 100s of ms (a queue is building) all mean
+    // the mode did not keep up.
+    saturated: shed > 0 || r.achievedRatePerSec < 0.95 * rate || r.latency.p50 > 100_000,
     achievedRatePerSec: Math.round(r.achievedRatePerSec),
     maxSendLagUs: r.maxSendLagUs,
     latency: r.latency,
@@ -280,8 +303,12 @@ const median = (xs: number[]): number => {
   return Math.round(m * 10) / 10;
 };
 
-/** Top self-time functions and files of a --cpu-prof profile (main thread, tid 0), idle left out. */
-function summarizeProfile(dir: string, n = 25) {
+/**
+ * Top self-time functions and files of a --cpu-prof profile (main thread, tid 0), idle
+ * left out, counting only samples from `fromUs` on (CLOCK_MONOTONIC µs, the clock of
+ * both V8's profile timestamps and process.hrtime), so start-up and warm-up are excluded.
+ */
+function summarizeProfile(dir: string, fromUs: number, n = 25) {
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && f.split('.')[4] === '0');
   const byFn = new Map<string, number>();
   const byFile = new Map<string, number>();
@@ -289,11 +316,15 @@ function summarizeProfile(dir: string, n = 25) {
   for (const f of files) {
     const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
       nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+      startTime: number;
       samples: number[];
       timeDeltas: number[];
     };
     const byId = new Map(p.nodes.map((node) => [node.id, node.callFrame]));
+    let at = p.startTime;
     p.samples.forEach((id, i) => {
+      at += p.timeDeltas[i] ?? 0;
+      if (at < fromUs) return;
       const cf = byId.get(id)!;
       if (cf.functionName === '(idle)' || cf.functionName === '(program)') return;
       const dt = (p.timeDeltas[i] ?? 0) / 1000;
@@ -308,7 +339,11 @@ function summarizeProfile(dir: string, n = 25) {
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
-      .map(([name, ms]) => ({ name, selfMs: Math.round(ms), pct: Math.round((ms / Math.max(total, 1e-9)) * 1000) / 10 }));
+      .map(([name, ms]) => ({
+        name,
+        selfMs: Math.round(ms),
+        pct: Math.round((ms / Math.max(total, 1e-9)) * 1000) / 10,
+      }));
   return { totalMs: Math.round(total), functions: top(byFn), files: top(byFile) };
 }
 
@@ -326,9 +361,11 @@ async function main(): Promise<void> {
   const MOCK_MODEL = { json: 'gpt-mock', sse: 'gpt-mock' };
   senders.set('direct', client(upstream.url, MOCK_MODEL, {}, false));
   try {
-    const prof = (mode: Mode): string[] => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, mode)}`] : []);
+    const prof = (mode: Mode): string[] =>
+      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, mode)}`] : [];
     if (wanted.includes('colo')) servers.set('colo', await startColo(upstream.url, true, prof('colo')));
-    if (wanted.includes('colo-noaudit')) servers.set('colo-noaudit', await startColo(upstream.url, false, prof('colo-noaudit')));
+    if (wanted.includes('colo-noaudit'))
+      servers.set('colo-noaudit', await startColo(upstream.url, false, prof('colo-noaudit')));
     if (wanted.includes('portkey')) {
       try {
         servers.set('portkey', await startPortkey());
@@ -339,7 +376,11 @@ async function main(): Promise<void> {
     for (const [mode, s] of servers) {
       const extra: Record<string, string> =
         mode === 'portkey'
-          ? { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstream.url}/v1`, authorization: 'Bearer sk-bench' }
+          ? {
+              'x-portkey-provider': 'openai',
+              'x-portkey-custom-host': `${upstream.url}/v1`,
+              authorization: 'Bearer sk-bench',
+            }
           : {};
       const models = mode === 'portkey' ? MOCK_MODEL : { json: 'remote-json', sse: 'remote-sse' };
       senders.set(mode, client(s.url, models, extra, mode !== 'portkey'));
@@ -353,7 +394,8 @@ async function main(): Promise<void> {
         if (!c) continue;
         try {
           const text = await c.send(variant);
-          if (text !== FIXTURE_TEXT) throw new Error(`answered ${JSON.stringify(text)}, expected ${JSON.stringify(FIXTURE_TEXT)}`);
+          if (text !== FIXTURE_TEXT)
+            throw new Error(`answered ${JSON.stringify(text)}, expected ${JSON.stringify(FIXTURE_TEXT)}`);
           cells.push({ mode, variant });
         } catch (err) {
           if (mode !== 'portkey') throw new Error(`${mode}/${variant}: ${(err as Error).message}`);
@@ -370,8 +412,13 @@ async function main(): Promise<void> {
     for (const [m, s] of servers) idleCpuMsPerSec[m] = Math.round((cpuUs(s.pid) - idle0.get(m)!) / 2000);
 
     for (const { mode, variant } of cells)
-      await runOpenLoop({ ratePerSec: 500, durationMs: Number(values.warmup), send: () => senders.get(mode)!.send(variant) });
+      await runOpenLoop({
+        ratePerSec: 500,
+        durationMs: Number(values.warmup),
+        send: () => senders.get(mode)!.send(variant),
+      });
 
+    const timedFromUs = Number(process.hrtime.bigint() / 1000n);
     const results: Record<string, unknown>[] = [];
     for (const variant of variants) {
       const modes = cells.filter((c) => c.variant === variant).map((c) => c.mode);
@@ -383,7 +430,14 @@ async function main(): Promise<void> {
           const order = round % 2 ? rot.reverse() : rot;
           for (const mode of order) {
             await sleep(300);
-            const r = await timedRun(mode, round, rate, () => senders.get(mode)!.send(variant), servers.get(mode)?.pid, upstream.pid);
+            const r = await timedRun(
+              mode,
+              round,
+              rate,
+              () => senders.get(mode)!.send(variant),
+              servers.get(mode)?.pid,
+              upstream.pid,
+            );
             runs.push(r);
             const l = r.latency;
             console.error(
@@ -425,7 +479,7 @@ async function main(): Promise<void> {
       if (!profileDir || !servers.has(mode)) continue;
       await servers.get(mode)!.stop();
       servers.delete(mode);
-      profile[mode] = summarizeProfile(join(profileDir, mode));
+      profile[mode] = summarizeProfile(join(profileDir, mode), timedFromUs);
     }
     const out = {
       bench: 'gateway-peer',
@@ -457,7 +511,9 @@ async function main(): Promise<void> {
 }
 
 function printTable(results: Record<string, unknown>[]): void {
-  const lines = ['variant rate  mode          p50     p99   p99.9     max | +p50   +p99  +p99.9 | gw cpu/req | rate   err  shed'];
+  const lines = [
+    'variant rate  mode          p50     p99   p99.9     max | +p50   +p99  +p99.9 | gw cpu/req | rate   err  shed',
+  ];
   for (const r of results) {
     for (const [mode, s] of Object.entries(r.summary as Record<string, Record<string, unknown>>)) {
       const a = s.addedUs as Record<string, number | null>;
@@ -468,7 +524,9 @@ function printTable(results: Record<string, unknown>[]): void {
       );
     }
   }
-  console.error(`\nlatency µs from scheduled send (median over rounds); + = minus direct, same round\n${lines.join('\n')}`);
+  console.error(
+    `\nlatency µs from scheduled send (median over rounds); + = minus direct, same round\n${lines.join('\n')}`,
+  );
 }
 
 // Last, so every module-level constant above is initialised (the bundle hoists them).

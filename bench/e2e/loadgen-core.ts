@@ -9,6 +9,7 @@
  * closed loop at its actual send time. TTFT is measured from the same start; the
  * inter-token latency (ITL) is the gap between consecutive token frames of one answer.
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Histogram } from 'hdr-histogram-js';
 import { isErrorCode } from '../../src/core/errors';
@@ -314,4 +315,9 @@ export function formatLoadReport(r: LoadReport, header: string): string {
     `  ttft  ${formatSummary(r.ttft)}`,
     `  itl   ${formatSummary(r.itl)}`,
   ].join('\n');
+}
+
+/** The 1-minute load average now (machineInfo() caches its value from its first call). */
+export function loadNow(): number {
+  return Math.round((loadavg()[0] ?? 0) * 100) / 100;
 }

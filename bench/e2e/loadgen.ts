@@ -17,7 +17,7 @@ import { Pool } from 'undici';
 import WebSocket from 'ws';
 import { SseParser } from '../../src/gateway/providers/sse';
 import { decodeServerFrame, encodeRequest } from '../../src/protocol';
-import { hrtimeClock, isMain, machineInfo, machineLine, runClosedLoop, runOpenLoop, writeResult } from '../lib';
+import { hrtimeClock, isMain, machineLine, runClosedLoop, runOpenLoop, writeResult } from '../lib';
 import type { ClockNs } from '../lib';
 import { startColoProcess, ROOT } from './colo-process';
 import {
@@ -26,6 +26,7 @@ import {
   LOAD_USAGE,
   LoadArgsError,
   LoadStats,
+  loadNow,
   parseLoadArgs,
   readSsePayload,
   type LoadOptions,
@@ -289,10 +290,10 @@ if (isMain('loadgen')) {
   }
   const target = await targetFor(o);
   try {
-    const loadavgStart = machineInfo().loadavg1;
+    const loadavgStart = loadNow();
     const r = await runLoad(o, target.url);
     const name = o.name || `loadgen-${o.transport}-${o.mode}`;
-    const path = writeResult(name, 'e2e', { ...r, loadavgStart });
+    const path = writeResult(name, 'e2e', { ...r, loadavgStart, loadavgEnd: loadNow() });
     console.log(JSON.stringify(r));
     const shape = o.mode === 'open' ? `open ${o.rate}/s` : `closed c=${o.concurrency}`;
     console.log(

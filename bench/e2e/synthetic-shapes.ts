@@ -24,8 +24,9 @@ import { getLlama, LlamaCompletion } from 'node-llama-cpp';
 import WebSocket from 'ws';
 import { resolveModel, type SyntheticQuant, type SyntheticShapeName } from '../../src/models';
 import { decodeServerFrame, encodeRequest } from '../../src/protocol';
-import { machineInfo, machineLine, writeResult } from '../lib';
+import { machineLine, writeResult } from '../lib';
 import { ROOT, startColoProcess } from './colo-process';
+import { loadNow } from './loadgen-core';
 
 const { values } = parseArgs({
   options: {
@@ -161,7 +162,7 @@ async function throughColo(path: string, words: number): Promise<{ stats: PathSt
   return { stats: stats(runs), startMs };
 }
 
-const loadavgStart = machineInfo().loadavg1;
+const loadavgStart = loadNow();
 console.log(`# synthetic-shapes\n${machineLine()}\n${TOKENS} tokens, ${RUNS} runs + 1 warm-up per path, threads ${THREADS}, ~${PROMPT_TOKENS}-token prompt, temperature 0`);
 const rows = [];
 for (const shape of SHAPES) {
@@ -189,7 +190,7 @@ for (const shape of SHAPES) {
       colo: { ...colo.stats, startMs: Math.round(colo.startMs) },
       ttftRatio: colo.stats.ttftMsMedian / base.stats.ttftMsMedian,
       decodeRatio: colo.stats.decodeTokensPerSecMedian / base.stats.decodeTokensPerSecMedian,
-      loadavg: machineInfo().loadavg1,
+      loadavg: loadNow(),
     };
     rows.push(row);
     console.log(
@@ -199,7 +200,7 @@ for (const shape of SHAPES) {
     );
   }
 }
-const results = { tokens: TOKENS, runs: RUNS, threads: THREADS, loadavgStart, loadavgEnd: machineInfo().loadavg1, rows };
+const results = { tokens: TOKENS, runs: RUNS, threads: THREADS, loadavgStart, loadavgEnd: loadNow(), rows };
 const path = writeResult('synthetic-shapes', 'e2e', results);
 console.log(JSON.stringify(results));
 if (path) console.log(`wrote ${path}`);
