@@ -2,10 +2,12 @@
 # Checks an offline bundle the way an operator would use it, on a box with no Node.js:
 #
 #   scripts/bundle-check.sh ARCHIVE.tar.xz [--model FILE.gguf]
+#   scripts/bundle-check.sh --dir STAGE_DIR [--model FILE.gguf]   (an unpacked bundle, e.g. from
+#                                                   bundle.sh --stage-only; step 1 is skipped)
 #
 # 1. checks the archive against its .sha256 (when beside it) and extracts it into a
 #    fresh temporary directory (no node_modules above it to fall back on);
-# 2. runs `./colo serve --port 0 --model FILE` under `env -i` with a PATH holding every
+# 2. runs `BUNDLE/colo serve --port 0 --model FILE` from a separate state directory under `env -i` with a PATH holding every
 #    tool of /usr/bin and /bin except node/npm/npx, a fresh HOME, and, where `unshare -n`
 #    works (root), in a network namespace with loopback only: nothing can be downloaded;
 # 3. waits for "colo listening", then checks /healthz, /v1/models, a /v1/completions
@@ -33,9 +35,11 @@ if [ "${1:-}" = "__serve" ]; then
   ms() { echo $(( ($(now) - $1) / 1000000 )); }
   jsget() { "$bundle/bin/node" -e "const v = JSON.parse(require('fs').readFileSync(0, 'utf8')); const r = ($1); process.stdout.write(String(r));"; }
 
-  cd "$bundle"
+  # Like a service: started by absolute path from its own state directory (data/audit lands there).
+  mkdir -p "$work/state"
+  cd "$work/state"
   t0=$(now)
-  env -i PATH="$nopath" HOME="$work/home" ./colo serve --host 127.0.0.1 --port 0 --model "$model" >"$log" 2>&1 &
+  env -i PATH="$nopath" HOME="$work/home" "$bundle/colo" serve --host 127.0.0.1 --port 0 --model "$model" >"$log" 2>&1 &
   pid=$!
   port=""
   for _ in $(seq 1 600); do
@@ -92,18 +96,24 @@ if [ "${1:-}" = "__serve" ]; then
   exit 0
 fi
 
-archive="" model="${COLO_TEST_MODEL:-}"
+archive="" dir="" model="${COLO_TEST_MODEL:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --model) model="${2:?--model needs a file}"; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --dir) dir="${2:?--dir needs a directory}"; shift ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bundle-check: unknown flag $1" >&2; exit 2 ;;
     *) archive="$1" ;;
   esac
   shift
 done
-[ -n "$archive" ] && [ -f "$archive" ] || { echo "usage: scripts/bundle-check.sh ARCHIVE.tar.xz [--model FILE.gguf]" >&2; exit 2; }
-archive="$(cd "$(dirname "$archive")" && pwd -P)/$(basename "$archive")"
+usage="usage: scripts/bundle-check.sh ARCHIVE.tar.xz | --dir STAGE_DIR [--model FILE.gguf]"
+if [ -n "$dir" ]; then
+  [ -x "$dir/colo" ] || { echo "bundle-check: $dir has no colo launcher" >&2; exit 2; }
+else
+  [ -n "$archive" ] && [ -f "$archive" ] || { echo "$usage" >&2; exit 2; }
+  archive="$(cd "$(dirname "$archive")" && pwd -P)/$(basename "$archive")"
+fi
 repo="$(cd "$(dirname "$0")/.." && pwd -P)"
 [ -n "$model" ] || model="$repo/../shared/models/stories260K.gguf"
 [ -f "$model" ] || { echo "bundle-check: model $model not found (--model FILE or COLO_TEST_MODEL)" >&2; exit 2; }
@@ -114,16 +124,21 @@ work="$(mktemp -d /tmp/colo-bundle-check.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/home" "$work/box" "$work/path"
 
-if [ -f "$archive.sha256" ]; then
-  (cd "$(dirname "$archive")" && sha256sum -c --quiet "$(basename "$archive").sha256") || { echo "bundle-check: FAIL: sha256 mismatch" >&2; exit 1; }
-  echo "bundle-check: ok: sha256 matches"
+if [ -n "$dir" ]; then
+  bundle="$(cd "$dir" && pwd -P)"
+  echo "bundle-check: checking the unpacked bundle $bundle"
+else
+  if [ -f "$archive.sha256" ]; then
+    (cd "$(dirname "$archive")" && sha256sum -c --quiet "$(basename "$archive").sha256") || { echo "bundle-check: FAIL: sha256 mismatch" >&2; exit 1; }
+    echo "bundle-check: ok: sha256 matches"
+  fi
+  t=$(date +%s%N)
+  tar -xJf "$archive" -C "$work/box"
+  bundle="$(echo "$work"/box/*/)"
+  bundle="${bundle%/}"
+  [ -x "$bundle/colo" ] || { echo "bundle-check: FAIL: no executable colo launcher in the archive" >&2; exit 1; }
+  echo "bundle-check: extracted in $(( ($(date +%s%N) - t) / 1000000 )) ms: $(du -sh "$bundle" | cut -f1)"
 fi
-t=$(date +%s%N)
-tar -xJf "$archive" -C "$work/box"
-bundle="$(echo "$work"/box/*/)"
-bundle="${bundle%/}"
-[ -x "$bundle/colo" ] || { echo "bundle-check: FAIL: no executable colo launcher in the archive" >&2; exit 1; }
-echo "bundle-check: extracted in $(( ($(date +%s%N) - t) / 1000000 )) ms: $(du -sh "$bundle" | cut -f1)"
 
 # A PATH like the box's: the usual tools, but no Node.js anywhere on it.
 for d in /usr/local/bin /usr/bin /bin /usr/sbin /sbin; do

@@ -3,7 +3,8 @@
 # internet): the running Node binary, Colo's esbuild output, the production packages
 # with Linux x64 binaries only, the optional native addon and a `colo` launcher.
 #
-#   scripts/bundle.sh [--cuda] [--vulkan] [--llama-source] [--out DIR] [--no-build] [--keep-stage]
+#   scripts/bundle.sh [--cuda] [--vulkan] [--llama-source] [--out DIR] [--no-build]
+#                     [--keep-stage | --stage-only]
 #
 #   --cuda          carry node-llama-cpp's prebuilt CUDA 13 backend (@node-llama-cpp/linux-x64-cuda)
 #   --vulkan        carry the prebuilt Vulkan backend (@node-llama-cpp/linux-x64-vulkan)
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --keep-stage) keep=1 ;;
     --stage-only) archive_it=0 ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bundle: unknown flag $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -49,6 +50,13 @@ t_all=$(now)
 node_bin="$(node -p process.execPath)"
 platform="$(node -p 'process.platform + "-" + process.arch')"
 [ "$platform" = "linux-x64" ] || { echo "bundle: must run on linux-x64 (this node is $platform)" >&2; exit 1; }
+# A distro build of node (Debian's nodejs) links libnode/libuv/openssl... as shared
+# libraries, which the box does not have; the nodejs.org build links only libc & co.
+if command -v ldd >/dev/null && ldd "$node_bin" | grep -qE 'lib(node|uv|ssl|crypto|icu[a-z]*|z|brotli[a-z]*|cares|nghttp2)\.so'; then
+  echo "bundle: $node_bin links shared libraries the box may lack (a distro build?); use a nodejs.org build:" >&2
+  ldd "$node_bin" >&2
+  exit 1
+fi
 version="$(node -p 'require("./package.json").version')"
 name="colo-$version-linux-x64"
 [ $cuda = 1 ] && name="$name-cuda"
@@ -77,7 +85,7 @@ mkdir -p "$stage/bin" "$stage/app/dist" "$stage/app/models"
 cp -L "$node_bin" "$stage/bin/node"
 for f in cli engine-worker classifier-worker; do
   cp "dist/$f.js" "$stage/app/dist/"
-  [ -f "dist/$f.js.map" ] && cp "dist/$f.js.map" "$stage/app/dist/"
+  if [ -f "dist/$f.js.map" ]; then cp "dist/$f.js.map" "$stage/app/dist/"; fi
 done
 cp models/manifest.json "$stage/app/models/manifest.json"
 addon=native/build/Release/colo_native.node

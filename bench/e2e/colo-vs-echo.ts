@@ -174,7 +174,12 @@ interface Scenario {
   rate: number;
 }
 
-function scenario(name: string, count: number, rate: number, make: (i: number) => { frame: Uint8Array; key: string }): Scenario {
+function scenario(
+  name: string,
+  count: number,
+  rate: number,
+  make: (i: number) => { frame: Uint8Array; key: string },
+): Scenario {
   const frames: Uint8Array[] = [];
   const keys: string[] = [];
   for (let i = 0; i < RING; i++) {
@@ -206,7 +211,11 @@ async function closedEcho(url: string, bytes: number, count: number): Promise<La
   return r.rtt;
 }
 
-async function openEcho(url: string, bytes: number, rate: number): Promise<{ s: LatencySummary; lag: number }> {
+async function openEcho(
+  url: string,
+  bytes: number,
+  rate: number,
+): Promise<{ s: LatencySummary; lag: number }> {
   const c = await EchoClient.connect(url);
   for (let i = 0; i < WARMUP; i++) await c.roundTrip(bytes);
   const r = await runOpenLoop({ ratePerSec: rate, durationMs: OPEN_MS, send: () => c.roundTrip(bytes) });
@@ -214,7 +223,11 @@ async function openEcho(url: string, bytes: number, rate: number): Promise<{ s: 
   return { s: r.latency, lag: r.maxSendLagUs };
 }
 
-async function closedColo(c: ColoClient, s: Scenario, count: number): Promise<{ s: LatencySummary; errors: number }> {
+async function closedColo(
+  c: ColoClient,
+  s: Scenario,
+  count: number,
+): Promise<{ s: LatencySummary; errors: number }> {
   const r = await runClosedLoop({
     concurrency: 1,
     count,
@@ -224,7 +237,10 @@ async function closedColo(c: ColoClient, s: Scenario, count: number): Promise<{ 
   return { s: r.rtt, errors: r.errors };
 }
 
-async function openColo(c: ColoClient, s: Scenario): Promise<{ s: LatencySummary; errors: number; lag: number }> {
+async function openColo(
+  c: ColoClient,
+  s: Scenario,
+): Promise<{ s: LatencySummary; errors: number; lag: number }> {
   for (let i = 0; i < WARMUP; i++) await c.roundTrip(s.frames[i % RING]!, s.keys[i % RING]!);
   const r = await runOpenLoop({
     ratePerSec: s.rate,
@@ -240,9 +256,17 @@ async function openColo(c: ColoClient, s: Scenario): Promise<{ s: LatencySummary
  * Classifier, and a 1-token LlamaCompletion on one reused sequence (Colo's engine also
  * keeps a sequence's matching prompt prefix), same model, threads 1, temperature 0.
  */
-async function inProcessWork(clfDir: string, headline: string): Promise<{ classifier: LatencySummary; llm1tok: LatencySummary }> {
+async function inProcessWork(
+  clfDir: string,
+  headline: string,
+): Promise<{ classifier: LatencySummary; llm1tok: LatencySummary }> {
   const c = await Classifier.load(clfDir, { mode: 'inline' });
-  const rc = await runClosedLoop({ concurrency: 1, count: COUNT, warmup: WARMUP, send: () => c.classifyOne(headline) });
+  const rc = await runClosedLoop({
+    concurrency: 1,
+    count: COUNT,
+    warmup: WARMUP,
+    send: () => c.classifyOne(headline),
+  });
   await c.close();
   const llama = await getLlama({ gpu: false, maxThreads: 1, logLevel: 'error' as never });
   const model = await llama.loadModel({ modelPath: values.model! });
@@ -294,7 +318,11 @@ function topOfProfile(dir: string, n = 20): { fn: string; selfMs: number; pct: n
   return [...self.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
-    .map(([fn, ms]) => ({ fn, selfMs: Math.round(ms), pct: Math.round((ms / Math.max(total, 1e-9)) * 1000) / 10 }));
+    .map(([fn, ms]) => ({
+      fn,
+      selfMs: Math.round(ms),
+      pct: Math.round((ms / Math.max(total, 1e-9)) * 1000) / 10,
+    }));
 }
 
 /** The audit section for --audit, writing into a temporary directory (never the repo's data/). */
@@ -307,14 +335,27 @@ function auditConfig(mode: string): Record<string, unknown> {
 const loadavgStart = loadNow();
 console.log(`# colo-vs-echo (audit ${values.audit})\n${machineLine()}`);
 const clf = await trainBenchClassifier();
-console.log(`classifier trained in ${Math.round(clf.trainMs)} ms (valid accuracy ${clf.accuracy.toFixed(3)})`);
+console.log(
+  `classifier trained in ${Math.round(clf.trainMs)} ms (valid accuracy ${clf.accuracy.toFixed(3)})`,
+);
 const profDir = values.profile ? mkdtempSync(join(tmpdir(), 'colo-prof-')) : undefined;
 const colo = await startColoProcess(
   {
     // Repeated temperature-0 prompts would otherwise be answered from the response cache.
     cache: { enabled: false },
     ...auditConfig(values.audit!),
-    engine: { models: [{ name: 'stories260K', source: values.model, sequences: 1, threads: 1, contextSize: 512, maxQueue: 4096 }] },
+    engine: {
+      models: [
+        {
+          name: 'stories260K',
+          source: values.model,
+          sequences: 1,
+          threads: 1,
+          contextSize: 512,
+          maxQueue: 4096,
+        },
+      ],
+    },
     classifiers: { models: [{ name: 'fin-sentiment', dir: clf.dir }] },
   },
   {},
@@ -327,15 +368,31 @@ try {
   const client = await ColoClient.connect(colo.port);
   // 1. Answers first.
   const pong = await client.ask(encodePing(42n));
-  if (pong.kind !== 'pong' || pong.nonce !== 42n) throw new Error(`answer check failed: ping got ${JSON.stringify(pong.kind)}`);
+  if (pong.kind !== 'pong' || pong.nonce !== 42n)
+    throw new Error(`answer check failed: ping got ${JSON.stringify(pong.kind)}`);
   for (const h of CHECK_HEADLINES) {
-    const m = await client.ask(encodeRequest({ id: 'check', model: 'fin-sentiment', prompt: h.text, stream: false }));
+    const m = await client.ask(
+      encodeRequest({ id: 'check', model: 'fin-sentiment', prompt: h.text, stream: false }),
+    );
     if (m.kind !== 'result' || m.signals[0]?.label !== h.label)
-      throw new Error(`answer check failed: "${h.text}" should be ${h.label}, got ${m.kind === 'result' ? m.signals[0]?.label : m.kind}`);
+      throw new Error(
+        `answer check failed: "${h.text}" should be ${h.label}, got ${m.kind === 'result' ? m.signals[0]?.label : m.kind}`,
+      );
   }
-  const llm = await client.ask(encodeRequest({ id: 'check', model: 'stories260K', prompt: 'Once upon a time', sampling: { maxTokens: 1, temperature: 0 }, stream: false }));
-  if (llm.kind !== 'result' || llm.result.usage.completionTokens !== 1 || llm.result.route.cached) throw new Error(`answer check failed: llm-1tok got ${llm.kind}`);
-  console.log(`answers ok: pong nonce, ${CHECK_HEADLINES.length} headlines labelled as expected, 1 LLM token ("${llm.result.text}")`);
+  const llm = await client.ask(
+    encodeRequest({
+      id: 'check',
+      model: 'stories260K',
+      prompt: 'Once upon a time',
+      sampling: { maxTokens: 1, temperature: 0 },
+      stream: false,
+    }),
+  );
+  if (llm.kind !== 'result' || llm.result.usage.completionTokens !== 1 || llm.result.route.cached)
+    throw new Error(`answer check failed: llm-1tok got ${llm.kind}`);
+  console.log(
+    `answers ok: pong nonce, ${CHECK_HEADLINES.length} headlines labelled as expected, 1 LLM token ("${llm.result.text}")`,
+  );
 
   const headline = CHECK_HEADLINES[0]!.text;
   inProcess = await inProcessWork(clf.dir, headline);
@@ -348,7 +405,13 @@ try {
       key: `c${i}`,
     })),
     scenario('llm-1tok', LLM_COUNT, LLM_RATE, (i) => ({
-      frame: encodeRequest({ id: `l${i}`, model: 'stories260K', prompt: 'Once upon a time', sampling: { maxTokens: 1, temperature: 0 }, stream: false }),
+      frame: encodeRequest({
+        id: `l${i}`,
+        model: 'stories260K',
+        prompt: 'Once upon a time',
+        sampling: { maxTokens: 1, temperature: 0 },
+        stream: false,
+      }),
       key: `l${i}`,
     })),
   ];
@@ -369,7 +432,17 @@ try {
         c = await closedColo(client, s, s.count);
         e = await closedEcho(echo.url, bytes, s.count);
       }
-      rows.push({ scenario: s.name, round, mode: 'closed c=1', requestBytes: bytes, coloReplyBytes: client.replyBytes, echo: e, colo: c.s, coloErrors: c.errors, ratios: compareLatency(e, c.s) });
+      rows.push({
+        scenario: s.name,
+        round,
+        mode: 'closed c=1',
+        requestBytes: bytes,
+        coloReplyBytes: client.replyBytes,
+        echo: e,
+        colo: c.s,
+        coloErrors: c.errors,
+        ratios: compareLatency(e, c.s),
+      });
       let eo: Awaited<ReturnType<typeof openEcho>>;
       let co: Awaited<ReturnType<typeof openColo>>;
       if (echoFirst) {
@@ -394,10 +467,14 @@ try {
       });
       for (const r of rows.slice(-2)) {
         const ratio = (m: string) => r.ratios.find((x) => x.metric === m)?.ratio.toFixed(2) ?? 'n/a';
-        console.log(`${r.scenario} (${r.requestBytes} B → ${r.coloReplyBytes} B) ${r.mode}, round ${round + 1}${r.coloErrors ? ` errors ${r.coloErrors}` : ''}`);
+        console.log(
+          `${r.scenario} (${r.requestBytes} B → ${r.coloReplyBytes} B) ${r.mode}, round ${round + 1}${r.coloErrors ? ` errors ${r.coloErrors}` : ''}`,
+        );
         console.log(`  echo ${formatSummary(r.echo)}`);
         console.log(`  colo ${formatSummary(r.colo)}`);
-        console.log(`  colo/echo p50 ${ratio('p50')}x  p99 ${ratio('p99')}x  p99.9 ${ratio('p999')}x  max ${ratio('max')}x`);
+        console.log(
+          `  colo/echo p50 ${ratio('p50')}x  p99 ${ratio('p99')}x  p99.9 ${ratio('p999')}x  max ${ratio('max')}x`,
+        );
       }
     }
   }
@@ -412,12 +489,40 @@ if (profile) {
   for (const p of profile) console.log(`  ${String(p.pct).padStart(5)}%  ${p.selfMs} ms  ${p.fn}`);
 }
 // Colo's own overhead at p50 (closed loop): Colo minus the echo floor minus the work in-process.
-const work: Record<string, number> = { ping: 0, classifier: inProcess?.classifier.p50 ?? 0, 'llm-1tok': inProcess?.llm1tok.p50 ?? 0 };
+const work: Record<string, number> = {
+  ping: 0,
+  classifier: inProcess?.classifier.p50 ?? 0,
+  'llm-1tok': inProcess?.llm1tok.p50 ?? 0,
+};
 const overheadP50Us = rows
   .filter((r) => r.mode === 'closed c=1')
-  .map((r) => ({ scenario: r.scenario, round: r.round, coloP50: r.colo.p50, echoP50: r.echo.p50, workP50: work[r.scenario] ?? 0, overheadUs: Math.round((r.colo.p50 - r.echo.p50 - (work[r.scenario] ?? 0)) * 10) / 10 }));
-for (const o of overheadP50Us) console.log(`p50 closed ${o.scenario} round ${o.round + 1}: colo ${o.coloP50} = echo ${o.echoP50} + work ${o.workP50} + colo overhead ${o.overheadUs} µs`);
-const results = { audit: values.audit, loadavgStart, loadavgEnd: loadNow(), echoServer: echo.label, classifierAccuracy: clf.accuracy, inProcess, overheadP50Us, rows, profile };
-const path = writeResult(values.audit === 'shipped' ? 'colo-vs-echo' : `colo-vs-echo-audit-${values.audit}`, 'e2e', results);
+  .map((r) => ({
+    scenario: r.scenario,
+    round: r.round,
+    coloP50: r.colo.p50,
+    echoP50: r.echo.p50,
+    workP50: work[r.scenario] ?? 0,
+    overheadUs: Math.round((r.colo.p50 - r.echo.p50 - (work[r.scenario] ?? 0)) * 10) / 10,
+  }));
+for (const o of overheadP50Us)
+  console.log(
+    `p50 closed ${o.scenario} round ${o.round + 1}: colo ${o.coloP50} = echo ${o.echoP50} + work ${o.workP50} + colo overhead ${o.overheadUs} µs`,
+  );
+const results = {
+  audit: values.audit,
+  loadavgStart,
+  loadavgEnd: loadNow(),
+  echoServer: echo.label,
+  classifierAccuracy: clf.accuracy,
+  inProcess,
+  overheadP50Us,
+  rows,
+  profile,
+};
+const path = writeResult(
+  values.audit === 'shipped' ? 'colo-vs-echo' : `colo-vs-echo-audit-${values.audit}`,
+  'e2e',
+  results,
+);
 console.log(JSON.stringify(results));
 if (path) console.log(`wrote ${path}`);

@@ -56,39 +56,73 @@ interface Level {
 /** N concurrent requests over N connections; returns the texts (for the answer check). */
 async function concurrentTexts(port: number, n: number): Promise<{ text: string; tokens: number }[]> {
   return Promise.all(
-    Array.from({ length: n }, (_, i) =>
-      new Promise<{ text: string; tokens: number }>((res, rej) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/ws`);
-        ws.once('error', rej);
-        ws.once('open', () => ws.send(encodeRequest({ id: `c${i}`, model: 'bench', prompt: PROMPT, sampling: { maxTokens: TOKENS, temperature: 0 }, stream: false })));
-        ws.on('message', (d: Buffer) => {
-          const m = decodeServerFrame(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-          if (m.kind === 'result') {
-            if (m.result.route.cached) rej(new Error('answer came from the response cache'));
-            res({ text: m.result.text, tokens: m.result.usage.completionTokens });
-          }
-          if (m.kind === 'error') rej(m.error);
-          if (m.kind === 'result' || m.kind === 'error') ws.close();
-        });
-      }),
+    Array.from(
+      { length: n },
+      (_, i) =>
+        new Promise<{ text: string; tokens: number }>((res, rej) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/ws`);
+          ws.once('error', rej);
+          ws.once('open', () =>
+            ws.send(
+              encodeRequest({
+                id: `c${i}`,
+                model: 'bench',
+                prompt: PROMPT,
+                sampling: { maxTokens: TOKENS, temperature: 0 },
+                stream: false,
+              }),
+            ),
+          );
+          ws.on('message', (d: Buffer) => {
+            const m = decodeServerFrame(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+            if (m.kind === 'result') {
+              if (m.result.route.cached) rej(new Error('answer came from the response cache'));
+              res({ text: m.result.text, tokens: m.result.usage.completionTokens });
+            }
+            if (m.kind === 'error') rej(m.error);
+            if (m.kind === 'result' || m.kind === 'error') ws.close();
+          });
+        }),
     ),
   );
 }
 
-async function throughColo(threads: number): Promise<{ levels: Level[]; check: { single: string; identical: number; of: number } }> {
+async function throughColo(
+  threads: number,
+): Promise<{ levels: Level[]; check: { single: string; identical: number; of: number } }> {
   const colo = await startColoProcess({
     // Repeated temperature-0 prompts would otherwise be answered from the response cache.
     cache: { enabled: false },
-    engine: { models: [{ name: 'bench', source: values.model, sequences: MAX_SEQ, threads, contextSize: 256, maxQueue: 4096 }] },
+    engine: {
+      models: [
+        {
+          name: 'bench',
+          source: values.model,
+          sequences: MAX_SEQ,
+          threads,
+          contextSize: 256,
+          maxQueue: 4096,
+        },
+      ],
+    },
   });
   try {
     const [single] = await concurrentTexts(colo.port, 1);
     const many = await concurrentTexts(colo.port, Math.min(8, MAX_SEQ));
     for (const r of [single!, ...many]) {
-      if (r.text.length === 0 || r.tokens !== TOKENS) throw new Error(`answer check failed: got ${r.tokens} tokens ("${r.text.slice(0, 40)}"), wanted ${TOKENS}`);
+      if (r.text.length === 0 || r.tokens !== TOKENS)
+        throw new Error(
+          `answer check failed: got ${r.tokens} tokens ("${r.text.slice(0, 40)}"), wanted ${TOKENS}`,
+        );
     }
-    const check = { single: single!.text, identical: many.filter((r) => r.text === single!.text).length, of: many.length };
-    console.log(`threads ${threads}: answers ok (${TOKENS} tokens each); ${check.identical}/${check.of} concurrent greedy texts identical to the single-stream one`);
+    const check = {
+      single: single!.text,
+      identical: many.filter((r) => r.text === single!.text).length,
+      of: many.length,
+    };
+    console.log(
+      `threads ${threads}: answers ok (${TOKENS} tokens each); ${check.identical}/${check.of} concurrent greedy texts identical to the single-stream one`,
+    );
     const levels: Level[] = [];
     for (const n of STREAMS) {
       const o: LoadOptions = {
@@ -109,7 +143,10 @@ async function throughColo(threads: number): Promise<{ levels: Level[]; check: {
         modelPath: values.model!,
       };
       const { report: r } = await runLoad(o, o.url!);
-      if (r.cached > 0) throw new Error(`${r.cached} answers came from the response cache; the figures would not be inference`);
+      if (r.cached > 0)
+        throw new Error(
+          `${r.cached} answers came from the response cache; the figures would not be inference`,
+        );
       const level: Level = {
         streams: n,
         aggregateTokensPerSec: r.tokensPerSec,
@@ -120,7 +157,9 @@ async function throughColo(threads: number): Promise<{ levels: Level[]; check: {
         requests: r.completed,
       };
       levels.push(level);
-      console.log(`  colo      t${threads} streams ${String(n).padStart(2)}: ${Math.round(level.aggregateTokensPerSec)} tok/s aggregate, ${Math.round(level.perStreamTokensPerSec)} per stream; itl ${formatSummary(r.itl)}${r.errors ? `; errors ${JSON.stringify(r.errorsByCode)}` : ''}`);
+      console.log(
+        `  colo      t${threads} streams ${String(n).padStart(2)}: ${Math.round(level.aggregateTokensPerSec)} tok/s aggregate, ${Math.round(level.perStreamTokensPerSec)} per stream; itl ${formatSummary(r.itl)}${r.errors ? `; errors ${JSON.stringify(r.errorsByCode)}` : ''}`,
+      );
     }
     return { levels, check };
   } finally {
@@ -135,7 +174,12 @@ async function inProcess(threads: number): Promise<Level[]> {
   const levels: Level[] = [];
   try {
     for (const n of STREAMS) {
-      const ctx = await model.createContext({ contextSize: 256 * n, sequences: n, threads, batchSize: Math.max(512, n * 16) });
+      const ctx = await model.createContext({
+        contextSize: 256 * n,
+        sequences: n,
+        threads,
+        batchSize: Math.max(512, n * 16),
+      });
       const seqs = Array.from({ length: n }, () => ctx.getSequence());
       const promptTokens = model.tokenize(PROMPT);
       const itl: number[] = [];
@@ -168,9 +212,19 @@ async function inProcess(threads: number): Promise<Level[]> {
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       await ctx.dispose();
       const agg = tokens / secs;
-      const level: Level = { streams: n, aggregateTokensPerSec: agg, perStreamTokensPerSec: agg / n, itl: summarizeValues(itl), ttft: summarizeValues([]), errors: 0, requests: n * ROUNDS };
+      const level: Level = {
+        streams: n,
+        aggregateTokensPerSec: agg,
+        perStreamTokensPerSec: agg / n,
+        itl: summarizeValues(itl),
+        ttft: summarizeValues([]),
+        errors: 0,
+        requests: n * ROUNDS,
+      };
       levels.push(level);
-      console.log(`  in-proc   t${threads} streams ${String(n).padStart(2)}: ${Math.round(agg)} tok/s aggregate, ${Math.round(agg / n)} per stream; itl ${formatSummary(level.itl)}`);
+      console.log(
+        `  in-proc   t${threads} streams ${String(n).padStart(2)}: ${Math.round(agg)} tok/s aggregate, ${Math.round(agg / n)} per stream; itl ${formatSummary(level.itl)}`,
+      );
     }
   } finally {
     await model.dispose();
@@ -186,7 +240,9 @@ const batchingGain = (levels: Level[], n: number): number | undefined => {
 };
 
 const loadavgStart = loadNow();
-console.log(`# concurrency\n${machineLine()}\nmodel ${values.model}, ${TOKENS} tokens per request, ${ROUNDS} requests per stream, temperature 0`);
+console.log(
+  `# concurrency\n${machineLine()}\nmodel ${values.model}, ${TOKENS} tokens per request, ${ROUNDS} requests per stream, temperature 0`,
+);
 const runs = [];
 for (const threads of THREADS) {
   let colo: Awaited<ReturnType<typeof throughColo>>;
@@ -202,10 +258,27 @@ for (const threads of THREADS) {
   const base = values['no-inprocess'] ? undefined : await inProcess(threads);
   const gain = batchingGain(colo.levels, 8);
   const baseGain = base ? batchingGain(base, 8) : undefined;
-  console.log(`  threads ${threads}: aggregate 8 streams / 1 stream = colo ${gain?.toFixed(2) ?? 'n/a'}x, in-process ${baseGain?.toFixed(2) ?? 'n/a'}x (target >= 3x)`);
-  runs.push({ threads, check: colo.check, colo: colo.levels, inProcess: base, batchingGain8: gain, inProcessBatchingGain8: baseGain, loadavg: loadNow() });
+  console.log(
+    `  threads ${threads}: aggregate 8 streams / 1 stream = colo ${gain?.toFixed(2) ?? 'n/a'}x, in-process ${baseGain?.toFixed(2) ?? 'n/a'}x (target >= 3x)`,
+  );
+  runs.push({
+    threads,
+    check: colo.check,
+    colo: colo.levels,
+    inProcess: base,
+    batchingGain8: gain,
+    inProcessBatchingGain8: baseGain,
+    loadavg: loadNow(),
+  });
 }
-const results = { model: values.model, tokens: TOKENS, rounds: ROUNDS, loadavgStart, loadavgEnd: loadNow(), runs };
+const results = {
+  model: values.model,
+  tokens: TOKENS,
+  rounds: ROUNDS,
+  loadavgStart,
+  loadavgEnd: loadNow(),
+  runs,
+};
 const path = writeResult('concurrency', 'e2e', results);
 console.log(JSON.stringify(results));
 if (path) console.log(`wrote ${path}`);

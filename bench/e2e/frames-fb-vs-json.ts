@@ -19,8 +19,22 @@ import { parseArgs } from 'node:util';
 import uWS from 'uWebSockets.js';
 import WebSocket from 'ws';
 import type { CompletionResult } from '../../src/core/types';
-import { decodeClientFrame, decodeServerFrame, encodeRequest, encodeResult, encodeTokenChunk } from '../../src/protocol';
-import { compareLatency, formatSummary, machineLine, runClosedLoop, writeResult, type ComparisonRow, type LatencySummary } from '../lib';
+import {
+  decodeClientFrame,
+  decodeServerFrame,
+  encodeRequest,
+  encodeResult,
+  encodeTokenChunk,
+} from '../../src/protocol';
+import {
+  compareLatency,
+  formatSummary,
+  machineLine,
+  runClosedLoop,
+  writeResult,
+  type ComparisonRow,
+  type LatencySummary,
+} from '../lib';
 import { loadNow } from './loadgen-core';
 
 const { values } = parseArgs({
@@ -34,7 +48,25 @@ const { values } = parseArgs({
 });
 
 /** Token texts as a small llama tokenizer emits them. */
-const WORDS = [' The', ' stock', ' rose', ' 3', '.', '2', '%', ' after', ' the', ' company', ' beat', ' earnings', ' estimates', ',', ' and', ' raised', ' guidance'];
+const WORDS = [
+  ' The',
+  ' stock',
+  ' rose',
+  ' 3',
+  '.',
+  '2',
+  '%',
+  ' after',
+  ' the',
+  ' company',
+  ' beat',
+  ' earnings',
+  ' estimates',
+  ',',
+  ' and',
+  ' raised',
+  ' guidance',
+];
 const tokenText = (i: number): string => WORDS[i % WORDS.length]!;
 const fullText = (n: number): string => Array.from({ length: n }, (_, i) => tokenText(i)).join('');
 
@@ -67,13 +99,25 @@ function serve(): void {
         ws.send(encodeResult(resultOf(id, sampling.maxTokens)), true);
         return;
       }
-      const req = JSON.parse(decoder.decode(message)) as { type?: unknown; id?: unknown; prompt?: unknown; sampling?: { max_tokens?: unknown } };
+      const req = JSON.parse(decoder.decode(message)) as {
+        type?: unknown;
+        id?: unknown;
+        prompt?: unknown;
+        sampling?: { max_tokens?: unknown };
+      };
       // The same checks decodeClientFrame's validation makes on these fields.
-      if (req.type !== 'request' || typeof req.id !== 'string' || req.id.length === 0 || typeof req.prompt !== 'string') return;
+      if (
+        req.type !== 'request' ||
+        typeof req.id !== 'string' ||
+        req.id.length === 0 ||
+        typeof req.prompt !== 'string'
+      )
+        return;
       const n = req.sampling?.max_tokens;
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) return;
       const id = req.id;
-      for (let i = 0; i < n; i++) ws.send(JSON.stringify({ type: 'token', id, index: i, text: tokenText(i) }), false);
+      for (let i = 0; i < n; i++)
+        ws.send(JSON.stringify({ type: 'token', id, index: i, text: tokenText(i) }), false);
       const r = resultOf(id, n);
       ws.send(
         JSON.stringify({
@@ -153,8 +197,21 @@ class Client {
     const id = `r${this.next++}`;
     const frame =
       this.format === 'fb'
-        ? encodeRequest({ id, model: 'stories260K', prompt: PROMPT, sampling: { maxTokens: n, temperature: 0 }, stream: true })
-        : JSON.stringify({ type: 'request', id, model: 'stories260K', prompt: PROMPT, sampling: { max_tokens: n, temperature: 0 }, stream: true });
+        ? encodeRequest({
+            id,
+            model: 'stories260K',
+            prompt: PROMPT,
+            sampling: { maxTokens: n, temperature: 0 },
+            stream: true,
+          })
+        : JSON.stringify({
+            type: 'request',
+            id,
+            model: 'stories260K',
+            prompt: PROMPT,
+            sampling: { max_tokens: n, temperature: 0 },
+            stream: true,
+          });
     return new Promise((resolve) => {
       this.pending.set(id, { text: '', resolve });
       this.ws.send(frame, { binary: this.format === 'fb', compress: false });
@@ -170,7 +227,9 @@ class Client {
 }
 
 async function startServer(): Promise<{ port: number; stop: () => void }> {
-  const child = spawn(process.execPath, [process.argv[1]!, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [process.argv[1]!, '--serve'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((res, rej) => {
     createInterface({ input: child.stdout! }).once('line', res);
     child.once('exit', (code) => rej(new Error(`frames server exited with ${code}`)));
@@ -188,11 +247,21 @@ interface Measure {
 
 async function measure(port: number, format: Format, n: number, count: number): Promise<Measure> {
   const one = await Client.connect(port, format);
-  const r1 = await runClosedLoop({ concurrency: 1, count, warmup: Math.min(500, count), send: () => one.ask(n) });
+  const r1 = await runClosedLoop({
+    concurrency: 1,
+    count,
+    warmup: Math.min(500, count),
+    send: () => one.ask(n),
+  });
   const bytesPerFrame = one.bytes / Math.max(1, one.frames);
   await one.close();
   const many = await Promise.all(Array.from({ length: 8 }, () => Client.connect(port, format)));
-  const r8 = await runClosedLoop({ concurrency: 8, count, warmup: Math.min(500, count), send: (c) => many[c]!.ask(n) });
+  const r8 = await runClosedLoop({
+    concurrency: 8,
+    count,
+    warmup: Math.min(500, count),
+    send: (c) => many[c]!.ask(n),
+  });
   await Promise.all(many.map((c) => c.close()));
   return { rtt: r1.rtt, framesPerSec: r8.throughputPerSec * (n + 1), bytesPerFrame };
 }
@@ -205,7 +274,14 @@ async function main(): Promise<void> {
   const loadavgStart = loadNow();
   console.log(`# frames-fb-vs-json\n${machineLine()}`);
   const server = await startServer();
-  const rows: { tokens: number; round: number; fb: Measure; json: Measure; rttRatios: ComparisonRow[]; throughputRatio: number }[] = [];
+  const rows: {
+    tokens: number;
+    round: number;
+    fb: Measure;
+    json: Measure;
+    rttRatios: ComparisonRow[];
+    throughputRatio: number;
+  }[] = [];
   try {
     // 1. Answers first, both ways.
     for (const format of ['fb', 'json'] as const) {
@@ -219,7 +295,8 @@ async function main(): Promise<void> {
     console.log('answers ok: the streamed text equals the result text and the expected text, both formats');
     // Warm both paths in both processes (JIT) before any timing: a cold first variant
     // measured up to 4x slower at p50 in trial runs.
-    for (const format of ['fb', 'json'] as const) for (const n of tokenCounts) await measure(server.port, format, n, Math.min(count, 2000));
+    for (const format of ['fb', 'json'] as const)
+      for (const n of tokenCounts) await measure(server.port, format, n, Math.min(count, 2000));
     // 2. Time, alternating the order per round.
     for (let round = 0; round < rounds; round++) {
       for (const n of tokenCounts) {
@@ -228,11 +305,24 @@ async function main(): Promise<void> {
         for (const f of order) got[f] = await measure(server.port, f, n, count);
         const fb = got.fb!;
         const json = got.json!;
-        rows.push({ tokens: n, round, fb, json, rttRatios: compareLatency(fb.rtt, json.rtt), throughputRatio: json.framesPerSec / fb.framesPerSec });
+        rows.push({
+          tokens: n,
+          round,
+          fb,
+          json,
+          rttRatios: compareLatency(fb.rtt, json.rtt),
+          throughputRatio: json.framesPerSec / fb.framesPerSec,
+        });
         console.log(`${n} token(s) + result, round ${round + 1}:`);
-        console.log(`  fb   rtt ${formatSummary(fb.rtt)}; ${Math.round(fb.framesPerSec)} frames/s @8; ${fb.bytesPerFrame.toFixed(0)} B/frame`);
-        console.log(`  json rtt ${formatSummary(json.rtt)}; ${Math.round(json.framesPerSec)} frames/s @8; ${json.bytesPerFrame.toFixed(0)} B/frame`);
-        console.log(`  json/fb p50 ${(json.rtt.p50 / fb.rtt.p50).toFixed(2)}x, throughput json/fb ${(json.framesPerSec / fb.framesPerSec).toFixed(2)}x`);
+        console.log(
+          `  fb   rtt ${formatSummary(fb.rtt)}; ${Math.round(fb.framesPerSec)} frames/s @8; ${fb.bytesPerFrame.toFixed(0)} B/frame`,
+        );
+        console.log(
+          `  json rtt ${formatSummary(json.rtt)}; ${Math.round(json.framesPerSec)} frames/s @8; ${json.bytesPerFrame.toFixed(0)} B/frame`,
+        );
+        console.log(
+          `  json/fb p50 ${(json.rtt.p50 / fb.rtt.p50).toFixed(2)}x, throughput json/fb ${(json.framesPerSec / fb.framesPerSec).toFixed(2)}x`,
+        );
       }
     }
   } finally {

@@ -82,10 +82,17 @@ export class LoadArgsError extends Error {
   override readonly name = 'LoadArgsError';
 }
 
-function num(flag: string, raw: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function num(
+  flag: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (raw === undefined) return fallback;
   const v = Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max) throw new LoadArgsError(`--${flag}: expected a number in ${min}..${max}, got "${raw}"`);
+  if (!Number.isFinite(v) || v < min || v > max)
+    throw new LoadArgsError(`--${flag}: expected a number in ${min}..${max}, got "${raw}"`);
   return v;
 }
 
@@ -139,12 +146,15 @@ export function parseLoadArgs(argv: readonly string[], defaultModelPath: string)
     url = m[0];
   }
   if (v.transport !== undefined) {
-    if (v.transport !== 'ws' && v.transport !== 'http') throw new LoadArgsError(`--transport: expected ws or http, got "${v.transport}"`);
-    if (transport !== undefined && transport !== v.transport) throw new LoadArgsError(`--transport ${v.transport} contradicts --url ${url}`);
+    if (v.transport !== 'ws' && v.transport !== 'http')
+      throw new LoadArgsError(`--transport: expected ws or http, got "${v.transport}"`);
+    if (transport !== undefined && transport !== v.transport)
+      throw new LoadArgsError(`--transport ${v.transport} contradicts --url ${url}`);
     transport = v.transport;
   }
   const mode = v.mode ?? d.mode;
-  if (mode !== 'open' && mode !== 'closed') throw new LoadArgsError(`--mode: expected open or closed, got "${mode}"`);
+  if (mode !== 'open' && mode !== 'closed')
+    throw new LoadArgsError(`--mode: expected open or closed, got "${mode}"`);
   const opts: LoadOptions = {
     url,
     transport: transport ?? d.transport,
@@ -292,8 +302,10 @@ export function readSsePayload(data: string): SsePayload {
     choices?: { text?: unknown; delta?: { content?: unknown } }[];
     colo?: { route?: { cached?: unknown } };
   };
-  if (o.error) return { kind: 'error', code: typeof o.error.code === 'string' ? o.error.code : 'UPSTREAM_ERROR' };
-  if (o.usage && typeof o.usage.completion_tokens === 'number') return { kind: 'usage', completionTokens: o.usage.completion_tokens };
+  if (o.error)
+    return { kind: 'error', code: typeof o.error.code === 'string' ? o.error.code : 'UPSTREAM_ERROR' };
+  if (o.usage && typeof o.usage.completion_tokens === 'number')
+    return { kind: 'usage', completionTokens: o.usage.completion_tokens };
   if (o.colo) return { kind: 'final', cached: o.colo.route?.cached === true };
   const c = o.choices?.[0];
   const text = c?.text ?? c?.delta?.content;

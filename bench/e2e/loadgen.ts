@@ -91,7 +91,8 @@ class WsConn {
       p.sample.completionTokens = m.result.usage.completionTokens;
       p.sample.cached = m.result.route.cached;
       // A non-streamed answer's first token arrives with its Result.
-      if (p.sample.tokenNs.length === 0 && m.result.text.length > 0 && !p.streamed) p.sample.tokenNs.push(now);
+      if (p.sample.tokenNs.length === 0 && m.result.text.length > 0 && !p.streamed)
+        p.sample.tokenNs.push(now);
       this.finish(p, undefined);
     } else if (m.kind === 'error') {
       const p = this.pending.get(m.id);
@@ -156,7 +157,12 @@ async function httpDriver(o: LoadOptions, url: string, connections: number): Pro
   const send = async (startNs: number): Promise<RequestSample> => {
     const s: RequestSample = { startNs, tokenNs: [], endNs: 0, completionTokens: 0, error: undefined };
     try {
-      const res = await pool.request({ method: 'POST', path: '/v1/completions', headers: { 'content-type': 'application/json' }, body });
+      const res = await pool.request({
+        method: 'POST',
+        path: '/v1/completions',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       if (res.statusCode !== 200 || !o.stream) {
         const json = (await res.body.json()) as {
           error?: { code?: string };
@@ -165,7 +171,8 @@ async function httpDriver(o: LoadOptions, url: string, connections: number): Pro
           colo?: { route?: { cached?: boolean } };
         };
         s.endNs = hrtimeClock();
-        if (json.error) s.error = typeof json.error.code === 'string' ? json.error.code : `HTTP_${res.statusCode}`;
+        if (json.error)
+          s.error = typeof json.error.code === 'string' ? json.error.code : `HTTP_${res.statusCode}`;
         else if (res.statusCode !== 200) s.error = `HTTP_${res.statusCode}`;
         else {
           s.completionTokens = json.usage?.completion_tokens ?? 0;
@@ -215,8 +222,10 @@ export async function runLoad(o: LoadOptions, url: string): Promise<LoadRunResul
   try {
     // 1. The answer first: a request must succeed and say something.
     const first = await driver.send(hrtimeClock());
-    if (first.error !== undefined) throw new Error(`answer check failed: the first request got ${first.error}`);
-    if (first.completionTokens < 1) throw new Error('answer check failed: the first request produced no tokens');
+    if (first.error !== undefined)
+      throw new Error(`answer check failed: the first request got ${first.error}`);
+    if (first.completionTokens < 1)
+      throw new Error('answer check failed: the first request produced no tokens');
     const check = { completionTokens: first.completionTokens, tokenFrames: first.tokenNs.length };
     // 2. Warm-up, not recorded.
     for (let i = 0; i < o.warmup; i++) await driver.send(hrtimeClock());
@@ -272,7 +281,16 @@ export async function targetFor(o: LoadOptions): Promise<{ url: string; stop: ()
   const colo = await startColoProcess({
     cache: { enabled: false },
     engine: {
-      models: [{ name: o.model, source: o.modelPath, sequences: o.sequences, threads: o.threads, contextSize: 1024, maxQueue: 4096 }],
+      models: [
+        {
+          name: o.model,
+          source: o.modelPath,
+          sequences: o.sequences,
+          threads: o.threads,
+          contextSize: 1024,
+          maxQueue: 4096,
+        },
+      ],
     },
   });
   const scheme = o.transport === 'ws' ? 'ws' : 'http';
@@ -297,7 +315,10 @@ if (isMain('loadgen')) {
     console.log(JSON.stringify(r));
     const shape = o.mode === 'open' ? `open ${o.rate}/s` : `closed c=${o.concurrency}`;
     console.log(
-      formatLoadReport(r.report, `# ${name}: ${o.transport} ${shape}, ${o.model}, max_tokens ${o.maxTokens}, stream ${o.stream}${r.maxSendLagUs !== undefined ? `, send lag max ${r.maxSendLagUs} µs` : ''}\n${machineLine()}`),
+      formatLoadReport(
+        r.report,
+        `# ${name}: ${o.transport} ${shape}, ${o.model}, max_tokens ${o.maxTokens}, stream ${o.stream}${r.maxSendLagUs !== undefined ? `, send lag max ${r.maxSendLagUs} µs` : ''}\n${machineLine()}`,
+      ),
     );
     if (path) console.log(`wrote ${path}`);
   } finally {

@@ -48,8 +48,22 @@ const THREADS = Number(values.threads);
 const PROMPT_TOKENS = Number(values['prompt-tokens']);
 const CACHE_DIR = resolve(ROOT, 'models/cache');
 
-const WORDS = 'the stock market rose after the company said quarter revenue growth beat estimates and the bank raised its price target while oil and gold fell'.split(' ');
-const STARTS = ['price', 'shares', 'earnings', 'inflation', 'bond', 'dollar', 'euro', 'trade', 'deal', 'yield'];
+const WORDS =
+  'the stock market rose after the company said quarter revenue growth beat estimates and the bank raised its price target while oil and gold fell'.split(
+    ' ',
+  );
+const STARTS = [
+  'price',
+  'shares',
+  'earnings',
+  'inflation',
+  'bond',
+  'dollar',
+  'euro',
+  'trade',
+  'deal',
+  'yield',
+];
 
 interface Run {
   ttftMs: number;
@@ -76,11 +90,15 @@ const stats = (runs: Run[]): PathStats => ({
   decodeTokensPerSecMedian: median(runs.map((r) => r.decodeTokensPerSec)),
 });
 /** Decode speed excludes the first token, which carries the prompt evaluation. */
-const decodeRate = (tokens: number, totalMs: number, ttftMs: number): number => (tokens > 1 ? ((tokens - 1) * 1000) / Math.max(totalMs - ttftMs, 1e-6) : 0);
+const decodeRate = (tokens: number, totalMs: number, ttftMs: number): number =>
+  tokens > 1 ? ((tokens - 1) * 1000) / Math.max(totalMs - ttftMs, 1e-6) : 0;
 
 /** run i's prompt: a distinct first word, then words up to the token budget. */
 function promptFor(i: number, words: number): string {
-  return [STARTS[i % STARTS.length]!, ...Array.from({ length: words - 1 }, (_, k) => WORDS[k % WORDS.length]!)].join(' ');
+  return [
+    STARTS[i % STARTS.length]!,
+    ...Array.from({ length: words - 1 }, (_, k) => WORDS[k % WORDS.length]!),
+  ].join(' ');
 }
 
 async function inProcess(path: string): Promise<{ stats: PathStats; words: number; loadMs: number }> {
@@ -113,7 +131,15 @@ async function inProcess(path: string): Promise<{ stats: PathStats; words: numbe
       });
       const totalMs = performance.now() - t;
       completion.dispose();
-      if (i > 0) runs.push({ ttftMs: first, totalMs, tokens, promptTokens: model.tokenize(prompt).length, text, decodeTokensPerSec: decodeRate(tokens, totalMs, first) });
+      if (i > 0)
+        runs.push({
+          ttftMs: first,
+          totalMs,
+          tokens,
+          promptTokens: model.tokenize(prompt).length,
+          text,
+          decodeTokensPerSec: decodeRate(tokens, totalMs, first),
+        });
     }
   } finally {
     await ctx.dispose();
@@ -127,7 +153,18 @@ async function throughColo(path: string, words: number): Promise<{ stats: PathSt
   const t0 = performance.now();
   const colo = await startColoProcess({
     cache: { enabled: false },
-    engine: { models: [{ name: 'synthetic', source: path, sequences: 1, threads: THREADS, contextSize: 512, warmupPrompt: 'hello' }] },
+    engine: {
+      models: [
+        {
+          name: 'synthetic',
+          source: path,
+          sequences: 1,
+          threads: THREADS,
+          contextSize: 512,
+          warmupPrompt: 'hello',
+        },
+      ],
+    },
   });
   const startMs = performance.now() - t0;
   const runs: Run[] = [];
@@ -148,10 +185,25 @@ async function throughColo(path: string, words: number): Promise<{ stats: PathSt
           const tokens = m.result.usage.completionTokens;
           // A token that decodes to no text sends no TokenChunk; fall back to the server's own TTFT.
           const ttftMs = first || m.result.timings.ttftUs / 1000;
-          res({ ttftMs, totalMs, tokens, promptTokens: m.result.usage.promptTokens, text: m.result.text, decodeTokensPerSec: decodeRate(tokens, totalMs, ttftMs) });
+          res({
+            ttftMs,
+            totalMs,
+            tokens,
+            promptTokens: m.result.usage.promptTokens,
+            text: m.result.text,
+            decodeTokensPerSec: decodeRate(tokens, totalMs, ttftMs),
+          });
         };
         ws.on('message', onMsg);
-        ws.send(encodeRequest({ id: `s${i}`, model: 'synthetic', prompt: promptFor(i, words), sampling: { maxTokens: TOKENS, temperature: 0 }, stream: true }));
+        ws.send(
+          encodeRequest({
+            id: `s${i}`,
+            model: 'synthetic',
+            prompt: promptFor(i, words),
+            sampling: { maxTokens: TOKENS, temperature: 0 },
+            stream: true,
+          }),
+        );
       });
       if (i > 0) runs.push(run);
     }
@@ -163,7 +215,9 @@ async function throughColo(path: string, words: number): Promise<{ stats: PathSt
 }
 
 const loadavgStart = loadNow();
-console.log(`# synthetic-shapes\n${machineLine()}\n${TOKENS} tokens, ${RUNS} runs + 1 warm-up per path, threads ${THREADS}, ~${PROMPT_TOKENS}-token prompt, temperature 0`);
+console.log(
+  `# synthetic-shapes\n${machineLine()}\n${TOKENS} tokens, ${RUNS} runs + 1 warm-up per path, threads ${THREADS}, ~${PROMPT_TOKENS}-token prompt, temperature 0`,
+);
 const rows = [];
 for (const shape of SHAPES) {
   for (const quant of QUANTS) {
@@ -178,7 +232,10 @@ for (const shape of SHAPES) {
     // Both count the prompt without BOS (Colo's usage.prompt_tokens does not include it).
     const samePrompt = b0.promptTokens === c0.promptTokens;
     const sameText = base.stats.runs.every((r, i) => r.text === colo.stats.runs[i]?.text);
-    if (!samePrompt) throw new Error(`answer check failed: prompt is ${b0.promptTokens} tokens in-process, ${c0.promptTokens} through Colo`);
+    if (!samePrompt)
+      throw new Error(
+        `answer check failed: prompt is ${b0.promptTokens} tokens in-process, ${c0.promptTokens} through Colo`,
+      );
     const row = {
       model: `${shape}-${quant}`,
       file: model.path,

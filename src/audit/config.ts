@@ -17,8 +17,12 @@ export const auditConfigSchema = z.strictObject({
    * process crash, not a power loss). Default 'always'.
    */
   fsync: z.enum(['always', 'never']).default('always'),
-  /** Group commit: a batch is flushed this long after its first record. Default 2 ms. */
-  flushIntervalMs: z.number().min(0).max(1000).default(2),
+  /**
+   * Extra wait before flushing a batch. Default 0: the first record flushes at once and
+   * records arriving during that write+fsync form the next batch (group commit without
+   * a timer). A 2 ms timer cost ~2.3 ms on every answer (bench/README.md, audit table).
+   */
+  flushIntervalMs: z.number().min(0).max(1000).default(0),
   /** Group commit: a batch is flushed at once when it holds this many records. Default 256. */
   maxBatchRecords: z.number().int().min(1).default(256),
   /** A segment is closed and a new one started past this size. Default 67108864 (64 MiB). */

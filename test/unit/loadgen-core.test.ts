@@ -19,16 +19,50 @@ describe('parseLoadArgs', () => {
   });
 
   it('takes the transport from the URL scheme and drops any path', () => {
-    expect(parseLoadArgs(['--url', 'http://127.0.0.1:9000/v1'], MODEL)).toMatchObject({ transport: 'http', url: 'http://127.0.0.1:9000' });
-    expect(parseLoadArgs(['--url', 'ws://127.0.0.1:9000'], MODEL)).toMatchObject({ transport: 'ws', url: 'ws://127.0.0.1:9000' });
+    expect(parseLoadArgs(['--url', 'http://127.0.0.1:9000/v1'], MODEL)).toMatchObject({
+      transport: 'http',
+      url: 'http://127.0.0.1:9000',
+    });
+    expect(parseLoadArgs(['--url', 'ws://127.0.0.1:9000'], MODEL)).toMatchObject({
+      transport: 'ws',
+      url: 'ws://127.0.0.1:9000',
+    });
   });
 
   it('reads every numeric flag and --no-stream', () => {
     const o = parseLoadArgs(
-      ['--mode', 'open', '--rate', '250.5', '--concurrency', '4', '--count', '0', '--duration', '5000', '--max-tokens', '1', '--temperature', '0.7', '--no-stream', '--connections', '3'],
+      [
+        '--mode',
+        'open',
+        '--rate',
+        '250.5',
+        '--concurrency',
+        '4',
+        '--count',
+        '0',
+        '--duration',
+        '5000',
+        '--max-tokens',
+        '1',
+        '--temperature',
+        '0.7',
+        '--no-stream',
+        '--connections',
+        '3',
+      ],
       MODEL,
     );
-    expect(o).toMatchObject({ mode: 'open', rate: 250.5, concurrency: 4, count: 0, durationMs: 5000, maxTokens: 1, temperature: 0.7, stream: false, connections: 3 });
+    expect(o).toMatchObject({
+      mode: 'open',
+      rate: 250.5,
+      concurrency: 4,
+      count: 0,
+      durationMs: 5000,
+      maxTokens: 1,
+      temperature: 0.7,
+      stream: false,
+      connections: 3,
+    });
   });
 
   it('rejects a transport that contradicts the URL, bad modes, bad numbers and unknown flags', () => {
@@ -47,7 +81,13 @@ describe('LoadStats', () => {
   it('measures total and TTFT from the start time, ITL between consecutive tokens, and counts errors by code', () => {
     const s = new LoadStats();
     // start 1000 ns; tokens at 11 µs, 21 µs, 41 µs; end at 51 µs.
-    s.record({ startNs: 1_000, tokenNs: [11_000, 21_000, 41_000], endNs: 51_000, completionTokens: 3, error: undefined });
+    s.record({
+      startNs: 1_000,
+      tokenNs: [11_000, 21_000, 41_000],
+      endNs: 51_000,
+      completionTokens: 3,
+      error: undefined,
+    });
     s.record({ startNs: 0, tokenNs: [], endNs: 5_000, completionTokens: 0, error: 'OVERLOADED' });
     s.record({ startNs: 0, tokenNs: [], endNs: 5_000, completionTokens: 0, error: 'OVERLOADED' });
     s.record({ startNs: 0, tokenNs: [], endNs: 5_000, completionTokens: 0, error: 'DEADLINE' });
@@ -92,12 +132,28 @@ describe('readSsePayload', () => {
   it('reads completions and chat text, usage, errors and [DONE]', () => {
     expect(readSsePayload('[DONE]')).toEqual({ kind: 'done' });
     expect(readSsePayload('{"choices":[{"text":"Once"}]}')).toEqual({ kind: 'text', text: 'Once' });
-    expect(readSsePayload('{"choices":[{"delta":{"content":" upon"}}]}')).toEqual({ kind: 'text', text: ' upon' });
-    expect(readSsePayload('{"choices":[],"usage":{"completion_tokens":7}}')).toEqual({ kind: 'usage', completionTokens: 7 });
-    expect(readSsePayload('{"error":{"code":"DEADLINE","message":"late"}}')).toEqual({ kind: 'error', code: 'DEADLINE' });
+    expect(readSsePayload('{"choices":[{"delta":{"content":" upon"}}]}')).toEqual({
+      kind: 'text',
+      text: ' upon',
+    });
+    expect(readSsePayload('{"choices":[],"usage":{"completion_tokens":7}}')).toEqual({
+      kind: 'usage',
+      completionTokens: 7,
+    });
+    expect(readSsePayload('{"error":{"code":"DEADLINE","message":"late"}}')).toEqual({
+      kind: 'error',
+      code: 'DEADLINE',
+    });
     expect(readSsePayload('{"choices":[{"text":"","finish_reason":"length"}]}')).toEqual({ kind: 'other' });
-    expect(readSsePayload('{"choices":[{"text":"","finish_reason":"stop"}],"colo":{"route":{"kind":"cache","cached":true}}}')).toEqual({ kind: 'final', cached: true });
-    expect(readSsePayload('{"choices":[],"colo":{"route":{"kind":"local","cached":false}}}')).toEqual({ kind: 'final', cached: false });
+    expect(
+      readSsePayload(
+        '{"choices":[{"text":"","finish_reason":"stop"}],"colo":{"route":{"kind":"cache","cached":true}}}',
+      ),
+    ).toEqual({ kind: 'final', cached: true });
+    expect(readSsePayload('{"choices":[],"colo":{"route":{"kind":"local","cached":false}}}')).toEqual({
+      kind: 'final',
+      cached: false,
+    });
     expect(readSsePayload('not json')).toEqual({ kind: 'error', code: 'CLIENT_BAD_SSE' });
   });
 });
