@@ -32,6 +32,8 @@ const PROMPT = values.prompt!;
 
 interface Run {
   ttftNs: number;
+  /** Last token's arrival, from send. */
+  lastNs: number;
   totalNs: number;
   tokens: number;
   text: string;
@@ -47,6 +49,7 @@ async function inProcess(): Promise<Run[]> {
     const completion = new LlamaCompletion({ contextSequence: seq });
     await seq.clearHistory();
     let first = 0;
+    let last = 0;
     let tokens = 0;
     const t0 = process.hrtime.bigint();
     const text = await completion.generateCompletion(PROMPT, {
@@ -54,12 +57,13 @@ async function inProcess(): Promise<Run[]> {
       temperature: 0,
       onToken: (t) => (tokens += t.length),
       onTextChunk: () => {
-        if (first === 0) first = Number(process.hrtime.bigint() - t0);
+        last = Number(process.hrtime.bigint() - t0);
+        if (first === 0) first = last;
       },
     });
     const total = Number(process.hrtime.bigint() - t0);
     completion.dispose();
-    if (i >= 3) runs.push({ ttftNs: first, totalNs: total, tokens, text });
+    if (i >= 3) runs.push({ ttftNs: first, lastNs: last, totalNs: total, tokens, text });
   }
   await ctx.dispose();
   await model.dispose();
@@ -68,7 +72,9 @@ async function inProcess(): Promise<Run[]> {
 }
 
 async function throughColo(): Promise<Run[]> {
+  // The response cache would answer repeated temperature-0 prompts without the model.
   const colo = await startColoProcess({
+    cache: { enabled: false },
     engine: { models: [{ name: 'bench', source: values.model, sequences: 1, threads: THREADS, contextSize: 512 }] },
   });
   try {
@@ -78,13 +84,17 @@ async function throughColo(): Promise<Run[]> {
     for (let i = 0; i < RUNS + 3; i++) {
       const run = await new Promise<Run>((res, rej) => {
         let first = 0;
+        let last = 0;
         const t0 = process.hrtime.bigint();
         const onMsg = (data: Buffer) => {
           const m = decodeServerFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-          if (m.kind === 'token' && first === 0) first = Number(process.hrtime.bigint() - t0);
+          if (m.kind === 'token') {
+            last = Number(process.hrtime.bigint() - t0);
+            if (first === 0) first = last;
+          }
           if (m.kind === 'result') {
             ws.off('message', onMsg);
-            res({ ttftNs: first, totalNs: Number(process.hrtime.bigint() - t0), tokens: m.result.usage.completionTokens, text: m.result.text });
+            res({ ttftNs: first, lastNs: last, totalNs: Number(process.hrtime.bigint() - t0), tokens: m.result.usage.completionTokens, text: m.result.text });
           }
           if (m.kind === 'error') rej(m.error);
         };
@@ -104,7 +114,9 @@ function stats(runs: Run[]) {
   const ttft = summarizeValues(runs.map((r) => r.ttftNs));
   const tokPerSec = runs.map((r) => (r.tokens / r.totalNs) * 1e9).sort((a, b) => a - b);
   const median = tokPerSec[Math.floor(tokPerSec.length / 2)]!;
-  return { ttftUs: ttft, tokensPerSecMedian: median, tokens: runs[0]!.tokens };
+  // Decode rate between the first and the last streamed token: what a streaming client sees.
+  const decode = runs.map((r) => ((r.tokens - 1) / (r.lastNs - r.ttftNs)) * 1e9).sort((a, b) => a - b);
+  return { ttftUs: ttft, tokensPerSecMedian: median, decodeTokensPerSecMedian: decode[Math.floor(decode.length / 2)]!, tokens: runs[0]!.tokens };
 }
 
 const base = await inProcess();
@@ -124,13 +136,16 @@ const results = {
   inProcess: b,
   colo: c,
   tokensPerSecRatio: c.tokensPerSecMedian / b.tokensPerSecMedian,
+  decodeRatio: c.decodeTokensPerSecMedian / b.decodeTokensPerSecMedian,
   ttftAddedUsP50: c.ttftUs.p50 - b.ttftUs.p50,
 };
 const fmt = (s: LatencySummary) => `p50 ${s.p50.toFixed(0)} µs  p99 ${s.p99.toFixed(0)} µs`;
 console.log(machineLine());
 console.log(`model ${values.model}, ${TOKENS} tokens, ${RUNS} runs, threads ${THREADS}, temperature 0 (answers match)`);
-console.log(`in-process  : ${b.tokensPerSecMedian.toFixed(0)} tok/s   ttft ${fmt(b.ttftUs)}`);
-console.log(`colo over ws: ${c.tokensPerSecMedian.toFixed(0)} tok/s   ttft ${fmt(c.ttftUs)}`);
-console.log(`ratio tok/s ${(results.tokensPerSecRatio * 100).toFixed(1)}%   ttft added p50 ${results.ttftAddedUsP50.toFixed(0)} µs`);
+console.log(`in-process  : ${b.tokensPerSecMedian.toFixed(0)} tok/s end to end, ${b.decodeTokensPerSecMedian.toFixed(0)} tok/s decode   ttft ${fmt(b.ttftUs)}`);
+console.log(`colo over ws: ${c.tokensPerSecMedian.toFixed(0)} tok/s end to end, ${c.decodeTokensPerSecMedian.toFixed(0)} tok/s decode   ttft ${fmt(c.ttftUs)}`);
+console.log(
+  `ratio end to end ${(results.tokensPerSecRatio * 100).toFixed(1)}%, decode ${(results.decodeRatio * 100).toFixed(1)}%   ttft added p50 ${results.ttftAddedUsP50.toFixed(0)} µs`,
+);
 const out = writeResult('colo-vs-inprocess', 'e2e', results);
 if (out) console.log(`wrote ${out}`);
