@@ -33,6 +33,16 @@ export default tseslint.config(
   restrict(['src/server/**/*.ts'], [], [LLAMA]),
   restrict(['src/engine/**/*.ts'], [], [UWS]),
   // From providers/x.ts one level up is src/gateway; from providers/<name>/x.ts, two.
-  restrict(['src/gateway/providers/*.ts'], [], [UWS, LLAMA], [{ regex: '^\\.\\./(?!\\.\\./)', message: NOT_GATEWAY }]),
-  restrict(['src/gateway/providers/*/**/*.ts'], [], [UWS, LLAMA], [{ regex: '^\\.\\./\\.\\./(?!\\.\\./)', message: NOT_GATEWAY }]),
+  restrict(
+    ['src/gateway/providers/*.ts'],
+    [],
+    [UWS, LLAMA],
+    [{ regex: '^\\.\\./(?!\\.\\./)', message: NOT_GATEWAY }],
+  ),
+  restrict(
+    ['src/gateway/providers/*/**/*.ts'],
+    [],
+    [UWS, LLAMA],
+    [{ regex: '^\\.\\./\\.\\./(?!\\.\\./)', message: NOT_GATEWAY }],
+  ),
 );

@@ -27,7 +27,19 @@
  * staged, and fails if any binary in the stage is not Linux x86-64.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +65,11 @@ function fail(msg) {
 
 // ---- what to carry ----------------------------------------------------------------
 
-const LLAMA_BINARIES = new Set(['linux-x64', ...(opts.cuda ? ['linux-x64-cuda'] : []), ...(opts.vulkan ? ['linux-x64-vulkan'] : [])]);
+const LLAMA_BINARIES = new Set([
+  'linux-x64',
+  ...(opts.cuda ? ['linux-x64-cuda'] : []),
+  ...(opts.vulkan ? ['linux-x64-vulkan'] : []),
+]);
 const DROP_PACKAGES = new Set(['typescript']);
 
 /** Why a package is left out, or null to carry it. */
@@ -61,7 +77,10 @@ function packageVerdict(name) {
   if (DROP_PACKAGES.has(name)) return 'not needed at run time';
   if (name.startsWith('@node-llama-cpp/')) {
     const variant = name.slice('@node-llama-cpp/'.length);
-    if (!LLAMA_BINARIES.has(variant)) return variant.includes('cuda') || variant.includes('vulkan') ? 'GPU backend not asked for' : 'other platform';
+    if (!LLAMA_BINARIES.has(variant))
+      return variant.includes('cuda') || variant.includes('vulkan')
+        ? 'GPU backend not asked for'
+        : 'other platform';
   }
   return null;
 }
@@ -71,13 +90,19 @@ function fileVerdict(pkgName, rel, abs) {
   if (/\.d\.[cm]?ts$/.test(rel) || rel.endsWith('.map')) return 'types/maps';
   if (pkgName === 'uWebSockets.js') {
     // The loader picks binaries/uws_<platform>_<arch>_<abi>.node; dist/*.node are copies.
-    if (rel.endsWith('.node') && rel !== join('binaries', `uws_linux_x64_${abi}.node`)) return 'other Node ABI/platform';
+    if (rel.endsWith('.node') && rel !== join('binaries', `uws_linux_x64_${abi}.node`))
+      return 'other Node ABI/platform';
     if (rel.startsWith('docs' + sep)) return 'docs';
   }
   if (pkgName === 'node-llama-cpp') {
-    if (rel === join('llama', 'gitRelease.bundle') && !opts['llama-source']) return 'llama.cpp source (use --llama-source)';
+    if (rel === join('llama', 'gitRelease.bundle') && !opts['llama-source'])
+      return 'llama.cpp source (use --llama-source)';
     // Builds made on this machine are for this machine's CPU and toolchain.
-    if (rel.startsWith(join('llama', 'localBuilds') + sep) || rel.startsWith(join('llama', 'llama.cpp') + sep)) return 'local build/source tree';
+    if (
+      rel.startsWith(join('llama', 'localBuilds') + sep) ||
+      rel.startsWith(join('llama', 'llama.cpp') + sep)
+    )
+      return 'local build/source tree';
   }
   const foreign = foreignBinary(abs);
   if (foreign) return foreign;
@@ -112,10 +137,18 @@ function foreignBinary(abs) {
 // ---- the production closure ---------------------------------------------------------
 
 function productionPackages() {
-  const r = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: repo, encoding: 'utf8', maxBuffer: 64 << 20 });
-  const paths = (r.stdout ?? '').split('\n').map((l) => l.trim()).filter((l) => l && l !== repo);
+  const r = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+    cwd: repo,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  const paths = (r.stdout ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && l !== repo);
   // npm ls exits 1 on an extraneous or invalid tree but still lists it; no list at all is fatal.
-  if (paths.length === 0) fail(`npm ls --omit=dev gave no packages (exit ${r.status}): ${(r.stderr ?? '').trim()}`);
+  if (paths.length === 0)
+    fail(`npm ls --omit=dev gave no packages (exit ${r.status}): ${(r.stderr ?? '').trim()}`);
   const modules = join(repo, 'node_modules') + sep;
   return paths
     .filter((p) => p.startsWith(modules) && existsSync(p))
@@ -187,7 +220,9 @@ function checkImports(outModules) {
   const optional = new Set();
   for (const file of readdirSync(join(app, 'dist')).filter((f) => f.endsWith('.js'))) {
     const text = readFileSync(join(app, 'dist', file), 'utf8');
-    for (const m of text.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*["']([^"'./][^"']*)["']|(?:^|[\s;])import\s*["']([^"'./][^"']*)["']|\bimport\(\s*["']([^"'./][^"']*)["']\s*\)/gm)) {
+    for (const m of text.matchAll(
+      /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*["']([^"'./][^"']*)["']|(?:^|[\s;])import\s*["']([^"'./][^"']*)["']|\bimport\(\s*["']([^"'./][^"']*)["']\s*\)/gm,
+    )) {
       const spec = m[1] ?? m[2] ?? m[3];
       if (spec.startsWith('node:') || builtins.has(spec)) continue;
       const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
@@ -196,7 +231,8 @@ function checkImports(outModules) {
       else missing.push(`${name} (imported by ${file})`);
     }
   }
-  for (const o of optional) process.stdout.write(`bundle-prune: not carried, only imported dynamically: ${o}\n`);
+  for (const o of optional)
+    process.stdout.write(`bundle-prune: not carried, only imported dynamically: ${o}\n`);
   if (missing.length) fail(`dist imports packages that are not staged: ${[...new Set(missing)].join(', ')}`);
 }
 
@@ -218,11 +254,13 @@ function auditBinaries(dir) {
 }
 
 function removeEmptyDirs(d) {
-  for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) removeEmptyDirs(join(d, e.name));
+  for (const e of readdirSync(d, { withFileTypes: true }))
+    if (e.isDirectory()) removeEmptyDirs(join(d, e.name));
   if (readdirSync(d).length === 0) rmSync(d, { recursive: true });
 }
 
-if (process.platform !== 'linux' || process.arch !== 'x64') fail(`bundles are made on linux-x64 (this is ${process.platform}-${process.arch})`);
+if (process.platform !== 'linux' || process.arch !== 'x64')
+  fail(`bundles are made on linux-x64 (this is ${process.platform}-${process.arch})`);
 if (!existsSync(join(app, 'dist', 'cli.js'))) fail(`${app}/dist/cli.js missing: copy the build first`);
 const outModules = join(app, 'node_modules');
 rmSync(outModules, { recursive: true, force: true });
@@ -237,5 +275,8 @@ checkImports(outModules);
 auditBinaries(resolve(app, '..'));
 
 const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
-process.stdout.write(`bundle-prune: ${carried} of ${pkgs.length} production packages staged (${mb(duBytes(outModules))}); uWS ABI ${abi}\n`);
-for (const [why, bytes] of [...dropped].sort((a, b) => b[1] - a[1])) process.stdout.write(`bundle-prune:   left out ${mb(bytes).padStart(9)}  ${why}\n`);
+process.stdout.write(
+  `bundle-prune: ${carried} of ${pkgs.length} production packages staged (${mb(duBytes(outModules))}); uWS ABI ${abi}\n`,
+);
+for (const [why, bytes] of [...dropped].sort((a, b) => b[1] - a[1]))
+  process.stdout.write(`bundle-prune:   left out ${mb(bytes).padStart(9)}  ${why}\n`);

@@ -55,7 +55,10 @@ function serverConfig(argv: string[]): Readonly<ColoConfig> {
   const source = values.model;
   const name = source.replace(/^.*[/:]/, '').replace(/\.gguf$/, '');
   const first = config.engine.models[0]!;
-  return { ...config, engine: { ...config.engine, defaultModel: undefined, models: [{ ...first, name, source, aliases: [] }] } };
+  return {
+    ...config,
+    engine: { ...config.engine, defaultModel: undefined, models: [{ ...first, name, source, aliases: [] }] },
+  };
 }
 
 /** Takes --config FILE off the front of a command's own flags. */
@@ -106,7 +109,8 @@ main(process.argv.slice(2)).then(
     if (code !== 'running') process.exit(code);
   },
   (err: unknown) => {
-    const msg = err instanceof ColoError ? `${err.code}: ${err.message}` : ((err as Error)?.stack ?? String(err));
+    const msg =
+      err instanceof ColoError ? `${err.code}: ${err.message}` : ((err as Error)?.stack ?? String(err));
     process.stderr.write(`colo: ${msg}\n`);
     process.exit(1);
   },

@@ -42,12 +42,19 @@ export async function startColoProcess(
   // The audit log (on by default, fsync 'always') goes to this run's temporary directory
   // unless the config says otherwise, so benches never write into the repo's data/.
   const audit = { dir: join(dir, 'audit'), ...(config.audit as object) };
-  writeFileSync(file, JSON.stringify({ ...config, audit, server: { port: 0, ...(config.server as object) } }));
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/cli.js'), 'serve', '--config', file, '--log-level', 'info'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
+  writeFileSync(
+    file,
+    JSON.stringify({ ...config, audit, server: { port: 0, ...(config.server as object) } }),
+  );
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, join(ROOT, 'dist/cli.js'), 'serve', '--config', file, '--log-level', 'info'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'inherit', 'pipe'],
+    },
+  );
   const port = await new Promise<number>((resolvePort, reject) => {
     let buf = '';
     const onData = (d: Buffer) => {

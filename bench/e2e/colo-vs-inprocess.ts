@@ -75,7 +75,9 @@ async function throughColo(): Promise<Run[]> {
   // The response cache would answer repeated temperature-0 prompts without the model.
   const colo = await startColoProcess({
     cache: { enabled: false },
-    engine: { models: [{ name: 'bench', source: values.model, sequences: 1, threads: THREADS, contextSize: 512 }] },
+    engine: {
+      models: [{ name: 'bench', source: values.model, sequences: 1, threads: THREADS, contextSize: 512 }],
+    },
   });
   try {
     const ws = new WebSocket(`ws://127.0.0.1:${colo.port}/v1/ws`);
@@ -94,12 +96,26 @@ async function throughColo(): Promise<Run[]> {
           }
           if (m.kind === 'result') {
             ws.off('message', onMsg);
-            res({ ttftNs: first, lastNs: last, totalNs: Number(process.hrtime.bigint() - t0), tokens: m.result.usage.completionTokens, text: m.result.text });
+            res({
+              ttftNs: first,
+              lastNs: last,
+              totalNs: Number(process.hrtime.bigint() - t0),
+              tokens: m.result.usage.completionTokens,
+              text: m.result.text,
+            });
           }
           if (m.kind === 'error') rej(m.error);
         };
         ws.on('message', onMsg);
-        ws.send(encodeRequest({ id: `b${i}`, model: 'bench', prompt: PROMPT, sampling: { maxTokens: TOKENS, temperature: 0 }, stream: true }));
+        ws.send(
+          encodeRequest({
+            id: `b${i}`,
+            model: 'bench',
+            prompt: PROMPT,
+            sampling: { maxTokens: TOKENS, temperature: 0 },
+            stream: true,
+          }),
+        );
       });
       if (i >= 3) runs.push(run);
     }
@@ -116,7 +132,12 @@ function stats(runs: Run[]) {
   const median = tokPerSec[Math.floor(tokPerSec.length / 2)]!;
   // Decode rate between the first and the last streamed token: what a streaming client sees.
   const decode = runs.map((r) => ((r.tokens - 1) / (r.lastNs - r.ttftNs)) * 1e9).sort((a, b) => a - b);
-  return { ttftUs: ttft, tokensPerSecMedian: median, decodeTokensPerSecMedian: decode[Math.floor(decode.length / 2)]!, tokens: runs[0]!.tokens };
+  return {
+    ttftUs: ttft,
+    tokensPerSecMedian: median,
+    decodeTokensPerSecMedian: decode[Math.floor(decode.length / 2)]!,
+    tokens: runs[0]!.tokens,
+  };
 }
 
 const base = await inProcess();
@@ -141,9 +162,15 @@ const results = {
 };
 const fmt = (s: LatencySummary) => `p50 ${s.p50.toFixed(0)} µs  p99 ${s.p99.toFixed(0)} µs`;
 console.log(machineLine());
-console.log(`model ${values.model}, ${TOKENS} tokens, ${RUNS} runs, threads ${THREADS}, temperature 0 (answers match)`);
-console.log(`in-process  : ${b.tokensPerSecMedian.toFixed(0)} tok/s end to end, ${b.decodeTokensPerSecMedian.toFixed(0)} tok/s decode   ttft ${fmt(b.ttftUs)}`);
-console.log(`colo over ws: ${c.tokensPerSecMedian.toFixed(0)} tok/s end to end, ${c.decodeTokensPerSecMedian.toFixed(0)} tok/s decode   ttft ${fmt(c.ttftUs)}`);
+console.log(
+  `model ${values.model}, ${TOKENS} tokens, ${RUNS} runs, threads ${THREADS}, temperature 0 (answers match)`,
+);
+console.log(
+  `in-process  : ${b.tokensPerSecMedian.toFixed(0)} tok/s end to end, ${b.decodeTokensPerSecMedian.toFixed(0)} tok/s decode   ttft ${fmt(b.ttftUs)}`,
+);
+console.log(
+  `colo over ws: ${c.tokensPerSecMedian.toFixed(0)} tok/s end to end, ${c.decodeTokensPerSecMedian.toFixed(0)} tok/s decode   ttft ${fmt(c.ttftUs)}`,
+);
 console.log(
   `ratio end to end ${(results.tokensPerSecRatio * 100).toFixed(1)}%, decode ${(results.decodeRatio * 100).toFixed(1)}%   ttft added p50 ${results.ttftAddedUsP50.toFixed(0)} µs`,
 );

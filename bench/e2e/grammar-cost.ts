@@ -34,18 +34,32 @@ const skills = SkillService.create(
   {
     complete: async (req, sink, signal, ctx) => {
       captured = { req: { ...req, model: 'stories260K' }, jsonSchema: ctx.jsonSchema! };
-      return colo.engine.complete({ ...req, model: 'stories260K' }, sink, signal, { jsonSchema: ctx.jsonSchema });
+      return colo.engine.complete({ ...req, model: 'stories260K' }, sink, signal, {
+        jsonSchema: ctx.jsonSchema,
+      });
     },
   },
 );
 await skills.run(
-  { id: 'w', model: '', prompt: '$MSFT agrees to buy $ATVI for $69bn', sampling: { maxTokens: 0, temperature: 0, topP: 1, stop: [] }, deadlineMs: 60_000, priority: 0, stream: false, skill: 'events' },
+  {
+    id: 'w',
+    model: '',
+    prompt: '$MSFT agrees to buy $ATVI for $69bn',
+    sampling: { maxTokens: 0, temperature: 0, topP: 1, stop: [] },
+    deadlineMs: 60_000,
+    priority: 0,
+    stream: false,
+    skill: 'events',
+  },
   null,
   new AbortController().signal,
 );
 const { req, jsonSchema } = captured!;
 
-const series = { grammar: { ttftNs: [] as number[], perTokenNs: [] as number[] }, plain: { ttftNs: [] as number[], perTokenNs: [] as number[] } };
+const series = {
+  grammar: { ttftNs: [] as number[], perTokenNs: [] as number[] },
+  plain: { ttftNs: [] as number[], perTokenNs: [] as number[] },
+};
 for (let i = 0; i < RUNS * 2; i++) {
   const withGrammar = i % 2 === 1;
   let first = 0;
@@ -65,12 +79,20 @@ for (let i = 0; i < RUNS * 2; i++) {
 await colo.shutdown('bench end');
 const results = {
   promptTokens: 'events skill template (~800 tokens)',
-  grammar: { ttftUs: summarizeValues(series.grammar.ttftNs), perTokenUs: summarizeValues(series.grammar.perTokenNs) },
-  plain: { ttftUs: summarizeValues(series.plain.ttftNs), perTokenUs: summarizeValues(series.plain.perTokenNs) },
+  grammar: {
+    ttftUs: summarizeValues(series.grammar.ttftNs),
+    perTokenUs: summarizeValues(series.grammar.perTokenNs),
+  },
+  plain: {
+    ttftUs: summarizeValues(series.plain.ttftNs),
+    perTokenUs: summarizeValues(series.plain.perTokenNs),
+  },
 };
 console.log(machineLine());
 for (const k of ['plain', 'grammar'] as const) {
-  console.log(`${k.padEnd(8)} ttft p50 ${results[k].ttftUs.p50.toFixed(0)} µs  per-token p50 ${results[k].perTokenUs.p50.toFixed(0)} µs  p99 ${results[k].perTokenUs.p99.toFixed(0)} µs`);
+  console.log(
+    `${k.padEnd(8)} ttft p50 ${results[k].ttftUs.p50.toFixed(0)} µs  per-token p50 ${results[k].perTokenUs.p50.toFixed(0)} µs  p99 ${results[k].perTokenUs.p99.toFixed(0)} µs`,
+  );
 }
 writeResult('grammar-cost', 'e2e', results);
 process.exit(0);

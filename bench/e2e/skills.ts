@@ -81,14 +81,20 @@ async function main(): Promise<void> {
   const colo = await startColo(
     parseConfig({
       server: { port: 0 },
-      engine: { models: [{ name: 'tiny', source: values.model, sequences: 1, threads: 1, contextSize: 2048 }] },
+      engine: {
+        models: [{ name: 'tiny', source: values.model, sequences: 1, threads: 1, contextSize: 2048 }],
+      },
     }),
     log,
   );
   const clfModel = await trainBenchClassifier(4);
   const classifiers = await ClassifierRegistry.create({ models: [{ name: 'fin', dir: clfModel.dir }] });
-  const complete: SkillCompleter = (r, sink, signal, ctx) => colo.engine.complete(r, sink, signal, { jsonSchema: ctx.jsonSchema });
-  const service = SkillService.create({ defaultModel: 'tiny', skills: [{ name: 'sentiment', ensemble: { classifier: 'fin', weight: 0.5 } }] }, { complete, classifiers });
+  const complete: SkillCompleter = (r, sink, signal, ctx) =>
+    colo.engine.complete(r, sink, signal, { jsonSchema: ctx.jsonSchema });
+  const service = SkillService.create(
+    { defaultModel: 'tiny', skills: [{ name: 'sentiment', ensemble: { classifier: 'fin', weight: 0.5 } }] },
+    { complete, classifiers },
+  );
   const rows: SkillRow[] = [];
   try {
     for (const name of ['sentiment', 'events', 'summary']) {
@@ -99,9 +105,12 @@ async function main(): Promise<void> {
       let promptTokens = 0;
       for (let i = 0; i < RUNS + WARMUP; i++) {
         const t0 = process.hrtime.bigint();
-        const r = await service.run(request(name, INPUT, `${name}-${i}`), null, never, undefined, { mode: 'llm' });
+        const r = await service.run(request(name, INPUT, `${name}-${i}`), null, never, undefined, {
+          mode: 'llm',
+        });
         const ns = nsSince(t0);
-        if (skill.violations(r.output).length > 0) throw new Error(`answer check failed: ${name} output violates its schema`);
+        if (skill.violations(r.output).length > 0)
+          throw new Error(`answer check failed: ${name} output violates its schema`);
         if (i >= WARMUP) {
           times.push(ns);
           tokens.push(r.usage.completionTokens);
@@ -118,7 +127,12 @@ async function main(): Promise<void> {
       for (let i = 0; i < RUNS + WARMUP; i++) {
         const t0 = process.hrtime.bigint();
         const b = await colo.engine.complete(
-          { ...request(name, '', `base-${name}-${i}`), model: 'tiny', ...skill.render(INPUT), sampling: { temperature: 0, topP: 1, maxTokens, stop: [] } },
+          {
+            ...request(name, '', `base-${name}-${i}`),
+            model: 'tiny',
+            ...skill.render(INPUT),
+            sampling: { temperature: 0, topP: 1, maxTokens, stop: [] },
+          },
           null,
           never,
         );
@@ -141,7 +155,9 @@ async function main(): Promise<void> {
         baseline_per_token: summarizeValues(basePerToken),
       };
       rows.push(row);
-      console.log(`${name} (${promptTokens} prompt tokens; answer ~${maxTokens} tokens with grammar, ~${row.baselineCompletionTokens} without)`);
+      console.log(
+        `${name} (${promptTokens} prompt tokens; answer ~${maxTokens} tokens with grammar, ~${row.baselineCompletionTokens} without)`,
+      );
       console.log(`  skill, grammar on:   ${formatSummary(row.skill_e2e)}`);
       console.log(`    per token:         ${formatSummary(row.skill_per_token)}`);
       console.log(`  baseline no grammar: ${formatSummary(row.baseline_no_grammar)}`);
@@ -151,8 +167,11 @@ async function main(): Promise<void> {
     // Classifier mode: check the answer, then time it against classify() itself.
     const clf = classifiers.get('fin');
     for (const h of CHECK_HEADLINES) {
-      const r = await service.run(request('sentiment', h.text, 'check'), null, never, undefined, { mode: 'classifier' });
-      if (r.signals[0]!.label !== h.label) throw new Error(`answer check failed: "${h.text}" is ${r.signals[0]!.label}, expected ${h.label}`);
+      const r = await service.run(request('sentiment', h.text, 'check'), null, never, undefined, {
+        mode: 'classifier',
+      });
+      if (r.signals[0]!.label !== h.label)
+        throw new Error(`answer check failed: "${h.text}" is ${r.signals[0]!.label}, expected ${h.label}`);
     }
     const text = CHECK_HEADLINES[0]!.text;
     const skillNs: number[] = [];
@@ -170,7 +189,11 @@ async function main(): Promise<void> {
         directNs.push(b);
       }
     }
-    const classifier = { runs: CLF_RUNS, skill_classifier_mode: summarizeValues(skillNs), baseline_classify: summarizeValues(directNs) };
+    const classifier = {
+      runs: CLF_RUNS,
+      skill_classifier_mode: summarizeValues(skillNs),
+      baseline_classify: summarizeValues(directNs),
+    };
     console.log('sentiment, classifier mode (in process)');
     console.log(`  skill: ${formatSummary(classifier.skill_classifier_mode)}`);
     console.log(`  baseline classify(): ${formatSummary(classifier.baseline_classify)}`);

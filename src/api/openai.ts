@@ -9,7 +9,13 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ColoError, invalidArgument } from '../core/errors';
-import { DEFAULT_SAMPLING, type ChatMessage, type CompletionResult, type FinishReason, type InferenceRequest } from '../core/types';
+import {
+  DEFAULT_SAMPLING,
+  type ChatMessage,
+  type CompletionResult,
+  type FinishReason,
+  type InferenceRequest,
+} from '../core/types';
 
 export interface ApiLimits {
   maxTokensLimit: number;
@@ -40,7 +46,9 @@ const message = z.object({
   content: z.union([z.string(), z.array(contentPart)]),
 });
 
-export const completionBody = z.object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]) }).passthrough();
+export const completionBody = z
+  .object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]) })
+  .passthrough();
 export const chatBody = z.object({ ...common, messages: z.array(message).min(1).max(1024) }).passthrough();
 
 const UNSUPPORTED = ['logprobs', 'top_logprobs', 'tools', 'functions', 'best_of', 'echo', 'suffix'] as const;
@@ -64,7 +72,8 @@ function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   }
   const obj = r.data as Record<string, unknown>;
   for (const k of UNSUPPORTED) {
-    if (obj[k] !== undefined && obj[k] !== null && obj[k] !== false) throw invalidArgument(k, 'is not supported by Colo');
+    if (obj[k] !== undefined && obj[k] !== null && obj[k] !== false)
+      throw invalidArgument(k, 'is not supported by Colo');
   }
   return r.data;
 }
@@ -76,7 +85,11 @@ function toRequest(
   input: { prompt?: string; messages?: ChatMessage[] },
 ): InferenceRequest {
   const maxTokens = b.max_completion_tokens ?? b.max_tokens ?? DEFAULT_SAMPLING.maxTokens;
-  if (maxTokens > limits.maxTokensLimit) throw invalidArgument(b.max_completion_tokens ? 'max_completion_tokens' : 'max_tokens', `must be at most ${limits.maxTokensLimit}`);
+  if (maxTokens > limits.maxTokensLimit)
+    throw invalidArgument(
+      b.max_completion_tokens ? 'max_completion_tokens' : 'max_tokens',
+      `must be at most ${limits.maxTokensLimit}`,
+    );
   return {
     id,
     model: b.model,
@@ -102,7 +115,10 @@ export interface ParsedApiRequest {
 export function parseCompletion(body: unknown, limits: ApiLimits): ParsedApiRequest {
   const b = parseBody(completionBody, body);
   const prompt = typeof b.prompt === 'string' ? b.prompt : b.prompt[0]!;
-  return { req: toRequest(b, limits, newId('cmpl'), { prompt }), includeUsage: b.stream_options?.include_usage ?? false };
+  return {
+    req: toRequest(b, limits, newId('cmpl'), { prompt }),
+    includeUsage: b.stream_options?.include_usage ?? false,
+  };
 }
 
 export function parseChat(body: unknown, limits: ApiLimits): ParsedApiRequest {
@@ -111,7 +127,10 @@ export function parseChat(body: unknown, limits: ApiLimits): ParsedApiRequest {
     role: m.role === 'developer' ? 'system' : m.role,
     content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
   }));
-  return { req: toRequest(b, limits, newId('chatcmpl'), { messages }), includeUsage: b.stream_options?.include_usage ?? false };
+  return {
+    req: toRequest(b, limits, newId('chatcmpl'), { messages }),
+    includeUsage: b.stream_options?.include_usage ?? false,
+  };
 }
 
 const finish = (f: FinishReason): string => (f === 'length' ? 'length' : 'stop');
@@ -147,19 +166,44 @@ export function chatResponse(r: CompletionResult) {
     object: 'chat.completion',
     created: created(),
     model: r.route.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: r.text, refusal: null }, logprobs: null, finish_reason: finish(r.finishReason) }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: r.text, refusal: null },
+        logprobs: null,
+        finish_reason: finish(r.finishReason),
+      },
+    ],
     usage: usage(r),
     colo: colo(r),
   };
 }
 
 /** SSE chunk objects; `kind` picks the completions or chat shape. */
-export function tokenChunk(kind: 'completion' | 'chat', id: string, model: string, text: string, first: boolean) {
+export function tokenChunk(
+  kind: 'completion' | 'chat',
+  id: string,
+  model: string,
+  text: string,
+  first: boolean,
+) {
   if (kind === 'completion') {
-    return { id, object: 'text_completion', created: created(), model, choices: [{ index: 0, text, logprobs: null, finish_reason: null }] };
+    return {
+      id,
+      object: 'text_completion',
+      created: created(),
+      model,
+      choices: [{ index: 0, text, logprobs: null, finish_reason: null }],
+    };
   }
   const delta = first ? { role: 'assistant', content: text } : { content: text };
-  return { id, object: 'chat.completion.chunk', created: created(), model, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] };
+  return {
+    id,
+    object: 'chat.completion.chunk',
+    created: created(),
+    model,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: null }],
+  };
 }
 
 export function finalChunk(kind: 'completion' | 'chat', r: CompletionResult) {
@@ -189,7 +233,10 @@ export function errorBody(err: ColoError) {
 }
 
 export function modelsList(models: { id: string; ownedBy: string }[]) {
-  return { object: 'list', data: models.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.ownedBy })) };
+  return {
+    object: 'list',
+    data: models.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.ownedBy })),
+  };
 }
 
 export { ColoError };

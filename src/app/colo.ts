@@ -47,11 +47,19 @@ export interface StartOptions {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts: StartOptions = {}): Promise<Colo> {
+export async function startColo(
+  config: Readonly<ColoConfig>,
+  log: Logger,
+  opts: StartOptions = {},
+): Promise<Colo> {
   if (!LOOPBACK.has(config.server.host) && !config.auth.enabled) {
-    throw new ColoError('PERMISSION_DENIED', `server.host: refusing to listen on ${config.server.host} without auth; bind to 127.0.0.1 or set auth.enabled`, {
-      field: 'server.host',
-    });
+    throw new ColoError(
+      'PERMISSION_DENIED',
+      `server.host: refusing to listen on ${config.server.host} without auth; bind to 127.0.0.1 or set auth.enabled`,
+      {
+        field: 'server.host',
+      },
+    );
   }
   const tuning = loadTuning({ addonPath: config.tuning.addonPath });
   if (config.tuning.enabled) log.info(applyLayout(tuning, config.tuning, { kind: 'network' }).message);
@@ -69,8 +77,12 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
     const cache = config.cache.enabled ? createCompletionCache(config.cache, { redis }) : undefined;
     const gateway = Gateway.create(config.gateway);
     closers.push(() => gateway.close());
-    const providerKeys = config.gateway.targets.flatMap((t) => [t.apiKey, t.apiKeyEnv ? process.env[t.apiKeyEnv] : undefined]).filter((k): k is string => !!k);
-    const audit = config.audit.enabled ? await AuditLog.open(config.audit, { secrets: providerKeys }) : undefined;
+    const providerKeys = config.gateway.targets
+      .flatMap((t) => [t.apiKey, t.apiKeyEnv ? process.env[t.apiKeyEnv] : undefined])
+      .filter((k): k is string => !!k);
+    const audit = config.audit.enabled
+      ? await AuditLog.open(config.audit, { secrets: providerKeys })
+      : undefined;
     if (audit) closers.push(() => audit.close());
 
     const engine = await LocalEngine.create(
@@ -110,7 +122,9 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
       classifiers: classifierRoute,
       cache,
       redaction: config.redact.enabled ? new Redactor(config.redact) : undefined,
-      localRoutes: Object.fromEntries(config.engine.models.map((m) => [m.name, { fallback: m.fallback, policy: m.policy }])),
+      localRoutes: Object.fromEntries(
+        config.engine.models.map((m) => [m.name, { fallback: m.fallback, policy: m.policy }]),
+      ),
     });
     const pipeline = new RequestPipeline({ router, auth: auth.auth, limiter, audit, log });
     const skills = SkillService.create(config.skills, {
@@ -118,7 +132,13 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
       classifiers,
     });
     // Skills run inside the pipeline, so skill subscriptions, quotas and audit apply.
-    const runSkill = (req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal, principal?: Principal, opts?: Parameters<SkillService['run']>[4]) =>
+    const runSkill = (
+      req: InferenceRequest,
+      sink: TokenSink | null,
+      signal: AbortSignal,
+      principal?: Principal,
+      opts?: Parameters<SkillService['run']>[4],
+    ) =>
       pipeline.handle(req, sink, signal, { api: 'skill' }, principal, {
         run: () => skills.run(req, sink, signal, principal, opts),
         rawOutputOf: (err) => (err as { rawOutput?: string }).rawOutput,
@@ -129,14 +149,17 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
       method: 'any',
       pattern: '/admin/*',
       public: true,
-      handle: (req) => auth.admin({ method: req.method, path: req.path, headers: req.headers, body: req.body }),
+      handle: (req) =>
+        auth.admin({ method: req.method, path: req.path, headers: req.headers, body: req.body }),
     };
     const ctx: ServerContext = {
       config: config.server,
       protocol: config.protocol,
       log,
       complete: (req, sink, signal, api, principal): Promise<CompletionResult> =>
-        req.skill ? runSkill(req, sink, signal, principal) : pipeline.handle(req, sink, signal, { api }, principal),
+        req.skill
+          ? runSkill(req, sink, signal, principal)
+          : pipeline.handle(req, sink, signal, { api }, principal),
       authenticate: (credential) => auth.auth.authenticate(credential),
       models: () => [
         ...engine.pools.flatMap((p) => [p.name, ...p.aliases].map((id) => ({ id, ownedBy: 'colo-local' }))),
@@ -174,7 +197,8 @@ export async function startColo(config: Readonly<ColoConfig>, log: Logger, opts:
         if (left > 0) log.warn('grace period over; cancelling requests still in flight', { requests: left });
         server.closeAll();
         await engine.drain(100);
-        for (const close of closers.reverse()) await close().catch((e: unknown) => log.warn('close failed', { error: String(e) }));
+        for (const close of closers.reverse())
+          await close().catch((e: unknown) => log.warn('close failed', { error: String(e) }));
         for (const line of metrics.summaryLines()) log.info(`latency summary: ${line}`);
         metrics.close();
       })());

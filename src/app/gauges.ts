@@ -6,18 +6,48 @@ import type { ColoServer } from '../server';
 
 const BREAKER = { closed: 0, 'half-open': 1, open: 2 } as const;
 
-export function registerGauges(metrics: Metrics, parts: { engine: LocalEngine; gateway: Gateway; server: ColoServer }): void {
+export function registerGauges(
+  metrics: Metrics,
+  parts: { engine: LocalEngine; gateway: Gateway; server: ColoServer },
+): void {
   const { engine, gateway, server } = parts;
-  const perPool = (fn: (p: LocalEngine['pools'][number]) => number) => () => engine.pools.map((p) => ({ labels: { model: p.name }, value: fn(p) }));
-  metrics.gauge('colo_queue_depth', 'Requests waiting for a local sequence', perPool((p) => p.queued));
-  metrics.gauge('colo_inflight', 'Requests holding a local sequence', perPool((p) => p.inFlight));
-  metrics.gauge('colo_sequences', 'Sequences per local model', perPool((p) => p.slots));
-  metrics.gauge('colo_worker_crash_failed_requests', 'Requests failed with WORKER_CRASHED since start', perPool((p) => p.crashFailedRequests));
-  metrics.gauge('colo_ws_connections', 'Open WebSocket connections', () => [{ labels: {}, value: server.connections }]);
-  metrics.gauge('colo_breaker_state', 'Circuit breaker per remote target: 0 closed, 1 half-open, 2 open', () =>
-    gateway.stats().targets.map((t) => ({ labels: { target: t.name, provider: t.provider }, value: BREAKER[t.breaker as keyof typeof BREAKER] ?? -1 })),
+  const perPool = (fn: (p: LocalEngine['pools'][number]) => number) => () =>
+    engine.pools.map((p) => ({ labels: { model: p.name }, value: fn(p) }));
+  metrics.gauge(
+    'colo_queue_depth',
+    'Requests waiting for a local sequence',
+    perPool((p) => p.queued),
+  );
+  metrics.gauge(
+    'colo_inflight',
+    'Requests holding a local sequence',
+    perPool((p) => p.inFlight),
+  );
+  metrics.gauge(
+    'colo_sequences',
+    'Sequences per local model',
+    perPool((p) => p.slots),
+  );
+  metrics.gauge(
+    'colo_worker_crash_failed_requests',
+    'Requests failed with WORKER_CRASHED since start',
+    perPool((p) => p.crashFailedRequests),
+  );
+  metrics.gauge('colo_ws_connections', 'Open WebSocket connections', () => [
+    { labels: {}, value: server.connections },
+  ]);
+  metrics.gauge(
+    'colo_breaker_state',
+    'Circuit breaker per remote target: 0 closed, 1 half-open, 2 open',
+    () =>
+      gateway.stats().targets.map((t) => ({
+        labels: { target: t.name, provider: t.provider },
+        value: BREAKER[t.breaker as keyof typeof BREAKER] ?? -1,
+      })),
   );
   metrics.gauge('colo_remote_inflight', 'Requests in flight per remote target', () =>
-    gateway.stats().targets.map((t) => ({ labels: { target: t.name, provider: t.provider }, value: t.inFlight })),
+    gateway
+      .stats()
+      .targets.map((t) => ({ labels: { target: t.name, provider: t.provider }, value: t.inFlight })),
   );
 }

@@ -25,7 +25,8 @@ export interface PipelineDeps {
 
 /** Rough prompt size for the token reservation; settle corrects it to the real count. */
 function estimatePromptTokens(req: InferenceRequest): number {
-  const chars = (req.prompt?.length ?? 0) + (req.messages?.reduce((n, m) => n + m.content.length + 4, 0) ?? 0);
+  const chars =
+    (req.prompt?.length ?? 0) + (req.messages?.reduce((n, m) => n + m.content.length + 4, 0) ?? 0);
   return Math.ceil(chars / 4);
 }
 
@@ -57,7 +58,8 @@ export class RequestPipeline {
     let error: unknown;
     let reservation: Awaited<ReturnType<Limiter['reserve']>> | undefined;
     try {
-      if (auth && principal) await auth.authorize(principal, req.skill ? { skill: req.skill } : { model: req.model });
+      if (auth && principal)
+        await auth.authorize(principal, req.skill ? { skill: req.skill } : { model: req.model });
       if (limiter && principal) {
         reservation = await limiter.reserve({
           tenant: principal.tenant,
@@ -65,7 +67,15 @@ export class RequestPipeline {
           tokens: estimatePromptTokens(req) + req.sampling.maxTokens,
         });
       }
-      result = extra.run ? await extra.run() : await router.complete(req, sink, signal, { ...ctx, allowRemote: principal?.allowRemote ?? true }, outcome);
+      result = extra.run
+        ? await extra.run()
+        : await router.complete(
+            req,
+            sink,
+            signal,
+            { ...ctx, allowRemote: principal?.allowRemote ?? true },
+            outcome,
+          );
       return result;
     } catch (err) {
       error = err;
@@ -73,12 +83,20 @@ export class RequestPipeline {
     } finally {
       if (reservation) {
         const used = result ? result.usage.promptTokens + result.usage.completionTokens : 0;
-        await limiter!.settle(reservation, { tokens: used }).catch((e: unknown) => this.deps.log.warn('quota settle failed', { error: String(e) }));
+        await limiter!
+          .settle(reservation, { tokens: used })
+          .catch((e: unknown) => this.deps.log.warn('quota settle failed', { error: String(e) }));
       }
       if (audit) {
         // Durable before the answer goes out; a failed audit write fails the request.
         await audit
-          .record({ req, result, error, redacted: outcome.redacted, rawOutput: error ? extra.rawOutputOf?.(error) : undefined })
+          .record({
+            req,
+            result,
+            error,
+            redacted: outcome.redacted,
+            rawOutput: error ? extra.rawOutputOf?.(error) : undefined,
+          })
           .catch((e: unknown) => {
             this.deps.log.error('audit write failed', { error: String(e) });
             if (!error) throw new ColoError('INTERNAL', 'audit record could not be written');

@@ -14,7 +14,12 @@ export function directionOfLabel(label: string): SignalDirection {
   return NEGATIVE.test(label) ? -1 : POSITIVE.test(label) ? 1 : 0;
 }
 
-export function classificationToSignal(c: Classification, labels: readonly string[], text: string, threshold = 0): Signal {
+export function classificationToSignal(
+  c: Classification,
+  labels: readonly string[],
+  text: string,
+  threshold = 0,
+): Signal {
   let score = 0;
   labels.forEach((l, i) => (score += directionOfLabel(l) * (c.probs[i] ?? 0)));
   const ticker = CASHTAG.exec(text)?.[1]?.toUpperCase() ?? '';

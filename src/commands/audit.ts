@@ -37,12 +37,28 @@ export async function auditCommand(config: Readonly<ColoConfig>, argv: string[])
     if (values.json) process.stdout.write(JSON.stringify(rec) + '\n');
     else process.stdout.write(formatRow(rec) + '\n');
   }
-  process.stderr.write(`${r.records.length} records from ${r.segments} segments${r.corrupt ? `, ${r.corrupt} corrupt lines skipped` : ''}\n`);
+  process.stderr.write(
+    `${r.records.length} records from ${r.segments} segments${r.corrupt ? `, ${r.corrupt} corrupt lines skipped` : ''}\n`,
+  );
   return 0;
 }
 
 function formatRow(rec: AuditRecord): string {
   const r = rec as unknown as Record<string, unknown>;
-  const pick = (k: string) => (r[k] === undefined ? '-' : typeof r[k] === 'object' ? JSON.stringify(r[k]) : String(r[k]));
-  return ['ts', 'tenant', 'keyId', 'requestId', 'status', 'errorCode', 'model', 'route', 'latencyUs', 'tokens'].map(pick).join('  ');
+  const pick = (k: string) =>
+    r[k] === undefined ? '-' : typeof r[k] === 'object' ? JSON.stringify(r[k]) : String(r[k]);
+  return [
+    'ts',
+    'tenant',
+    'keyId',
+    'requestId',
+    'status',
+    'errorCode',
+    'model',
+    'route',
+    'latencyUs',
+    'tokens',
+  ]
+    .map(pick)
+    .join('  ');
 }

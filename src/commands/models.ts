@@ -5,15 +5,24 @@ import { invalidArgument } from '../core/errors';
 import { formatBytes, formatParameters, inspectModel, listModels, pullModel } from '../models';
 
 export async function modelsCommand(config: Readonly<ColoConfig>): Promise<number> {
-  const rows = await listModels({ modelDirs: [...config.engine.modelDirs], cacheDir: config.engine.cacheDir });
+  const rows = await listModels({
+    modelDirs: [...config.engine.modelDirs],
+    cacheDir: config.engine.cacheDir,
+  });
   process.stdout.write('configured:\n');
   for (const m of config.engine.models) {
-    process.stdout.write(`  ${m.name}\t${m.source ?? m.name}\tsequences=${m.sequences} replicas=${m.replicas} threads=${m.threads}${m.fallback ? ` fallback=${m.fallback}` : ''}\n`);
+    process.stdout.write(
+      `  ${m.name}\t${m.source ?? m.name}\tsequences=${m.sequences} replicas=${m.replicas} threads=${m.threads}${m.fallback ? ` fallback=${m.fallback}` : ''}\n`,
+    );
   }
   process.stdout.write('manifest:\n');
   for (const r of rows) {
-    const local = r.local ? `${r.local.path} (${formatBytes(r.local.sizeBytes)})` : 'not on disk (colo pull ' + r.name + ')';
-    process.stdout.write(`  ${r.name.padEnd(18)} ${(r.quantization ?? '').padEnd(5)} ${(r.parameters ?? '').padEnd(6)} ${local}\n`);
+    const local = r.local
+      ? `${r.local.path} (${formatBytes(r.local.sizeBytes)})`
+      : 'not on disk (colo pull ' + r.name + ')';
+    process.stdout.write(
+      `  ${r.name.padEnd(18)} ${(r.quantization ?? '').padEnd(5)} ${(r.parameters ?? '').padEnd(6)} ${local}\n`,
+    );
   }
   return 0;
 }
@@ -21,10 +30,20 @@ export async function modelsCommand(config: Readonly<ColoConfig>): Promise<numbe
 export async function pullCommand(config: Readonly<ColoConfig>, argv: string[]): Promise<number> {
   const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
   const spec = positionals[0];
-  if (!spec) throw invalidArgument('SPEC', 'usage: colo pull <name | hf:owner/repo/file.gguf | synthetic:1b-q4_0 | path>');
-  const r = await pullModel(spec, { modelDirs: [...config.engine.modelDirs], cacheDir: config.engine.cacheDir, progressOut: process.stderr });
+  if (!spec)
+    throw invalidArgument(
+      'SPEC',
+      'usage: colo pull <name | hf:owner/repo/file.gguf | synthetic:1b-q4_0 | path>',
+    );
+  const r = await pullModel(spec, {
+    modelDirs: [...config.engine.modelDirs],
+    cacheDir: config.engine.cacheDir,
+    progressOut: process.stderr,
+  });
   const info = await inspectModel(r.path);
   process.stdout.write(`${r.name}: ${r.path} (${r.origin}${r.sha256 ? `, sha256 ${r.sha256}` : ''})\n`);
-  process.stdout.write(`  ${info.architecture}, ${formatParameters(info.parameters)} parameters, ${info.quantization}, context ${info.contextLength ?? '?'}, ${formatBytes(info.sizeBytes)}\n`);
+  process.stdout.write(
+    `  ${info.architecture}, ${formatParameters(info.parameters)} parameters, ${info.quantization}, context ${info.contextLength ?? '?'}, ${formatBytes(info.sizeBytes)}\n`,
+  );
   return 0;
 }

@@ -44,7 +44,9 @@ export async function replayCommand(argv: string[]): Promise<number> {
   }
   if (!values.news) throw invalidArgument('--news', 'is required (or --make-example DIR)');
   const events = await readTape(values.news);
-  const headers: Record<string, string> = values['api-key'] ? { authorization: `Bearer ${values['api-key']}` } : {};
+  const headers: Record<string, string> = values['api-key']
+    ? { authorization: `Bearer ${values['api-key']}` }
+    : {};
   const transport = await WsTransport.connect({
     url: values.url!,
     skill: values.skill,

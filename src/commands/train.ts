@@ -14,7 +14,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
       epochs: { type: 'string' },
     },
   });
-  for (const k of ['train', 'valid', 'out'] as const) if (!values[k]) throw invalidArgument(`--${k}`, 'is required');
+  for (const k of ['train', 'valid', 'out'] as const)
+    if (!values[k]) throw invalidArgument(`--${k}`, 'is required');
   const r = await trainClassifier({
     train: values.train!,
     valid: values.valid!,

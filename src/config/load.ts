@@ -61,14 +61,21 @@ function checkCrossField(cfg: ColoConfig): void {
   const names = new Set<string>();
   for (const m of cfg.engine.models) {
     for (const n of [m.name, ...m.aliases]) {
-      if (names.has(n)) throw new ConfigError(`engine.models: name or alias "${n}" is used twice`, 'engine.models');
+      if (names.has(n))
+        throw new ConfigError(`engine.models: name or alias "${n}" is used twice`, 'engine.models');
       names.add(n);
     }
   }
-  const remote = new Set([...cfg.gateway.targets.map((t) => t.name), ...cfg.gateway.aliases.map((a) => a.name)]);
+  const remote = new Set([
+    ...cfg.gateway.targets.map((t) => t.name),
+    ...cfg.gateway.aliases.map((a) => a.name),
+  ]);
   for (const m of cfg.engine.models) {
     if (m.fallback !== undefined && !remote.has(m.fallback)) {
-      throw new ConfigError(`engine.models: ${m.name}.fallback "${m.fallback}" is not a gateway target or alias`, 'engine.models');
+      throw new ConfigError(
+        `engine.models: ${m.name}.fallback "${m.fallback}" is not a gateway target or alias`,
+        'engine.models',
+      );
     }
   }
   for (const n of remote) names.add(n);
@@ -89,7 +96,8 @@ function readJson(file: string): Raw {
   }
   try {
     const value: unknown = JSON.parse(text);
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('top level must be an object');
+    if (!value || typeof value !== 'object' || Array.isArray(value))
+      throw new Error('top level must be an object');
     return value as Raw;
   } catch (err) {
     throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
@@ -161,7 +169,8 @@ function knownKeys(path: PropertyKey[]): string[] {
   let schema: z.ZodType = configSchema;
   for (const p of path) {
     schema = unwrap(schema);
-    if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(p)] ?? schema;
+    if (schema instanceof z.ZodObject)
+      schema = (schema.shape as Record<string, z.ZodType>)[String(p)] ?? schema;
     else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
   }
   schema = unwrap(schema);

@@ -27,7 +27,12 @@ export const localModelSchema = z.strictObject({
   /** Other names that select this model. Default []. */
   aliases: z.array(z.string().min(1)).default([]),
   /** Tokens of context per sequence. Default 2048. */
-  contextSize: z.number().int().min(64).max(1 << 20).default(2048),
+  contextSize: z
+    .number()
+    .int()
+    .min(64)
+    .max(1 << 20)
+    .default(2048),
   /** Sequences in the context: how many requests one worker decodes together. Default 8. */
   sequences: z.number().int().min(1).max(256).default(8),
   /** Worker threads, each holding its own copy of the model. Default 1. */
@@ -57,13 +62,31 @@ export const serverSchema = z.strictObject({
   /** Listen port; 0 picks a free one. Default 8080. */
   port: z.number().int().min(0).max(65535).default(8080),
   /** Largest accepted WebSocket frame; bigger ones get FRAME_TOO_LARGE. Default 65536. */
-  maxFrameBytes: z.number().int().min(256).max(16 << 20).default(64 << 10),
+  maxFrameBytes: z
+    .number()
+    .int()
+    .min(256)
+    .max(16 << 20)
+    .default(64 << 10),
   /** Largest accepted HTTP body. Default 1 MiB. */
-  maxBodyBytes: z.number().int().min(1024).max(64 << 20).default(1 << 20),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 << 20)
+    .default(1 << 20),
   /** Bytes buffered per socket before tokens are coalesced; default 256 KiB. */
-  softBackpressureBytes: z.number().int().min(1024).default(256 << 10),
+  softBackpressureBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(256 << 10),
   /** Bytes buffered per socket before the slow client is disconnected; default 16 MiB. */
-  maxBackpressureBytes: z.number().int().min(4096).default(16 << 20),
+  maxBackpressureBytes: z
+    .number()
+    .int()
+    .min(4096)
+    .default(16 << 20),
   /** In-flight requests per WebSocket connection. Default 256. */
   maxInflightPerConnection: z.number().int().min(1).default(256),
   /** WebSocket idle timeout in seconds (0 disables; uWS needs >= 8). Default 120. */

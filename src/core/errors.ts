@@ -135,7 +135,8 @@ export function toColoError(err: unknown): ColoError {
     const e = err as SerializedError;
     return new ColoError(e.code, e.message, { field: e.field, retryAfterMs: e.retryAfterMs });
   }
-  if (err instanceof Error && err.name === 'AbortError') return new ColoError('CANCELLED', 'request cancelled');
+  if (err instanceof Error && err.name === 'AbortError')
+    return new ColoError('CANCELLED', 'request cancelled');
   return new ColoError('INTERNAL', 'internal error', { cause: err });
 }
 

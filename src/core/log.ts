@@ -6,7 +6,8 @@
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_KEY = /(key|token|secret|password|authorization)/i;
-const SECRET_VALUE = /\b(colo_[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{8,}|sk-ant-[A-Za-z0-9_-]{8,}|AIza[A-Za-z0-9_-]{20,})\b/g;
+const SECRET_VALUE =
+  /\b(colo_[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{8,}|sk-ant-[A-Za-z0-9_-]{8,}|AIza[A-Za-z0-9_-]{20,})\b/g;
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -16,7 +17,10 @@ export interface Logger {
 }
 
 export function scrub(value: unknown, key = ''): unknown {
-  if (typeof value === 'string') return SECRET_KEY.test(key) && !/(keyid|tokens)/i.test(key) ? '[redacted]' : value.replace(SECRET_VALUE, '[redacted]');
+  if (typeof value === 'string')
+    return SECRET_KEY.test(key) && !/(keyid|tokens)/i.test(key)
+      ? '[redacted]'
+      : value.replace(SECRET_VALUE, '[redacted]');
   if (Array.isArray(value)) return value.map((v) => scrub(v));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -26,7 +30,10 @@ export function scrub(value: unknown, key = ''): unknown {
   return value;
 }
 
-export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+export function createLogger(
+  level: LogLevel = 'info',
+  write: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+): Logger {
   const min = RANK[level];
   const pretty = process.stderr.isTTY === true;
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
@@ -34,7 +41,12 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
     const safe = fields ? (scrub(fields) as Record<string, unknown>) : undefined;
     const text = scrub(msg) as string;
     if (pretty) {
-      const extra = safe ? ' ' + Object.entries(safe).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '';
+      const extra = safe
+        ? ' ' +
+          Object.entries(safe)
+            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+            .join(' ')
+        : '';
       write(`${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${text}${extra}`);
     } else write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: text, ...safe }));
   };

@@ -35,4 +35,3 @@ export type ExtraRoute = {
   public?: boolean;
   handle(req: RouteRequest): Promise<RouteResponse>;
 };
-

@@ -41,9 +41,13 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
     const completion = new LlamaCompletion({ contextSequence: seq });
     try {
       if (promptTokens + 1 >= m.info.contextSize) {
-        throw new ColoError('INVALID_ARGUMENT', `prompt is ${promptTokens} tokens; the context holds ${m.info.contextSize}`, {
-          field: 'prompt',
-        });
+        throw new ColoError(
+          'INVALID_ARGUMENT',
+          `prompt is ${promptTokens} tokens; the context holds ${m.info.contextSize}`,
+          {
+            field: 'prompt',
+          },
+        );
       }
       const grammar = task.jsonSchema ? await grammarFor(m, task.jsonSchema) : undefined;
       const { sampling } = task;
@@ -87,9 +91,12 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
   } catch (err) {
     const failed: WorkerFailed = {
       type: 'error',
-      error: cancelReason ? { code: cancelReason === 'deadline' ? 'DEADLINE' : 'CANCELLED', message: cancelReason } : toColoError(err).toJSON(),
+      error: cancelReason
+        ? { code: cancelReason === 'deadline' ? 'DEADLINE' : 'CANCELLED', message: cancelReason }
+        : toColoError(err).toJSON(),
     };
-    if (!(err instanceof ColoError) && !cancelReason) failed.error.message = `generation failed: ${(err as Error).message}`;
+    if (!(err instanceof ColoError) && !cancelReason)
+      failed.error.message = `generation failed: ${(err as Error).message}`;
     if (active.delete(port)) port.postMessage(failed);
   }
   // The main thread closes the channel once it has the final message; closing here

@@ -61,8 +61,11 @@ export function workerFile(): string {
   const here = fileURLToPath(import.meta.url);
   // Bundled: dist/cli.js sits beside dist/engine-worker.js. From TS sources (tests),
   // use the built worker: `npm run build` makes it.
-  const file = here.endsWith('.ts') ? resolve(dirname(here), '../../dist/engine-worker.js') : join(dirname(here), 'engine-worker.js');
-  if (!existsSync(file)) throw new ColoError('INTERNAL', `engine worker not found at ${file}; run "npm run build"`);
+  const file = here.endsWith('.ts')
+    ? resolve(dirname(here), '../../dist/engine-worker.js')
+    : join(dirname(here), 'engine-worker.js');
+  if (!existsSync(file))
+    throw new ColoError('INTERNAL', `engine worker not found at ${file}; run "npm run build"`);
   return file;
 }
 
@@ -119,9 +122,13 @@ export class ModelPool {
       Array.from({ length: opts.replicas }, () => pool.piscina.run({ kind: 'info' }) as Promise<WorkerInfo>),
     ).catch(async (err: unknown) => {
       await pool.close();
-      throw new ColoError('INTERNAL', `model ${opts.name} failed to load from ${opts.modelPath}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new ColoError(
+        'INTERNAL',
+        `model ${opts.name} failed to load from ${opts.modelPath}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     });
     pool.info = infos[0];
     return pool;
@@ -167,15 +174,30 @@ export class ModelPool {
     if (this.closed) return Promise.reject(new ColoError('SHUTTING_DOWN', 'engine is shutting down'));
     if (signal.aborted) return Promise.reject(new ColoError('CANCELLED', 'request cancelled'));
     return new Promise<CompletionResult>((resolve, reject) => {
-      const p: Pending = { priority: req.priority, req, sink, trace, opts, resolve, reject, settled: false, signal };
+      const p: Pending = {
+        priority: req.priority,
+        req,
+        sink,
+        trace,
+        opts,
+        resolve,
+        reject,
+        settled: false,
+        signal,
+      };
       const remaining = req.deadlineMs - trace.elapsedMs();
-      if (remaining <= 0) return reject(new ColoError('DEADLINE', `deadline of ${req.deadlineMs} ms passed before admission`));
+      if (remaining <= 0)
+        return reject(new ColoError('DEADLINE', `deadline of ${req.deadlineMs} ms passed before admission`));
       if (this.running < this.slots) this.dispatch(p);
       else if (!this.queue.push(p)) {
         return reject(
-          new ColoError('OVERLOADED', `model ${this.name} is at capacity (${this.slots} running, ${this.queue.capacity} queued)`, {
-            retryAfterMs: Math.ceil(this.estimator.serviceMs(req.sampling.maxTokens)),
-          }),
+          new ColoError(
+            'OVERLOADED',
+            `model ${this.name} is at capacity (${this.slots} running, ${this.queue.capacity} queued)`,
+            {
+              retryAfterMs: Math.ceil(this.estimator.serviceMs(req.sampling.maxTokens)),
+            },
+          ),
         );
       }
       p.timer = setTimeout(() => this.expire(p), remaining);
@@ -195,7 +217,12 @@ export class ModelPool {
       return;
     }
     this.queue.remove(p);
-    this.fail(p, reason === 'deadline' ? new ColoError('DEADLINE', `deadline of ${p.req.deadlineMs} ms passed in queue`) : new ColoError('CANCELLED', 'request cancelled'));
+    this.fail(
+      p,
+      reason === 'deadline'
+        ? new ColoError('DEADLINE', `deadline of ${p.req.deadlineMs} ms passed in queue`)
+        : new ColoError('CANCELLED', 'request cancelled'),
+    );
   }
 
   private dispatch(p: Pending): void {
@@ -216,8 +243,13 @@ export class ModelPool {
         if (msg.error.code === 'WORKER_CRASHED') this.crashFailures++;
         return this.fail(p, toColoError(msg.error));
       }
-      if (msg.finishReason === 'cancelled') return this.fail(p, new ColoError('CANCELLED', 'request cancelled'));
-      if (msg.finishReason === 'deadline') return this.fail(p, new ColoError('DEADLINE', `deadline of ${p.req.deadlineMs} ms passed while generating`));
+      if (msg.finishReason === 'cancelled')
+        return this.fail(p, new ColoError('CANCELLED', 'request cancelled'));
+      if (msg.finishReason === 'deadline')
+        return this.fail(
+          p,
+          new ColoError('DEADLINE', `deadline of ${p.req.deadlineMs} ms passed while generating`),
+        );
       const timings = p.trace.finish();
       this.estimator.observe(p.trace.ttftMs(), p.trace.generateMs(), msg.completionTokens);
       this.settle(p);
@@ -244,7 +276,10 @@ export class ModelPool {
       port1.close();
       this.crashes++;
       this.crashFailures++;
-      this.fail(p, new ColoError('WORKER_CRASHED', `worker for model ${this.name} crashed: ${(err as Error).message}`));
+      this.fail(
+        p,
+        new ColoError('WORKER_CRASHED', `worker for model ${this.name} crashed: ${(err as Error).message}`),
+      );
     });
   }
 

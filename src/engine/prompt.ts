@@ -8,7 +8,10 @@ import type { ChatMessage } from '../core/types';
 
 const wrappers = new WeakMap<LlamaModel, ReturnType<typeof resolveChatWrapper>>();
 
-export function renderPrompt(model: LlamaModel, input: { prompt?: string | undefined; messages?: ChatMessage[] | undefined }): Token[] {
+export function renderPrompt(
+  model: LlamaModel,
+  input: { prompt?: string | undefined; messages?: ChatMessage[] | undefined },
+): Token[] {
   if (input.prompt !== undefined) return model.tokenize(input.prompt);
   let wrapper = wrappers.get(model);
   if (!wrapper) {

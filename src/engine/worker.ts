@@ -27,8 +27,13 @@ function recover(err: unknown): void {
   // Promises of the model dropped by the last recovery reject with DisposedError: fallout, not a new crash.
   if ((err as Error)?.name === 'DisposedError' || /disposed/i.test((err as Error)?.message ?? '')) return;
   recoveries++;
-  console.error(`[colo engine worker ${init.modelName}] fatal error, reloading model: ${(err as Error)?.stack ?? String(err)}`);
-  failAllActive({ code: 'WORKER_CRASHED', message: `worker for model ${init.modelName} crashed and was replaced` });
+  console.error(
+    `[colo engine worker ${init.modelName}] fatal error, reloading model: ${(err as Error)?.stack ?? String(err)}`,
+  );
+  failAllActive({
+    code: 'WORKER_CRASHED',
+    message: `worker for model ${init.modelName} crashed and was replaced`,
+  });
   const old = loaded;
   loaded = undefined;
   void old

@@ -56,7 +56,12 @@ export class Metrics {
     if (!s) {
       s = {
         labels: { model, route },
-        stages: { queue: new LatencySeries(), ttft: new LatencySeries(), itl: new LatencySeries(), total: new LatencySeries() },
+        stages: {
+          queue: new LatencySeries(),
+          ttft: new LatencySeries(),
+          itl: new LatencySeries(),
+          total: new LatencySeries(),
+        },
       };
       this.series.set(key, s);
     }
@@ -65,7 +70,13 @@ export class Metrics {
 
   recordDone(e: RequestDoneEvent): void {
     const status = e.errorCode ?? 'ok';
-    this.inc('colo_requests_total', { api: e.api, model: e.model, route: e.route, provider: e.provider, status });
+    this.inc('colo_requests_total', {
+      api: e.api,
+      model: e.model,
+      route: e.route,
+      provider: e.provider,
+      status,
+    });
     if (e.errorCode) this.inc('colo_errors_total', { code: e.errorCode, api: e.api });
     if (e.route === 'none') return;
     const s = this.stage(e.model, e.route);
@@ -74,8 +85,16 @@ export class Metrics {
     s.total.record(e.totalUs);
     for (const g of e.gapsUs) s.itl.record(g);
     if (e.result) {
-      this.inc('colo_tokens_total', { model: e.model, route: e.route, kind: 'prompt' }, e.result.usage.promptTokens);
-      this.inc('colo_tokens_total', { model: e.model, route: e.route, kind: 'completion' }, e.result.usage.completionTokens);
+      this.inc(
+        'colo_tokens_total',
+        { model: e.model, route: e.route, kind: 'prompt' },
+        e.result.usage.promptTokens,
+      );
+      this.inc(
+        'colo_tokens_total',
+        { model: e.model, route: e.route, kind: 'completion' },
+        e.result.usage.completionTokens,
+      );
     }
   }
 
@@ -90,7 +109,9 @@ export class Metrics {
         if (sum.count === 0) continue;
         const h = stages[stage].h;
         for (const q of QUANTILES) {
-          out.push(`${name}${fmt({ ...labels, quantile: String(q) })} ${sec(h.getValueAtPercentile(q * 100))}`);
+          out.push(
+            `${name}${fmt({ ...labels, quantile: String(q) })} ${sec(h.getValueAtPercentile(q * 100))}`,
+          );
         }
         out.push(`${name}_sum${fmt(labels)} ${sec(sum.sumUs)}`, `${name}_count${fmt(labels)} ${sum.count}`);
       }
@@ -139,6 +160,8 @@ function labelKey(labels: Labels): string {
 }
 
 function fmt(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  const parts = Object.entries(labels).map(
+    ([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+  );
   return parts.length ? `{${parts.join(',')}}` : '';
 }

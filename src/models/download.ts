@@ -44,7 +44,11 @@ export interface DownloadResult {
   resumedFrom: number;
 }
 
-export async function downloadModel(url: string, dest: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+export async function downloadModel(
+  url: string,
+  dest: string,
+  opts: DownloadOptions = {},
+): Promise<DownloadResult> {
   const part = `${dest}.part`;
   await mkdir(dirname(dest), { recursive: true });
   let h = createHash('sha256');
@@ -79,8 +83,11 @@ export async function downloadModel(url: string, dest: string, opts: DownloadOpt
     await fh.sync();
   } catch (err) {
     // The .part stays for the next attempt to resume.
-    if (opts.signal?.aborted) throw new ColoError('CANCELLED', `download of ${url} cancelled`, { cause: err });
-    throw new ColoError('UPSTREAM_UNAVAILABLE', `download of ${url} failed after ${received} bytes`, { cause: err });
+    if (opts.signal?.aborted)
+      throw new ColoError('CANCELLED', `download of ${url} cancelled`, { cause: err });
+    throw new ColoError('UPSTREAM_UNAVAILABLE', `download of ${url} failed after ${received} bytes`, {
+      cause: err,
+    });
   } finally {
     await fh.close();
   }
@@ -90,7 +97,10 @@ export async function downloadModel(url: string, dest: string, opts: DownloadOpt
   const sha256 = h.digest('hex');
   if (opts.sha256 !== undefined && sha256 !== opts.sha256.toLowerCase()) {
     await rm(part, { force: true });
-    throw new ColoError('CHECKSUM_MISMATCH', `${url}: sha256 ${sha256} does not match the pinned ${opts.sha256}; file discarded`);
+    throw new ColoError(
+      'CHECKSUM_MISMATCH',
+      `${url}: sha256 ${sha256} does not match the pinned ${opts.sha256}; file discarded`,
+    );
   }
   await rename(part, dest);
   return { path: dest, sha256, bytes: received, resumedFrom: offset };
@@ -102,12 +112,18 @@ async function request(url: string, offset: number, opts: DownloadOptions) {
   try {
     return await fetch(url, { headers, signal: opts.signal, redirect: 'follow' });
   } catch (err) {
-    if (opts.signal?.aborted) throw new ColoError('CANCELLED', `download of ${url} cancelled`, { cause: err });
-    throw new ColoError('UPSTREAM_UNAVAILABLE', `cannot reach ${new URL(url).host} for ${url}`, { cause: err });
+    if (opts.signal?.aborted)
+      throw new ColoError('CANCELLED', `download of ${url} cancelled`, { cause: err });
+    throw new ColoError('UPSTREAM_UNAVAILABLE', `cannot reach ${new URL(url).host} for ${url}`, {
+      cause: err,
+    });
   }
 }
 
-function isResumeOf(res: { status: number; headers: { get(name: string): string | null } }, offset: number): boolean {
+function isResumeOf(
+  res: { status: number; headers: { get(name: string): string | null } },
+  offset: number,
+): boolean {
   if (res.status !== 206) return false;
   const m = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '');
   return m !== null && Number(m[1]) === offset;
@@ -128,7 +144,8 @@ async function hashExisting(part: string, hash: Hash, signal: AbortSignal | unde
     return 0;
   }
   if (size === 0) return 0;
-  for await (const chunk of createReadStream(part, { highWaterMark: 1 << 20, signal })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(part, { highWaterMark: 1 << 20, signal }))
+    hash.update(chunk as Buffer);
   return size;
 }
 

@@ -4,9 +4,29 @@
  */
 export { downloadModel, type DownloadOptions, type DownloadProgress, type DownloadResult } from './download';
 export { formatParameters, inspectModel, type ModelInfo } from './inspect';
-export { defaultManifest, loadManifest, manifestSchema, parseManifest, type Manifest, type ManifestEntry } from './manifest';
-export { formatBytes, progressReporter, renderProgress, type ProgressReporter, type ProgressState } from './progress';
-export { listModels, pullModel, type ListOptions, type LocalCopy, type ModelListing, type PullOptions } from './pull';
+export {
+  defaultManifest,
+  loadManifest,
+  manifestSchema,
+  parseManifest,
+  type Manifest,
+  type ManifestEntry,
+} from './manifest';
+export {
+  formatBytes,
+  progressReporter,
+  renderProgress,
+  type ProgressReporter,
+  type ProgressState,
+} from './progress';
+export {
+  listModels,
+  pullModel,
+  type ListOptions,
+  type LocalCopy,
+  type ModelListing,
+  type PullOptions,
+} from './pull';
 export {
   FALLBACK_SOURCE,
   resolveModel,
@@ -22,6 +42,11 @@ export {
   type SyntheticOptions,
   type SyntheticResult,
 } from './synthetic/generate';
-export { SYNTHETIC_QUANTS, SYNTHETIC_SHAPES, type SyntheticQuant, type SyntheticShapeName } from './synthetic/shapes';
+export {
+  SYNTHETIC_QUANTS,
+  SYNTHETIC_SHAPES,
+  type SyntheticQuant,
+  type SyntheticShapeName,
+} from './synthetic/shapes';
 export { cachedSha256, sha256File } from './verify';
 export { modelSourcesConfigSchema, type ModelSourcesConfig } from './config';

@@ -14,7 +14,10 @@ export const manifestEntrySchema = z.strictObject({
   /** Where the weights come from (see source.ts). Required. */
   source: z.string().min(1),
   /** Lower-case hex sha256 of the file; verified on download and when found on disk. Default: not pinned. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'lower-case hex sha256').optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'lower-case hex sha256')
+    .optional(),
   /** Main tensor type, as llama.cpp names it (F32, F16, Q8_0, Q4_0, Q4_K_M...). Required. */
   quantization: z.string().min(1),
   /** File size in bytes. Default: unknown. */
@@ -37,7 +40,10 @@ export const manifestSchema = z
     default: modelName,
     models: z.record(modelName, manifestEntrySchema),
   })
-  .refine((m) => Object.hasOwn(m.models, m.default), { message: 'default must name a model in models', path: ['default'] });
+  .refine((m) => Object.hasOwn(m.models, m.default), {
+    message: 'default must name a model in models',
+    path: ['default'],
+  });
 
 export type ManifestEntry = z.infer<typeof manifestEntrySchema>;
 export type Manifest = z.infer<typeof manifestSchema>;
@@ -48,7 +54,9 @@ export function parseManifest(data: unknown, origin = 'manifest'): Manifest {
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const at = issue.path.join('.');
-    throw new ColoError('INVALID_ARGUMENT', `${origin}: ${at ? `${at}: ` : ''}${issue.message}`, { field: at || 'manifest' });
+    throw new ColoError('INVALID_ARGUMENT', `${origin}: ${at ? `${at}: ` : ''}${issue.message}`, {
+      field: at || 'manifest',
+    });
   }
   return Object.freeze(r.data);
 }
@@ -72,7 +80,10 @@ export async function loadManifest(path: string): Promise<Manifest> {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new ColoError('INVALID_ARGUMENT', `manifest ${path} is not JSON`, { field: 'manifest', cause: err });
+    throw new ColoError('INVALID_ARGUMENT', `manifest ${path} is not JSON`, {
+      field: 'manifest',
+      cause: err,
+    });
   }
   return parseManifest(data, path);
 }

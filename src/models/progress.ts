@@ -37,7 +37,8 @@ export function renderProgress(p: ProgressState, width = 24): string {
 
 function formatDuration(seconds: number): string {
   if (seconds < 60) return `${Math.ceil(seconds)}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.ceil(seconds % 60)).padStart(2, '0')}s`;
+  if (seconds < 3600)
+    return `${Math.floor(seconds / 60)}m${String(Math.ceil(seconds % 60)).padStart(2, '0')}s`;
   return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }
 
@@ -61,7 +62,12 @@ export function progressReporter(
     onProgress(p) {
       const t = now();
       const secs = (t - p.startedAt) / 1000;
-      state = { label, received: p.received, total: p.total, rate: secs > 0 ? (p.received - p.resumedFrom) / secs : 0 };
+      state = {
+        label,
+        received: p.received,
+        total: p.total,
+        rate: secs > 0 ? (p.received - p.resumedFrom) / secs : 0,
+      };
       if (tty) {
         if (t - last < 100) return;
         last = t;

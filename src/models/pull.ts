@@ -67,7 +67,12 @@ export async function listModels(opts: ListOptions = {}): Promise<ModelListing[]
   const onDisk = new Map<string, LocalCopy>(); // file name → first copy
   for (const dir of dirs) {
     for (const f of await ggufFiles(dir)) {
-      if (!onDisk.has(f.name)) onDisk.set(f.name, { path: f.path, sizeBytes: f.size, where: dir === cacheDir ? 'cache' : 'model-dir' });
+      if (!onDisk.has(f.name))
+        onDisk.set(f.name, {
+          path: f.path,
+          sizeBytes: f.size,
+          where: dir === cacheDir ? 'cache' : 'model-dir',
+        });
     }
   }
   const claimed = new Set<string>();

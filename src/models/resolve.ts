@@ -93,7 +93,8 @@ async function resolveStrict(spec: string, opts: ResolveOptions): Promise<Resolv
   if (!entry && !isSourceString(spec)) {
     // An unknown bare name may still be a file someone dropped into a model directory.
     const found = await findInDirs(`${spec}.gguf`, [...dirs, cacheDir], undefined, cacheDir, opts.signal);
-    if (found.path) return { name: spec, path: found.path, source: found.path, synthetic: false, origin: 'model-dir' };
+    if (found.path)
+      return { name: spec, path: found.path, source: found.path, synthetic: false, origin: 'model-dir' };
     throw new ColoError(
       'MODEL_NOT_FOUND',
       `unknown model "${spec}": not in the manifest (${Object.keys(manifest.models).join(', ')}) and no ${spec}.gguf in ${[...dirs, cacheDir].join(', ')}`,
@@ -119,7 +120,12 @@ async function resolveStrict(spec: string, opts: ResolveOptions): Promise<Resolv
   const dest = join(cacheDir, src.fileName);
   try {
     const made = await once(dest, () => obtain(src, dest, pin, cacheDir, opts));
-    return { ...base, path: dest, sha256: made.sha256 ?? pin, origin: src.kind === 'synthetic' ? 'generated' : 'download' };
+    return {
+      ...base,
+      path: dest,
+      sha256: made.sha256 ?? pin,
+      origin: src.kind === 'synthetic' ? 'generated' : 'download',
+    };
   } catch (err) {
     const e = toColoError(err);
     if (found.mismatched.length > 0 && e.code !== 'CANCELLED' && e.code !== 'CHECKSUM_MISMATCH') {
@@ -142,13 +148,23 @@ async function obtain(
 ): Promise<{ sha256?: string | undefined }> {
   await mkdir(cacheDir, { recursive: true });
   if (src.kind === 'synthetic') {
-    await generateSyntheticModel(src.shape, src.quant, { outPath: dest, seed: src.seed, signal: opts.signal });
+    await generateSyntheticModel(src.shape, src.quant, {
+      outPath: dest,
+      seed: src.seed,
+      signal: opts.signal,
+    });
     // A pin on a synthetic model guards the generator itself: same seed must give same bytes.
     if (pin) await verifyOrThrow(dest, pin, cacheDir, opts.signal);
     return { sha256: pin };
   }
-  if (opts.offline) throw new ColoError('MODEL_NOT_FOUND', `${src.fileName} is not on disk and downloads are off (offline)`);
-  const res = await downloadModel(src.url, dest, { sha256: pin, onProgress: opts.onProgress, signal: opts.signal, headers: opts.headers });
+  if (opts.offline)
+    throw new ColoError('MODEL_NOT_FOUND', `${src.fileName} is not on disk and downloads are off (offline)`);
+  const res = await downloadModel(src.url, dest, {
+    sha256: pin,
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+    headers: opts.headers,
+  });
   await rememberSha256(dest, res.sha256, cacheDir);
   return { sha256: res.sha256 };
 }
@@ -173,7 +189,12 @@ async function findInDirs(
   return { mismatched };
 }
 
-async function verifyOrThrow(path: string, pin: string, cacheDir: string, signal: AbortSignal | undefined): Promise<void> {
+async function verifyOrThrow(
+  path: string,
+  pin: string,
+  cacheDir: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const actual = await cachedSha256(path, cacheDir, signal);
   if (actual !== pin) {
     throw new ColoError('CHECKSUM_MISMATCH', `${path}: sha256 ${actual} does not match the pinned ${pin}`);
@@ -188,7 +209,10 @@ const exists = (p: string): Promise<boolean> =>
 
 /** One download or generation per destination at a time within this process. */
 const inFlight = new Map<string, Promise<{ sha256?: string | undefined }>>();
-function once(dest: string, run: () => Promise<{ sha256?: string | undefined }>): Promise<{ sha256?: string | undefined }> {
+function once(
+  dest: string,
+  run: () => Promise<{ sha256?: string | undefined }>,
+): Promise<{ sha256?: string | undefined }> {
   let p = inFlight.get(dest);
   if (!p) {
     p = run().finally(() => inFlight.delete(dest));

@@ -20,7 +20,8 @@ const loadedDirs = new Set<string>();
 
 export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, signal })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, signal }))
+    hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
@@ -28,7 +29,11 @@ export async function sha256File(path: string, signal?: AbortSignal): Promise<st
  * The file's sha256, from the memo when size and mtime are unchanged. `cacheDir` holds the
  * on-disk memo; pass undefined to keep it in memory only.
  */
-export async function cachedSha256(path: string, cacheDir: string | undefined, signal?: AbortSignal): Promise<string> {
+export async function cachedSha256(
+  path: string,
+  cacheDir: string | undefined,
+  signal?: AbortSignal,
+): Promise<string> {
   const abs = resolve(path);
   const st = await stat(abs);
   if (cacheDir) await loadMemo(cacheDir);
@@ -41,7 +46,11 @@ export async function cachedSha256(path: string, cacheDir: string | undefined, s
 }
 
 /** Records a hash computed elsewhere (the downloader hashes while streaming). */
-export async function rememberSha256(path: string, sha256: string, cacheDir: string | undefined): Promise<void> {
+export async function rememberSha256(
+  path: string,
+  sha256: string,
+  cacheDir: string | undefined,
+): Promise<void> {
   const abs = resolve(path);
   const st = await stat(abs);
   if (cacheDir) await loadMemo(cacheDir);
@@ -60,7 +69,12 @@ async function loadMemo(cacheDir: string): Promise<void> {
   try {
     const data = JSON.parse(await readFile(join(dir, MEMO_FILE), 'utf8')) as Record<string, Memo>;
     for (const [path, m] of Object.entries(data)) {
-      if (typeof m?.sha256 === 'string' && typeof m.size === 'number' && typeof m.mtimeMs === 'number' && !memory.has(path)) {
+      if (
+        typeof m?.sha256 === 'string' &&
+        typeof m.size === 'number' &&
+        typeof m.mtimeMs === 'number' &&
+        !memory.has(path)
+      ) {
         memory.set(path, { size: m.size, mtimeMs: m.mtimeMs, sha256: m.sha256 });
       }
     }

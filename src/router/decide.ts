@@ -29,12 +29,23 @@ export type Decision =
   | { route: 'reject'; code: ErrorCode; message: string };
 
 export function decide(d: DecisionInput): Decision {
-  if (d.remainingMs <= 0) return { route: 'reject', code: 'DEADLINE', message: 'deadline passed before routing' };
-  if (!d.local && !d.remote) return { route: 'reject', code: 'MODEL_NOT_FOUND', message: 'no local model or remote target serves this model' };
+  if (d.remainingMs <= 0)
+    return { route: 'reject', code: 'DEADLINE', message: 'deadline passed before routing' };
+  if (!d.local && !d.remote)
+    return {
+      route: 'reject',
+      code: 'MODEL_NOT_FOUND',
+      message: 'no local model or remote target serves this model',
+    };
   if (d.remote && (d.policy === 'remote-first' || !d.local)) return { route: 'remote', reason: 'policy' };
   // d.local is true from here.
   const fits = d.localWaitMs + d.localServiceMs <= d.remainingMs;
   if (d.localCapacity && (fits || !d.remote || d.policy === 'local-only')) return { route: 'local' };
-  if (d.remote && d.policy !== 'local-only') return { route: 'remote', reason: d.localCapacity ? 'deadline' : 'capacity' };
-  return { route: 'reject', code: 'OVERLOADED', message: 'local model is at capacity and no remote fallback is allowed' };
+  if (d.remote && d.policy !== 'local-only')
+    return { route: 'remote', reason: d.localCapacity ? 'deadline' : 'capacity' };
+  return {
+    route: 'reject',
+    code: 'OVERLOADED',
+    message: 'local model is at capacity and no remote fallback is allowed',
+  };
 }

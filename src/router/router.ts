@@ -5,7 +5,14 @@
  * it leaves the box); then one colo:request:done event (metrics) per request.
  */
 import { ColoError, toColoError } from '../core/errors';
-import type { Completer, CompletionResult, InferenceRequest, RouteKind, Signal, TokenSink } from '../core/types';
+import type {
+  Completer,
+  CompletionResult,
+  InferenceRequest,
+  RouteKind,
+  Signal,
+  TokenSink,
+} from '../core/types';
 import type { LocalEngine } from '../engine';
 import { RequestTrace } from '../engine/trace';
 import { requestDone, type RequestDoneEvent } from '../metrics/events';
@@ -20,7 +27,12 @@ export interface ClassifierRoute {
 /** What the router needs of the remote gateway. */
 export interface RemoteRoute extends Completer {
   hasModel(name: string): boolean;
-  complete(req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal, receivedAt?: number): Promise<CompletionResult>;
+  complete(
+    req: InferenceRequest,
+    sink: TokenSink | null,
+    signal: AbortSignal,
+    receivedAt?: number,
+  ): Promise<CompletionResult>;
 }
 
 export interface ResponseCache {
@@ -35,7 +47,10 @@ export interface Redaction {
   redactRequest(req: InferenceRequest): {
     request: InferenceRequest;
     changed: boolean;
-    session: { restore(text: string): string; createRestorer(): { push(chunk: string): string; flush(): string } };
+    session: {
+      restore(text: string): string;
+      createRestorer(): { push(chunk: string): string; flush(): string };
+    };
   };
 }
 
@@ -78,7 +93,11 @@ export class Router {
   }
 
   hasModel(name: string): boolean {
-    return this.opts.engine.hasModel(name) || (this.opts.gateway?.hasModel(name) ?? false) || (this.opts.classifiers?.has(name) ?? false);
+    return (
+      this.opts.engine.hasModel(name) ||
+      (this.opts.gateway?.hasModel(name) ?? false) ||
+      (this.opts.classifiers?.has(name) ?? false)
+    );
   }
 
   async complete(
@@ -110,7 +129,10 @@ export class Router {
         const pool = this.opts.engine.pool(req.model);
         const local = pool ? this.opts.localRoutes?.[pool.name] : undefined;
         const remoteModel = pool ? local?.fallback : req.model;
-        const remote = remoteModel !== undefined && ctx.allowRemote !== false && (this.opts.gateway?.hasModel(remoteModel) ?? false);
+        const remote =
+          remoteModel !== undefined &&
+          ctx.allowRemote !== false &&
+          (this.opts.gateway?.hasModel(remoteModel) ?? false);
         const decision = decide({
           local: pool !== undefined,
           localCapacity: pool?.hasCapacity() ?? false,
@@ -121,7 +143,11 @@ export class Router {
           policy: local?.policy ?? 'local-first',
         });
         if (decision.route === 'reject') {
-          throw new ColoError(decision.code, `${decision.message}: ${req.model}`, decision.code === 'MODEL_NOT_FOUND' ? { field: 'model' } : {});
+          throw new ColoError(
+            decision.code,
+            `${decision.message}: ${req.model}`,
+            decision.code === 'MODEL_NOT_FOUND' ? { field: 'model' } : {},
+          );
         } else if (decision.route === 'local') {
           route = 'local';
           provider = 'local';
@@ -145,8 +171,16 @@ export class Router {
   }
 
   /** The remote route: mask what must not leave the box, stream back restored text. */
-  private async remote(req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal, trace: RequestTrace, outcome: RouteOutcome): Promise<CompletionResult> {
-    const redaction = this.opts.redaction?.appliesTo('remote') ? this.opts.redaction.redactRequest(req) : undefined;
+  private async remote(
+    req: InferenceRequest,
+    sink: TokenSink | null,
+    signal: AbortSignal,
+    trace: RequestTrace,
+    outcome: RouteOutcome,
+  ): Promise<CompletionResult> {
+    const redaction = this.opts.redaction?.appliesTo('remote')
+      ? this.opts.redaction.redactRequest(req)
+      : undefined;
     const sent = redaction?.request ?? req;
     outcome.redacted = redaction?.changed ?? false;
     const restore = redaction?.changed && this.opts.redaction!.restores ? redaction.session : undefined;
@@ -169,7 +203,10 @@ export class Router {
 
   /** The microsecond path: an ONNX classifier answers with a label and one signal, no tokens. */
   private async classify(req: InferenceRequest, trace: RequestTrace): Promise<CompletionResult> {
-    if (req.prompt === undefined) throw new ColoError('INVALID_ARGUMENT', 'prompt: a classifier needs the text in prompt', { field: 'prompt' });
+    if (req.prompt === undefined)
+      throw new ColoError('INVALID_ARGUMENT', 'prompt: a classifier needs the text in prompt', {
+        field: 'prompt',
+      });
     trace.markDispatched();
     const out = await this.opts.classifiers!.classify(req.model, req.prompt);
     trace.markToken();

@@ -20,7 +20,13 @@ export interface ServerContext {
   config: ServerConfig;
   protocol: ProtocolConfig;
   log: Logger;
-  complete(req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal, api: string, principal: Principal | undefined): Promise<CompletionResult>;
+  complete(
+    req: InferenceRequest,
+    sink: TokenSink | null,
+    signal: AbortSignal,
+    api: string,
+    principal: Principal | undefined,
+  ): Promise<CompletionResult>;
   /** Throws UNAUTHENTICATED when auth is configured and the credential is missing or wrong; undefined when auth is off. */
   authenticate(credential: string | undefined): Promise<Principal | undefined>;
   models(): { id: string; ownedBy: string }[];

@@ -93,7 +93,12 @@ export function sendJson(g: Guard, status: number, body: unknown, extra: Record<
   });
 }
 
-export function sendText(g: Guard, status: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
+export function sendText(
+  g: Guard,
+  status: number,
+  text: string,
+  contentType = 'text/plain; charset=utf-8',
+): void {
   if (g.done) return;
   g.done = true;
   g.res.cork(() => {
@@ -105,7 +110,8 @@ export function sendText(g: Guard, status: number, text: string, contentType = '
 export function sendError(g: Guard, err: unknown): void {
   const e = toColoError(err);
   const extra: Record<string, string> = {};
-  if (e.retryAfterMs !== undefined) extra['retry-after'] = String(Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
+  if (e.retryAfterMs !== undefined)
+    extra['retry-after'] = String(Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
   sendJson(g, e.status, errorJson(e), extra);
 }
 

@@ -4,19 +4,38 @@ import { ColoError, toColoError } from '../core/errors';
 import type { TokenSink } from '../core/types';
 import * as openai from '../api/openai';
 import { credentialOf, type ExtraRoute, type ServerContext } from './context';
-import { errorJson, guard, headers, parseJson, readBody, sendError, sendJson, sendText, SseWriter } from './http';
+import {
+  errorJson,
+  guard,
+  headers,
+  parseJson,
+  readBody,
+  sendError,
+  sendJson,
+  sendText,
+  SseWriter,
+} from './http';
 
 const AUTH_HEADERS = ['authorization', 'x-api-key', 'content-type'] as const;
 
-export function registerHttpRoutes(app: TemplatedApp, ctx: ServerContext, inflight: Set<AbortController>): void {
-  const limits = () => ({ maxTokensLimit: ctx.config.maxTokensLimit, defaultDeadlineMs: ctx.config.defaultDeadlineMs });
+export function registerHttpRoutes(
+  app: TemplatedApp,
+  ctx: ServerContext,
+  inflight: Set<AbortController>,
+): void {
+  const limits = () => ({
+    maxTokensLimit: ctx.config.maxTokensLimit,
+    defaultDeadlineMs: ctx.config.defaultDeadlineMs,
+  });
 
   app.get('/healthz', (res) => sendJson(guard(res), 200, { status: 'ok' }));
   app.get('/readyz', (res) => {
     const ok = ctx.ready();
     sendJson(guard(res), ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
   });
-  app.get('/metrics', (res) => sendText(guard(res), 200, ctx.metricsText(), 'text/plain; version=0.0.4; charset=utf-8'));
+  app.get('/metrics', (res) =>
+    sendText(guard(res), 200, ctx.metricsText(), 'text/plain; version=0.0.4; charset=utf-8'),
+  );
   app.get('/v1/models', (res, req) => {
     const g = guard(res);
     const h = headers(req, AUTH_HEADERS);
@@ -37,7 +56,8 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: ServerContext, inflig
         try {
           const principal = await ctx.authenticate(credentialOf(h));
           const body = parseJson(await readBody(g, ctx.config.maxBodyBytes));
-          const parsed = kind === 'chat' ? openai.parseChat(body, limits()) : openai.parseCompletion(body, limits());
+          const parsed =
+            kind === 'chat' ? openai.parseChat(body, limits()) : openai.parseCompletion(body, limits());
           parsed.req.receivedAt = performance.now();
           await serveCompletion(g, ctx, kind, parsed, principal, inflight);
         } catch (err) {
@@ -107,7 +127,8 @@ function registerExtra(app: TemplatedApp, ctx: ServerContext, route: ExtraRoute)
     void (async () => {
       try {
         const principal = route.public ? undefined : await ctx.authenticate(credentialOf(h));
-        const raw = method === 'GET' || method === 'DELETE' ? undefined : await readBody(g, ctx.config.maxBodyBytes);
+        const raw =
+          method === 'GET' || method === 'DELETE' ? undefined : await readBody(g, ctx.config.maxBodyBytes);
         const body = raw && raw.length > 0 ? parseJson(raw) : undefined;
         const out = await route.handle({ method, path, query, headers: h, body, principal });
         sendJson(g, out.status, out.body, out.headers);

@@ -12,7 +12,15 @@
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { ColoError, toColoError } from '../core/errors';
 import type { CompletionResult, TokenSink } from '../core/types';
-import { clientDecodeOptions, decodeClientFrame, encodeError, encodePong, encodeResult, encodeTokenChunk, requestIdOf } from '../protocol';
+import {
+  clientDecodeOptions,
+  decodeClientFrame,
+  encodeError,
+  encodePong,
+  encodeResult,
+  encodeTokenChunk,
+  requestIdOf,
+} from '../protocol';
 import { credentialOf, type Principal, type ServerContext } from './context';
 
 interface Stream {
@@ -58,13 +66,24 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
         (principal) => {
           if (aborted) return;
           res.cork(() => {
-            res.upgrade<Conn>({ principal, streams: new Map(), congested: new Set(), closed: false }, key, protocol, extensions, context);
+            res.upgrade<Conn>(
+              { principal, streams: new Map(), congested: new Set(), closed: false },
+              key,
+              protocol,
+              extensions,
+              context,
+            );
           });
         },
         (err) => {
           if (aborted) return;
           const e = toColoError(err);
-          res.cork(() => res.writeStatus(`${e.status} Unauthorized`).writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: e.code, message: e.message } })));
+          res.cork(() =>
+            res
+              .writeStatus(`${e.status} Unauthorized`)
+              .writeHeader('content-type', 'application/json')
+              .end(JSON.stringify({ error: { code: e.code, message: e.message } })),
+          );
         },
       );
     },
@@ -76,7 +95,10 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
     message: (ws, message, isBinary) => {
       const conn = ws.getUserData();
       if (!isBinary) {
-        send(ws, encodeError('', new ColoError('UNSUPPORTED_FRAME', 'only binary FlatBuffers frames are accepted')));
+        send(
+          ws,
+          encodeError('', new ColoError('UNSUPPORTED_FRAME', 'only binary FlatBuffers frames are accepted')),
+        );
         return;
       }
       let msg: ReturnType<typeof decodeClientFrame>;
@@ -129,14 +151,36 @@ function flushPending(ws: WebSocket<Conn>, s: Stream): void {
   s.pending = '';
 }
 
-function startRequest(ws: WebSocket<Conn>, conn: Conn, ctx: ServerContext, request: Parameters<ServerContext['complete']>[0]): void {
+function startRequest(
+  ws: WebSocket<Conn>,
+  conn: Conn,
+  ctx: ServerContext,
+  request: Parameters<ServerContext['complete']>[0],
+): void {
   const cfg = ctx.config;
   if (conn.streams.has(request.id)) {
-    send(ws, encodeError(request.id, new ColoError('DUPLICATE_ID', `request id "${request.id}" is already in flight on this connection`, { field: 'id' })));
+    send(
+      ws,
+      encodeError(
+        request.id,
+        new ColoError('DUPLICATE_ID', `request id "${request.id}" is already in flight on this connection`, {
+          field: 'id',
+        }),
+      ),
+    );
     return;
   }
   if (conn.streams.size >= cfg.maxInflightPerConnection) {
-    send(ws, encodeError(request.id, new ColoError('OVERLOADED', `at most ${cfg.maxInflightPerConnection} requests in flight per connection`)));
+    send(
+      ws,
+      encodeError(
+        request.id,
+        new ColoError(
+          'OVERLOADED',
+          `at most ${cfg.maxInflightPerConnection} requests in flight per connection`,
+        ),
+      ),
+    );
     return;
   }
   if (request.deadlineMs === 0) request.deadlineMs = cfg.defaultDeadlineMs;

@@ -81,7 +81,12 @@ export const skillConfigSchema = z.strictObject({
   /** Default: the base skill's sampling, field by field. */
   sampling: skillSamplingSchema.optional(),
   /** Largest accepted input in UTF-8 bytes (also capped by skills.maxInputBytes). Default: the base skill's, else 8192. */
-  maxInputBytes: z.number().int().min(1).max(1 << 20).optional(),
+  maxInputBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .optional(),
   /** Model for requests that name none. Default: skills.defaultModel. */
   model: z.string().min(1).optional(),
   /** Combine the model with an ONNX classifier; enables modes 'ensemble' and 'classifier'. Default: none. */
@@ -99,7 +104,12 @@ export const skillsConfigSchema = z.strictObject({
   /** Deadline for skill requests that give none, in ms. Default 10000. */
   defaultDeadlineMs: z.number().int().min(1).max(3_600_000).default(10_000),
   /** Hard cap on any skill's input, in UTF-8 bytes. Default 65536. */
-  maxInputBytes: z.number().int().min(1).max(1 << 20).default(65_536),
+  maxInputBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .default(65_536),
   /** Tenants that may call draft skills (with `draft: true`); '*' allows any caller, including unauthenticated ones. Default []. */
   draftTenants: z.array(z.string().min(1)).default([]),
 });

@@ -22,7 +22,12 @@ const CASHTAG = /\$([A-Za-z][A-Za-z0-9.]{0,9})\b/;
 export function classifierVote(labels: readonly string[], c: Classification): Vote {
   let score = 0;
   labels.forEach((l, i) => (score += directionOf(l) * (c.probs[i] ?? 0)));
-  return { direction: directionOf(c.label), score: round(clamp(score, -1, 1)), confidence: round(c.confidence), label: c.label };
+  return {
+    direction: directionOf(c.label),
+    score: round(clamp(score, -1, 1)),
+    confidence: round(c.confidence),
+    label: c.label,
+  };
 }
 
 /** Classifier-only mode: one signal for the text, entity and ticker from its first $CASHTAG. */
@@ -40,9 +45,19 @@ export function classifierSignal(vote: Vote, text: string, classifier: string, t
   };
 }
 
-export const llmVote = (s: Signal): Vote => ({ direction: s.direction, score: s.score, confidence: s.confidence, label: s.label });
+export const llmVote = (s: Signal): Vote => ({
+  direction: s.direction,
+  score: s.score,
+  confidence: s.confidence,
+  label: s.label,
+});
 
-export function agreementOf(clf: Vote | undefined, llm: Vote, llmUsable: boolean, threshold: number): Agreement {
+export function agreementOf(
+  clf: Vote | undefined,
+  llm: Vote,
+  llmUsable: boolean,
+  threshold: number,
+): Agreement {
   const c = clf !== undefined && clf.confidence >= threshold;
   const l = llmUsable && llm.confidence >= threshold;
   if (c && l) return clf!.direction === llm.direction ? 'agree' : 'disagree';
@@ -56,7 +71,12 @@ const fmt = (v: Vote) => `${DIRECTION_WORD[v.direction]} ${v.confidence.toFixed(
  * thresholded. A model signal that already abstained for its own reasons (inconsistent
  * output) counts as no confidence.
  */
-export function combine(llm: Signal, clf: Vote | undefined, weight: number, threshold: number): { signal: Signal; agreement: Agreement } {
+export function combine(
+  llm: Signal,
+  clf: Vote | undefined,
+  weight: number,
+  threshold: number,
+): { signal: Signal; agreement: Agreement } {
   const usable = !llm.abstain;
   const lv = llmVote(llm);
   const agreement = agreementOf(clf, lv, usable, threshold);
@@ -65,7 +85,11 @@ export function combine(llm: Signal, clf: Vote | undefined, weight: number, thre
     { w: weight, v: clf, c: clf.confidence },
     { w: 1 - weight, v: lv, c: usable ? lv.confidence : 0 },
   ];
-  const mass = new Map<SignalDirection, number>([[-1, 0], [0, 0], [1, 0]]);
+  const mass = new Map<SignalDirection, number>([
+    [-1, 0],
+    [0, 0],
+    [1, 0],
+  ]);
   for (const x of votes) mass.set(x.v.direction, mass.get(x.v.direction)! + x.w * x.c);
   let dir: SignalDirection = 0;
   for (const d of [-1, 1] as const) if (mass.get(d)! > mass.get(dir)!) dir = d;

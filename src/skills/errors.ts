@@ -14,7 +14,10 @@ export class SchemaViolationError extends ColoError {
   readonly version: string;
 
   constructor(skill: string, version: string, rawOutput: string, violations: string[]) {
-    super('SCHEMA_VIOLATION', `skill ${skill}@${version}: output does not match its schema (${violations.slice(0, 3).join('; ')})`);
+    super(
+      'SCHEMA_VIOLATION',
+      `skill ${skill}@${version}: output does not match its schema (${violations.slice(0, 3).join('; ')})`,
+    );
     this.rawOutput = rawOutput;
     this.violations = violations;
     this.skill = skill;

@@ -47,12 +47,15 @@ export function normalizeSchema(schema: unknown, path = ''): JsonSchema {
   if (!schema || typeof schema !== 'object' || Array.isArray(schema)) throw bad(path, 'must be an object');
   const s = schema as Node;
   const allowed = (keys: string[]) => {
-    for (const k of Object.keys(s)) if (!keys.includes(k) && !COMMON.includes(k)) throw bad(path, `keyword "${k}" is not supported here (supported: ${keys.join(', ')})`);
+    for (const k of Object.keys(s))
+      if (!keys.includes(k) && !COMMON.includes(k))
+        throw bad(path, `keyword "${k}" is not supported here (supported: ${keys.join(', ')})`);
   };
   const meta = Object.fromEntries(COMMON.filter((k) => typeof s[k] === 'string').map((k) => [k, s[k]]));
   if ('enum' in s) {
     allowed(['enum']);
-    if (!Array.isArray(s.enum) || s.enum.length === 0 || !s.enum.every(isPrimitive)) throw bad(path, 'enum must be a non-empty array of strings, numbers, booleans or null');
+    if (!Array.isArray(s.enum) || s.enum.length === 0 || !s.enum.every(isPrimitive))
+      throw bad(path, 'enum must be a non-empty array of strings, numbers, booleans or null');
     return { ...meta, enum: [...s.enum] };
   }
   if ('const' in s) {
@@ -66,40 +69,65 @@ export function normalizeSchema(schema: unknown, path = ''): JsonSchema {
     return { ...meta, oneOf: s.oneOf.map((x, i) => normalizeSchema(x, `${path}.oneOf[${i}]`)) };
   }
   for (const k of ['anyOf', 'allOf', 'not', '$ref', 'if'])
-    if (k in s) throw bad(path, `keyword "${k}" is not supported (the local grammar cannot express it; oneOf can stand in for anyOf)`);
+    if (k in s)
+      throw bad(
+        path,
+        `keyword "${k}" is not supported (the local grammar cannot express it; oneOf can stand in for anyOf)`,
+      );
   const type = s.type;
-  if (typeof type !== 'string' || !(type in BY_TYPE)) throw bad(path, `type must be one of ${Object.keys(BY_TYPE).join(', ')} (or use enum, const, oneOf)`);
+  if (typeof type !== 'string' || !(type in BY_TYPE))
+    throw bad(path, `type must be one of ${Object.keys(BY_TYPE).join(', ')} (or use enum, const, oneOf)`);
   allowed(BY_TYPE[type]!);
   switch (type) {
     case 'object': {
       const props = (s.properties ?? {}) as Node;
       if (typeof props !== 'object' || Array.isArray(props)) throw bad(path, 'properties must be an object');
       const keys = Object.keys(props);
-      if (s.additionalProperties !== undefined && s.additionalProperties !== false) throw bad(path, 'additionalProperties may only be false');
+      if (s.additionalProperties !== undefined && s.additionalProperties !== false)
+        throw bad(path, 'additionalProperties may only be false');
       if (s.required !== undefined) {
         const req = s.required as unknown[];
-        if (!Array.isArray(req) || keys.some((k) => !req.includes(k)) || req.some((k) => !keys.includes(k as string)))
-          throw bad(path, 'required must list every property (grammar-constrained output always has all of them)');
+        if (
+          !Array.isArray(req) ||
+          keys.some((k) => !req.includes(k)) ||
+          req.some((k) => !keys.includes(k as string))
+        )
+          throw bad(
+            path,
+            'required must list every property (grammar-constrained output always has all of them)',
+          );
       }
-      const properties = Object.fromEntries(keys.map((k) => [k, normalizeSchema(props[k], `${path}.properties.${k}`)]));
+      const properties = Object.fromEntries(
+        keys.map((k) => [k, normalizeSchema(props[k], `${path}.properties.${k}`)]),
+      );
       return { ...meta, type, properties, required: keys, additionalProperties: false };
     }
     case 'array': {
       const min = s.minItems ?? 0;
       if (!isCount(s.maxItems)) throw bad(path, 'arrays need maxItems (a non-negative integer)');
-      if (!isCount(min) || (min as number) > (s.maxItems as number)) throw bad(path, 'minItems must be an integer in [0, maxItems]');
+      if (!isCount(min) || (min as number) > (s.maxItems as number))
+        throw bad(path, 'minItems must be an integer in [0, maxItems]');
       if (s.items === undefined) throw bad(path, 'arrays need items');
-      return { ...meta, type, items: normalizeSchema(s.items, `${path}.items`), minItems: min, maxItems: s.maxItems };
+      return {
+        ...meta,
+        type,
+        items: normalizeSchema(s.items, `${path}.items`),
+        minItems: min,
+        maxItems: s.maxItems,
+      };
     }
     case 'string': {
       if (s.format !== undefined) {
-        if (!FORMATS.has(s.format as string)) throw bad(path, `format must be one of ${[...FORMATS].join(', ')}`);
-        if (s.minLength !== undefined || s.maxLength !== undefined) throw bad(path, 'format and min/maxLength cannot be combined');
+        if (!FORMATS.has(s.format as string))
+          throw bad(path, `format must be one of ${[...FORMATS].join(', ')}`);
+        if (s.minLength !== undefined || s.maxLength !== undefined)
+          throw bad(path, 'format and min/maxLength cannot be combined');
         return { ...meta, type, format: s.format };
       }
       const min = s.minLength ?? 0;
       if (!isCount(s.maxLength)) throw bad(path, 'strings need maxLength (a non-negative integer)');
-      if (!isCount(min) || (min as number) > (s.maxLength as number)) throw bad(path, 'minLength must be an integer in [0, maxLength]');
+      if (!isCount(min) || (min as number) > (s.maxLength as number))
+        throw bad(path, 'minLength must be an integer in [0, maxLength]');
       return { ...meta, type, minLength: min, maxLength: s.maxLength };
     }
     case 'number':
@@ -107,10 +135,12 @@ export function normalizeSchema(schema: unknown, path = ''): JsonSchema {
       const out: Node = { ...meta, type };
       for (const k of ['minimum', 'maximum'] as const) {
         if (s[k] === undefined) continue;
-        if (typeof s[k] !== 'number' || !Number.isFinite(s[k])) throw bad(path, `${k} must be a finite number`);
+        if (typeof s[k] !== 'number' || !Number.isFinite(s[k]))
+          throw bad(path, `${k} must be a finite number`);
         out[k] = s[k];
       }
-      if (typeof out.minimum === 'number' && typeof out.maximum === 'number' && out.minimum > out.maximum) throw bad(path, 'minimum is above maximum');
+      if (typeof out.minimum === 'number' && typeof out.maximum === 'number' && out.minimum > out.maximum)
+        throw bad(path, 'minimum is above maximum');
       return out;
     }
     default:
@@ -141,12 +171,22 @@ export function toGrammarSchema(schema: JsonSchema): JsonSchema {
   switch (s.type) {
     case 'object': {
       const props = s.properties as Record<string, JsonSchema>;
-      return { type: 'object', properties: Object.fromEntries(Object.entries(props).map(([k, v]) => [k, toGrammarSchema(v)])) };
+      return {
+        type: 'object',
+        properties: Object.fromEntries(Object.entries(props).map(([k, v]) => [k, toGrammarSchema(v)])),
+      };
     }
     case 'array':
-      return { type: 'array', items: toGrammarSchema(s.items as JsonSchema), minItems: s.minItems, maxItems: s.maxItems };
+      return {
+        type: 'array',
+        items: toGrammarSchema(s.items as JsonSchema),
+        minItems: s.minItems,
+        maxItems: s.maxItems,
+      };
     case 'string':
-      return s.format !== undefined ? { type: 'string', format: s.format } : { type: 'string', minLength: s.minLength, maxLength: s.maxLength };
+      return s.format !== undefined
+        ? { type: 'string', format: s.format }
+        : { type: 'string', minLength: s.minLength, maxLength: s.maxLength };
     case 'number':
     case 'integer': {
       if (typeof s.minimum === 'number' && typeof s.maximum === 'number') {
@@ -217,17 +257,21 @@ export function maxOutputChars(grammar: JsonSchema, pretty = false, depth = 0): 
   const ws = (d: number) => (pretty ? 1 + 4 * d : 1);
   if ('enum' in s) return Math.max(...(s.enum as unknown[]).map((v) => JSON.stringify(v).length));
   if ('const' in s) return JSON.stringify(s.const).length;
-  if ('oneOf' in s) return Math.max(...(s.oneOf as JsonSchema[]).map((x) => maxOutputChars(x, pretty, depth)));
+  if ('oneOf' in s)
+    return Math.max(...(s.oneOf as JsonSchema[]).map((x) => maxOutputChars(x, pretty, depth)));
   switch (s.type) {
     case 'object': {
       const entries = Object.entries((s.properties ?? {}) as Record<string, JsonSchema>);
       let n = 2 + ws(depth) + entries.length * ws(depth + 1);
-      for (const [k, v] of entries) n += JSON.stringify(k).length + 2 + maxOutputChars(v, pretty, depth + 1) + 1;
+      for (const [k, v] of entries)
+        n += JSON.stringify(k).length + 2 + maxOutputChars(v, pretty, depth + 1) + 1;
       return n;
     }
     case 'array': {
       const items = s.maxItems as number;
-      return 2 + ws(depth) + items * (ws(depth + 1) + 1 + maxOutputChars(s.items as JsonSchema, pretty, depth + 1));
+      return (
+        2 + ws(depth) + items * (ws(depth + 1) + 1 + maxOutputChars(s.items as JsonSchema, pretty, depth + 1))
+      );
     }
     case 'string':
       return s.format !== undefined ? (FORMAT_CHARS[s.format as string] ?? 40) : 2 + (s.maxLength as number);

@@ -18,7 +18,8 @@ function directionOfValue(v: unknown): SignalDirection {
 function get(obj: unknown, path: string): unknown {
   if (path === '') return obj;
   let cur = obj;
-  for (const k of path.split('.')) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[k] : undefined;
+  for (const k of path.split('.'))
+    cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[k] : undefined;
   return cur;
 }
 
@@ -31,14 +32,26 @@ function schemaAt(schema: JsonSchema, path: string): JsonSchema | undefined {
 }
 
 const kindOf = (s: JsonSchema): string =>
-  'enum' in s ? ((s.enum as unknown[]).every((v) => typeof v === 'number') ? 'number' : 'string') : 'const' in s ? typeof s.const : String(s.type);
+  'enum' in s
+    ? (s.enum as unknown[]).every((v) => typeof v === 'number')
+      ? 'number'
+      : 'string'
+    : 'const' in s
+      ? typeof s.const
+      : String(s.type);
 
-export function declarativeMapper(m: SkillMappingConfig, schema: JsonSchema, field = 'mapping'): SignalMapper {
-  const fail = (k: string, msg: string) => new ColoError('INVALID_ARGUMENT', `${field}.${k}: ${msg}`, { field: `${field}.${k}` });
+export function declarativeMapper(
+  m: SkillMappingConfig,
+  schema: JsonSchema,
+  field = 'mapping',
+): SignalMapper {
+  const fail = (k: string, msg: string) =>
+    new ColoError('INVALID_ARGUMENT', `${field}.${k}: ${msg}`, { field: `${field}.${k}` });
   let item: JsonSchema | undefined = schema;
   if (m.items !== '') {
     const arr = schemaAt(schema, m.items);
-    if (!arr || arr.type !== 'array') throw fail('items', `"${m.items}" is not an array in the output schema`);
+    if (!arr || arr.type !== 'array')
+      throw fail('items', `"${m.items}" is not an array in the output schema`);
     item = arr.items as JsonSchema;
   }
   const expect = (k: keyof SkillMappingConfig, kinds: string[]) => {

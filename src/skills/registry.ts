@@ -44,13 +44,18 @@ export class SkillRegistry {
       const def = definitionFromConfig(c, cfg, `skills.skills[${i}]`);
       fields.set(`${def.name}@${def.version}`, `skills.skills[${i}]`);
       const key = `${def.name}@${def.version}`;
-      if (fromConfig.has(key)) throw new ColoError('INVALID_ARGUMENT', `skills.skills[${i}]: ${key} is defined twice`, { field: `skills.skills[${i}]` });
+      if (fromConfig.has(key))
+        throw new ColoError('INVALID_ARGUMENT', `skills.skills[${i}]: ${key} is defined twice`, {
+          field: `skills.skills[${i}]`,
+        });
       fromConfig.add(key);
       defs.set(key, def); // replaces a built-in of the same name and version
     });
     for (const [key, def] of defs) {
       const field = fields.get(key);
-      const skill = field ? withField(field, () => new Skill(Object.freeze(def))) : new Skill(Object.freeze(def));
+      const skill = field
+        ? withField(field, () => new Skill(Object.freeze(def)))
+        : new Skill(Object.freeze(def));
       const list = reg.byName.get(def.name) ?? [];
       list.push(skill);
       list.sort((a, b) => compareVersions(b.version, a.version)); // newest first
@@ -68,7 +73,12 @@ export class SkillRegistry {
     if (!list) throw new ColoError('SKILL_NOT_FOUND', `no skill named "${name}"`, { field: 'skill' });
     if (opts.version !== undefined) {
       const s = list.find((x) => x.version === opts.version);
-      if (!s) throw new ColoError('SKILL_NOT_FOUND', `skill "${name}" has no version ${opts.version} (has ${list.map((x) => x.version).join(', ')})`, { field: 'version' });
+      if (!s)
+        throw new ColoError(
+          'SKILL_NOT_FOUND',
+          `skill "${name}" has no version ${opts.version} (has ${list.map((x) => x.version).join(', ')})`,
+          { field: 'version' },
+        );
       if (s.def.state === 'draft' && !opts.allowDraft) throw draftDenied(s);
       return s;
     }
@@ -94,7 +104,11 @@ export class SkillRegistry {
 }
 
 const draftDenied = (s: Skill) =>
-  new ColoError('PERMISSION_DENIED', `skill ${s.id} is a draft: it is callable only with draft: true by an allowed tenant`, { field: 'skill' });
+  new ColoError(
+    'PERMISSION_DENIED',
+    `skill ${s.id} is a draft: it is callable only with draft: true by an allowed tenant`,
+    { field: 'skill' },
+  );
 
 /** Numeric, component-wise: 1.10.0 > 1.9.0; missing components count as 0. */
 export function compareVersions(a: string, b: string): number {
@@ -108,12 +122,20 @@ export function compareVersions(a: string, b: string): number {
 }
 
 function definitionFromConfig(c: SkillConfig, cfg: SkillsConfig, field: string): SkillDefinition {
-  const bad = (k: string, msg: string) => new ColoError('INVALID_ARGUMENT', `${field}.${k}: ${msg}`, { field: `${field}.${k}` });
+  const bad = (k: string, msg: string) =>
+    new ColoError('INVALID_ARGUMENT', `${field}.${k}: ${msg}`, { field: `${field}.${k}` });
   // An entry named like a built-in, without its own schema, tunes that built-in.
-  const baseName = c.base ?? (c.outputSchema === undefined && c.name in BUILTIN_SKILLS ? (c.name as keyof typeof BUILTIN_SKILLS) : undefined);
+  const baseName =
+    c.base ??
+    (c.outputSchema === undefined && c.name in BUILTIN_SKILLS
+      ? (c.name as keyof typeof BUILTIN_SKILLS)
+      : undefined);
   const base = baseName ? BUILTIN_SKILLS[baseName] : undefined;
   if (base && (c.outputSchema !== undefined || c.mapping !== undefined))
-    throw bad(c.outputSchema !== undefined ? 'outputSchema' : 'mapping', `cannot be set with base "${base.name}" (its mapping is code tied to its schema); define a new skill without base instead`);
+    throw bad(
+      c.outputSchema !== undefined ? 'outputSchema' : 'mapping',
+      `cannot be set with base "${base.name}" (its mapping is code tied to its schema); define a new skill without base instead`,
+    );
   if (!base) {
     if (!c.template) throw bad('template', 'is required for a skill without base');
     if (!c.outputSchema) throw bad('outputSchema', 'is required for a skill without base');
@@ -126,7 +148,10 @@ function definitionFromConfig(c: SkillConfig, cfg: SkillsConfig, field: string):
     version,
     description: c.description ?? base?.description ?? '',
     state: c.state,
-    deprecation: c.state === 'deprecated' ? (c.deprecation ?? `skill ${c.name}@${version} is deprecated; move to a newer version`) : undefined,
+    deprecation:
+      c.state === 'deprecated'
+        ? (c.deprecation ?? `skill ${c.name}@${version} is deprecated; move to a newer version`)
+        : undefined,
     template: c.template ?? base!.template,
     promptFormat: c.promptFormat ?? base?.promptFormat ?? 'chat',
     outputSchema,
@@ -146,7 +171,11 @@ function definitionFromConfig(c: SkillConfig, cfg: SkillsConfig, field: string):
 
 function declarativeMapperChecked(c: SkillConfig, schema: JsonSchema, field: string): SignalMapper {
   // Normalize first so mapping paths are checked against the same schema ajv will use.
-  return declarativeMapper(c.mapping!, withField(field, () => normalizeSchema(schema)), `${field}.mapping`);
+  return declarativeMapper(
+    c.mapping!,
+    withField(field, () => normalizeSchema(schema)),
+    `${field}.mapping`,
+  );
 }
 
 /** Re-throws a config error with the entry's path in front, so the operator finds the line. */
@@ -154,7 +183,10 @@ function withField<T>(field: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof ColoError && err.code === 'INVALID_ARGUMENT') throw new ColoError('INVALID_ARGUMENT', `${field}.${err.message}`, { field: `${field}.${err.field ?? ''}` });
+    if (err instanceof ColoError && err.code === 'INVALID_ARGUMENT')
+      throw new ColoError('INVALID_ARGUMENT', `${field}.${err.message}`, {
+        field: `${field}.${err.field ?? ''}`,
+      });
     throw err;
   }
 }

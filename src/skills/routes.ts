@@ -30,7 +30,11 @@ function inputSchema(s: Skill) {
   return {
     type: 'object',
     properties: {
-      input: { type: 'string', minLength: 1, description: `UTF-8 text, at most ${s.def.maxInputBytes} bytes` },
+      input: {
+        type: 'string',
+        minLength: 1,
+        description: `UTF-8 text, at most ${s.def.maxInputBytes} bytes`,
+      },
       model: { type: 'string', description: `default ${s.def.model ?? 'the server default model'}` },
       deadline_ms: { type: 'integer', minimum: 1 },
       version: { type: 'string' },
@@ -55,7 +59,11 @@ export function describeSkill(s: Skill) {
     modes: d.ensemble ? [...SKILL_MODES] : ['llm'],
     threshold: d.threshold,
     prompt_format: d.promptFormat,
-    sampling: { temperature: s.sampling.temperature, top_p: s.sampling.topP, max_tokens: s.sampling.maxTokens },
+    sampling: {
+      temperature: s.sampling.temperature,
+      top_p: s.sampling.topP,
+      max_tokens: s.sampling.maxTokens,
+    },
     max_output_chars: s.maxOutputChars,
     ...(d.model ? { model: d.model } : {}),
     ...(d.ensemble ? { ensemble: d.ensemble } : {}),
@@ -113,10 +121,16 @@ export function skillRoutes(service: SkillRunner): ExtraRoute[] {
         const name = nameOf(req);
         const version = new URLSearchParams(req.query).get('version') ?? undefined;
         const versions = service.registry.versions(name);
-        const s = version !== undefined ? service.registry.resolve(name, { version, allowDraft: true }) : (versions.find((v) => v.def.state !== 'draft') ?? versions[0]!);
+        const s =
+          version !== undefined
+            ? service.registry.resolve(name, { version, allowDraft: true })
+            : (versions.find((v) => v.def.state !== 'draft') ?? versions[0]!);
         return {
           status: 200,
-          body: { ...describeSkill(s), versions: versions.map((v) => ({ version: v.version, state: v.def.state })) },
+          body: {
+            ...describeSkill(s),
+            versions: versions.map((v) => ({ version: v.version, state: v.def.state })),
+          },
         };
       },
     },

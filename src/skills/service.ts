@@ -48,7 +48,11 @@ export class SkillService {
   ) {
     const needs = registry.list().filter((s) => s.def.ensemble);
     if (needs.length > 0 && !deps.classifiers)
-      throw new ColoError('INVALID_ARGUMENT', `skills ${needs.map((s) => s.id).join(', ')} use an ensemble but no classifiers were given`, { field: 'skills' });
+      throw new ColoError(
+        'INVALID_ARGUMENT',
+        `skills ${needs.map((s) => s.id).join(', ')} use an ensemble but no classifiers were given`,
+        { field: 'skills' },
+      );
   }
 
   static create(config: SkillsConfigInput | SkillsConfig, deps: SkillServiceDeps): SkillService {
@@ -70,15 +74,27 @@ export class SkillService {
    * or the default model); `req.deadlineMs` 0 means skills.defaultDeadlineMs. Tokens of
    * the JSON answer stream to `sink` as they come (not in classifier mode).
    */
-  async run(req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal, principal?: Principal, opts: SkillRunOptions = {}): Promise<SkillResult> {
+  async run(
+    req: InferenceRequest,
+    sink: TokenSink | null,
+    signal: AbortSignal,
+    principal?: Principal,
+    opts: SkillRunOptions = {},
+  ): Promise<SkillResult> {
     const t0 = req.receivedAt ?? performance.now();
-    if (!req.skill) throw new ColoError('INVALID_ARGUMENT', 'skill: required for a skill request', { field: 'skill' });
+    if (!req.skill)
+      throw new ColoError('INVALID_ARGUMENT', 'skill: required for a skill request', { field: 'skill' });
     const allowDraft = opts.allowDraft === true || (opts.draft === true && this.mayCallDrafts(principal));
     const skill = this.registry.resolve(req.skill, { version: opts.version, allowDraft });
     const input = validateInput(req.prompt, skill.def.maxInputBytes, 'input');
     const ens = skill.def.ensemble;
     const mode: SkillMode = opts.mode ?? (ens ? 'ensemble' : 'llm');
-    if (mode !== 'llm' && !ens) throw new ColoError('INVALID_ARGUMENT', `mode: ${mode} needs a skill with an ensemble classifier; ${skill.id} has none`, { field: 'mode' });
+    if (mode !== 'llm' && !ens)
+      throw new ColoError(
+        'INVALID_ARGUMENT',
+        `mode: ${mode} needs a skill with an ensemble classifier; ${skill.id} has none`,
+        { field: 'mode' },
+      );
     if (signal.aborted) throw new ColoError('CANCELLED', 'request cancelled');
 
     if (mode === 'classifier') return this.runClassifier(req, skill, input, t0);
@@ -98,7 +114,10 @@ export class SkillService {
       tenant: principal?.tenant ?? req.tenant,
       keyId: principal?.keyId ?? req.keyId,
     };
-    const result = await this.deps.complete(inner, sink, signal, { api: 'skill', jsonSchema: skill.grammarSchemaText });
+    const result = await this.deps.complete(inner, sink, signal, {
+      api: 'skill',
+      jsonSchema: skill.grammarSchemaText,
+    });
     const output = skill.parse(result.text, result.finishReason);
     let signals: Signal[];
     let ensemble: EnsembleReport | undefined;
@@ -144,12 +163,22 @@ export class SkillService {
     return classifierVote(clf.labels, c!);
   }
 
-  private async runClassifier(req: InferenceRequest, skill: Skill, input: string, t0: number): Promise<SkillResult> {
+  private async runClassifier(
+    req: InferenceRequest,
+    skill: Skill,
+    input: string,
+    t0: number,
+  ): Promise<SkillResult> {
     const name = skill.def.ensemble!.classifier;
     const vote = await this.vote(name, input);
     const totalUs = usSince(t0);
     const signal = classifierSignal(vote, input, name, skill.def.threshold);
-    const output = { label: vote.label, direction: vote.direction, score: vote.score, confidence: vote.confidence };
+    const output = {
+      label: vote.label,
+      direction: vote.direction,
+      score: vote.score,
+      confidence: vote.confidence,
+    };
     const base: CompletionResult = {
       id: req.id,
       text: JSON.stringify(output),
@@ -158,7 +187,15 @@ export class SkillService {
       route: { kind: 'local', provider: 'onnx', model: name, cached: false },
       timings: { queueUs: 0, ttftUs: totalUs, totalUs },
     };
-    return { ...base, skill: skill.name, version: skill.version, mode: 'classifier', signals: [signal], output, deprecation: skill.def.deprecation };
+    return {
+      ...base,
+      skill: skill.name,
+      version: skill.version,
+      mode: 'classifier',
+      signals: [signal],
+      output,
+      deprecation: skill.def.deprecation,
+    };
   }
 }
 

@@ -48,7 +48,11 @@ export class Skill {
   }
 
   render(input: string): RenderedPrompt {
-    return renderPrompt(this.def.template, this.def.promptFormat, { input, shape: this.shape, skill: this.def.name });
+    return renderPrompt(this.def.template, this.def.promptFormat, {
+      input,
+      shape: this.shape,
+      skill: this.def.name,
+    });
   }
 
   /** Validation errors of a value against the output schema; [] when valid. */
@@ -66,7 +70,10 @@ export class Skill {
     try {
       value = JSON.parse(stripFence(text));
     } catch (err) {
-      const why = finishReason === 'length' ? `truncated at maxTokens (${this.sampling.maxTokens})` : `not JSON: ${(err as Error).message}`;
+      const why =
+        finishReason === 'length'
+          ? `truncated at maxTokens (${this.sampling.maxTokens})`
+          : `not JSON: ${(err as Error).message}`;
       throw new SchemaViolationError(this.def.name, this.def.version, text, [why]);
     }
     const v = this.validator(value);

@@ -12,7 +12,9 @@ export type TemplateVars = Record<(typeof PLACEHOLDERS)[number], string>;
 const PLACEHOLDER = /\{\{\s*([a-z]+)\s*\}\}/g;
 
 export function fill(template: string, vars: TemplateVars): string {
-  return template.replace(PLACEHOLDER, (whole, name: string) => (name in vars ? vars[name as keyof TemplateVars] : whole));
+  return template.replace(PLACEHOLDER, (whole, name: string) =>
+    name in vars ? vars[name as keyof TemplateVars] : whole,
+  );
 }
 
 /** Rejects a template that cannot work: no {{input}}, or an unknown placeholder (a typo would reach the model verbatim). */
@@ -20,13 +22,20 @@ export function checkTemplate(t: SkillTemplate, field = 'template'): void {
   const all = `${t.system}\n${t.user}`;
   for (const m of all.matchAll(PLACEHOLDER)) {
     if (!(PLACEHOLDERS as readonly string[]).includes(m[1]!))
-      throw new ColoError('INVALID_ARGUMENT', `${field}: unknown placeholder ${m[0]} (known: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')})`, { field });
+      throw new ColoError(
+        'INVALID_ARGUMENT',
+        `${field}: unknown placeholder ${m[0]} (known: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')})`,
+        { field },
+      );
   }
   if (![...t.user.matchAll(PLACEHOLDER)].some((m) => m[1] === 'input'))
-    throw new ColoError('INVALID_ARGUMENT', `${field}.user: must contain {{input}}`, { field: `${field}.user` });
+    throw new ColoError('INVALID_ARGUMENT', `${field}.user: must contain {{input}}`, {
+      field: `${field}.user`,
+    });
 }
 
-export type RenderedPrompt = { prompt: string; messages?: undefined } | { prompt?: undefined; messages: ChatMessage[] };
+export type RenderedPrompt =
+  { prompt: string; messages?: undefined } | { prompt?: undefined; messages: ChatMessage[] };
 
 export function renderPrompt(t: SkillTemplate, format: PromptFormat, vars: TemplateVars): RenderedPrompt {
   const system = fill(t.system, vars);

@@ -80,7 +80,9 @@ export interface SkillDefinition {
 /** What the skill service needs of a classifier: structurally a src/classifier Classifier. */
 export interface SkillClassifier {
   readonly labels: readonly string[];
-  classify(texts: readonly string[]): Promise<{ label: string; labelIndex: number; probs: number[]; confidence: number }[]>;
+  classify(
+    texts: readonly string[],
+  ): Promise<{ label: string; labelIndex: number; probs: number[]; confidence: number }[]>;
 }
 
 /** Looks classifiers up by name; a ClassifierRegistry fits (get throws MODEL_NOT_FOUND / NOT_READY). */

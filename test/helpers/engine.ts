@@ -17,7 +17,14 @@ export function requireTinyModel(): string {
 
 export const quietLog = createLogger('error');
 
-export function testConfig(over: { sequences?: number; maxQueue?: number; server?: Record<string, unknown>; extra?: Record<string, unknown> } = {}): ColoConfig {
+export function testConfig(
+  over: {
+    sequences?: number;
+    maxQueue?: number;
+    server?: Record<string, unknown>;
+    extra?: Record<string, unknown>;
+  } = {},
+): ColoConfig {
   const dir = mkdtempSync(join(tmpdir(), 'colo-test-'));
   return parseConfig({
     server: { port: 0, shutdownGraceMs: 2000, ...over.server },
@@ -25,13 +32,24 @@ export function testConfig(over: { sequences?: number; maxQueue?: number; server
     auth: { storePath: join(dir, 'auth.json') },
     engine: {
       modelDirs: [SHARED_MODELS],
-      models: [{ name: 'stories260K', aliases: ['tiny'], sequences: over.sequences ?? 4, maxQueue: over.maxQueue ?? 16, contextSize: 512 }],
+      models: [
+        {
+          name: 'stories260K',
+          aliases: ['tiny'],
+          sequences: over.sequences ?? 4,
+          maxQueue: over.maxQueue ?? 16,
+          contextSize: 512,
+        },
+      ],
     },
     ...over.extra,
   });
 }
 
-export async function startTestColo(over: Parameters<typeof testConfig>[0] = {}, opts: { faultInjection?: boolean } = {}): Promise<Colo> {
+export async function startTestColo(
+  over: Parameters<typeof testConfig>[0] = {},
+  opts: { faultInjection?: boolean } = {},
+): Promise<Colo> {
   requireTinyModel();
   return startColo(testConfig(over), quietLog, opts);
 }

@@ -25,7 +25,9 @@ export function tinyModelPath(): string {
 }
 
 /** A fresh temporary directory and its remover. */
-export async function tempDir(prefix = 'colo-models-'): Promise<{ dir: string; remove: () => Promise<void> }> {
+export async function tempDir(
+  prefix = 'colo-models-',
+): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

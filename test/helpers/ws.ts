@@ -46,7 +46,9 @@ export class WsClient {
 
   /** The final frame (result or error) for a request id. */
   final(id: string): Promise<ServerMessage> {
-    return this.next((m) => (m.kind === 'result' && m.result.id === id) || (m.kind === 'error' && m.id === id));
+    return this.next(
+      (m) => (m.kind === 'result' && m.result.id === id) || (m.kind === 'error' && m.id === id),
+    );
   }
 
   tokens(id: string): string[] {

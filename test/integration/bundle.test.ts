@@ -50,7 +50,9 @@ describe('bundle.sh --stage-only', () => {
   it('carries Linux x64 binaries only: no CUDA, no other platforms, one uWS ABI', () => {
     const modules = join(stage, 'app/node_modules');
     expect(readdirSync(join(modules, '@node-llama-cpp'))).toEqual(['linux-x64']);
-    expect(readdirSync(join(modules, 'uWebSockets.js/binaries'))).toEqual([`uws_linux_x64_${process.versions.modules}.node`]);
+    expect(readdirSync(join(modules, 'uWebSockets.js/binaries'))).toEqual([
+      `uws_linux_x64_${process.versions.modules}.node`,
+    ]);
     expect(readdirSync(join(modules, 'onnxruntime-node/bin/napi-v6'))).toEqual(['linux']);
     expect(readdirSync(join(modules, 'onnxruntime-node/bin/napi-v6/linux'))).toEqual(['x64']);
     expect(existsSync(join(modules, 'typescript'))).toBe(false);
@@ -67,7 +69,7 @@ describe('the staged bundle, run with no node on PATH', () => {
     });
     const output = `${r.stdout}\n${r.stderr}`;
     expect(r.status, output).toBe(0);
-    expect(output).toContain('ok: no node on the server\'s PATH');
+    expect(output).toContain("ok: no node on the server's PATH");
     expect(output).toContain('ok: the server process is the bundled bin/node');
     expect(output).toMatch(/ok: POST \/v1\/completions: [1-9]\d* tokens/);
     expect(output).toContain('ok: SIGTERM -> exit 0');

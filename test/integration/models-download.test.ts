@@ -24,7 +24,11 @@ beforeAll(async () => {
   corrupt[corrupt.length - 100] = corrupt[corrupt.length - 100]! ^ 0xff;
   server = createServer((req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers });
-    const body = req.url?.endsWith('/stories260K.gguf') ? good : req.url === '/corrupt.gguf' ? corrupt : undefined;
+    const body = req.url?.endsWith('/stories260K.gguf')
+      ? good
+      : req.url === '/corrupt.gguf'
+        ? corrupt
+        : undefined;
     if (!body) {
       res.writeHead(404).end('not found');
       return;
@@ -60,7 +64,10 @@ describe('downloadModel', () => {
   it('downloads, verifies the sha256 and reports progress up to the full size', async () => {
     const dest = join(dir, 'm', 'stories260K.gguf');
     const events: DownloadProgress[] = [];
-    const r = await downloadModel(`${base}/x/stories260K.gguf`, dest, { sha256: TINY_MODEL_SHA256, onProgress: (p) => events.push(p) });
+    const r = await downloadModel(`${base}/x/stories260K.gguf`, dest, {
+      sha256: TINY_MODEL_SHA256,
+      onProgress: (p) => events.push(p),
+    });
     expect(r).toMatchObject({ path: dest, sha256: TINY_MODEL_SHA256, bytes: good.length, resumedFrom: 0 });
     expect((await readFile(dest)).equals(good)).toBe(true);
     expect(events.at(-1)).toMatchObject({ received: good.length, total: good.length });
@@ -69,7 +76,9 @@ describe('downloadModel', () => {
 
   it('regression: a corrupt body is deleted and raises CHECKSUM_MISMATCH, never renamed into place', async () => {
     const dest = join(dir, 'corrupt.gguf');
-    await expect(downloadModel(`${base}/corrupt.gguf`, dest, { sha256: TINY_MODEL_SHA256 })).rejects.toMatchObject({
+    await expect(
+      downloadModel(`${base}/corrupt.gguf`, dest, { sha256: TINY_MODEL_SHA256 }),
+    ).rejects.toMatchObject({
       code: 'CHECKSUM_MISMATCH',
     });
     expect(await readdir(dir)).toEqual([]);
@@ -88,7 +97,9 @@ describe('downloadModel', () => {
   it('keeps the .part of an interrupted transfer so the next attempt resumes it', async () => {
     const dest = join(dir, 'stories260K.gguf');
     cutOff.add('/stories260K.gguf');
-    const err = await downloadModel(`${base}/stories260K.gguf`, dest, { sha256: TINY_MODEL_SHA256 }).catch((e: unknown) => e);
+    const err = await downloadModel(`${base}/stories260K.gguf`, dest, { sha256: TINY_MODEL_SHA256 }).catch(
+      (e: unknown) => e,
+    );
     expect(['UPSTREAM_UNAVAILABLE', 'STREAM_TRUNCATED']).toContain((err as { code: string }).code);
     const partSize = (await stat(`${dest}.part`)).size;
     expect(partSize).toBeGreaterThan(0);
@@ -100,14 +111,20 @@ describe('downloadModel', () => {
   });
 
   it('maps 404 to MODEL_NOT_FOUND and an unreachable host to UPSTREAM_UNAVAILABLE', async () => {
-    await expect(downloadModel(`${base}/missing.gguf`, join(dir, 'x.gguf'))).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
-    await expect(downloadModel('http://127.0.0.1:1/x.gguf', join(dir, 'y.gguf'))).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    await expect(downloadModel(`${base}/missing.gguf`, join(dir, 'x.gguf'))).rejects.toMatchObject({
+      code: 'MODEL_NOT_FOUND',
+    });
+    await expect(downloadModel('http://127.0.0.1:1/x.gguf', join(dir, 'y.gguf'))).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+    });
   });
 
   it('stops with CANCELLED when aborted', async () => {
     const ac = new AbortController();
     ac.abort();
-    await expect(downloadModel(`${base}/stories260K.gguf`, join(dir, 'z.gguf'), { signal: ac.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(
+      downloadModel(`${base}/stories260K.gguf`, join(dir, 'z.gguf'), { signal: ac.signal }),
+    ).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 });
 
@@ -117,7 +134,11 @@ describe('resolveModel / pullModel downloads', () => {
     const out: string[] = [];
     const sink = { write: (s: string) => out.push(s), isTTY: false };
     const first = await pullModel('stories260K', { cacheDir, hfBaseUrl: base, progressOut: sink });
-    expect(first).toMatchObject({ origin: 'download', sha256: TINY_MODEL_SHA256, path: join(cacheDir, 'stories260K.gguf') });
+    expect(first).toMatchObject({
+      origin: 'download',
+      sha256: TINY_MODEL_SHA256,
+      path: join(cacheDir, 'stories260K.gguf'),
+    });
     expect(seen.map((s) => s.url)).toEqual(['/ggml-org/models/resolve/main/tinyllamas/stories260K.gguf']);
     expect(out.at(-1)).toMatch(/100% \[#+\]/);
     const again = await resolveModel('stories260K', { cacheDir, hfBaseUrl: base });
@@ -126,7 +147,11 @@ describe('resolveModel / pullModel downloads', () => {
   });
 
   it('falls back to the synthetic model when the hub is unreachable', async () => {
-    const r = await resolveModel('stories260K', { cacheDir: join(dir, 'cache'), hfBaseUrl: 'http://127.0.0.1:1', fallbackToSynthetic: true });
+    const r = await resolveModel('stories260K', {
+      cacheDir: join(dir, 'cache'),
+      hfBaseUrl: 'http://127.0.0.1:1',
+      fallbackToSynthetic: true,
+    });
     expect(r.synthetic).toBe(true);
     expect(r.warning).toMatch(/UPSTREAM_UNAVAILABLE/);
   });

@@ -15,14 +15,25 @@ let base: string;
 
 beforeAll(async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'colo-clf-')), 'sentiment');
-  await trainClassifier({ train: join(DATA, 'train.csv'), valid: join(DATA, 'valid.csv'), out, seed: 1, epochs: 4 });
+  await trainClassifier({
+    train: join(DATA, 'train.csv'),
+    valid: join(DATA, 'valid.csv'),
+    out,
+    seed: 1,
+    epochs: 4,
+  });
   colo = await startColo(
     parseConfig({
       server: { port: 0 },
       audit: { dir: join(out, '..', 'audit') },
       auth: { storePath: join(out, '..', 'auth.json') },
       engine: { modelDirs: [SHARED_MODELS], models: [{ name: 'stories260K', sequences: 2 }] },
-      classifiers: { models: [{ name: 'fin-sentiment', dir: out }, { name: 'broken', dir: join(out, 'missing') }] },
+      classifiers: {
+        models: [
+          { name: 'fin-sentiment', dir: out },
+          { name: 'broken', dir: join(out, 'missing') },
+        ],
+      },
     }),
     quietLog,
   );
@@ -36,10 +47,15 @@ describe('ONNX classifiers served on HTTP and WebSocket', () => {
   it('classifies over HTTP, one signal per input, and lists classifiers', async () => {
     const r = await fetch(`${base}/v1/classify`, {
       method: 'POST',
-      body: JSON.stringify({ model: 'fin-sentiment', input: ['$AAPL beats estimates, raises guidance', '$XYZ shares plunge after fraud probe'] }),
+      body: JSON.stringify({
+        model: 'fin-sentiment',
+        input: ['$AAPL beats estimates, raises guidance', '$XYZ shares plunge after fraud probe'],
+      }),
     });
     expect(r.status).toBe(200);
-    const body = (await r.json()) as { results: { label: string; signal: { ticker: string; direction: number; confidence: number } }[] };
+    const body = (await r.json()) as {
+      results: { label: string; signal: { ticker: string; direction: number; confidence: number } }[];
+    };
     expect(body.results).toHaveLength(2);
     expect(body.results[0]!.signal.ticker).toBe('AAPL');
     expect(body.results[0]!.label).toBe('bullish');
@@ -51,16 +67,25 @@ describe('ONNX classifiers served on HTTP and WebSocket', () => {
   });
 
   it('keeps serving its other models when one classifier failed to load, and names it', async () => {
-    const r = await fetch(`${base}/v1/classify`, { method: 'POST', body: JSON.stringify({ model: 'broken', input: 'x' }) });
+    const r = await fetch(`${base}/v1/classify`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'broken', input: 'x' }),
+    });
     const body = (await r.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('NOT_READY');
-    const ok = await fetch(`${base}/v1/classify`, { method: 'POST', body: JSON.stringify({ model: 'fin-sentiment', input: 'Stocks flat' }) });
+    const ok = await fetch(`${base}/v1/classify`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'fin-sentiment', input: 'Stocks flat' }),
+    });
     expect(ok.status).toBe(200);
   });
 
   it('rejects bad text with INVALID_ARGUMENT', async () => {
     for (const input of ['', 'x'.repeat(5000)]) {
-      const r = await fetch(`${base}/v1/classify`, { method: 'POST', body: JSON.stringify({ model: 'fin-sentiment', input }) });
+      const r = await fetch(`${base}/v1/classify`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'fin-sentiment', input }),
+      });
       expect(r.status).toBe(400);
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('INVALID_ARGUMENT');
     }
@@ -68,7 +93,14 @@ describe('ONNX classifiers served on HTTP and WebSocket', () => {
 
   it('classifies over the WebSocket: a Result frame with a typed Signal', async () => {
     const c = await WsClient.connect(colo.port);
-    c.send(encodeRequest({ id: 'c1', model: 'fin-sentiment', prompt: '$TSLA downgraded to sell at Goldman', stream: false }));
+    c.send(
+      encodeRequest({
+        id: 'c1',
+        model: 'fin-sentiment',
+        prompt: '$TSLA downgraded to sell at Goldman',
+        stream: false,
+      }),
+    );
     const m = await c.final('c1');
     expect(m.kind).toBe('result');
     if (m.kind === 'result') {

@@ -12,7 +12,11 @@ afterAll(async () => {
 });
 
 const never = () => new AbortController().signal;
-const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: ColoError) => e.code);
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: ColoError) => e.code,
+  );
 
 describe('local engine on stories260K', () => {
   it('streams tokens whose concatenation is the final text', async () => {
@@ -32,21 +36,31 @@ describe('local engine on stories260K', () => {
     const b = await colo.engine.complete(request('d2'), null, never());
     expect(a.text).toBe(b.text);
     const stop = a.text.slice(10, 14);
-    const c = await colo.engine.complete(request('d3', { sampling: { ...request('x').sampling, stop: [stop] } }), null, never());
+    const c = await colo.engine.complete(
+      request('d3', { sampling: { ...request('x').sampling, stop: [stop] } }),
+      null,
+      never(),
+    );
     expect(c.finishReason).toBe('stop');
     expect(a.text.startsWith(c.text)).toBe(true);
     expect(c.text).not.toContain(stop);
   });
 
   it('renders chat messages through a chat wrapper', async () => {
-    const r = await colo.engine.complete(request('chat', { prompt: undefined, messages: [{ role: 'user', content: 'Tell me a story' }] }), null, never());
+    const r = await colo.engine.complete(
+      request('chat', { prompt: undefined, messages: [{ role: 'user', content: 'Tell me a story' }] }),
+      null,
+      never(),
+    );
     expect(r.usage.promptTokens).toBeGreaterThan(4);
     expect(r.usage.completionTokens).toBeGreaterThan(0);
   });
 
   it('decodes concurrent requests on separate sequences, each with its own text', async () => {
     const prompts = ['Once upon a time', 'The cat', 'Lily and Ben', 'One day'];
-    const results = await Promise.all(prompts.map((p, i) => colo.engine.complete(request(`c${i}`, { prompt: p }), null, never())));
+    const results = await Promise.all(
+      prompts.map((p, i) => colo.engine.complete(request(`c${i}`, { prompt: p }), null, never())),
+    );
     const solo = await colo.engine.complete(request('solo', { prompt: 'The cat' }), null, never());
     expect(results[1]!.text).toBe(solo.text);
     expect(new Set(results.map((r) => r.text)).size).toBe(4);
@@ -55,7 +69,15 @@ describe('local engine on stories260K', () => {
   it('cancels in-band and frees the sequence', async () => {
     const ac = new AbortController();
     let tokens = 0;
-    const p = colo.engine.complete(request('cx', { sampling: { ...request('x').sampling, maxTokens: 400 } }), { onToken: () => { if (++tokens === 3) ac.abort(); } }, ac.signal);
+    const p = colo.engine.complete(
+      request('cx', { sampling: { ...request('x').sampling, maxTokens: 400 } }),
+      {
+        onToken: () => {
+          if (++tokens === 3) ac.abort();
+        },
+      },
+      ac.signal,
+    );
     expect(await codeOf(p)).toBe('CANCELLED');
     expect(tokens).toBeLessThan(400);
     const pool = colo.engine.get('stories260K');
@@ -64,7 +86,15 @@ describe('local engine on stories260K', () => {
   });
 
   it('ends a request whose deadline passes with DEADLINE', async () => {
-    expect(await codeOf(colo.engine.complete(request('dl', { deadlineMs: 3, sampling: { ...request('x').sampling, maxTokens: 400 } }), null, never()))).toBe('DEADLINE');
+    expect(
+      await codeOf(
+        colo.engine.complete(
+          request('dl', { deadlineMs: 3, sampling: { ...request('x').sampling, maxTokens: 400 } }),
+          null,
+          never(),
+        ),
+      ),
+    ).toBe('DEADLINE');
   });
 
   it('after 200 aborted streams the pool still serves with every sequence free', async () => {
@@ -72,7 +102,11 @@ describe('local engine on stories260K', () => {
     for (let round = 0; round < 50; round++) {
       const runs = Array.from({ length: 4 }, (_, i) => {
         const ac = new AbortController();
-        const p = colo.engine.complete(request(`ab${round}-${i}`, { sampling: { ...request('x').sampling, maxTokens: 300 } }), { onToken: () => ac.abort() }, ac.signal);
+        const p = colo.engine.complete(
+          request(`ab${round}-${i}`, { sampling: { ...request('x').sampling, maxTokens: 300 } }),
+          { onToken: () => ac.abort() },
+          ac.signal,
+        );
         return codeOf(p);
       });
       for (const c of await Promise.all(runs)) expect(['CANCELLED', 'ok']).toContain(c);
@@ -87,7 +121,11 @@ describe('local engine on stories260K', () => {
   it('at 10x capacity rejects the excess at once with OVERLOADED and finishes the admitted', async () => {
     const pool = colo.engine.get('stories260K');
     const capacity = pool.slots + 8; // 4 sequences + queue of 8
-    const codes = await Promise.all(Array.from({ length: capacity * 10 }, (_, i) => codeOf(colo.engine.complete(request(`o${i}`), null, never()))));
+    const codes = await Promise.all(
+      Array.from({ length: capacity * 10 }, (_, i) =>
+        codeOf(colo.engine.complete(request(`o${i}`), null, never())),
+      ),
+    );
     const ok = codes.filter((c) => c === 'ok').length;
     const overloaded = codes.filter((c) => c === 'OVERLOADED').length;
     expect(ok).toBe(capacity);
@@ -97,7 +135,11 @@ describe('local engine on stories260K', () => {
 
   it('fails the requests of a crashed worker with WORKER_CRASHED, then serves again', async () => {
     const pool = colo.engine.get('stories260K');
-    const held = colo.engine.complete(request('held', { sampling: { ...request('x').sampling, maxTokens: 480 }, prompt: 'x' }), null, never());
+    const held = colo.engine.complete(
+      request('held', { sampling: { ...request('x').sampling, maxTokens: 480 }, prompt: 'x' }),
+      null,
+      never(),
+    );
     await pool.injectCrash(0);
     expect(await codeOf(held)).toBe('WORKER_CRASHED');
     const r = await colo.engine.complete(request('after-crash'), null, never());

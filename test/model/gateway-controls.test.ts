@@ -33,7 +33,15 @@ function config(over: Record<string, unknown> = {}) {
       models: [{ name: 'stories260K', sequences: 1, maxQueue: 0, fallback: 'remote-fast', contextSize: 512 }],
     },
     gateway: {
-      targets: [{ name: 'mock-openai', provider: 'openai', baseUrl: upstream.baseUrl.openai, model: 'gpt-mock', apiKey: 'sk-test-secret-key-000000' }],
+      targets: [
+        {
+          name: 'mock-openai',
+          provider: 'openai',
+          baseUrl: upstream.baseUrl.openai,
+          model: 'gpt-mock',
+          apiKey: 'sk-test-secret-key-000000',
+        },
+      ],
       aliases: [{ name: 'remote-fast', targets: ['mock-openai'] }],
     },
     ...over,
@@ -67,7 +75,12 @@ describe('routing and controls, open (auth off)', () => {
   afterAll(async () => colo?.shutdown('test end'));
 
   it('serves locally while a sequence is free and falls back to the remote alias when local is full', async () => {
-    const bodies = Array.from({ length: 3 }, (_, i) => ({ model: 'stories260K', prompt: `Once upon a time ${i}`, max_tokens: 200, temperature: 0.7 }));
+    const bodies = Array.from({ length: 3 }, (_, i) => ({
+      model: 'stories260K',
+      prompt: `Once upon a time ${i}`,
+      max_tokens: 200,
+      temperature: 0.7,
+    }));
     const results = await Promise.all(bodies.map((b) => post(base, b)));
     const routes = results.map((r) => r.body.colo.route);
     expect(routes.filter((r) => r.kind === 'local')).toHaveLength(1);
@@ -111,7 +124,9 @@ describe('routing and controls, open (auth off)', () => {
     expect(JSON.stringify(records)).not.toContain('sk-test-secret-key');
     const bad = await post(base, { model: 'nope', prompt: 'x' });
     const after = await queryAudit(join(dir, 'audit'), { limit: 0 });
-    expect(after.records.find((x) => x.requestId === bad.body.id || x.errorCode === 'MODEL_NOT_FOUND')).toBeDefined();
+    expect(
+      after.records.find((x) => x.requestId === bad.body.id || x.errorCode === 'MODEL_NOT_FOUND'),
+    ).toBeDefined();
   });
 });
 
@@ -121,7 +136,12 @@ describe('auth, subscriptions and quotas', () => {
   beforeAll(async () => {
     colo = await startColo(
       config({
-        auth: { enabled: true, pepper: PEPPER, adminKeyHashes: [hashApiKey(ADMIN_KEY, PEPPER)], storePath: join(dir, 'auth-on.json') },
+        auth: {
+          enabled: true,
+          pepper: PEPPER,
+          adminKeyHashes: [hashApiKey(ADMIN_KEY, PEPPER)],
+          storePath: join(dir, 'auth-on.json'),
+        },
         limits: { key: { requestsPerMinute: 3 } },
       }),
       quietLog,
@@ -131,23 +151,32 @@ describe('auth, subscriptions and quotas', () => {
   afterAll(async () => colo?.shutdown('test end'));
 
   const admin = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_KEY}` }, body: body ? JSON.stringify(body) : undefined });
+    const r = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     return { status: r.status, body: (await r.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
 
   it('refuses requests and WebSocket upgrades without a valid key', async () => {
     expect((await post(base, { model: 'stories260K', prompt: 'x' })).body.error.code).toBe('UNAUTHENTICATED');
-    expect((await post(base, { model: 'stories260K', prompt: 'x' }, 'colo_not_a_real_key_000000000000')).status).toBe(401);
+    expect(
+      (await post(base, { model: 'stories260K', prompt: 'x' }, 'colo_not_a_real_key_000000000000')).status,
+    ).toBe(401);
     await expect(WsClient.connect(colo.port)).rejects.toThrow(/401/);
   });
 
   it('needs a subscription approved by an admin, then enforces the per-key quota with retry-after', async () => {
-    expect((await admin('POST', '/admin/tenants', { id: 'desk-a', models: ['stories260K'] })).status).toBe(201);
+    expect((await admin('POST', '/admin/tenants', { id: 'desk-a', models: ['stories260K'] })).status).toBe(
+      201,
+    );
     const key = (await admin('POST', '/admin/keys', { tenant: 'desk-a', name: 'algo-1' })).body;
     expect(key.key).toMatch(/^colo_/);
     const body = { model: 'stories260K', prompt: 'Once', max_tokens: 4, temperature: 0.9 };
     expect((await post(base, body, key.key)).body.error.code).toBe('SUBSCRIPTION_REQUIRED');
-    const sub = (await admin('POST', '/admin/subscriptions', { keyId: key.keyId, model: 'stories260K' })).body;
+    const sub = (await admin('POST', '/admin/subscriptions', { keyId: key.keyId, model: 'stories260K' }))
+      .body;
     expect((await post(base, body, key.key)).body.error.code).toBe('SUBSCRIPTION_PENDING');
     expect((await admin('POST', `/admin/subscriptions/${sub.id}/approve`, {})).status).toBe(200);
     const ok = await post(base, body, key.key);
@@ -155,7 +184,14 @@ describe('auth, subscriptions and quotas', () => {
 
     // The same key over the WebSocket: the upgrade succeeds and requests run as that key.
     const c = await WsClient.connect(colo.port, { authorization: `Bearer ${key.key}` });
-    c.send(encodeRequest({ id: 'w1', model: 'stories260K', prompt: 'Once', sampling: { maxTokens: 4, temperature: 0.9 } }));
+    c.send(
+      encodeRequest({
+        id: 'w1',
+        model: 'stories260K',
+        prompt: 'Once',
+        sampling: { maxTokens: 4, temperature: 0.9 },
+      }),
+    );
     expect((await c.final('w1')).kind).toBe('result');
     await c.close();
 

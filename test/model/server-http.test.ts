@@ -23,15 +23,30 @@ describe('OpenAI-compatible HTTP API through the official openai SDK', () => {
   });
 
   it('returns a completion', async () => {
-    const r = await client.completions.create({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 16, temperature: 0 });
+    const r = await client.completions.create({
+      model: 'stories260K',
+      prompt: 'Once upon a time',
+      max_tokens: 16,
+      temperature: 0,
+    });
     expect(r.choices[0]!.text.length).toBeGreaterThan(5);
     expect(r.choices[0]!.finish_reason).toBe('length');
     expect(r.usage?.completion_tokens).toBe(16);
   });
 
   it('streams a completion whose chunks make the same text as the engine produces', async () => {
-    const direct = await colo.engine.complete(request('d', { sampling: { ...request('d').sampling, maxTokens: 20 } }), null, new AbortController().signal);
-    const stream = await client.completions.create({ model: 'tiny', prompt: 'Once upon a time', max_tokens: 20, temperature: 0, stream: true });
+    const direct = await colo.engine.complete(
+      request('d', { sampling: { ...request('d').sampling, maxTokens: 20 } }),
+      null,
+      new AbortController().signal,
+    );
+    const stream = await client.completions.create({
+      model: 'tiny',
+      prompt: 'Once upon a time',
+      max_tokens: 20,
+      temperature: 0,
+      stream: true,
+    });
     let text = '';
     let finish: string | null = null;
     for await (const chunk of stream) {
@@ -62,7 +77,11 @@ describe('OpenAI-compatible HTTP API through the official openai SDK', () => {
   });
 
   it('returns a non-streamed chat completion', async () => {
-    const r = await client.chat.completions.create({ model: 'stories260K', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 8 });
+    const r = await client.chat.completions.create({
+      model: 'stories260K',
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 8,
+    });
     expect(r.choices[0]!.message.role).toBe('assistant');
     expect(r.usage?.completion_tokens).toBeGreaterThan(0);
   });
@@ -71,17 +90,26 @@ describe('OpenAI-compatible HTTP API through the official openai SDK', () => {
     const e1 = await client.completions.create({ model: 'nope', prompt: 'x' }).catch((e: unknown) => e);
     expect(e1).toBeInstanceOf(OpenAI.NotFoundError);
     expect((e1 as InstanceType<typeof OpenAI.APIError>).code).toBe('MODEL_NOT_FOUND');
-    const e2 = await client.completions.create({ model: 'stories260K', prompt: 'x', temperature: 5 }).catch((e: unknown) => e);
+    const e2 = await client.completions
+      .create({ model: 'stories260K', prompt: 'x', temperature: 5 })
+      .catch((e: unknown) => e);
     expect(e2).toBeInstanceOf(OpenAI.BadRequestError);
     expect((e2 as InstanceType<typeof OpenAI.APIError>).code).toBe('INVALID_ARGUMENT');
     expect((e2 as InstanceType<typeof OpenAI.APIError>).param).toBe('temperature');
   });
 
   it('rejects malformed JSON and oversize bodies with stable codes', async () => {
-    const r1 = await fetch(`${base}/v1/completions`, { method: 'POST', body: '{not json', headers: { 'content-type': 'application/json' } });
+    const r1 = await fetch(`${base}/v1/completions`, {
+      method: 'POST',
+      body: '{not json',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(r1.status).toBe(400);
     expect(((await r1.json()) as { error: { code: string } }).error.code).toBe('INVALID_ARGUMENT');
-    const r2 = await fetch(`${base}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'stories260K', prompt: 'x'.repeat(2 << 20) }) });
+    const r2 = await fetch(`${base}/v1/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'stories260K', prompt: 'x'.repeat(2 << 20) }),
+    });
     expect(r2.status).toBe(413);
     expect(((await r2.json()) as { error: { code: string } }).error.code).toBe('FRAME_TOO_LARGE');
     const r3 = await fetch(`${base}/nope`);
@@ -94,7 +122,9 @@ describe('OpenAI-compatible HTTP API through the official openai SDK', () => {
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(text).toMatch(/colo_ttft_seconds\{model="stories260K",route="local",quantile="0.99"\} [\d.e-]+/);
     expect(text).toMatch(/colo_inter_token_seconds_count\{model="stories260K",route="local"\} \d+/);
-    expect(text).toMatch(/colo_requests_total\{api="http",model="stories260K",route="local",provider="local",status="ok"\} \d+/);
+    expect(text).toMatch(
+      /colo_requests_total\{api="http",model="stories260K",route="local",provider="local",status="ok"\} \d+/,
+    );
     expect(text).toMatch(/colo_errors_total\{code="MODEL_NOT_FOUND",api="http"\} 1/);
     expect(text).toContain('colo_queue_depth{model="stories260K"} 0');
   });
@@ -104,12 +134,17 @@ describe('graceful shutdown', () => {
   it('stops accepting, lets the in-flight request finish, then closes', async () => {
     const c = await startTestColo({ sequences: 2 });
     const url = `http://127.0.0.1:${c.port}/v1/completions`;
-    const inflight = fetch(url, { method: 'POST', body: JSON.stringify({ model: 'stories260K', prompt: 'Once', max_tokens: 200, temperature: 0 }) });
+    const inflight = fetch(url, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'stories260K', prompt: 'Once', max_tokens: 200, temperature: 0 }),
+    });
     await new Promise((r) => setTimeout(r, 20));
     const done = c.shutdown('test');
     const r = await inflight;
     expect(r.status).toBe(200);
-    expect(((await r.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBeGreaterThan(0);
+    expect(
+      ((await r.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens,
+    ).toBeGreaterThan(0);
     await done;
     await expect(fetch(`http://127.0.0.1:${c.port}/healthz`)).rejects.toThrow();
   });

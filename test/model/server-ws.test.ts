@@ -15,7 +15,14 @@ afterAll(async () => {
 });
 
 const req = (id: string, over: Record<string, unknown> = {}) =>
-  encodeRequest({ id, model: 'stories260K', prompt: 'Once upon a time', sampling: { maxTokens: 24, temperature: 0 }, stream: true, ...over });
+  encodeRequest({
+    id,
+    model: 'stories260K',
+    prompt: 'Once upon a time',
+    sampling: { maxTokens: 24, temperature: 0 },
+    stream: true,
+    ...over,
+  });
 
 async function errorCode(c: WsClient, id = ''): Promise<string> {
   const m = await c.next((x) => x.kind === 'error' && x.id === id);
@@ -130,7 +137,7 @@ describe('WebSocket /v1/ws with FlatBuffers', () => {
   it('fuzzed frames never crash the process or close the connection', async () => {
     const c = await WsClient.connect(colo.port);
     let seed = 12345;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const base = req('fz');
     for (let i = 0; i < 2000; i++) {
       const f = base.slice();
@@ -147,7 +154,17 @@ describe('WebSocket /v1/ws with FlatBuffers', () => {
   it('the independent Python client (flatc Python output) streams a completion from the real server', async () => {
     const client = fileURLToPath(new URL('../clients/python/colo_client.py', import.meta.url));
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn('/usr/bin/python3', ['-B', client, '--url', `ws://127.0.0.1:${colo.port}/v1/ws`, '--max-tokens', '16', '--temperature', '0', 'Once upon a time']);
+      const p = spawn('/usr/bin/python3', [
+        '-B',
+        client,
+        '--url',
+        `ws://127.0.0.1:${colo.port}/v1/ws`,
+        '--max-tokens',
+        '16',
+        '--temperature',
+        '0',
+        'Once upon a time',
+      ]);
       let stdout = '';
       let stderr = '';
       p.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -156,9 +173,13 @@ describe('WebSocket /v1/ws with FlatBuffers', () => {
     });
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
-    const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const tokens = lines.filter((l) => l.type === 'token' || 'index' in l);
-    const result = lines.find((l) => l.type === 'result' || 'finish_reason' in l) as { text: string; usage: { completion_tokens: number } } | undefined;
+    const result = lines.find((l) => l.type === 'result' || 'finish_reason' in l) as
+      { text: string; usage: { completion_tokens: number } } | undefined;
     expect(tokens.length).toBeGreaterThan(0);
     expect(result?.usage.completion_tokens).toBe(16);
   });

@@ -9,7 +9,12 @@ let colo: Colo;
 let base: string;
 beforeAll(async () => {
   colo = await startTestColo({
-    extra: { engine: { modelDirs: [SHARED_MODELS], models: [{ name: 'stories260K', sequences: 2, maxQueue: 16, contextSize: 2048 }] } },
+    extra: {
+      engine: {
+        modelDirs: [SHARED_MODELS],
+        models: [{ name: 'stories260K', sequences: 2, maxQueue: 16, contextSize: 2048 }],
+      },
+    },
   });
   base = `http://127.0.0.1:${colo.port}`;
 });
@@ -19,14 +24,24 @@ afterAll(async () => {
 
 describe('skills served by Colo', () => {
   it('lists the built-in skills in the catalogue', async () => {
-    const body = (await (await fetch(`${base}/v1/skills`)).json()) as { data: { name: string; state: string }[] };
+    const body = (await (await fetch(`${base}/v1/skills`)).json()) as {
+      data: { name: string; state: string }[];
+    };
     expect(body.data.map((s) => s.name)).toEqual(expect.arrayContaining(['sentiment', 'events', 'summary']));
   });
 
   it('POST /v1/skills/events returns schema-valid output and well-formed signals', async () => {
-    const r = await fetch(`${base}/v1/skills/events`, { method: 'POST', body: JSON.stringify({ input: '$MSFT agrees to buy $ATVI for $69bn' }) });
+    const r = await fetch(`${base}/v1/skills/events`, {
+      method: 'POST',
+      body: JSON.stringify({ input: '$MSFT agrees to buy $ATVI for $69bn' }),
+    });
     expect(r.status).toBe(200);
-    const body = (await r.json()) as { skill: string; signals: { direction: number; confidence: number; score: number }[]; output: unknown; route: { kind: string } };
+    const body = (await r.json()) as {
+      skill: string;
+      signals: { direction: number; confidence: number; score: number }[];
+      output: unknown;
+      route: { kind: string };
+    };
     expect(body.skill).toBe('events');
     expect(body.route.kind).toBe('local');
     expect(body.output).toBeTypeOf('object');
@@ -39,15 +54,23 @@ describe('skills served by Colo', () => {
   });
 
   it('answers an unknown skill with SKILL_NOT_FOUND and empty input with INVALID_ARGUMENT', async () => {
-    const r1 = await fetch(`${base}/v1/skills/nope`, { method: 'POST', body: JSON.stringify({ input: 'x' }) });
+    const r1 = await fetch(`${base}/v1/skills/nope`, {
+      method: 'POST',
+      body: JSON.stringify({ input: 'x' }),
+    });
     expect(((await r1.json()) as { error: { code: string } }).error.code).toBe('SKILL_NOT_FOUND');
-    const r2 = await fetch(`${base}/v1/skills/events`, { method: 'POST', body: JSON.stringify({ input: '' }) });
+    const r2 = await fetch(`${base}/v1/skills/events`, {
+      method: 'POST',
+      body: JSON.stringify({ input: '' }),
+    });
     expect(r2.status).toBe(400);
   });
 
   it('a WebSocket request with skill=events gets a Result frame carrying the skill and typed signals', async () => {
     const c = await WsClient.connect(colo.port);
-    c.send(encodeRequest({ id: 'sk1', skill: 'events', prompt: '$AAPL raises full-year guidance', stream: false }));
+    c.send(
+      encodeRequest({ id: 'sk1', skill: 'events', prompt: '$AAPL raises full-year guidance', stream: false }),
+    );
     const m = await c.final('sk1');
     expect(m.kind).toBe('result');
     if (m.kind === 'result') {

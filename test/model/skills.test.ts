@@ -19,7 +19,8 @@ import { SchemaViolationError, SkillService, type SkillCompleter, type SkillResu
 import { SHARED_MODELS, startTestColo } from '../helpers/engine';
 
 const DATA = join(import.meta.dirname, '../../../shared/data/twitter-financial-news-sentiment');
-if (!existsSync(join(DATA, 'train.csv'))) throw new Error(`skills model tests need the labelled data at ${DATA}`);
+if (!existsSync(join(DATA, 'train.csv')))
+  throw new Error(`skills model tests need the labelled data at ${DATA}`);
 
 const INPUTS = [
   'Apple ($AAPL) beats Q3 estimates and raises full-year guidance; shares up 4% after hours.',
@@ -72,7 +73,13 @@ beforeAll(async () => {
       },
     },
   });
-  await trainClassifier({ train: join(DATA, 'train.csv'), valid: join(DATA, 'valid.csv'), out: join(tmp, 'fin'), seed: 1, epochs: 2 });
+  await trainClassifier({
+    train: join(DATA, 'train.csv'),
+    valid: join(DATA, 'valid.csv'),
+    out: join(tmp, 'fin'),
+    seed: 1,
+    epochs: 2,
+  });
   classifiers = await ClassifierRegistry.create({ models: [{ name: 'fin', dir: join(tmp, 'fin') }] });
   // The same signature the lead injects (Router.complete); here straight to the engine.
   const complete: SkillCompleter = (r, sink, signal, ctx) => {
@@ -148,7 +155,11 @@ describe('classifier modes', () => {
     expect(r.route).toEqual({ kind: 'local', provider: 'onnx', model: 'fin', cached: false });
     const [direct] = await classifiers.get('fin').classify([text]);
     expect(r.signals).toHaveLength(1);
-    expect(r.signals[0]).toMatchObject({ ticker: 'TSLA', label: direct!.label, abstain: direct!.confidence < 0.6 });
+    expect(r.signals[0]).toMatchObject({
+      ticker: 'TSLA',
+      label: direct!.label,
+      abstain: direct!.confidence < 0.6,
+    });
     expect(r.signals[0]!.confidence).toBeCloseTo(direct!.confidence, 6);
     expectWellFormed(r.signals, 0.6);
   });
@@ -160,7 +171,9 @@ describe('classifier modes', () => {
     expect(r.ensemble?.classifierVote).toBeDefined();
     expect(r.ensemble?.signals).toHaveLength(r.signals.length);
     for (const [i, s] of r.signals.entries()) {
-      expect(['agree', 'disagree', 'classifier-only', 'llm-only', 'neither']).toContain(r.ensemble!.signals[i]!.agreement);
+      expect(['agree', 'disagree', 'classifier-only', 'llm-only', 'neither']).toContain(
+        r.ensemble!.signals[i]!.agreement,
+      );
       expect(s.rationale).toMatch(/^ensemble /);
     }
     expectWellFormed(r.signals, 0.6);

@@ -27,7 +27,13 @@ describe.each(['q8_0', 'q4_0'] as const)('synthetic:tiny-%s', (quant) => {
     const r = await resolveModel(`synthetic:tiny-${quant}`, { cacheDir: dir, offline: true });
     expect(r.origin).toBe('generated');
     const info = await inspectModel(r.path);
-    expect(info).toMatchObject({ architecture: 'llama', quantization: quant.toUpperCase(), blockCount: 2, vocabSize: 512, tokenizer: 'llama' });
+    expect(info).toMatchObject({
+      architecture: 'llama',
+      quantization: quant.toUpperCase(),
+      blockCount: 2,
+      vocabSize: 512,
+      tokenizer: 'llama',
+    });
 
     const model = await llama.loadModel({ modelPath: r.path, gpuLayers: 0 });
     try {

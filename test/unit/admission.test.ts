@@ -6,7 +6,14 @@ const item = (priority: number, name: string) => ({ priority, name });
 describe('AdmissionQueue', () => {
   it('serves higher priority first and FIFO within a priority', () => {
     const q = new AdmissionQueue<{ priority: number; name: string }>(10);
-    for (const [p, n] of [[0, 'a'], [5, 'b'], [0, 'c'], [5, 'd'], [9, 'e']] as const) q.push(item(p, n));
+    for (const [p, n] of [
+      [0, 'a'],
+      [5, 'b'],
+      [0, 'c'],
+      [5, 'd'],
+      [9, 'e'],
+    ] as const)
+      q.push(item(p, n));
     const order: string[] = [];
     for (let x = q.pop(); x; x = q.pop()) order.push(x.name);
     expect(order).toEqual(['e', 'b', 'd', 'a', 'c']);

@@ -42,7 +42,9 @@ describe('config', () => {
   });
 
   it('rejects duplicate model names and aliases', () => {
-    const e = errorOf(() => parseConfig({ engine: { models: [{ name: 'a' }, { name: 'b', aliases: ['a'] }] } }));
+    const e = errorOf(() =>
+      parseConfig({ engine: { models: [{ name: 'a' }, { name: 'b', aliases: ['a'] }] } }),
+    );
     expect(e.message).toContain('"a" is used twice');
   });
 
@@ -50,7 +52,11 @@ describe('config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'colo-cfg-'));
     const file = join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ server: { port: 1000, maxFrameBytes: 4096 } }));
-    const c = loadConfig({ file, env: { COLO_PORT: '2000', COLO_GPU: 'cpu' }, overrides: { 'server.port': '3000' } });
+    const c = loadConfig({
+      file,
+      env: { COLO_PORT: '2000', COLO_GPU: 'cpu' },
+      overrides: { 'server.port': '3000' },
+    });
     expect(c.server.port).toBe(3000);
     expect(c.server.maxFrameBytes).toBe(4096);
     expect(c.engine.gpu).toBe('cpu');

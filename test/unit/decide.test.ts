@@ -16,10 +16,16 @@ describe('decide', () => {
     expect(decide(base)).toEqual({ route: 'local' });
   });
   it('falls back to remote when the local estimate misses the deadline', () => {
-    expect(decide({ ...base, remote: true, localWaitMs: 990, localServiceMs: 20 })).toEqual({ route: 'remote', reason: 'deadline' });
+    expect(decide({ ...base, remote: true, localWaitMs: 990, localServiceMs: 20 })).toEqual({
+      route: 'remote',
+      reason: 'deadline',
+    });
   });
   it('falls back to remote when the local queue is full', () => {
-    expect(decide({ ...base, remote: true, localCapacity: false })).toEqual({ route: 'remote', reason: 'capacity' });
+    expect(decide({ ...base, remote: true, localCapacity: false })).toEqual({
+      route: 'remote',
+      reason: 'capacity',
+    });
   });
   it('rejects with OVERLOADED when local is full and no remote is allowed', () => {
     expect(decide({ ...base, localCapacity: false })).toMatchObject({ route: 'reject', code: 'OVERLOADED' });
@@ -31,13 +37,21 @@ describe('decide', () => {
     expect(decide({ ...base, remainingMs: 0 })).toMatchObject({ route: 'reject', code: 'DEADLINE' });
   });
   it('answers MODEL_NOT_FOUND when nothing serves the model', () => {
-    expect(decide({ ...base, local: false, remote: false })).toMatchObject({ route: 'reject', code: 'MODEL_NOT_FOUND' });
+    expect(decide({ ...base, local: false, remote: false })).toMatchObject({
+      route: 'reject',
+      code: 'MODEL_NOT_FOUND',
+    });
   });
   it('goes remote for remote-only models and for remote-first policy', () => {
     expect(decide({ ...base, local: false, remote: true })).toEqual({ route: 'remote', reason: 'policy' });
-    expect(decide({ ...base, remote: true, policy: 'remote-first' })).toEqual({ route: 'remote', reason: 'policy' });
+    expect(decide({ ...base, remote: true, policy: 'remote-first' })).toEqual({
+      route: 'remote',
+      reason: 'policy',
+    });
   });
   it('never leaves local under local-only policy', () => {
-    expect(decide({ ...base, remote: true, policy: 'local-only', localWaitMs: 5000 })).toEqual({ route: 'local' });
+    expect(decide({ ...base, remote: true, policy: 'local-only', localWaitMs: 5000 })).toEqual({
+      route: 'local',
+    });
   });
 });

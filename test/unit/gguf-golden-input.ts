@@ -10,7 +10,7 @@ export function goldenInput(): Float32Array {
   const rng = new Xoshiro128(123);
   rng.fillNormal(x.subarray(0, 32768), 0.02);
   rng.fillNormal(x.subarray(32768, 49152), 5);
-  for (let i = 49152; i < 57344; i++) x[i] = ((i % 255) - 127) + (i % 2) * 0.5;
+  for (let i = 49152; i < 57344; i++) x[i] = (i % 255) - 127 + (i % 2) * 0.5;
   // 57344..57375 stays zero: an all-zero block.
   rng.fillNormal(x.subarray(57376, 61440), 1e-6);
   rng.fillNormal(x.subarray(61440, 65536), 20000);

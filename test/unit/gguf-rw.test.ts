@@ -53,7 +53,12 @@ const tensors: GgufTensorSource[] = [
   { name: 'a.f32', dims: [5], type: 'f32', data: encode('f32', new Float32Array([1, 2, 3, 4, 5])) },
   { name: 'b.f16', dims: [64, 3], type: 'f16', data: encode('f16', values) },
   // A chunked source: the writer must pull it lazily and in order.
-  { name: 'c.q8_0', dims: [64, 3], type: 'q8_0', data: () => [encode('q8_0', values.subarray(0, 128)), encode('q8_0', values.subarray(128))] },
+  {
+    name: 'c.q8_0',
+    dims: [64, 3],
+    type: 'q8_0',
+    data: () => [encode('q8_0', values.subarray(0, 128)), encode('q8_0', values.subarray(128))],
+  },
   { name: 'd.q4_0', dims: [64, 3], type: 'q4_0', data: encode('q4_0', values) },
 ];
 
@@ -113,7 +118,9 @@ describe('GGUF writer and reader', () => {
     const meta = info.metadata as unknown as Record<string, Record<string, unknown>>;
     expect(meta.general?.architecture).toBe('llama');
     expect(meta.test?.string).toBe('héllo ▁wörld 🚀');
-    expect(info.tensorInfo?.map((t) => [t.name, t.ggmlType, t.dimensions.map(Number), Number(t.offset)])).toEqual([
+    expect(
+      info.tensorInfo?.map((t) => [t.name, t.ggmlType, t.dimensions.map(Number), Number(t.offset)]),
+    ).toEqual([
       ['a.f32', 0, [5], 0],
       ['b.f16', 1, [64, 3], 32],
       ['c.q8_0', 8, [64, 3], 416],

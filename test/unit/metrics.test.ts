@@ -24,7 +24,9 @@ describe('Metrics', () => {
     expect(text).toContain('# TYPE colo_total_seconds summary');
     expect(text).toMatch(/colo_total_seconds_count\{model="m",route="local"\} 100/);
     // p50 of 1..100 ms is 50 ms, within HDR's 3 significant digits.
-    const p50 = Number(/colo_total_seconds\{model="m",route="local",quantile="0.5"\} ([\d.e-]+)/.exec(text)![1]);
+    const p50 = Number(
+      /colo_total_seconds\{model="m",route="local",quantile="0.5"\} ([\d.e-]+)/.exec(text)![1],
+    );
     expect(p50).toBeCloseTo(0.05, 3);
     expect(text).toMatch(/colo_inter_token_seconds_count\{model="m",route="local"\} 200/);
     expect(text).toContain('colo_errors_total{code="OVERLOADED",api="ws"} 1');

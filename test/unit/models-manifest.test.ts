@@ -23,7 +23,14 @@ describe('manifest', () => {
       quantization: 'F32',
       licence: 'MIT',
     });
-    for (const name of ['synthetic-tiny', 'llama-0.5b-q4_0', 'llama-1b-q4_0', 'llama-1b-q8_0', 'llama-3b-q4_0', 'llama-8b-q4_0']) {
+    for (const name of [
+      'synthetic-tiny',
+      'llama-0.5b-q4_0',
+      'llama-1b-q4_0',
+      'llama-1b-q8_0',
+      'llama-3b-q4_0',
+      'llama-8b-q4_0',
+    ]) {
       expect(m.models[name], name).toBeDefined();
     }
   });
@@ -38,7 +45,11 @@ describe('manifest', () => {
   });
 
   it('rejects unknown keys and names the field', () => {
-    const bad = { version: 1, default: 'a', models: { a: { source: 'x.gguf', quantization: 'F32', licence: 'MIT', sha: 'oops' } } };
+    const bad = {
+      version: 1,
+      default: 'a',
+      models: { a: { source: 'x.gguf', quantization: 'F32', licence: 'MIT', sha: 'oops' } },
+    };
     expect(() => parseManifest(bad)).toThrow(ColoError);
     try {
       parseManifest(bad);
@@ -50,7 +61,11 @@ describe('manifest', () => {
 
   it('rejects a default that names no model, and a malformed sha256', () => {
     expect(() => parseManifest({ version: 1, default: 'b', models: {} })).toThrow(/default/);
-    const m = { version: 1, default: 'a', models: { a: { source: 'x.gguf', quantization: 'F32', licence: 'MIT', sha256: 'ABC' } } };
+    const m = {
+      version: 1,
+      default: 'a',
+      models: { a: { source: 'x.gguf', quantization: 'F32', licence: 'MIT', sha256: 'ABC' } },
+    };
     expect(() => parseManifest(m)).toThrow(/sha256/);
   });
 });
@@ -76,12 +91,18 @@ describe('parseSource', () => {
     expect(parseSource('synthetic:0.5b-f16')).toMatchObject({ shape: '0.5b', quant: 'f16' });
   });
 
-  it.each(['synthetic:2b-q4_0', 'synthetic:1b-q5_k', 'synthetic:1b-q4_0?seed=-1', 'synthetic:1b-q4_0?temp=1', 'hf:owner/file.gguf', 'hf:o/r/../x.gguf'])(
-    'rejects %s with INVALID_ARGUMENT',
-    (s) => {
-      expect(() => parseSource(s)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'source' }));
-    },
-  );
+  it.each([
+    'synthetic:2b-q4_0',
+    'synthetic:1b-q5_k',
+    'synthetic:1b-q4_0?seed=-1',
+    'synthetic:1b-q4_0?temp=1',
+    'hf:owner/file.gguf',
+    'hf:o/r/../x.gguf',
+  ])('rejects %s with INVALID_ARGUMENT', (s) => {
+    expect(() => parseSource(s)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'source' }),
+    );
+  });
 
   it('treats anything else as a path', () => {
     expect(parseSource('./m/x.gguf')).toEqual({ kind: 'path', path: './m/x.gguf', fileName: 'x.gguf' });
@@ -90,7 +111,14 @@ describe('parseSource', () => {
 
 describe('synthetic shapes', () => {
   it('1b is Llama-3.2-1B-shaped with a 32k vocabulary', () => {
-    expect(SYNTHETIC_SHAPES['1b']).toMatchObject({ layers: 16, dim: 2048, heads: 32, kvHeads: 8, ffn: 8192, vocab: 32000 });
+    expect(SYNTHETIC_SHAPES['1b']).toMatchObject({
+      layers: 16,
+      dim: 2048,
+      heads: 32,
+      kvHeads: 8,
+      ffn: 8192,
+      vocab: 32000,
+    });
     expect(parameterCount(SYNTHETIC_SHAPES['1b'])).toBe(1_104_218_112);
   });
 
@@ -107,7 +135,11 @@ describe('synthetic shapes', () => {
     }
   });
 
-  it.each([['tiny', 'q8_0'], ['tiny', 'q4_0'], ['8b', 'q4_0']] as [SyntheticShapeName, SyntheticQuant][])(
+  it.each([
+    ['tiny', 'q8_0'],
+    ['tiny', 'q4_0'],
+    ['8b', 'q4_0'],
+  ] as [SyntheticShapeName, SyntheticQuant][])(
     'file size of %s-%s is positive and grows with precision',
     (shape, quant) => {
       expect(syntheticFileSize(shape, quant)).toBeLessThan(syntheticFileSize(shape, 'f16'));

@@ -26,12 +26,17 @@ describe('renderProgress', () => {
     expect(renderProgress({ label: 'x', received: 1500, total: undefined, rate: 0 })).toBe('x  1.50 KB  -');
   });
   it('formats bytes in SI units', () => {
-    expect([formatBytes(999), formatBytes(1_185_376), formatBytes(4_075_063_232)]).toEqual(['999 B', '1.19 MB', '4.08 GB']);
+    expect([formatBytes(999), formatBytes(1_185_376), formatBytes(4_075_063_232)]).toEqual([
+      '999 B',
+      '1.19 MB',
+      '4.08 GB',
+    ]);
   });
   it('prints one line per 10% when not a TTY', () => {
     const out: string[] = [];
     const rep = progressReporter({ write: (s: string) => out.push(s) }, 'm', () => 1000);
-    for (let r = 0; r <= 1000; r += 10) rep.onProgress({ received: r, total: 1000, resumedFrom: 0, startedAt: 0 });
+    for (let r = 0; r <= 1000; r += 10)
+      rep.onProgress({ received: r, total: 1000, resumedFrom: 0, startedAt: 0 });
     rep.finish();
     expect(out).toHaveLength(11);
     expect(out.every((l) => l.endsWith('\n') && !l.includes('\r'))).toBe(true);

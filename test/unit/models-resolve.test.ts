@@ -29,7 +29,13 @@ describe('resolveModel', () => {
   it('finds a named model in the first model directory that holds a verified copy', async () => {
     await symlink(tinyModelPath(), join(dirB, 'stories260K.gguf'));
     const r = await resolveModel('stories260K', { ...offline(), modelDirs: [dirA, dirB] });
-    expect(r).toMatchObject({ name: 'stories260K', path: join(dirB, 'stories260K.gguf'), sha256: TINY_MODEL_SHA256, synthetic: false, origin: 'model-dir' });
+    expect(r).toMatchObject({
+      name: 'stories260K',
+      path: join(dirB, 'stories260K.gguf'),
+      sha256: TINY_MODEL_SHA256,
+      synthetic: false,
+      origin: 'model-dir',
+    });
   });
 
   it('skips a copy whose sha256 does not match the pin and uses the next one', async () => {
@@ -41,7 +47,9 @@ describe('resolveModel', () => {
 
   it('reports CHECKSUM_MISMATCH when the only copy is corrupt and it cannot be downloaded', async () => {
     await writeFile(join(dirA, 'stories260K.gguf'), 'corrupt');
-    await expect(resolveModel('stories260K', { ...offline(), modelDirs: [dirA] })).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+    await expect(resolveModel('stories260K', { ...offline(), modelDirs: [dirA] })).rejects.toMatchObject({
+      code: 'CHECKSUM_MISMATCH',
+    });
   });
 
   it('falls back to the cache directory after the model directories', async () => {
@@ -52,11 +60,17 @@ describe('resolveModel', () => {
   });
 
   it('is MODEL_NOT_FOUND offline when no copy exists', async () => {
-    await expect(resolveModel('stories260K', { ...offline(), modelDirs: [dirA] })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expect(resolveModel('stories260K', { ...offline(), modelDirs: [dirA] })).rejects.toMatchObject({
+      code: 'MODEL_NOT_FOUND',
+    });
   });
 
   it('with fallbackToSynthetic returns the tiny synthetic model and a plain warning', async () => {
-    const r = await resolveModel('stories260K', { ...offline(), modelDirs: [dirA], fallbackToSynthetic: true });
+    const r = await resolveModel('stories260K', {
+      ...offline(),
+      modelDirs: [dirA],
+      fallbackToSynthetic: true,
+    });
     expect(r.synthetic).toBe(true);
     expect(r.origin).toBe('fallback');
     expect(r.warning).toMatch(/stories260K.*not available.*synthetic/);
@@ -64,7 +78,9 @@ describe('resolveModel', () => {
   });
 
   it('does not hide configuration errors behind the fallback', async () => {
-    await expect(resolveModel('synthetic:9b-q4_0', { ...offline(), fallbackToSynthetic: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(
+      resolveModel('synthetic:9b-q4_0', { ...offline(), fallbackToSynthetic: true }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('uses an explicit path and verifies it against a manifest pin', async () => {
@@ -77,15 +93,23 @@ describe('resolveModel', () => {
       },
     });
     expect((await resolveModel('good', { ...offline(), manifest })).origin).toBe('path');
-    await expect(resolveModel('bad', { ...offline(), manifest })).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+    await expect(resolveModel('bad', { ...offline(), manifest })).rejects.toMatchObject({
+      code: 'CHECKSUM_MISMATCH',
+    });
     expect((await resolveModel(tinyModelPath(), offline())).path).toBe(tinyModelPath());
-    await expect(resolveModel(join(dir, 'nope.gguf'), offline())).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expect(resolveModel(join(dir, 'nope.gguf'), offline())).rejects.toMatchObject({
+      code: 'MODEL_NOT_FOUND',
+    });
   });
 
   it('finds an unknown bare name as <name>.gguf in the model directories', async () => {
     await symlink(tinyModelPath(), join(dirA, 'my-model.gguf'));
-    expect((await resolveModel('my-model', { ...offline(), modelDirs: [dirA] })).path).toBe(join(dirA, 'my-model.gguf'));
-    await expect(resolveModel('other-model', { ...offline(), modelDirs: [dirA] })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    expect((await resolveModel('my-model', { ...offline(), modelDirs: [dirA] })).path).toBe(
+      join(dirA, 'my-model.gguf'),
+    );
+    await expect(resolveModel('other-model', { ...offline(), modelDirs: [dirA] })).rejects.toMatchObject({
+      code: 'MODEL_NOT_FOUND',
+    });
   });
 
   it('generates a synthetic model into the cache once, then reuses it, and checks its pin', async () => {
@@ -126,8 +150,19 @@ describe('listModels', () => {
     await symlink(tinyModelPath(), join(dirB, 'extra.gguf'));
     const list = await listModels({ modelDirs: [dirA, dirB], cacheDir });
     const stories = list.find((m) => m.name === 'stories260K')!;
-    expect(stories.local).toMatchObject({ path: join(dirA, 'stories260K.gguf'), sizeBytes: 1185376, where: 'model-dir' });
-    expect(list.find((m) => m.name === 'llama-1b-q4_0')).toMatchObject({ inManifest: true, synthetic: true, local: undefined });
-    expect(list.find((m) => m.name === 'extra')).toMatchObject({ inManifest: false, local: { path: join(dirB, 'extra.gguf') } });
+    expect(stories.local).toMatchObject({
+      path: join(dirA, 'stories260K.gguf'),
+      sizeBytes: 1185376,
+      where: 'model-dir',
+    });
+    expect(list.find((m) => m.name === 'llama-1b-q4_0')).toMatchObject({
+      inManifest: true,
+      synthetic: true,
+      local: undefined,
+    });
+    expect(list.find((m) => m.name === 'extra')).toMatchObject({
+      inManifest: false,
+      local: { path: join(dirB, 'extra.gguf') },
+    });
   });
 });

@@ -17,7 +17,16 @@ function fieldOf(fn: () => unknown): string | undefined {
 describe('OpenAI request parsing', () => {
   it('maps a completion request onto the unified request', () => {
     const { req, includeUsage } = parseCompletion(
-      { model: 'm', prompt: 'hi', max_tokens: 7, temperature: 0, seed: 3, stop: '\n', stream: true, stream_options: { include_usage: true } },
+      {
+        model: 'm',
+        prompt: 'hi',
+        max_tokens: 7,
+        temperature: 0,
+        seed: 3,
+        stop: '\n',
+        stream: true,
+        stream_options: { include_usage: true },
+      },
       limits,
     );
     expect(req).toMatchObject({ model: 'm', prompt: 'hi', stream: true, deadlineMs: 30_000 });
@@ -28,7 +37,19 @@ describe('OpenAI request parsing', () => {
 
   it('maps chat messages, folding developer into system and text parts into content', () => {
     const { req } = parseChat(
-      { model: 'm', messages: [{ role: 'developer', content: 'be terse' }, { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }] },
+      {
+        model: 'm',
+        messages: [
+          { role: 'developer', content: 'be terse' },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'a' },
+              { type: 'text', text: 'b' },
+            ],
+          },
+        ],
+      },
       limits,
     );
     expect(req.messages).toEqual([
@@ -38,8 +59,12 @@ describe('OpenAI request parsing', () => {
   });
 
   it('names the field of every invalid parameter', () => {
-    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', temperature: 3 }, limits))).toBe('temperature');
-    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', max_tokens: 100000 }, limits))).toBe('max_tokens');
+    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', temperature: 3 }, limits))).toBe(
+      'temperature',
+    );
+    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', max_tokens: 100000 }, limits))).toBe(
+      'max_tokens',
+    );
     expect(fieldOf(() => parseCompletion({ model: 'm' }, limits))).toBe('prompt');
     expect(fieldOf(() => parseChat({ model: 'm', messages: [] }, limits))).toBe('messages');
     expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', n: 2 }, limits))).toBe('n');
@@ -65,8 +90,13 @@ describe('OpenAI responses', () => {
     expect(body.colo.timings.total_us).toBe(3);
   });
   it('starts a chat stream with the assistant role and ends with a finish reason', () => {
-    expect((tokenChunk('chat', 'x', 'm', 'a', true).choices[0] as { delta: unknown }).delta).toEqual({ role: 'assistant', content: 'a' });
-    expect((tokenChunk('chat', 'x', 'm', 'b', false).choices[0] as { delta: unknown }).delta).toEqual({ content: 'b' });
+    expect((tokenChunk('chat', 'x', 'm', 'a', true).choices[0] as { delta: unknown }).delta).toEqual({
+      role: 'assistant',
+      content: 'a',
+    });
+    expect((tokenChunk('chat', 'x', 'm', 'b', false).choices[0] as { delta: unknown }).delta).toEqual({
+      content: 'b',
+    });
     expect(finalChunk('chat', r).choices[0]).toMatchObject({ finish_reason: 'length', delta: {} });
   });
 });

@@ -27,7 +27,10 @@ describe.each(['sentiment', 'events', 'summary'])('built-in skill %s', (name) =>
 
 describe('completion format', () => {
   it('renders one flat prompt ending on the answer', () => {
-    const reg = SkillRegistry.create({ builtins: false, skills: [{ name: 'sentiment-base', base: 'sentiment', promptFormat: 'completion' }] });
+    const reg = SkillRegistry.create({
+      builtins: false,
+      skills: [{ name: 'sentiment-base', base: 'sentiment', promptFormat: 'completion' }],
+    });
     const r = reg.resolve('sentiment-base').render('Tesla recalls 2M cars');
     expect(r.messages).toBeUndefined();
     expect(r.prompt!.endsWith('\nJSON:\n')).toBe(true);

@@ -5,7 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ColoError } from '../../src/core/errors';
-import { applyThreshold, normalizeSchema, numberSteps, SchemaViolationError, SkillRegistry, toGrammarSchema, type JsonSchema } from '../../src/skills';
+import {
+  applyThreshold,
+  normalizeSchema,
+  numberSteps,
+  SchemaViolationError,
+  SkillRegistry,
+  toGrammarSchema,
+  type JsonSchema,
+} from '../../src/skills';
 import { mapEvents, mapSentiment, mapSummary } from '../../src/skills/builtin';
 import { cleanTicker } from '../../src/skills/builtin/common';
 import { fill } from '../../src/skills/template';
@@ -27,7 +35,7 @@ const thrown = (fn: () => unknown): ColoError => {
 /** A seeded PRNG, so the property test below is reproducible. */
 function prng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** A random instance of a grammar-form schema: what a grammar-constrained model could emit. */
@@ -37,14 +45,22 @@ function sample(schema: JsonSchema, rnd: () => number, escapes = true): unknown 
   if ('enum' in s) return pick(s.enum as unknown[]);
   if ('const' in s) return s.const;
   if (s.type === 'object')
-    return Object.fromEntries(Object.entries(s.properties as Record<string, JsonSchema>).map(([k, v]) => [k, sample(v, rnd, escapes)]));
+    return Object.fromEntries(
+      Object.entries(s.properties as Record<string, JsonSchema>).map(([k, v]) => [
+        k,
+        sample(v, rnd, escapes),
+      ]),
+    );
   if (s.type === 'array') {
-    const n = (s.minItems as number) + Math.floor(rnd() * ((s.maxItems as number) - (s.minItems as number) + 1));
+    const n =
+      (s.minItems as number) + Math.floor(rnd() * ((s.maxItems as number) - (s.minItems as number) + 1));
     return Array.from({ length: n }, () => sample(s.items as JsonSchema, rnd, escapes));
   }
   if (s.type === 'string') {
     const n = Math.floor(rnd() * ((s.maxLength as number) + 1));
-    return Array.from({ length: n }, () => pick(escapes ? ['a', 'Z', ' ', '"', '\\', 'é', '😀'] : ['a', 'Z', ' ', 'é'])).join('');
+    return Array.from({ length: n }, () =>
+      pick(escapes ? ['a', 'Z', ' ', '"', '\\', 'é', '😀'] : ['a', 'Z', ' ', 'é']),
+    ).join('');
   }
   if (s.type === 'number') return (rnd() - 0.5) * 1e6;
   if (s.type === 'boolean') return rnd() < 0.5;
@@ -54,7 +70,12 @@ function sample(schema: JsonSchema, rnd: () => number, escapes = true): unknown 
 describe('output schema subset', () => {
   it('makes every object closed and fully required, like the grammar', () => {
     const n = normalizeSchema({ type: 'object', properties: { a: { type: 'string', maxLength: 3 } } });
-    expect(n).toEqual({ type: 'object', properties: { a: { type: 'string', minLength: 0, maxLength: 3 } }, required: ['a'], additionalProperties: false });
+    expect(n).toEqual({
+      type: 'object',
+      properties: { a: { type: 'string', minLength: 0, maxLength: 3 } },
+      required: ['a'],
+      additionalProperties: false,
+    });
   });
 
   it.each([
@@ -62,7 +83,10 @@ describe('output schema subset', () => {
     [{ type: 'array', items: { type: 'boolean' } }, 'maxItems'],
     [{ anyOf: [{ type: 'null' }] }, 'anyOf'],
     [{ type: 'string', maxLength: 5, pattern: '^a' }, 'pattern'],
-    [{ type: 'object', properties: { a: { type: 'null' }, b: { type: 'null' } }, required: ['a'] }, 'required'],
+    [
+      { type: 'object', properties: { a: { type: 'null' }, b: { type: 'null' } }, required: ['a'] },
+      'required',
+    ],
     [{ type: 'object', properties: {}, additionalProperties: true }, 'additionalProperties'],
     [{ type: ['string', 'null'] }, 'type'],
     [{ type: 'number', minimum: 2, maximum: 1 }, 'minimum'],
@@ -82,7 +106,9 @@ describe('output schema subset', () => {
     expect(steps.at(-1)).toBe(1);
     expect(numberSteps('integer', 0, 3)).toEqual([0, 1, 2, 3]);
     expect(numberSteps('number', 0, 1000)).toBeUndefined(); // too many steps: stays a plain number
-    expect(toGrammarSchema(normalizeSchema({ type: 'number', minimum: 0, maximum: 1000 }))).toEqual({ type: 'number' });
+    expect(toGrammarSchema(normalizeSchema({ type: 'number', minimum: 0, maximum: 1000 }))).toEqual({
+      type: 'number',
+    });
   });
 
   it.each([
@@ -125,7 +151,16 @@ describe('maxOutputChars (the default maxTokens)', () => {
 
 describe('output validation', () => {
   const good = {
-    entities: [{ entity: 'Apple', ticker: 'AAPL', sentiment: 'bullish', score: 0.7, confidence: 0.9, rationale: 'beat' }],
+    entities: [
+      {
+        entity: 'Apple',
+        ticker: 'AAPL',
+        sentiment: 'bullish',
+        score: 0.7,
+        confidence: 0.9,
+        rationale: 'beat',
+      },
+    ],
   };
 
   it('parses schema-valid JSON, also inside a ```json fence', () => {
@@ -151,11 +186,19 @@ describe('output validation', () => {
 
   it.each([
     ['a score out of range', { entities: [{ ...good.entities[0], score: 1.5 }] }, '/entities/0/score'],
-    ['an unknown sentiment', { entities: [{ ...good.entities[0], sentiment: 'moon' }] }, '/entities/0/sentiment'],
+    [
+      'an unknown sentiment',
+      { entities: [{ ...good.entities[0], sentiment: 'moon' }] },
+      '/entities/0/sentiment',
+    ],
     ['an extra property', { entities: [{ ...good.entities[0], extra: 1 }] }, '/entities/0'],
     ['a missing property', { entities: [{ entity: 'Apple' }] }, '/entities/0'],
     ['too many entities', { entities: Array(5).fill(good.entities[0]) }, '/entities'],
-    ['an over-long rationale', { entities: [{ ...good.entities[0], rationale: 'x'.repeat(101) }] }, '/entities/0/rationale'],
+    [
+      'an over-long rationale',
+      { entities: [{ ...good.entities[0], rationale: 'x'.repeat(101) }] },
+      '/entities/0/rationale',
+    ],
   ])('rejects %s, naming the path', (_what, value, path) => {
     const e = thrown(() => sentiment.parse(JSON.stringify(value))) as SchemaViolationError;
     expect(e.code).toBe('SCHEMA_VIOLATION');
@@ -168,13 +211,45 @@ describe('signal mapping', () => {
   it('sentiment: one signal per entity, ticker cleaned', () => {
     const s = mapSentiment({
       entities: [
-        { entity: ' Apple ', ticker: '$aapl', sentiment: 'bullish', score: 0.7, confidence: 0.9, rationale: 'beat' },
-        { entity: 'Market', ticker: '', sentiment: 'bearish', score: -0.4, confidence: 0.5, rationale: 'rates' },
+        {
+          entity: ' Apple ',
+          ticker: '$aapl',
+          sentiment: 'bullish',
+          score: 0.7,
+          confidence: 0.9,
+          rationale: 'beat',
+        },
+        {
+          entity: 'Market',
+          ticker: '',
+          sentiment: 'bearish',
+          score: -0.4,
+          confidence: 0.5,
+          rationale: 'rates',
+        },
       ],
     });
     expect(s).toEqual([
-      { entity: 'Apple', ticker: 'AAPL', direction: 1, score: 0.7, confidence: 0.9, label: 'bullish', rationale: 'beat', abstain: false },
-      { entity: 'Market', ticker: '', direction: -1, score: -0.4, confidence: 0.5, label: 'bearish', rationale: 'rates', abstain: false },
+      {
+        entity: 'Apple',
+        ticker: 'AAPL',
+        direction: 1,
+        score: 0.7,
+        confidence: 0.9,
+        label: 'bullish',
+        rationale: 'beat',
+        abstain: false,
+      },
+      {
+        entity: 'Market',
+        ticker: '',
+        direction: -1,
+        score: -0.4,
+        confidence: 0.5,
+        label: 'bearish',
+        rationale: 'rates',
+        abstain: false,
+      },
     ]);
   });
 
@@ -198,7 +273,16 @@ describe('signal mapping', () => {
   it('events: one signal per (event, entity), score = direction × confidence', () => {
     const s = mapEvents({
       events: [
-        { type: 'm_and_a', entities: [{ name: 'Acme', ticker: 'ACME' }, { name: 'Beta', ticker: 'BETA' }], direction: 'bullish', confidence: 0.8, summary: 'Acme buys Beta' },
+        {
+          type: 'm_and_a',
+          entities: [
+            { name: 'Acme', ticker: 'ACME' },
+            { name: 'Beta', ticker: 'BETA' },
+          ],
+          direction: 'bullish',
+          confidence: 0.8,
+          summary: 'Acme buys Beta',
+        },
         { type: 'macro', entities: [], direction: 'bearish', confidence: 0.7, summary: 'rate hike' },
       ],
     });
@@ -211,10 +295,23 @@ describe('signal mapping', () => {
   });
 
   it('summary: guidance that moved decides the direction, else tone', () => {
-    const base = { entity: 'Acme', ticker: 'ACME', summary: 'ok', key_figures: [], forward_looking: [], risks: [], confidence: 0.8 };
-    const one = (guidance: string, tone: string) => mapSummary({ ...base, guidance: { direction: guidance, detail: '' }, tone })[0]!;
+    const base = {
+      entity: 'Acme',
+      ticker: 'ACME',
+      summary: 'ok',
+      key_figures: [],
+      forward_looking: [],
+      risks: [],
+      confidence: 0.8,
+    };
+    const one = (guidance: string, tone: string) =>
+      mapSummary({ ...base, guidance: { direction: guidance, detail: '' }, tone })[0]!;
     expect(one('raised', 'negative')).toMatchObject({ direction: 1, score: 0.8, label: 'guidance_raised' });
-    expect(one('lowered', 'positive')).toMatchObject({ direction: -1, score: -0.8, label: 'guidance_lowered' });
+    expect(one('lowered', 'positive')).toMatchObject({
+      direction: -1,
+      score: -0.8,
+      label: 'guidance_lowered',
+    });
     expect(one('withdrawn', 'positive')).toMatchObject({ direction: -1 });
     expect(one('maintained', 'positive')).toMatchObject({ direction: 1, label: 'tone_positive' });
     expect(one('none', 'mixed')).toMatchObject({ direction: 0, score: 0, label: 'tone_mixed' });
@@ -222,7 +319,16 @@ describe('signal mapping', () => {
 });
 
 describe('threshold', () => {
-  const sig = { entity: 'A', ticker: '', direction: 1 as const, score: 0.5, confidence: 0.59, label: 'bullish', rationale: '', abstain: false };
+  const sig = {
+    entity: 'A',
+    ticker: '',
+    direction: 1 as const,
+    score: 0.5,
+    confidence: 0.59,
+    label: 'bullish',
+    rationale: '',
+    abstain: false,
+  };
 
   it('below the threshold abstains; at it does not', () => {
     expect(applyThreshold(sig, 0.6).abstain).toBe(true);
@@ -230,11 +336,20 @@ describe('threshold', () => {
   });
 
   it('keeps the reading when abstaining (not a silent guess, not a silent drop)', () => {
-    expect(applyThreshold(sig, 0.6)).toMatchObject({ direction: 1, score: 0.5, confidence: 0.59, abstain: true });
+    expect(applyThreshold(sig, 0.6)).toMatchObject({
+      direction: 1,
+      score: 0.5,
+      confidence: 0.59,
+      abstain: true,
+    });
   });
 
   it('a skill applies its own threshold to mapped signals', () => {
-    const out = { entities: [{ entity: 'A', ticker: '', sentiment: 'bullish', score: 0.5, confidence: 0.55, rationale: '' }] };
+    const out = {
+      entities: [
+        { entity: 'A', ticker: '', sentiment: 'bullish', score: 0.5, confidence: 0.55, rationale: '' },
+      ],
+    };
     expect(sentiment.toSignals(out, '')[0]!.abstain).toBe(true);
     const strictReg = SkillRegistry.create({ skills: [{ name: 'sentiment', threshold: 0.5 }] });
     expect(strictReg.resolve('sentiment').toSignals(out, '')[0]!.abstain).toBe(false);

@@ -56,7 +56,8 @@ export async function readGguf(path: string): Promise<GgufFile> {
         return parseGguf(buf.subarray(0, bytesRead), path);
       } catch (err) {
         if (!(err instanceof NeedMore)) throw err;
-        if (want >= size || want >= MAX_HEADER_BYTES) throw corrupt(path, 'header runs past the end of the file');
+        if (want >= size || want >= MAX_HEADER_BYTES)
+          throw corrupt(path, 'header runs past the end of the file');
         want = Math.min(size, want * 4, MAX_HEADER_BYTES);
       }
     }
@@ -70,7 +71,8 @@ export async function readTensorBytes(path: string, file: GgufFile, name: string
   const t = file.tensors.find((x) => x.name === name);
   if (!t) throw new ColoError('NOT_FOUND', `tensor ${name} not in ${path}`);
   const typeName = t.typeName.toLowerCase() as GgmlTypeName;
-  if (!(typeName in GGML_TYPE)) throw new ColoError('INVALID_ARGUMENT', `cannot size tensor type ${t.typeName}`);
+  if (!(typeName in GGML_TYPE))
+    throw new ColoError('INVALID_ARGUMENT', `cannot size tensor type ${t.typeName}`);
   const size = tensorByteSize(typeName, t.dims);
   const fh = await open(path, 'r');
   try {
@@ -109,19 +111,32 @@ export function parseGguf(buf: Uint8Array, path = '<buffer>'): GgufFile {
   };
   const scalar = (type: number): GgufValue['value'] => {
     switch (GGUF_VALUE_TYPE_NAME[type]) {
-      case 'u8': return (need(1), (pos += 1), view.getUint8(pos - 1));
-      case 'i8': return (need(1), (pos += 1), view.getInt8(pos - 1));
-      case 'u16': return (need(2), (pos += 2), view.getUint16(pos - 2, true));
-      case 'i16': return (need(2), (pos += 2), view.getInt16(pos - 2, true));
-      case 'u32': return u32();
-      case 'i32': return (need(4), (pos += 4), view.getInt32(pos - 4, true));
-      case 'f32': return (need(4), (pos += 4), view.getFloat32(pos - 4, true));
-      case 'f64': return (need(8), (pos += 8), view.getFloat64(pos - 8, true));
-      case 'u64': return u64();
-      case 'i64': return (need(8), (pos += 8), view.getBigInt64(pos - 8, true));
-      case 'bool': return (need(1), (pos += 1), view.getUint8(pos - 1) !== 0);
-      case 'string': return str();
-      default: throw corrupt(path, `unknown value type ${type}`);
+      case 'u8':
+        return (need(1), (pos += 1), view.getUint8(pos - 1));
+      case 'i8':
+        return (need(1), (pos += 1), view.getInt8(pos - 1));
+      case 'u16':
+        return (need(2), (pos += 2), view.getUint16(pos - 2, true));
+      case 'i16':
+        return (need(2), (pos += 2), view.getInt16(pos - 2, true));
+      case 'u32':
+        return u32();
+      case 'i32':
+        return (need(4), (pos += 4), view.getInt32(pos - 4, true));
+      case 'f32':
+        return (need(4), (pos += 4), view.getFloat32(pos - 4, true));
+      case 'f64':
+        return (need(8), (pos += 8), view.getFloat64(pos - 8, true));
+      case 'u64':
+        return u64();
+      case 'i64':
+        return (need(8), (pos += 8), view.getBigInt64(pos - 8, true));
+      case 'bool':
+        return (need(1), (pos += 1), view.getUint8(pos - 1) !== 0);
+      case 'string':
+        return str();
+      default:
+        throw corrupt(path, `unknown value type ${type}`);
     }
   };
 
@@ -141,7 +156,8 @@ export function parseGguf(buf: Uint8Array, path = '<buffer>'): GgufFile {
     if (typeName === 'array') {
       const itemType = u32();
       const itemName = GGUF_VALUE_TYPE_NAME[itemType];
-      if (itemName === undefined || itemName === 'array') throw corrupt(path, `bad array item type ${itemType} in ${key}`);
+      if (itemName === undefined || itemName === 'array')
+        throw corrupt(path, `bad array item type ${itemType} in ${key}`);
       const n = count('array length');
       const items: unknown[] = new Array(n);
       for (let j = 0; j < n; j++) items[j] = scalar(itemType);

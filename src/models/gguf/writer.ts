@@ -139,18 +139,30 @@ function writeValue(out: ByteSink, v: GgufValue): void {
 
 function writeScalar(out: ByteSink, type: Exclude<GgufValue['type'], 'array'>, value: unknown): void {
   switch (type) {
-    case 'u8': return out.num(1, (v, o) => v.setUint8(o, value as number));
-    case 'i8': return out.num(1, (v, o) => v.setInt8(o, value as number));
-    case 'u16': return out.num(2, (v, o) => v.setUint16(o, value as number, true));
-    case 'i16': return out.num(2, (v, o) => v.setInt16(o, value as number, true));
-    case 'u32': return out.u32(value as number);
-    case 'i32': return out.num(4, (v, o) => v.setInt32(o, value as number, true));
-    case 'f32': return out.num(4, (v, o) => v.setFloat32(o, value as number, true));
-    case 'f64': return out.num(8, (v, o) => v.setFloat64(o, value as number, true));
-    case 'u64': return out.u64(value as bigint);
-    case 'i64': return out.num(8, (v, o) => v.setBigInt64(o, value as bigint, true));
-    case 'bool': return out.num(1, (v, o) => v.setUint8(o, value ? 1 : 0));
-    case 'string': return out.string(value as string);
+    case 'u8':
+      return out.num(1, (v, o) => v.setUint8(o, value as number));
+    case 'i8':
+      return out.num(1, (v, o) => v.setInt8(o, value as number));
+    case 'u16':
+      return out.num(2, (v, o) => v.setUint16(o, value as number, true));
+    case 'i16':
+      return out.num(2, (v, o) => v.setInt16(o, value as number, true));
+    case 'u32':
+      return out.u32(value as number);
+    case 'i32':
+      return out.num(4, (v, o) => v.setInt32(o, value as number, true));
+    case 'f32':
+      return out.num(4, (v, o) => v.setFloat32(o, value as number, true));
+    case 'f64':
+      return out.num(8, (v, o) => v.setFloat64(o, value as number, true));
+    case 'u64':
+      return out.u64(value as bigint);
+    case 'i64':
+      return out.num(8, (v, o) => v.setBigInt64(o, value as bigint, true));
+    case 'bool':
+      return out.num(1, (v, o) => v.setUint8(o, value ? 1 : 0));
+    case 'string':
+      return out.string(value as string);
   }
 }
 

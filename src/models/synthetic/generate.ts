@@ -46,12 +46,18 @@ export interface SyntheticResult {
   ms: number;
 }
 
-export function syntheticMetadata(shapeName: SyntheticShapeName, quant: SyntheticQuant, seed: number): GgufMetadata {
+export function syntheticMetadata(
+  shapeName: SyntheticShapeName,
+  quant: SyntheticQuant,
+  seed: number,
+): GgufMetadata {
   const s: LlamaShape = SYNTHETIC_SHAPES[shapeName];
   return {
     'general.architecture': kv.str('llama'),
     'general.name': kv.str(`colo-synthetic-${shapeName}-${quant}`),
-    'general.description': kv.str(`Random weights (seed ${seed}) in the shape of ${s.imitates}; for benchmarks, not text.`),
+    'general.description': kv.str(
+      `Random weights (seed ${seed}) in the shape of ${s.imitates}; for benchmarks, not text.`,
+    ),
     'general.file_type': kv.u32(LLAMA_FTYPE[quant]),
     'general.quantization_version': kv.u32(2),
     'general.alignment': kv.u32(GGUF_DEFAULT_ALIGNMENT),
@@ -86,7 +92,9 @@ export async function generateSyntheticModel(
   const t0 = performance.now();
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    throw new ColoError('INVALID_ARGUMENT', `seed must be an integer in [0, 2^32), got ${seed}`, { field: 'seed' });
+    throw new ColoError('INVALID_ARGUMENT', `seed must be an integer in [0, 2^32), got ${seed}`, {
+      field: 'seed',
+    });
   }
   const shape = SYNTHETIC_SHAPES[shapeName];
   const layout = llamaTensorLayout(shape, quant);

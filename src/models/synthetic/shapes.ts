@@ -22,15 +22,70 @@ export interface LlamaShape {
 
 export const SYNTHETIC_SHAPES = {
   /** Loads and generates in milliseconds: for tests. */
-  tiny: { imitates: 'tiny test llama', vocab: 512, dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, contextLength: 2048, ropeFreqBase: 10000, rmsEps: 1e-5 },
+  tiny: {
+    imitates: 'tiny test llama',
+    vocab: 512,
+    dim: 64,
+    layers: 2,
+    heads: 4,
+    kvHeads: 2,
+    ffn: 128,
+    contextLength: 2048,
+    ropeFreqBase: 10000,
+    rmsEps: 1e-5,
+  },
   /** Qwen2.5-0.5B's block shape on the llama architecture. */
-  '0.5b': { imitates: 'Qwen2.5-0.5B-like', vocab: 32000, dim: 896, layers: 24, heads: 14, kvHeads: 2, ffn: 4864, contextLength: 4096, ropeFreqBase: 10000, rmsEps: 1e-6 },
+  '0.5b': {
+    imitates: 'Qwen2.5-0.5B-like',
+    vocab: 32000,
+    dim: 896,
+    layers: 24,
+    heads: 14,
+    kvHeads: 2,
+    ffn: 4864,
+    contextLength: 4096,
+    ropeFreqBase: 10000,
+    rmsEps: 1e-6,
+  },
   /** Llama-3.2-1B: 16 layers, dim 2048, 32 heads, 8 kv heads, ffn 8192. */
-  '1b': { imitates: 'Llama-3.2-1B-like', vocab: 32000, dim: 2048, layers: 16, heads: 32, kvHeads: 8, ffn: 8192, contextLength: 4096, ropeFreqBase: 500000, rmsEps: 1e-5 },
+  '1b': {
+    imitates: 'Llama-3.2-1B-like',
+    vocab: 32000,
+    dim: 2048,
+    layers: 16,
+    heads: 32,
+    kvHeads: 8,
+    ffn: 8192,
+    contextLength: 4096,
+    ropeFreqBase: 500000,
+    rmsEps: 1e-5,
+  },
   /** Llama-3.2-3B: 28 layers, dim 3072, 24 heads, 8 kv heads, ffn 8192. */
-  '3b': { imitates: 'Llama-3.2-3B-like', vocab: 32000, dim: 3072, layers: 28, heads: 24, kvHeads: 8, ffn: 8192, contextLength: 4096, ropeFreqBase: 500000, rmsEps: 1e-5 },
+  '3b': {
+    imitates: 'Llama-3.2-3B-like',
+    vocab: 32000,
+    dim: 3072,
+    layers: 28,
+    heads: 24,
+    kvHeads: 8,
+    ffn: 8192,
+    contextLength: 4096,
+    ropeFreqBase: 500000,
+    rmsEps: 1e-5,
+  },
   /** Llama-3.1-8B: 32 layers, dim 4096, 32 heads, 8 kv heads, ffn 14336. */
-  '8b': { imitates: 'Llama-3.1-8B-like', vocab: 32000, dim: 4096, layers: 32, heads: 32, kvHeads: 8, ffn: 14336, contextLength: 4096, ropeFreqBase: 500000, rmsEps: 1e-5 },
+  '8b': {
+    imitates: 'Llama-3.1-8B-like',
+    vocab: 32000,
+    dim: 4096,
+    layers: 32,
+    heads: 32,
+    kvHeads: 8,
+    ffn: 14336,
+    contextLength: 4096,
+    ropeFreqBase: 500000,
+    rmsEps: 1e-5,
+  },
 } as const satisfies Record<string, LlamaShape>;
 
 export type SyntheticShapeName = keyof typeof SYNTHETIC_SHAPES;
@@ -38,7 +93,8 @@ export const SYNTHETIC_QUANTS = ['f32', 'f16', 'q8_0', 'q4_0'] as const;
 export type SyntheticQuant = (typeof SYNTHETIC_QUANTS)[number];
 
 export const isShapeName = (s: string): s is SyntheticShapeName => Object.hasOwn(SYNTHETIC_SHAPES, s);
-export const isSyntheticQuant = (s: string): s is SyntheticQuant => (SYNTHETIC_QUANTS as readonly string[]).includes(s);
+export const isSyntheticQuant = (s: string): s is SyntheticQuant =>
+  (SYNTHETIC_QUANTS as readonly string[]).includes(s);
 
 export interface SyntheticTensor {
   name: string;

@@ -33,7 +33,8 @@ export function buildVocab(size: number): { tokens: string[]; scores: number[]; 
     tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
     types.push(TOKEN_BYTE);
   }
-  if (size < tokens.length + 1) throw new RangeError(`vocabulary of ${size} is too small for the byte tokens`);
+  if (size < tokens.length + 1)
+    throw new RangeError(`vocabulary of ${size} is too small for the byte tokens`);
   const seen = new Set(tokens);
   const add = (piece: string): void => {
     if (tokens.length >= size || seen.has(piece)) return;

@@ -13,7 +13,11 @@ export function directionOf(word: string): SignalDirection {
   return NEGATIVE.test(word) ? -1 : POSITIVE.test(word) ? 1 : 0;
 }
 
-export const DIRECTION_WORD: Readonly<Record<SignalDirection, DirectionWord>> = { [-1]: 'bearish', 0: 'neutral', 1: 'bullish' };
+export const DIRECTION_WORD: Readonly<Record<SignalDirection, DirectionWord>> = {
+  [-1]: 'bearish',
+  0: 'neutral',
+  1: 'bullish',
+};
 
 export const str = (maxLength: number, description?: string): JsonSchema => ({
   type: 'string',
@@ -21,8 +25,18 @@ export const str = (maxLength: number, description?: string): JsonSchema => ({
   ...(description ? { description } : {}),
 });
 
-export const unit = (description: string): JsonSchema => ({ type: 'number', minimum: 0, maximum: 1, description });
-export const signedUnit = (description: string): JsonSchema => ({ type: 'number', minimum: -1, maximum: 1, description });
+export const unit = (description: string): JsonSchema => ({
+  type: 'number',
+  minimum: 0,
+  maximum: 1,
+  description,
+});
+export const signedUnit = (description: string): JsonSchema => ({
+  type: 'number',
+  minimum: -1,
+  maximum: 1,
+  description,
+});
 
 export const CONFIDENCE = unit('probability that this reading is right');
 export const TICKER = str(8, 'exchange ticker, "" if unknown');

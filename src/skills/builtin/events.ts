@@ -47,7 +47,10 @@ export const eventsSchema = {
             maxItems: 2,
             items: { type: 'object', properties: { name: str(32), ticker: TICKER } },
           },
-          direction: { enum: [...DIRECTION_WORDS], description: 'expected price direction for these entities' },
+          direction: {
+            enum: [...DIRECTION_WORDS],
+            description: 'expected price direction for these entities',
+          },
           confidence: CONFIDENCE,
           summary: str(80, 'what happened, in a few words'),
         },

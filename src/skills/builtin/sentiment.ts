@@ -5,10 +5,26 @@
  */
 import type { Signal } from '../../core/types';
 import type { SkillDefinition } from '../types';
-import { CONFIDENCE, DIRECTION_WORDS, TICKER, cleanTicker, directionOf, round, signedUnit, str } from './common';
+import {
+  CONFIDENCE,
+  DIRECTION_WORDS,
+  TICKER,
+  cleanTicker,
+  directionOf,
+  round,
+  signedUnit,
+  str,
+} from './common';
 
 export interface SentimentOutput {
-  entities: { entity: string; ticker: string; sentiment: string; score: number; confidence: number; rationale: string }[];
+  entities: {
+    entity: string;
+    ticker: string;
+    sentiment: string;
+    score: number;
+    confidence: number;
+    rationale: string;
+  }[];
 }
 
 export const sentimentSchema = {
@@ -52,7 +68,9 @@ export function mapSentiment(output: unknown): Signal[] {
       score: round(e.score),
       confidence: round(e.confidence),
       label: e.sentiment,
-      rationale: ok ? e.rationale.trim() : `inconsistent output: score ${e.score} against ${e.sentiment}; ${e.rationale.trim()}`,
+      rationale: ok
+        ? e.rationale.trim()
+        : `inconsistent output: score ${e.score} against ${e.sentiment}; ${e.rationale.trim()}`,
       abstain: !ok,
     };
   });
@@ -61,7 +79,8 @@ export function mapSentiment(output: unknown): Signal[] {
 export const sentimentSkill: SkillDefinition = {
   name: 'sentiment',
   version: '1.0.0',
-  description: 'Market sentiment per company or asset named in a headline or short text: direction, score in [-1, 1], confidence, rationale.',
+  description:
+    'Market sentiment per company or asset named in a headline or short text: direction, score in [-1, 1], confidence, rationale.',
   state: 'published',
   template: {
     system:

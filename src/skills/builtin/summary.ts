@@ -80,7 +80,8 @@ export function mapSummary(output: unknown): Signal[] {
 export const summarySkill: SkillDefinition = {
   name: 'summary',
   version: '1.0.0',
-  description: 'Earnings call or filing summary: key figures, guidance, forward-looking statements, risks, and one signal for the issuer.',
+  description:
+    'Earnings call or filing summary: key figures, guidance, forward-looking statements, risks, and one signal for the issuer.',
   state: 'published',
   template: {
     system:
