@@ -8,7 +8,7 @@ import { WsClient } from '../helpers/ws';
 
 let colo: Colo;
 beforeAll(async () => {
-  colo = await startTestColo({ sequences: 8, maxQueue: 64, server: { maxFrameBytes: 4096 } });
+  colo = await startTestColo({ sequences: 8, maxQueue: 64, server: { maxFrameBytes: 4096 } }, { faultInjection: true });
 });
 afterAll(async () => {
   await colo?.shutdown('test end');
@@ -182,5 +182,21 @@ describe('WebSocket /v1/ws with FlatBuffers', () => {
       { text: string; usage: { completion_tokens: number } } | undefined;
     expect(tokens.length).toBeGreaterThan(0);
     expect(result?.usage.completion_tokens).toBe(16);
+  });
+
+  it('a worker crash mid-stream gives every stream it held an Error frame (WORKER_CRASHED), then the connection serves again', async () => {
+    const c = await WsClient.connect(colo.port);
+    c.send(req('held1', { sampling: { maxTokens: 480, temperature: 0 } }));
+    c.send(req('held2', { sampling: { maxTokens: 480, temperature: 0 }, prompt: 'The dog' }));
+    await c.next((m) => m.kind === 'token' && m.id === 'held1');
+    await colo.engine.get('stories260K').injectCrash(0);
+    for (const id of ['held1', 'held2']) {
+      const fin = await c.final(id);
+      expect(fin.kind === 'error' && fin.error.code).toBe('WORKER_CRASHED');
+    }
+    c.send(req('after-crash'));
+    expect((await c.final('after-crash')).kind).toBe('result');
+    expect(c.closed).toBe(false);
+    await c.close();
   });
 });
