@@ -116,6 +116,8 @@ function toEvaluationPriority(p: number): 1 | 2 | 3 | 4 | 5 {
 async function grammarFor(m: LoadedModel, schemaText: string): Promise<LlamaGrammar> {
   let g = m.grammars.get(schemaText);
   if (!g) {
+    // The API's const generic infers result types from a literal schema; a schema parsed at
+    // run time cannot satisfy it, and the output is validated against the schema (src/skills).
     g = m.llama.createGrammarForJsonSchema(JSON.parse(schemaText) as never);
     m.grammars.set(schemaText, g);
   }

@@ -1,5 +1,12 @@
 /** Loads one model into this worker and warms it up. Runs inside a worker thread only. */
-import { getLlama, LlamaCompletion, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
+import {
+  getLlama,
+  LlamaCompletion,
+  LlamaLogLevel,
+  type Llama,
+  type LlamaContext,
+  type LlamaModel,
+} from 'node-llama-cpp';
 import type { WorkerInit, WorkerInfo } from './messages';
 import { SequencePool } from './sequences';
 
@@ -17,7 +24,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
   const t0 = performance.now();
   const llama = await getLlama({
     gpu: init.gpu === 'cpu' ? false : init.gpu,
-    logLevel: 'error' as never,
+    logLevel: LlamaLogLevel.error,
     // Without this, llama.cpp sizes its thread pool from all cores and oversubscribes.
     maxThreads: init.threads,
   });
