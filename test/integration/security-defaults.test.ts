@@ -6,7 +6,10 @@ import { createLogger } from '../../src/core/log';
 
 describe('security defaults', () => {
   it('refuses to listen beyond loopback without auth, naming server.host', async () => {
-    const err = await startColo(parseConfig({ server: { host: '0.0.0.0', port: 0 } }), createLogger('error')).catch((e: unknown) => e);
+    const err = await startColo(
+      parseConfig({ server: { host: '0.0.0.0', port: 0 } }),
+      createLogger('error'),
+    ).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'PERMISSION_DENIED', field: 'server.host' });
   });
 

@@ -8,7 +8,10 @@ import { WsClient } from '../helpers/ws';
 
 let colo: Colo;
 beforeAll(async () => {
-  colo = await startTestColo({ sequences: 8, maxQueue: 64, server: { maxFrameBytes: 4096 } }, { faultInjection: true });
+  colo = await startTestColo(
+    { sequences: 8, maxQueue: 64, server: { maxFrameBytes: 4096 } },
+    { faultInjection: true },
+  );
 });
 afterAll(async () => {
   await colo?.shutdown('test end');
