@@ -34,6 +34,8 @@ export interface Colo {
   pipeline: RequestPipeline;
   metrics: Metrics;
   port: number;
+  /** Where audit records are written; undefined when audit is off. */
+  auditDir: string | undefined;
   /** Graceful: stop accepting, let in-flight work finish within the grace period, then close. */
   shutdown(reason?: string): Promise<void>;
 }
@@ -203,7 +205,17 @@ export async function startColo(
         metrics.close();
       })());
 
-    return { server, engine, gateway, auth, pipeline, metrics, port, shutdown };
+    return {
+      server,
+      engine,
+      gateway,
+      auth,
+      pipeline,
+      metrics,
+      port,
+      auditDir: audit ? config.audit.dir : undefined,
+      shutdown,
+    };
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     throw err;

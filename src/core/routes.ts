@@ -22,6 +22,8 @@ export interface RouteRequest {
   headers: Record<string, string>;
   body: unknown;
   principal: Principal | undefined;
+  /** Aborted when the client disconnects before the answer is sent. */
+  signal: AbortSignal;
 }
 export interface RouteResponse {
   status: number;

@@ -130,7 +130,9 @@ function registerExtra(app: TemplatedApp, ctx: ServerContext, route: ExtraRoute)
         const raw =
           method === 'GET' || method === 'DELETE' ? undefined : await readBody(g, ctx.config.maxBodyBytes);
         const body = raw && raw.length > 0 ? parseJson(raw) : undefined;
-        const out = await route.handle({ method, path, query, headers: h, body, principal });
+        const abort = new AbortController();
+        g.onAbort = () => abort.abort();
+        const out = await route.handle({ method, path, query, headers: h, body, principal, signal: abort.signal });
         sendJson(g, out.status, out.body, out.headers);
       } catch (err) {
         sendError(g, err);

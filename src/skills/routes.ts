@@ -146,7 +146,6 @@ export function skillRoutes(service: SkillRunner): ExtraRoute[] {
           throw invalidArgument(issue.path.join('.') || 'body', issue.message);
         }
         const b = parsed.data;
-        const abort = new AbortController();
         const result = await service.run(
           {
             id: b.id ?? `skill-${randomUUID()}`,
@@ -160,7 +159,7 @@ export function skillRoutes(service: SkillRunner): ExtraRoute[] {
             receivedAt,
           },
           null,
-          abort.signal,
+          req.signal,
           req.principal,
           { version: b.version, mode: b.mode, draft: b.draft },
         );

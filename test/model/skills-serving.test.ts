@@ -1,5 +1,6 @@
 /** Skills through the real server: HTTP catalogue and calls, WebSocket skill requests, audit. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryAudit } from '../../src/audit';
 import type { Colo } from '../../src/app/colo';
 import { encodeRequest } from '../../src/protocol';
 import { SHARED_MODELS, startTestColo } from '../helpers/engine';
@@ -82,5 +83,30 @@ describe('skills served by Colo', () => {
     const e = await c.final('sk2');
     expect(e.kind === 'error' && e.error.code).toBe('SKILL_NOT_FOUND');
     await c.close();
+  });
+
+  it('a client that disconnects from POST /v1/skills/:name cancels the generation (audit says CANCELLED)', async () => {
+    const abort = new AbortController();
+    const pending = fetch(`${base}/v1/skills/sentiment`, {
+      method: 'POST',
+      body: JSON.stringify({
+        id: 'skill-cancel-1',
+        input: '$AAPL beats estimates and raises guidance for the year',
+      }),
+      signal: abort.signal,
+    }).catch((e: unknown) => e);
+    const pool = colo.engine.get('stories260K');
+    for (let i = 0; i < 500 && pool.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 2));
+    expect(pool.inFlight).toBe(1);
+    abort.abort();
+    await pending;
+    let rec;
+    for (let i = 0; i < 500 && !rec; i++) {
+      rec = (await queryAudit(colo.auditDir!, { limit: 0 })).records.find(
+        (r) => r.requestId === 'skill-cancel-1',
+      );
+      if (!rec) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(rec).toMatchObject({ status: 'error', errorCode: 'CANCELLED', skill: 'sentiment' });
   });
 });
