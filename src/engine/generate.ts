@@ -35,7 +35,8 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
   try {
     const input = renderPrompt(m.model, task);
     // LlamaCompletion prepends BOS when the vocabulary asks for it; usage counts what was evaluated.
-    promptTokens = input.length + (m.model.tokens.shouldPrependBosToken && m.model.tokens.bos !== null ? 1 : 0);
+    promptTokens =
+      input.length + (m.model.tokens.shouldPrependBosToken && m.model.tokens.bos !== null ? 1 : 0);
     // The main thread dispatches only when it counts a free sequence, so this holds.
     const seq = m.sequences.acquire(input);
     if (!seq) throw new ColoError('OVERLOADED', 'no free sequence in this worker');

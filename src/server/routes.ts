@@ -132,7 +132,15 @@ function registerExtra(app: TemplatedApp, ctx: ServerContext, route: ExtraRoute)
         const body = raw && raw.length > 0 ? parseJson(raw) : undefined;
         const abort = new AbortController();
         g.onAbort = () => abort.abort();
-        const out = await route.handle({ method, path, query, headers: h, body, principal, signal: abort.signal });
+        const out = await route.handle({
+          method,
+          path,
+          query,
+          headers: h,
+          body,
+          principal,
+          signal: abort.signal,
+        });
         sendJson(g, out.status, out.body, out.headers);
       } catch (err) {
         sendError(g, err);

@@ -540,7 +540,15 @@ describe('skillRoutes', () => {
   const route = (method: string, pattern: string) =>
     routes.find((r) => r.method === method && r.pattern === pattern)!;
   const call = (method: string, pattern: string, path: string, body: unknown = undefined, query = '') =>
-    route(method, pattern).handle({ method, path, query, headers: {}, body, principal: undefined, signal: new AbortController().signal });
+    route(method, pattern).handle({
+      method,
+      path,
+      query,
+      headers: {},
+      body,
+      principal: undefined,
+      signal: new AbortController().signal,
+    });
 
   it('publishes the three routes', () => {
     expect(routes.map((r) => `${r.method} ${r.pattern}`)).toEqual([
