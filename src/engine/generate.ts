@@ -57,8 +57,9 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
       // Stopping on a stop string ends generation through its own signal, so it is not mistaken for a cancel.
       const stopAbort = new AbortController();
       const signal = AbortSignal.any([abort.signal, stopAbort.signal]);
+      const maxTokens = Math.min(sampling.maxTokens, m.info.contextSize - promptTokens - 1);
       const res = await completion.generateCompletionWithMeta(input, {
-        maxTokens: Math.min(sampling.maxTokens, m.info.contextSize - promptTokens - 1),
+        maxTokens,
         temperature: sampling.temperature,
         topP: sampling.topP,
         seed: sampling.seed,
@@ -77,6 +78,11 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
       });
       const rest = stops.flush();
       if (rest.length > 0) port.postMessage(rest);
+      // LlamaCompletion stops when its own count of sampled tokens reaches maxTokens, so
+      // that count is exact then. Its onToken callback can over-report (seen: 9 tokens
+      // reported for 8 generated on the synthetic model), so it is capped by that bound.
+      completionTokens =
+        res.metadata.stopReason === 'maxTokens' ? maxTokens : Math.min(completionTokens, maxTokens);
       done = {
         type: 'done',
         finishReason: stops.stopped ? 'stop' : finishOf(res.metadata.stopReason, cancelReason),

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Colo } from '../../src/app/colo';
 import { ColoError } from '../../src/core/errors';
-import { request, startTestColo } from '../helpers/engine';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startColo } from '../../src/app/colo';
+import { parseConfig } from '../../src/config';
+import { resolveModel } from '../../src/models';
+import { quietLog, request, startTestColo } from '../helpers/engine';
 
 let colo: Colo;
 beforeAll(async () => {
@@ -146,5 +152,38 @@ describe('local engine on stories260K', () => {
     expect(r.usage.completionTokens).toBe(32);
     expect((await pool.workerInfo()).recoveries).toBe(1);
     expect(pool.crashFailedRequests).toBe(1);
+  });
+});
+
+describe('usage accounting', () => {
+  it('regression: completion_tokens never exceeds max_tokens (onToken over-reported 9 for 8 on byte tokens)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'colo-usage-'));
+    const model = await resolveModel('synthetic:tiny-q8_0', { cacheDir: dir });
+    const c = await startColo(
+      parseConfig({
+        server: { port: 0 },
+        audit: { enabled: false },
+        auth: { storePath: join(dir, 'auth.json') },
+        engine: { models: [{ name: 'syn', source: model.path, sequences: 1, contextSize: 256 }] },
+      }),
+      quietLog,
+    );
+    try {
+      for (const maxTokens of [1, 8, 33]) {
+        const r = await c.engine.complete(
+          request(`u${maxTokens}`, {
+            model: 'syn',
+            prompt: 'Once',
+            sampling: { ...request('x').sampling, temperature: 0.8, maxTokens },
+          }),
+          null,
+          new AbortController().signal,
+        );
+        expect(r.usage.completionTokens).toBeLessThanOrEqual(maxTokens);
+        if (r.finishReason === 'length') expect(r.usage.completionTokens).toBe(maxTokens);
+      }
+    } finally {
+      await c.shutdown('test end');
+    }
   });
 });
