@@ -3,6 +3,7 @@
  * shutdown can stop accepting, drain in-flight work within a bound, and close.
  */
 import uWS from 'uWebSockets.js';
+import { ColoError } from '../core/errors';
 import type { ServerContext } from './context';
 import { registerHttpRoutes } from './routes';
 import { registerWebSocket, type WsState } from './ws';
@@ -15,6 +16,16 @@ export class ColoServer {
   port = 0;
 
   constructor(private readonly ctx: ServerContext) {
+    // When its native binary cannot load, the uWebSockets.js package falls back to a JS
+    // implementation after a console warning. That fallback is slower and mangles POST
+    // bodies, so Colo refuses to run on it. getParts exists only in the native build.
+    if (typeof (uWS as unknown as { getParts?: unknown }).getParts !== 'function') {
+      throw new ColoError(
+        'INTERNAL',
+        `uWebSockets.js native binary did not load for Node ABI ${process.versions.modules} on ${process.platform}-${process.arch}; ` +
+          'refusing to run on its JS fallback (see README, Deploy: uWebSockets.js)',
+      );
+    }
     this.app = uWS.App();
     registerWebSocket(this.app, ctx, this.ws);
     registerHttpRoutes(this.app, ctx, this.httpInflight);
