@@ -3,6 +3,7 @@
  * together. Nothing else constructs sub-systems; tests, benches and the CLI start
  * Colo here.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createAuth, type AuthService } from '../auth';
 import { AuditLog } from '../audit';
 import { createCompletionCache } from '../cache';
@@ -129,8 +130,14 @@ export async function startColo(
       ),
     });
     const pipeline = new RequestPipeline({ router, auth: auth.auth, limiter, audit, log });
+    // The caller of a running skill, so its model calls keep the tenant's remote policy.
+    const skillCaller = new AsyncLocalStorage<Principal | undefined>();
     const skills = SkillService.create(config.skills, {
-      complete: (req, sink, signal, ctx) => router.complete(req, sink, signal, ctx),
+      complete: (req, sink, signal, ctx) =>
+        router.complete(req, sink, signal, {
+          ...ctx,
+          allowRemote: skillCaller.getStore()?.allowRemote ?? true,
+        }),
       classifiers,
     });
     // Skills run inside the pipeline, so skill subscriptions, quotas and audit apply.
@@ -142,7 +149,7 @@ export async function startColo(
       opts?: Parameters<SkillService['run']>[4],
     ) =>
       pipeline.handle(req, sink, signal, { api: 'skill' }, principal, {
-        run: () => skills.run(req, sink, signal, principal, opts),
+        run: () => skillCaller.run(principal, () => skills.run(req, sink, signal, principal, opts)),
         rawOutputOf: (err) => (err as { rawOutput?: string }).rawOutput,
       }) as Promise<Awaited<ReturnType<SkillService['run']>>>;
     let ready = true;

@@ -208,3 +208,67 @@ describe('auth, subscriptions and quotas', () => {
     expect(r.status).toBe(401);
   });
 });
+
+describe('a tenant barred from remote providers stays local, also inside a skill', () => {
+  let colo: Colo;
+  let base: string;
+  beforeAll(async () => {
+    colo = await startColo(
+      config({
+        auth: {
+          enabled: true,
+          pepper: PEPPER,
+          adminKeyHashes: [hashApiKey(ADMIN_KEY, PEPPER)],
+          storePath: join(dir, 'auth-remote.json'),
+        },
+        engine: {
+          modelDirs: [SHARED_MODELS],
+          models: [
+            { name: 'stories260K', sequences: 2, maxQueue: 4, fallback: 'remote-fast', contextSize: 2048 },
+          ],
+        },
+      }),
+      quietLog,
+    );
+    base = `http://127.0.0.1:${colo.port}`;
+  });
+  afterAll(async () => colo?.shutdown('test end'));
+
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return (await r.json()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+  const keyFor = async (tenant: string, allowRemote: boolean) => {
+    await admin('POST', '/admin/tenants', {
+      id: tenant,
+      models: ['stories260K'],
+      skills: ['events'],
+      allowRemote,
+    });
+    const key = await admin('POST', '/admin/keys', { tenant });
+    const sub = await admin('POST', '/admin/subscriptions', { keyId: key.keyId, skill: 'events' });
+    await admin('POST', `/admin/subscriptions/${sub.id}/approve`, {});
+    return key.key as string;
+  };
+  // A 20 ms deadline cannot be met by the local estimate, so an allowed tenant falls back to remote.
+  const callSkill = (key: string) =>
+    fetch(`${base}/v1/skills/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body: JSON.stringify({ input: '$MSFT to acquire $ATVI', deadline_ms: 20 }),
+    }).then((r) => r.json() as Promise<Record<string, any>>); // eslint-disable-line @typescript-eslint/no-explicit-any
+
+  it('sends the allowed tenant remote and keeps the barred tenant local', async () => {
+    const allowed = await keyFor('remote-ok', true);
+    const barred = await keyFor('local-only', false);
+    const before = upstream.requests.length;
+    await callSkill(allowed);
+    expect(upstream.requests.length).toBe(before + 1);
+    await callSkill(barred);
+    expect(upstream.requests.length).toBe(before + 1);
+  });
+});
