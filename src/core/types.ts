@@ -43,6 +43,12 @@ export interface InferenceRequest {
   skill?: string | undefined;
   /** performance.now() when the request arrived; timings and the deadline count from here. */
   receivedAt?: number | undefined;
+  /**
+   * JSON Schema (as JSON text) the answer must follow. Set by skills, never decoded from
+   * a client: local routes compile it to a grammar, remote providers that support
+   * structured output receive it.
+   */
+  responseSchema?: string | undefined;
   /** Caller identity, filled in by auth, never by the client. */
   tenant?: string | undefined;
   keyId?: string | undefined;

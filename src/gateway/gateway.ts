@@ -171,7 +171,12 @@ export class Gateway implements Completer {
     try {
       const r = await dispatch({
         requestId: req.id,
-        req: { prompt: req.prompt, messages: req.messages, sampling: req.sampling },
+        req: {
+          prompt: req.prompt,
+          messages: req.messages,
+          sampling: req.sampling,
+          responseSchema: req.responseSchema ? (JSON.parse(req.responseSchema) as unknown) : undefined,
+        },
         planner,
         hedgeDelayMs: route.alias.hedgeDelayMs,
         maxHedges: route.alias.maxHedges,

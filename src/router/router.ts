@@ -155,7 +155,13 @@ export class Router {
         } else {
           route = 'remote';
           provider = 'gateway';
-          result = await this.remote({ ...req, model: remoteModel! }, sink, signal, trace, outcome);
+          result = await this.remote(
+            { ...req, model: remoteModel!, responseSchema: ctx.jsonSchema },
+            sink,
+            signal,
+            trace,
+            outcome,
+          );
           provider = result.route.provider;
           result.id = req.id;
         }

@@ -268,6 +268,14 @@ describe('a tenant barred from remote providers stays local, also inside a skill
     const before = upstream.requests.length;
     await callSkill(allowed);
     expect(upstream.requests.length).toBe(before + 1);
+    // The skill's schema went to the provider as structured output.
+    const format = (
+      upstream.requests[before]!.body as {
+        response_format?: { type: string; json_schema: { schema: { type: string } } };
+      }
+    ).response_format;
+    expect(format?.type).toBe('json_schema');
+    expect(format?.json_schema.schema.type).toBe('object');
     await callSkill(barred);
     expect(upstream.requests.length).toBe(before + 1);
   });

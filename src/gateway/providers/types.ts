@@ -13,6 +13,8 @@ export interface UnifiedRequest {
   prompt?: string | undefined;
   messages?: ChatMessage[] | undefined;
   sampling: SamplingParams;
+  /** JSON Schema (parsed) the answer must follow, for providers with structured output. */
+  responseSchema?: unknown;
 }
 
 /**

@@ -27,6 +27,9 @@ export function buildRequest(target: ProviderTarget, req: UnifiedRequest): Gemin
   };
   if (s.stop.length > 0) generationConfig.stopSequences = s.stop;
   if (s.seed !== undefined) generationConfig.seed = s.seed;
+  // JSON mode only: Gemini's responseSchema takes an OpenAPI subset that a JSON Schema
+  // may not fit, so the schema itself is checked by the caller (src/skills).
+  if (req.responseSchema !== undefined) generationConfig.responseMimeType = 'application/json';
   const body: Record<string, unknown> = { contents, generationConfig };
   if (system.length > 0) body.systemInstruction = { parts: system };
   const model = encodeURIComponent(target.model);

@@ -32,6 +32,13 @@ export function buildRequest(target: ProviderTarget, req: UnifiedRequest): OpenA
   } else {
     path = '/chat/completions';
     body.messages = req.messages ?? [{ role: 'user', content: req.prompt ?? '' }];
+    // Structured output (OpenAI, and vLLM / llama-server through the same field).
+    if (req.responseSchema !== undefined) {
+      body.response_format = {
+        type: 'json_schema',
+        json_schema: { name: 'colo_output', schema: req.responseSchema },
+      };
+    }
   }
   const headers: Record<string, string> = {};
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
