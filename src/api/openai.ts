@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { ColoError, invalidArgument } from '../core/errors';
+import { ERROR_INFO, invalidArgument, type ColoError } from '../core/errors';
 import {
   DEFAULT_SAMPLING,
   type ChatMessage,
@@ -219,15 +219,15 @@ export function usageChunk(kind: 'completion' | 'chat', r: CompletionResult) {
   return { ...base, choices: [], usage: usage(r) };
 }
 
-/** OpenAI-style error body. */
-export function errorBody(err: ColoError) {
+/** OpenAI-style error body; `type` follows the error code's mapping in src/core/errors. */
+export function errorBody(e: ColoError) {
   return {
     error: {
-      message: err.message,
-      type: err.status >= 500 ? 'server_error' : 'invalid_request_error',
-      param: err.field ?? null,
-      code: err.code,
-      ...(err.retryAfterMs !== undefined ? { retry_after_ms: err.retryAfterMs } : {}),
+      message: e.message,
+      type: ERROR_INFO[e.code].type,
+      param: e.field ?? null,
+      code: e.code,
+      ...(e.retryAfterMs !== undefined ? { retry_after_ms: e.retryAfterMs } : {}),
     },
   };
 }
@@ -238,5 +238,3 @@ export function modelsList(models: { id: string; ownedBy: string }[]) {
     data: models.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.ownedBy })),
   };
 }
-
-export { ColoError };

@@ -6,7 +6,8 @@
  * 4. never touch a response after it was aborted or ended (Guard.done).
  */
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { ColoError, ERROR_INFO, toColoError } from '../core/errors';
+import { ColoError, toColoError } from '../core/errors';
+import { errorBody } from '../api/openai';
 
 export interface Guard {
   res: HttpResponse;
@@ -112,19 +113,7 @@ export function sendError(g: Guard, err: unknown): void {
   const extra: Record<string, string> = {};
   if (e.retryAfterMs !== undefined)
     extra['retry-after'] = String(Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
-  sendJson(g, e.status, errorJson(e), extra);
-}
-
-export function errorJson(e: ColoError) {
-  return {
-    error: {
-      message: e.message,
-      type: ERROR_INFO[e.code].type,
-      param: e.field ?? null,
-      code: e.code,
-      ...(e.retryAfterMs !== undefined ? { retry_after_ms: e.retryAfterMs } : {}),
-    },
-  };
+  sendJson(g, e.status, errorBody(e), extra);
 }
 
 /**

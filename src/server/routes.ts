@@ -4,17 +4,7 @@ import { ColoError, toColoError } from '../core/errors';
 import type { TokenSink } from '../core/types';
 import * as openai from '../api/openai';
 import { credentialOf, type ExtraRoute, type ServerContext } from './context';
-import {
-  errorJson,
-  guard,
-  headers,
-  parseJson,
-  readBody,
-  sendError,
-  sendJson,
-  sendText,
-  SseWriter,
-} from './http';
+import { guard, headers, parseJson, readBody, sendError, sendJson, sendText, SseWriter } from './http';
 
 const AUTH_HEADERS = ['authorization', 'x-api-key', 'content-type'] as const;
 
@@ -108,7 +98,7 @@ async function serveCompletion(
       sse.end(true);
     } catch (err) {
       if (!sse.committed) throw err;
-      sse.event(errorJson(toColoError(err)));
+      sse.event(openai.errorBody(toColoError(err)));
       sse.end(false);
     }
   } finally {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { chatResponse, finalChunk, parseChat, parseCompletion, tokenChunk } from '../../src/api/openai';
+import {
+  chatResponse,
+  errorBody,
+  finalChunk,
+  parseChat,
+  parseCompletion,
+  tokenChunk,
+} from '../../src/api/openai';
+import { ColoError } from '../../src/core/errors';
 import type { CompletionResult } from '../../src/core/types';
 
 const limits = { maxTokensLimit: 512, defaultDeadlineMs: 30_000 };
@@ -98,5 +106,25 @@ describe('OpenAI responses', () => {
       content: 'b',
     });
     expect(finalChunk('chat', r).choices[0]).toMatchObject({ finish_reason: 'length', delta: {} });
+  });
+});
+
+describe('OpenAI error body', () => {
+  it('carries the stable code, the field and the OpenAI type of the code', () => {
+    expect(errorBody(new ColoError('RATE_LIMITED', 'slow down', { retryAfterMs: 1500 }))).toEqual({
+      error: {
+        message: 'slow down',
+        type: 'rate_limit_error',
+        param: null,
+        code: 'RATE_LIMITED',
+        retry_after_ms: 1500,
+      },
+    });
+    expect(
+      errorBody(new ColoError('INVALID_ARGUMENT', 'temperature: too big', { field: 'temperature' })).error,
+    ).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'temperature',
+    });
   });
 });
