@@ -3,12 +3,12 @@
  * direction from the label (bearish/negative -1, bullish/positive +1, else 0), score =
  * P(bullish) - P(bearish), confidence = P(label), ticker from the first $CASHTAG.
  */
+import { firstCashtag } from '../core/ticker';
 import type { Signal, SignalDirection } from '../core/types';
 import type { Classification } from './classifier';
 
 const NEGATIVE = /^(bearish|negative|neg|down|sell)$/i;
 const POSITIVE = /^(bullish|positive|pos|up|buy)$/i;
-const CASHTAG = /\$([A-Za-z][A-Za-z0-9.]{0,9})\b/;
 
 export function directionOfLabel(label: string): SignalDirection {
   return NEGATIVE.test(label) ? -1 : POSITIVE.test(label) ? 1 : 0;
@@ -22,7 +22,7 @@ export function classificationToSignal(
 ): Signal {
   let score = 0;
   labels.forEach((l, i) => (score += directionOfLabel(l) * (c.probs[i] ?? 0)));
-  const ticker = CASHTAG.exec(text)?.[1]?.toUpperCase() ?? '';
+  const ticker = firstCashtag(text);
   return {
     entity: ticker,
     ticker,

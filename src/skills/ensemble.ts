@@ -9,14 +9,13 @@
  * view. The classifier reads the whole text, so its one vote is paired with every
  * entity the model names.
  */
+import { firstCashtag } from '../core/ticker';
 import type { Signal, SignalDirection } from '../core/types';
 import { DIRECTION_WORD, clamp, directionOf, round } from './builtin/common';
 import { applyThreshold } from './skill';
 import type { Agreement, SkillClassifier, Vote } from './types';
 
 type Classification = Awaited<ReturnType<SkillClassifier['classify']>>[number];
-
-const CASHTAG = /\$([A-Za-z][A-Za-z0-9.]{0,9})\b/;
 
 /** A classification as a vote: direction from the label, score P(bullish) - P(bearish), confidence P(label). */
 export function classifierVote(labels: readonly string[], c: Classification): Vote {
@@ -32,7 +31,7 @@ export function classifierVote(labels: readonly string[], c: Classification): Vo
 
 /** Classifier-only mode: one signal for the text, entity and ticker from its first $CASHTAG. */
 export function classifierSignal(vote: Vote, text: string, classifier: string, threshold: number): Signal {
-  const ticker = CASHTAG.exec(text)?.[1]?.toUpperCase() ?? '';
+  const ticker = firstCashtag(text);
   return {
     entity: ticker,
     ticker,
