@@ -1,19 +1,15 @@
 /** Starts a real local engine or a whole Colo on the tiny real model, for model tests. */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseConfig, type ColoConfig } from '../../src/config';
 import { createLogger } from '../../src/core/log';
 import { DEFAULT_SAMPLING, type InferenceRequest } from '../../src/core/types';
 import { startColo, type Colo } from '../../src/app/colo';
+import { SHARED_MODELS_DIR, tinyModelPath } from './models';
 
-export const SHARED_MODELS = resolve(import.meta.dirname, '../../../shared/models');
-
-export function requireTinyModel(): string {
-  const p = process.env.COLO_TEST_MODEL ?? resolve(SHARED_MODELS, 'stories260K.gguf');
-  if (!existsSync(p)) throw new Error(`tiny test model not found at ${p}; set COLO_TEST_MODEL`);
-  return p;
-}
+/** The folder beside the repo that holds stories260K.gguf (see ./models.ts). */
+export const SHARED_MODELS = SHARED_MODELS_DIR;
 
 export const quietLog = createLogger('error');
 
@@ -50,7 +46,7 @@ export async function startTestColo(
   over: Parameters<typeof testConfig>[0] = {},
   opts: { faultInjection?: boolean } = {},
 ): Promise<Colo> {
-  requireTinyModel();
+  tinyModelPath();
   return startColo(testConfig(over), quietLog, opts);
 }
 
