@@ -35,6 +35,8 @@ export const ERROR_CODES = [
   'SHUTTING_DOWN',
   'MODEL_LOAD_FAILED',
   'CHECKSUM_MISMATCH',
+  'PREEMPTED',
+  'UNAVAILABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -80,6 +82,8 @@ export const ERROR_INFO: Readonly<Record<ErrorCode, ErrorInfo>> = Object.freeze(
   SHUTTING_DOWN: info(503, true, 'server_error'),
   MODEL_LOAD_FAILED: info(500, false, 'server_error'),
   CHECKSUM_MISMATCH: info(502, false, 'upstream_error'),
+  PREEMPTED: info(503, true, 'server_error'),
+  UNAVAILABLE: info(503, true, 'server_error'),
 });
 
 export interface ColoErrorOptions {
@@ -88,6 +92,19 @@ export interface ColoErrorOptions {
   /** When a retry may succeed, in milliseconds from now. */
   retryAfterMs?: number;
   cause?: unknown;
+  /**
+   * What the request consumed before it failed (cancel, deadline, disconnect, preemption,
+   * shutdown, upstream error): the pipeline charges and audits it. Undefined when nothing ran.
+   */
+  usage?: PartialUsage | undefined;
+}
+
+/** Tokens (and text) a request had produced when it ended without a result. */
+export interface PartialUsage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Text streamed so far, where the code promises it (PREEMPTED, SHUTTING_DOWN). */
+  text?: string | undefined;
 }
 
 export class ColoError extends Error {
@@ -95,12 +112,15 @@ export class ColoError extends Error {
   readonly code: ErrorCode;
   readonly field: string | undefined;
   readonly retryAfterMs: number | undefined;
+  /** Mutable so the layer that counted the tokens can attach them on the way up. */
+  usage: PartialUsage | undefined;
 
   constructor(code: ErrorCode, message: string, opts: ColoErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.field = opts.field;
     this.retryAfterMs = opts.retryAfterMs;
+    this.usage = opts.usage;
   }
 
   get status(): number {
@@ -113,7 +133,13 @@ export class ColoError extends Error {
 
   /** Plain-data form that crosses worker boundaries (structured clone drops class identity). */
   toJSON(): SerializedError {
-    return { code: this.code, message: this.message, field: this.field, retryAfterMs: this.retryAfterMs };
+    return {
+      code: this.code,
+      message: this.message,
+      field: this.field,
+      retryAfterMs: this.retryAfterMs,
+      usage: this.usage,
+    };
   }
 }
 
@@ -122,6 +148,7 @@ export interface SerializedError {
   message: string;
   field?: string | undefined;
   retryAfterMs?: number | undefined;
+  usage?: PartialUsage | undefined;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {
@@ -133,7 +160,7 @@ export function toColoError(err: unknown): ColoError {
   if (err instanceof ColoError) return err;
   if (err && typeof err === 'object' && isErrorCode((err as SerializedError).code)) {
     const e = err as SerializedError;
-    return new ColoError(e.code, e.message, { field: e.field, retryAfterMs: e.retryAfterMs });
+    return new ColoError(e.code, e.message, { field: e.field, retryAfterMs: e.retryAfterMs, usage: e.usage });
   }
   if (err instanceof Error && err.name === 'AbortError')
     return new ColoError('CANCELLED', 'request cancelled');

@@ -36,6 +36,11 @@ export interface InferenceRequest {
   sampling: SamplingParams;
   /** Latency budget in ms from receipt; 0 means the server default. */
   deadlineMs: number;
+  /**
+   * Absolute deadline, performance.now() ms (src/core/deadline.ts makes it from
+   * receivedAt + deadlineMs once, at the edge). Every layer reads what is left from it.
+   */
+  deadlineAt?: number | undefined;
   /** 0 (lowest) to 255; higher is admitted first. */
   priority: number;
   stream: boolean;
@@ -49,6 +54,10 @@ export interface InferenceRequest {
    * structured output receive it.
    */
   responseSchema?: string | undefined;
+  /** Score these answers as continuations instead of generating (/v1/decide, WS `choices`). */
+  choices?: string[] | undefined;
+  /** Fan-out: one signal per ticker, sharing the prompt prefix. */
+  tickers?: string[] | undefined;
   /** Caller identity, filled in by auth, never by the client. */
   tenant?: string | undefined;
   keyId?: string | undefined;
@@ -112,6 +121,13 @@ export interface CompletionResult {
   skill?: string | undefined;
   /** Typed signals, for skill requests. */
   signals?: Signal[] | undefined;
+  /** For `choices` requests: the most probable choice and each choice's probability (request order). */
+  choice?: string | undefined;
+  choiceProbs?: number[] | undefined;
+  /** Total log-probability of each choice (request order). */
+  choiceLogprobs?: number[] | undefined;
+  /** Cost in micro-dollars from the configured prices (0 when unpriced). */
+  costMicros?: number | undefined;
 }
 
 /** Receives streamed text as it is produced. Must not throw. */

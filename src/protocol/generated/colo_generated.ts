@@ -35,7 +35,17 @@ export enum ErrorCode {
   NOT_READY = 25,
   SHUTTING_DOWN = 26,
   MODEL_LOAD_FAILED = 27,
-  CHECKSUM_MISMATCH = 28
+  CHECKSUM_MISMATCH = 28,
+
+  /**
+   * A higher-priority request took this request's sequence; the Error carries the tokens so far.
+   */
+  PREEMPTED = 29,
+
+  /**
+   * A dependency (Redis, a model) is down; retry after retry_after_ms.
+   */
+  UNAVAILABLE = 30
 }
 
 export enum Role {
@@ -396,8 +406,49 @@ skill(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+/**
+ * Score this closed set of answers as continuations of the prompt instead of
+ * generating (2..64 entries); the Result carries `choice` and `choice_probs`.
+ */
+choices(index: number):string
+choices(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
+choices(index: number,optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.__string(this.bb!.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+}
+
+choicesLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+/**
+ * JSON Schema text the answer must follow (grammar-constrained locally).
+ */
+responseSchema():string|null
+responseSchema(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+responseSchema(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 24);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * Fan-out: one signal per ticker (skills and choices), sharing the prompt prefix.
+ */
+tickers(index: number):string
+tickers(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
+tickers(index: number,optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? this.bb!.__string(this.bb!.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+}
+
+tickersLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
 static startInferenceRequest(builder:flatbuffers.Builder) {
-  builder.startObject(9);
+  builder.startObject(12);
 }
 
 static addId(builder:flatbuffers.Builder, idOffset:flatbuffers.Offset) {
@@ -446,6 +497,42 @@ static addStream(builder:flatbuffers.Builder, stream:boolean) {
 
 static addSkill(builder:flatbuffers.Builder, skillOffset:flatbuffers.Offset) {
   builder.addFieldOffset(8, skillOffset, 0);
+}
+
+static addChoices(builder:flatbuffers.Builder, choicesOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(9, choicesOffset, 0);
+}
+
+static createChoicesVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startChoicesVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addResponseSchema(builder:flatbuffers.Builder, responseSchemaOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(10, responseSchemaOffset, 0);
+}
+
+static addTickers(builder:flatbuffers.Builder, tickersOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(11, tickersOffset, 0);
+}
+
+static createTickersVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startTickersVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
 }
 
 static endInferenceRequest(builder:flatbuffers.Builder):flatbuffers.Offset {
@@ -1142,8 +1229,44 @@ signalsLength():number {
   return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
 }
 
+/**
+ * For a request with `choices`: the most probable choice.
+ */
+choice():string|null
+choice(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+choice(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * For a request with `choices`: one probability per choice, in request order (sums to 1).
+ */
+choiceProbs(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.readFloat32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+choiceProbsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+choiceProbsArray():Float32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? new Float32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+/**
+ * Cost of this request in micro-dollars (configured prices).
+ */
+costMicros():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 24);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startResult(builder:flatbuffers.Builder) {
-  builder.startObject(8);
+  builder.startObject(11);
 }
 
 static addId(builder:flatbuffers.Builder, idOffset:flatbuffers.Offset) {
@@ -1188,6 +1311,35 @@ static createSignalsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[
 
 static startSignalsVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(4, numElems, 4);
+}
+
+static addChoice(builder:flatbuffers.Builder, choiceOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(8, choiceOffset, 0);
+}
+
+static addChoiceProbs(builder:flatbuffers.Builder, choiceProbsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(9, choiceProbsOffset, 0);
+}
+
+static createChoiceProbsVector(builder:flatbuffers.Builder, data:number[]|Float32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createChoiceProbsVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createChoiceProbsVector(builder:flatbuffers.Builder, data:number[]|Float32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addFloat32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startChoiceProbsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addCostMicros(builder:flatbuffers.Builder, costMicros:bigint) {
+  builder.addFieldInt64(10, costMicros, BigInt('0'));
 }
 
 static endResult(builder:flatbuffers.Builder):flatbuffers.Offset {
@@ -1255,8 +1407,26 @@ retryAfterMs():number {
   return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
 }
 
+/**
+ * Tokens used before the request ended (charged and audited), when it had started.
+ */
+usage(obj?:Usage):Usage|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? (obj || new Usage()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
+}
+
+/**
+ * Text streamed before the error, for PREEMPTED and SHUTTING_DOWN (empty otherwise).
+ */
+partialText():string|null
+partialText(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+partialText(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startError(builder:flatbuffers.Builder) {
-  builder.startObject(5);
+  builder.startObject(7);
 }
 
 static addId(builder:flatbuffers.Builder, idOffset:flatbuffers.Offset) {
@@ -1279,20 +1449,19 @@ static addRetryAfterMs(builder:flatbuffers.Builder, retryAfterMs:number) {
   builder.addFieldInt32(4, retryAfterMs, 0);
 }
 
+static addUsage(builder:flatbuffers.Builder, usageOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(5, usageOffset, 0);
+}
+
+static addPartialText(builder:flatbuffers.Builder, partialTextOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(6, partialTextOffset, 0);
+}
+
 static endError(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createError(builder:flatbuffers.Builder, idOffset:flatbuffers.Offset, code:ErrorCode, messageOffset:flatbuffers.Offset, fieldOffset:flatbuffers.Offset, retryAfterMs:number):flatbuffers.Offset {
-  Error.startError(builder);
-  Error.addId(builder, idOffset);
-  Error.addCode(builder, code);
-  Error.addMessage(builder, messageOffset);
-  Error.addField(builder, fieldOffset);
-  Error.addRetryAfterMs(builder, retryAfterMs);
-  return Error.endError(builder);
-}
 }
 
 export class Pong {

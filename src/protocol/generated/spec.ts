@@ -22,6 +22,8 @@ export const WIRE_SPEC: WireSpec = {
       { name: 'message', id: 2, slot: 8, kind: 'string' },
       { name: 'field', id: 3, slot: 10, kind: 'string' },
       { name: 'retry_after_ms', id: 4, slot: 12, kind: 'scalar', size: 4 },
+      { name: 'usage', id: 5, slot: 14, kind: 'table', table: 'Usage' },
+      { name: 'partial_text', id: 6, slot: 16, kind: 'string' },
     ],
     InferenceRequest: [
       { name: 'id', id: 0, slot: 4, kind: 'string', required: true },
@@ -33,6 +35,9 @@ export const WIRE_SPEC: WireSpec = {
       { name: 'priority', id: 6, slot: 16, kind: 'scalar', size: 1 },
       { name: 'stream', id: 7, slot: 18, kind: 'scalar', size: 1 },
       { name: 'skill', id: 8, slot: 20, kind: 'string' },
+      { name: 'choices', id: 9, slot: 22, kind: 'vector', element: 'string' },
+      { name: 'response_schema', id: 10, slot: 24, kind: 'string' },
+      { name: 'tickers', id: 11, slot: 26, kind: 'vector', element: 'string' },
     ],
     Message: [
       { name: 'role', id: 0, slot: 4, kind: 'scalar', size: 1 },
@@ -54,6 +59,9 @@ export const WIRE_SPEC: WireSpec = {
       { name: 'timings', id: 5, slot: 14, kind: 'table', table: 'Timings' },
       { name: 'skill', id: 6, slot: 16, kind: 'string' },
       { name: 'signals', id: 7, slot: 18, kind: 'vector', element: 'table', table: 'Signal' },
+      { name: 'choice', id: 8, slot: 20, kind: 'string' },
+      { name: 'choice_probs', id: 9, slot: 22, kind: 'vector', element: 'scalar', size: 4 },
+      { name: 'cost_micros', id: 10, slot: 24, kind: 'scalar', size: 8 },
     ],
     Route: [
       { name: 'kind', id: 0, slot: 4, kind: 'scalar', size: 1 },

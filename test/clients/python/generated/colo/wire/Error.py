@@ -66,7 +66,27 @@ class Error(object):
             return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
         return 0
 
-def ErrorStart(builder): builder.StartObject(5)
+    # Tokens used before the request ended (charged and audited), when it had started.
+    # Error
+    def Usage(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(14))
+        if o != 0:
+            x = self._tab.Indirect(o + self._tab.Pos)
+            from colo.wire.Usage import Usage
+            obj = Usage()
+            obj.Init(self._tab.Bytes, x)
+            return obj
+        return None
+
+    # Text streamed before the error, for PREEMPTED and SHUTTING_DOWN (empty otherwise).
+    # Error
+    def PartialText(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(16))
+        if o != 0:
+            return self._tab.String(o + self._tab.Pos)
+        return None
+
+def ErrorStart(builder): builder.StartObject(7)
 def Start(builder):
     return ErrorStart(builder)
 def ErrorAddId(builder, id): builder.PrependUOffsetTRelativeSlot(0, flatbuffers.number_types.UOffsetTFlags.py_type(id), 0)
@@ -84,6 +104,12 @@ def AddField(builder, field):
 def ErrorAddRetryAfterMs(builder, retryAfterMs): builder.PrependUint32Slot(4, retryAfterMs, 0)
 def AddRetryAfterMs(builder, retryAfterMs):
     return ErrorAddRetryAfterMs(builder, retryAfterMs)
+def ErrorAddUsage(builder, usage): builder.PrependUOffsetTRelativeSlot(5, flatbuffers.number_types.UOffsetTFlags.py_type(usage), 0)
+def AddUsage(builder, usage):
+    return ErrorAddUsage(builder, usage)
+def ErrorAddPartialText(builder, partialText): builder.PrependUOffsetTRelativeSlot(6, flatbuffers.number_types.UOffsetTFlags.py_type(partialText), 0)
+def AddPartialText(builder, partialText):
+    return ErrorAddPartialText(builder, partialText)
 def ErrorEnd(builder): return builder.EndObject()
 def End(builder):
     return ErrorEnd(builder)

@@ -33,3 +33,7 @@ class ErrorCode(object):
     SHUTTING_DOWN = 26
     MODEL_LOAD_FAILED = 27
     CHECKSUM_MISMATCH = 28
+    # A higher-priority request took this request's sequence; the Error carries the tokens so far.
+    PREEMPTED = 29
+    # A dependency (Redis, a model) is down; retry after retry_after_ms.
+    UNAVAILABLE = 30

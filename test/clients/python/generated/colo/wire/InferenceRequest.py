@@ -120,7 +120,58 @@ class InferenceRequest(object):
             return self._tab.String(o + self._tab.Pos)
         return None
 
-def InferenceRequestStart(builder): builder.StartObject(9)
+    # Score this closed set of answers as continuations of the prompt instead of
+    # generating (2..64 entries); the Result carries `choice` and `choice_probs`.
+    # InferenceRequest
+    def Choices(self, j):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(22))
+        if o != 0:
+            a = self._tab.Vector(o)
+            return self._tab.String(a + flatbuffers.number_types.UOffsetTFlags.py_type(j * 4))
+        return ""
+
+    # InferenceRequest
+    def ChoicesLength(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(22))
+        if o != 0:
+            return self._tab.VectorLen(o)
+        return 0
+
+    # InferenceRequest
+    def ChoicesIsNone(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(22))
+        return o == 0
+
+    # JSON Schema text the answer must follow (grammar-constrained locally).
+    # InferenceRequest
+    def ResponseSchema(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(24))
+        if o != 0:
+            return self._tab.String(o + self._tab.Pos)
+        return None
+
+    # Fan-out: one signal per ticker (skills and choices), sharing the prompt prefix.
+    # InferenceRequest
+    def Tickers(self, j):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(26))
+        if o != 0:
+            a = self._tab.Vector(o)
+            return self._tab.String(a + flatbuffers.number_types.UOffsetTFlags.py_type(j * 4))
+        return ""
+
+    # InferenceRequest
+    def TickersLength(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(26))
+        if o != 0:
+            return self._tab.VectorLen(o)
+        return 0
+
+    # InferenceRequest
+    def TickersIsNone(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(26))
+        return o == 0
+
+def InferenceRequestStart(builder): builder.StartObject(12)
 def Start(builder):
     return InferenceRequestStart(builder)
 def InferenceRequestAddId(builder, id): builder.PrependUOffsetTRelativeSlot(0, flatbuffers.number_types.UOffsetTFlags.py_type(id), 0)
@@ -153,6 +204,21 @@ def AddStream(builder, stream):
 def InferenceRequestAddSkill(builder, skill): builder.PrependUOffsetTRelativeSlot(8, flatbuffers.number_types.UOffsetTFlags.py_type(skill), 0)
 def AddSkill(builder, skill):
     return InferenceRequestAddSkill(builder, skill)
+def InferenceRequestAddChoices(builder, choices): builder.PrependUOffsetTRelativeSlot(9, flatbuffers.number_types.UOffsetTFlags.py_type(choices), 0)
+def AddChoices(builder, choices):
+    return InferenceRequestAddChoices(builder, choices)
+def InferenceRequestStartChoicesVector(builder, numElems): return builder.StartVector(4, numElems, 4)
+def StartChoicesVector(builder, numElems):
+    return InferenceRequestStartChoicesVector(builder, numElems)
+def InferenceRequestAddResponseSchema(builder, responseSchema): builder.PrependUOffsetTRelativeSlot(10, flatbuffers.number_types.UOffsetTFlags.py_type(responseSchema), 0)
+def AddResponseSchema(builder, responseSchema):
+    return InferenceRequestAddResponseSchema(builder, responseSchema)
+def InferenceRequestAddTickers(builder, tickers): builder.PrependUOffsetTRelativeSlot(11, flatbuffers.number_types.UOffsetTFlags.py_type(tickers), 0)
+def AddTickers(builder, tickers):
+    return InferenceRequestAddTickers(builder, tickers)
+def InferenceRequestStartTickersVector(builder, numElems): return builder.StartVector(4, numElems, 4)
+def StartTickersVector(builder, numElems):
+    return InferenceRequestStartTickersVector(builder, numElems)
 def InferenceRequestEnd(builder): return builder.EndObject()
 def End(builder):
     return InferenceRequestEnd(builder)

@@ -115,7 +115,51 @@ class Result(object):
         o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(18))
         return o == 0
 
-def ResultStart(builder): builder.StartObject(8)
+    # For a request with `choices`: the most probable choice.
+    # Result
+    def Choice(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(20))
+        if o != 0:
+            return self._tab.String(o + self._tab.Pos)
+        return None
+
+    # For a request with `choices`: one probability per choice, in request order (sums to 1).
+    # Result
+    def ChoiceProbs(self, j):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(22))
+        if o != 0:
+            a = self._tab.Vector(o)
+            return self._tab.Get(flatbuffers.number_types.Float32Flags, a + flatbuffers.number_types.UOffsetTFlags.py_type(j * 4))
+        return 0
+
+    # Result
+    def ChoiceProbsAsNumpy(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(22))
+        if o != 0:
+            return self._tab.GetVectorAsNumpy(flatbuffers.number_types.Float32Flags, o)
+        return 0
+
+    # Result
+    def ChoiceProbsLength(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(22))
+        if o != 0:
+            return self._tab.VectorLen(o)
+        return 0
+
+    # Result
+    def ChoiceProbsIsNone(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(22))
+        return o == 0
+
+    # Cost of this request in micro-dollars (configured prices).
+    # Result
+    def CostMicros(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(24))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
+        return 0
+
+def ResultStart(builder): builder.StartObject(11)
 def Start(builder):
     return ResultStart(builder)
 def ResultAddId(builder, id): builder.PrependUOffsetTRelativeSlot(0, flatbuffers.number_types.UOffsetTFlags.py_type(id), 0)
@@ -145,6 +189,18 @@ def AddSignals(builder, signals):
 def ResultStartSignalsVector(builder, numElems): return builder.StartVector(4, numElems, 4)
 def StartSignalsVector(builder, numElems):
     return ResultStartSignalsVector(builder, numElems)
+def ResultAddChoice(builder, choice): builder.PrependUOffsetTRelativeSlot(8, flatbuffers.number_types.UOffsetTFlags.py_type(choice), 0)
+def AddChoice(builder, choice):
+    return ResultAddChoice(builder, choice)
+def ResultAddChoiceProbs(builder, choiceProbs): builder.PrependUOffsetTRelativeSlot(9, flatbuffers.number_types.UOffsetTFlags.py_type(choiceProbs), 0)
+def AddChoiceProbs(builder, choiceProbs):
+    return ResultAddChoiceProbs(builder, choiceProbs)
+def ResultStartChoiceProbsVector(builder, numElems): return builder.StartVector(4, numElems, 4)
+def StartChoiceProbsVector(builder, numElems):
+    return ResultStartChoiceProbsVector(builder, numElems)
+def ResultAddCostMicros(builder, costMicros): builder.PrependUint64Slot(10, costMicros, 0)
+def AddCostMicros(builder, costMicros):
+    return ResultAddCostMicros(builder, costMicros)
 def ResultEnd(builder): return builder.EndObject()
 def End(builder):
     return ResultEnd(builder)
