@@ -94,9 +94,10 @@ function serve(): void {
       if (isBinary) {
         const msg = decodeClientFrame(new Uint8Array(message), 65536);
         if (msg.kind !== 'request') return;
-        const { id, sampling } = msg.request;
-        for (let i = 0; i < sampling.maxTokens; i++) ws.send(encodeTokenChunk(id, i, tokenText(i)), true);
-        ws.send(encodeResult(resultOf(id, sampling.maxTokens)), true);
+        const { id } = msg.input;
+        const maxTokens = msg.input.max_tokens ?? 128;
+        for (let i = 0; i < maxTokens; i++) ws.send(encodeTokenChunk(id, i, tokenText(i)), true);
+        ws.send(encodeResult(resultOf(id, maxTokens)), true);
         return;
       }
       const req = JSON.parse(decoder.decode(message)) as {

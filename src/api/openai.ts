@@ -6,38 +6,40 @@
  * Colo extensions: `deadline_ms`, `priority` in the body; a `colo` object (route,
  * timings) in the final response or chunk.
  */
-import { randomBytes } from 'node:crypto';
+import { newId } from '../core/ids';
 import { z } from 'zod';
 import { ERROR_INFO, invalidArgument, type ColoError } from '../core/errors';
-import {
-  DEFAULT_SAMPLING,
-  type ChatMessage,
-  type CompletionResult,
-  type FinishReason,
-  type InferenceRequest,
-} from '../core/types';
+import type { CallInput } from '../core/call';
+import type { ChatMessage, CompletionResult, FinishReason } from '../core/types';
 
-export interface ApiLimits {
-  maxTokensLimit: number;
-  defaultDeadlineMs: number;
-}
+const stop = z.union([z.string(), z.array(z.string())]).optional();
 
-const stop = z.union([z.string(), z.array(z.string()).max(4)]).optional();
-
+// Types only: ranges and limits are the validator's (src/api/validate.ts), so HTTP and
+// WebSocket answer the same invalid request with the same code and field.
 const common = {
-  model: z.string().max(256).default(''),
-  max_tokens: z.number().int().min(1).optional(),
-  max_completion_tokens: z.number().int().min(1).optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  top_p: z.number().gt(0).max(1).optional(),
-  seed: z.number().int().min(0).max(0xffffffff).optional(),
+  model: z.string().default(''),
+  max_tokens: z.number().optional(),
+  max_completion_tokens: z.number().optional(),
+  temperature: z.number().optional(),
+  top_p: z.number().optional(),
+  seed: z.number().optional(),
   stop,
   stream: z.boolean().optional(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().nullish(),
   n: z.literal(1).optional(),
   user: z.string().optional(),
-  deadline_ms: z.number().int().min(1).max(3_600_000).optional(),
-  priority: z.number().int().min(0).max(255).optional(),
+  deadline_ms: z.number().optional(),
+  priority: z.number().optional(),
+  response_format: z
+    .union([
+      z.object({ type: z.literal('text') }),
+      z.object({ type: z.literal('json_object') }),
+      z.object({
+        type: z.literal('json_schema'),
+        json_schema: z.object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()) }).passthrough(),
+      }),
+    ])
+    .optional(),
 };
 
 const contentPart = z.object({ type: z.literal('text'), text: z.string() });
@@ -49,19 +51,11 @@ const message = z.object({
 export const completionBody = z
   .object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]) })
   .passthrough();
-export const chatBody = z.object({ ...common, messages: z.array(message).min(1).max(1024) }).passthrough();
+export const chatBody = z.object({ ...common, messages: z.array(message) }).passthrough();
 
 const UNSUPPORTED = ['logprobs', 'top_logprobs', 'tools', 'functions', 'best_of', 'echo', 'suffix'] as const;
 
-// Ids need uniqueness, not secrecy: a random per-process part plus a counter costs
-// a string concat instead of a randomBytes call per request (seen at ~2% of the
-// server's main thread under load, bench/e2e/gateway-peer.ts --profile).
-const PROCESS_ID = randomBytes(6).toString('base64url');
-let counter = 0;
-
-export function newId(prefix: string): string {
-  return `${prefix}-${PROCESS_ID}${(counter++).toString(36)}`;
-}
+export { newId };
 
 function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const r = schema.safeParse(body);
@@ -78,57 +72,57 @@ function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   return r.data;
 }
 
-function toRequest(
+function toInput(
   b: z.infer<typeof completionBody> | z.infer<typeof chatBody>,
-  limits: ApiLimits,
   id: string,
+  receivedAt: number,
   input: { prompt?: string; messages?: ChatMessage[] },
-): InferenceRequest {
-  const maxTokens = b.max_completion_tokens ?? b.max_tokens ?? DEFAULT_SAMPLING.maxTokens;
-  if (maxTokens > limits.maxTokensLimit)
-    throw invalidArgument(
-      b.max_completion_tokens ? 'max_completion_tokens' : 'max_tokens',
-      `must be at most ${limits.maxTokensLimit}`,
-    );
+): CallInput {
+  const f = b.response_format;
   return {
     id,
     model: b.model,
     ...input,
-    sampling: {
-      maxTokens,
-      temperature: b.temperature ?? DEFAULT_SAMPLING.temperature,
-      topP: b.top_p ?? DEFAULT_SAMPLING.topP,
-      seed: b.seed,
-      stop: b.stop === undefined ? [] : typeof b.stop === 'string' ? [b.stop] : b.stop,
-    },
-    deadlineMs: b.deadline_ms ?? limits.defaultDeadlineMs,
-    priority: b.priority ?? 0,
+    max_tokens: b.max_completion_tokens ?? b.max_tokens,
+    temperature: b.temperature,
+    top_p: b.top_p,
+    seed: b.seed,
+    stop: b.stop === undefined ? undefined : typeof b.stop === 'string' ? [b.stop] : b.stop,
+    deadline_ms: b.deadline_ms,
+    priority: b.priority,
     stream: b.stream ?? false,
+    response_format:
+      f === undefined
+        ? undefined
+        : f.type === 'json_schema'
+          ? { type: 'json_schema', schema: JSON.stringify(f.json_schema.schema) }
+          : { type: f.type },
+    receivedAt,
   };
 }
 
 export interface ParsedApiRequest {
-  req: InferenceRequest;
+  input: CallInput;
   includeUsage: boolean;
 }
 
-export function parseCompletion(body: unknown, limits: ApiLimits): ParsedApiRequest {
+export function parseCompletion(body: unknown, receivedAt = performance.now()): ParsedApiRequest {
   const b = parseBody(completionBody, body);
   const prompt = typeof b.prompt === 'string' ? b.prompt : b.prompt[0]!;
   return {
-    req: toRequest(b, limits, newId('cmpl'), { prompt }),
+    input: toInput(b, newId('cmpl'), receivedAt, { prompt }),
     includeUsage: b.stream_options?.include_usage ?? false,
   };
 }
 
-export function parseChat(body: unknown, limits: ApiLimits): ParsedApiRequest {
+export function parseChat(body: unknown, receivedAt = performance.now()): ParsedApiRequest {
   const b = parseBody(chatBody, body);
   const messages: ChatMessage[] = b.messages.map((m) => ({
     role: m.role === 'developer' ? 'system' : m.role,
     content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
   }));
   return {
-    req: toRequest(b, limits, newId('chatcmpl'), { messages }),
+    input: toInput(b, newId('chatcmpl'), receivedAt, { messages }),
     includeUsage: b.stream_options?.include_usage ?? false,
   };
 }

@@ -3,7 +3,6 @@
  * together. Nothing else constructs sub-systems; tests, benches and the CLI start
  * Colo here.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createAuth, type AuthService } from '../auth';
 import { AuditLog } from '../audit';
 import { createCompletionCache } from '../cache';
@@ -11,7 +10,8 @@ import { ClassifierRegistry, classificationToSignal, classifierRoutes } from '..
 import type { ColoConfig } from '../config';
 import { ColoError } from '../core/errors';
 import type { Logger } from '../core/log';
-import type { ExtraRoute } from '../core/routes';
+import type { ExtraRoute, PlainRoute } from '../core/routes';
+import type { Catalogue, CallLimits } from '../api/validate';
 import { LocalEngine } from '../engine';
 import { Gateway } from '../gateway';
 import { connectRedis, createLimiter } from '../limits';
@@ -22,10 +22,25 @@ import { Router, type ClassifierRoute } from '../router';
 import { ColoServer, type ServerContext } from '../server';
 import { applyLayout, loadTuning } from '../tuning';
 import { SkillService, skillRoutes } from '../skills';
-import type { Principal } from '../core/routes';
-import type { CompletionResult, InferenceRequest, TokenSink } from '../core/types';
 import { registerGauges } from './gauges';
 import { RequestPipeline } from './pipeline';
+import { createRunner } from './runner';
+
+/** The validator's limits, from the one config (one default deadline; skills keep their own). */
+function callLimits(config: Readonly<ColoConfig>): CallLimits {
+  return {
+    maxTokens: config.server.maxTokensLimit,
+    maxStopSequences: config.protocol.maxStopSequences,
+    maxStopChars: 256,
+    maxMessages: config.protocol.maxMessages,
+    maxInputs: 256,
+    maxChoices: 64,
+    maxTickers: 64,
+    maxIdChars: 128,
+    defaultDeadlineMs: config.server.defaultDeadlineMs,
+    skillDeadlineMs: config.skills.defaultDeadlineMs,
+  };
+}
 
 export interface Colo {
   server: ColoServer;
@@ -44,8 +59,8 @@ export interface Colo {
 export interface StartOptions {
   /** Enables the worker crash task (tests only). */
   faultInjection?: boolean;
-  /** More HTTP routes (e.g. skills), given the pipeline. */
-  extraRoutes?: (pipeline: RequestPipeline, router: Router) => ExtraRoute[];
+  /** More HTTP routes (tests): call routes run through the same pipeline as every other. */
+  extraRoutes?: () => ExtraRoute[];
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -112,10 +127,15 @@ export async function startColo(
     }
     const classifierRoute: ClassifierRoute = {
       has: (name) => classifiers.has(name),
-      classify: async (name, text) => {
+      classify: async (name, texts) => {
         const clf = classifiers.get(name);
-        const [r] = await clf.classify([text]);
-        return { label: r!.label, signal: classificationToSignal(r!, clf.labels, text) };
+        const out = await clf.classify(texts as string[]);
+        return out.map((r, i) => ({
+          label: r.label,
+          confidence: r.confidence,
+          probs: Object.fromEntries(clf.labels.map((l, j) => [l, r.probs[j]!])),
+          signal: classificationToSignal(r, clf.labels, texts[i]!),
+        }));
       },
     };
 
@@ -129,32 +149,34 @@ export async function startColo(
         config.engine.models.map((m) => [m.name, { fallback: m.fallback, policy: m.policy }]),
       ),
     });
-    const pipeline = new RequestPipeline({ router, auth: auth.auth, limiter, audit, log });
-    // The caller of a running skill, so its model calls keep the tenant's remote policy.
-    const skillCaller = new AsyncLocalStorage<Principal | undefined>();
-    const skills = SkillService.create(config.skills, {
-      complete: (req, sink, signal, ctx) =>
-        router.complete(req, sink, signal, {
-          ...ctx,
-          allowRemote: skillCaller.getStore()?.allowRemote ?? true,
-        }),
-      classifiers,
+    const { runner, skills } = createRunner(router, (complete) =>
+      SkillService.create(config.skills, { complete, classifiers }),
+    );
+    const catalogue: Catalogue = {
+      defaultModel: engine.defaultModel ?? '',
+      kindOf: (name) =>
+        engine.hasModel(name) || gateway.hasModel(name)
+          ? 'model'
+          : classifiers.has(name)
+            ? 'classifier'
+            : undefined,
+      skillModel: (name) => {
+        const versions = skills.registry.list().filter((s) => s.name === name);
+        return versions.length === 0 ? undefined : (versions[0]!.def.model ?? '');
+      },
+    };
+    const pipeline = new RequestPipeline({
+      runner,
+      limits: callLimits(config),
+      catalogue,
+      auth: auth.auth,
+      limiter,
+      audit,
+      log,
     });
-    // Skills run inside the pipeline, so skill subscriptions, quotas and audit apply.
-    const runSkill = (
-      req: InferenceRequest,
-      sink: TokenSink | null,
-      signal: AbortSignal,
-      principal?: Principal,
-      opts?: Parameters<SkillService['run']>[4],
-    ) =>
-      pipeline.handle(req, sink, signal, { api: 'skill' }, principal, {
-        run: () => skillCaller.run(principal, () => skills.run(req, sink, signal, principal, opts)),
-        rawOutputOf: (err) => (err as { rawOutput?: string }).rawOutput,
-      }) as Promise<Awaited<ReturnType<SkillService['run']>>>;
     let ready = true;
 
-    const adminRoute: ExtraRoute = {
+    const adminRoute: PlainRoute = {
       method: 'any',
       pattern: '/admin/*',
       public: true,
@@ -165,10 +187,7 @@ export async function startColo(
       config: config.server,
       protocol: config.protocol,
       log,
-      complete: (req, sink, signal, api, principal): Promise<CompletionResult> =>
-        req.skill
-          ? runSkill(req, sink, signal, principal)
-          : pipeline.handle(req, sink, signal, { api }, principal),
+      execute: (input, api, principal, sink, signal) => pipeline.execute(input, api, principal, sink, signal),
       authenticate: (credential) => auth.auth.authenticate(credential),
       models: () => [
         ...engine.pools.flatMap((p) => [p.name, ...p.aliases].map((id) => ({ id, ownedBy: 'colo-local' }))),
@@ -180,8 +199,8 @@ export async function startColo(
       extraRoutes: [
         adminRoute,
         ...classifierRoutes(classifiers),
-        ...skillRoutes({ registry: skills.registry, run: runSkill }),
-        ...(opts.extraRoutes?.(pipeline, router) ?? []),
+        ...skillRoutes(skills.registry),
+        ...(opts.extraRoutes?.() ?? []),
       ],
     };
     const server = new ColoServer(ctx);
@@ -204,7 +223,7 @@ export async function startColo(
         server.stopAccepting();
         const left = await server.drain(config.server.shutdownGraceMs);
         if (left > 0) log.warn('grace period over; cancelling requests still in flight', { requests: left });
-        server.closeAll();
+        await server.closeAll();
         await engine.drain(100);
         for (const close of closers.reverse())
           await close().catch((e: unknown) => log.warn('close failed', { error: String(e) }));

@@ -12,13 +12,22 @@ export const auditConfigSchema = z.strictObject({
    */
   content: z.enum(['full', 'hash', 'omit']).default('hash'),
   /**
-   * 'always': `write()` resolves only after the batch holding the record is
-   * fdatasync'ed (survives power loss). 'never': after the OS has the bytes (survives a
-   * process crash, not a power loss). Default 'always'.
+   * When an answer may go out relative to its record's durability:
+   * - 'background' (default): the record is `write(2)` (synchronously, on the calling
+   *   thread) before the answer, so it survives `kill -9` (the page cache outlives the
+   *   process); `fdatasync` follows in a bounded background group commit
+   *   (`fsyncWindowMs` / `fsyncBatchRecords`), its lag exported as a metric.
+   * - 'always': the answer waits until the batch holding the record is fdatasync'ed
+   *   (survives power loss); costs about an fdatasync per answer (bench/README.md).
+   * - 'never': written before the answer, never fsynced by Colo (the OS flushes).
    */
-  fsync: z.enum(['always', 'never']).default('always'),
+  fsync: z.enum(['background', 'always', 'never']).default('background'),
+  /** 'background': longest a written record waits for its fdatasync, in ms. Default 5. */
+  fsyncWindowMs: z.number().min(0).max(10_000).default(5),
+  /** 'background': fdatasync at once when this many records wait for it. Default 256. */
+  fsyncBatchRecords: z.number().int().min(1).default(256),
   /**
-   * Extra wait before flushing a batch. Default 0: the first record flushes at once and
+   * 'always': extra wait before flushing a batch. Default 0: the first record flushes at once and
    * records arriving during that write+fsync form the next batch (group commit without
    * a timer). A 2 ms timer cost ~2.3 ms on every answer (bench/README.md, audit table).
    */

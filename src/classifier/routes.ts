@@ -1,48 +1,55 @@
 /**
- * `POST /v1/classify` {model, input: string | string[]} → one classification and
- * signal per input, batched in one model run. Errors are the usual ColoErrors
- * (MODEL_NOT_FOUND, INVALID_ARGUMENT, OVERLOADED).
+ * `POST /v1/classify` {model, input: string | string[], id?, deadline_ms?, priority?} →
+ * one classification and signal per input, batched in one model run. A CallRoute: the
+ * server runs it through the pipeline (auth with the classifier's scope, quota, audit),
+ * like the same classifier over the WebSocket. `GET /v1/classifiers` lists their state.
  */
 import { z } from 'zod';
+import { newId } from '../core/ids';
 import { invalidArgument } from '../core/errors';
-import type { ExtraRoute } from '../core/routes';
+import type { CallRoute, PlainRoute } from '../core/routes';
 import type { ClassifierRegistry } from './registry';
-import { classificationToSignal } from './signal';
 
 const body = z.object({
-  model: z.string().min(1),
-  input: z.union([z.string(), z.array(z.string()).min(1).max(4096)]),
+  model: z.string(),
+  input: z.union([z.string(), z.array(z.string())]),
+  id: z.string().optional(),
+  deadline_ms: z.number().optional(),
+  priority: z.number().optional(),
 });
 
-export function classifierRoutes(registry: ClassifierRegistry): ExtraRoute[] {
+export function classifierRoutes(registry: Pick<ClassifierRegistry, 'status'>): [CallRoute, PlainRoute] {
   return [
     {
+      kind: 'call',
       method: 'post',
       pattern: '/v1/classify',
-      async handle(req) {
+      api: 'classify',
+      example: { model: '{classifier}', input: 'Shares of Acme surge after record quarterly profit' },
+      toCall(req, receivedAt) {
         const parsed = body.safeParse(req.body);
         if (!parsed.success) {
           const issue = parsed.error.issues[0]!;
           throw invalidArgument(issue.path.join('.') || 'body', issue.message);
         }
-        const t0 = performance.now();
-        const clf = registry.get(parsed.data.model);
-        const inputs = typeof parsed.data.input === 'string' ? [parsed.data.input] : parsed.data.input;
-        const results = await clf.classify(inputs);
-        const totalUs = Math.round((performance.now() - t0) * 1000);
+        const b = parsed.data;
         return {
-          status: 200,
-          body: {
-            model: parsed.data.model,
-            labels: clf.labels,
-            results: results.map((r, i) => ({
-              label: r.label,
-              confidence: r.confidence,
-              probs: Object.fromEntries(clf.labels.map((l, j) => [l, r.probs[j]])),
-              signal: classificationToSignal(r, clf.labels, inputs[i]!),
-            })),
-            timings: { total_us: totalUs },
-          },
+          id: b.id ?? newId('clf'),
+          model: b.model,
+          ...(typeof b.input === 'string' ? { prompt: b.input } : { inputs: b.input }),
+          deadline_ms: b.deadline_ms,
+          priority: b.priority,
+          receivedAt,
+        };
+      },
+      render(r) {
+        const c = r.classifications ?? [];
+        return {
+          id: r.id,
+          model: r.route.model,
+          labels: c.length > 0 ? Object.keys(c[0]!.probs) : [],
+          results: c.map((x, i) => ({ ...x, signal: r.signals?.[i] })),
+          timings: { queue_us: r.timings.queueUs, total_us: r.timings.totalUs },
         };
       },
     },

@@ -46,6 +46,8 @@ export interface InferenceRequest {
   stream: boolean;
   /** Skill name, when the request asks for a typed signal instead of free text. */
   skill?: string | undefined;
+  /** Several texts for one classifier call (POST /v1/classify with an array). */
+  inputs?: readonly string[] | undefined;
   /** performance.now() when the request arrived; timings and the deadline count from here. */
   receivedAt?: number | undefined;
   /**
@@ -126,6 +128,8 @@ export interface CompletionResult {
   choiceProbs?: number[] | undefined;
   /** Total log-probability of each choice (request order). */
   choiceLogprobs?: number[] | undefined;
+  /** For classifier calls: each text's label, confidence and per-label probabilities. */
+  classifications?: { label: string; confidence: number; probs: Record<string, number> }[] | undefined;
   /** Cost in micro-dollars from the configured prices (0 when unpriced). */
   costMicros?: number | undefined;
 }

@@ -1,17 +1,14 @@
 /**
- * Inbound, server side: one binary WebSocket frame → a plain, validated ClientMessage.
- * The frame is verified in full before any generated accessor reads it; values are
- * then checked and defaults applied, so the rest of Colo sees only sound requests.
- * Every failure is a ColoError; INVALID_ARGUMENT names the field by its wire name.
+ * Inbound, server side: one binary WebSocket frame → a plain ClientMessage. The frame
+ * is verified in full before any generated accessor reads it. A request becomes a
+ * `CallInput` (raw values); its limits and defaults are the one validator's
+ * (src/api/validate.ts), the same as for HTTP. Every failure here is a ColoError about
+ * the frame itself (size, structure, UTF-8, id).
  */
 import * as flatbuffers from 'flatbuffers';
 import { ColoError, type ColoErrorOptions, type ErrorCode } from '../core/errors';
-import {
-  DEFAULT_SAMPLING,
-  type ChatMessage,
-  type InferenceRequest,
-  type SamplingParams,
-} from '../core/types';
+import type { CallInput } from '../core/call';
+import type { ChatMessage } from '../core/types';
 import type { ProtocolConfig } from './config';
 import { roleFromWire } from './enums';
 import * as fb from './generated/colo_generated';
@@ -19,34 +16,13 @@ import { WIRE_SPEC } from './generated/spec';
 import { DEFAULT_VERIFY_LIMITS, verifyClientFrame, type VerifyLimits } from './verify';
 
 export type ClientMessage =
-  | { kind: 'request'; request: InferenceRequest }
+  | { kind: 'request'; input: CallInput }
   | { kind: 'cancel'; id: string }
   | { kind: 'ping'; nonce: bigint };
 
-export interface ClientDecodeOptions extends VerifyLimits {
-  /** Largest sampling.max_tokens accepted (server.maxTokensLimit). */
-  maxTokens: number;
-  maxStopSequences: number;
-  maxMessages: number;
-}
-
-export const DEFAULT_CLIENT_DECODE_OPTIONS: Readonly<ClientDecodeOptions> = Object.freeze({
-  ...DEFAULT_VERIFY_LIMITS,
-  maxTokens: 4096,
-  maxStopSequences: 16,
-  maxMessages: 1024,
-});
-
-/** Builds the decode options once, at start-up, from the composed config. */
-export const clientDecodeOptions = (protocol: ProtocolConfig, maxTokensLimit: number): ClientDecodeOptions =>
-  Object.freeze({
-    maxDepth: protocol.maxDepth,
-    maxTables: protocol.maxTables,
-    checkUtf8: protocol.checkUtf8,
-    maxTokens: maxTokensLimit,
-    maxStopSequences: protocol.maxStopSequences,
-    maxMessages: protocol.maxMessages,
-  });
+/** Builds the verifier limits once, at start-up, from the composed config. */
+export const clientDecodeOptions = (protocol: ProtocolConfig): VerifyLimits =>
+  Object.freeze({ maxDepth: protocol.maxDepth, maxTables: protocol.maxTables, checkUtf8: protocol.checkUtf8 });
 
 /** Longest request id, in UTF-16 code units. */
 export const MAX_ID_LENGTH = 128;
@@ -83,7 +59,8 @@ const invalid = (field: string, message: string, id?: string): ColoError =>
 export function decodeClientFrame(
   bytes: Uint8Array,
   maxBytes: number,
-  opts: ClientDecodeOptions = DEFAULT_CLIENT_DECODE_OPTIONS,
+  opts: VerifyLimits = DEFAULT_VERIFY_LIMITS,
+  receivedAt = performance.now(),
 ): ClientMessage {
   const root = verifyClientFrame(bytes, maxBytes, opts);
   const frame = new fb.ClientFrame().__init(root, new flatbuffers.ByteBuffer(bytes));
@@ -91,7 +68,7 @@ export function decodeClientFrame(
     case fb.ClientBody.InferenceRequest:
       return {
         kind: 'request',
-        request: decodeRequest(frame.body(new fb.InferenceRequest()) as fb.InferenceRequest, opts),
+        input: decodeRequest(frame.body(new fb.InferenceRequest()) as fb.InferenceRequest, receivedAt),
       };
     case fb.ClientBody.Cancel: {
       const cancel = frame.body(new fb.Cancel()) as fb.Cancel;
@@ -112,75 +89,56 @@ function checkId(id: string | null): string {
   return id;
 }
 
-function decodeRequest(r: fb.InferenceRequest, opts: ClientDecodeOptions): InferenceRequest {
+function decodeRequest(r: fb.InferenceRequest, receivedAt: number): CallInput {
   const id = checkId(r.id());
-  const prompt = r.prompt();
-  const skill = r.skill() || undefined;
   const nMessages = r.messagesLength();
-
-  // Exactly one of prompt and messages; a skill takes its input text in prompt.
-  if (prompt !== null && nMessages > 0) throw invalid('prompt', 'set exactly one of prompt and messages', id);
-  if (skill !== undefined && nMessages > 0)
-    throw invalid('messages', 'a skill request takes its input in prompt', id);
-  if (prompt === null && nMessages === 0)
-    throw invalid('prompt', 'one of prompt and messages is required', id);
-  if (prompt === '') throw invalid('prompt', 'must not be empty', id);
-
   let messages: ChatMessage[] | undefined;
   if (nMessages > 0) {
-    if (nMessages > opts.maxMessages) throw invalid('messages', `at most ${opts.maxMessages} messages`, id);
     messages = new Array<ChatMessage>(nMessages);
     const m = new fb.Message();
     for (let i = 0; i < nMessages; i++) {
       r.messages(i, m);
       const role = roleFromWire(m.role());
-      if (role === undefined)
-        throw invalid('messages.role', `messages[${i}] has unknown role ${m.role()}`, id);
+      if (role === undefined) throw invalid('messages.role', `messages[${i}] has unknown role ${m.role()}`, id);
       messages[i] = { role, content: m.content() ?? '' };
     }
   }
-
-  return {
+  const schema = r.responseSchema();
+  const input: CallInput = {
     id,
     model: r.model() ?? '',
-    prompt: prompt ?? undefined,
+    prompt: r.prompt() ?? undefined,
     messages,
-    sampling: decodeSampling(r.sampling(), opts, id),
-    deadlineMs: r.deadlineMs(),
+    skill: r.skill() || undefined,
+    deadline_ms: r.deadlineMs(),
     // A ubyte cannot leave 0..255: nothing to check.
     priority: r.priority(),
     stream: r.stream(),
-    skill,
+    choices: strings(r.choicesLength(), (i) => r.choices(i)),
+    tickers: strings(r.tickersLength(), (i) => r.tickers(i)),
+    response_format: schema ? { type: 'json_schema', schema } : undefined,
+    receivedAt,
   };
+  const s = r.sampling();
+  if (s !== null) {
+    // An omitted max_tokens takes the validator's default (capped by the limit).
+    if (s.bb!.__offset(s.bb_pos, MAX_TOKENS_SLOT) !== 0) input.max_tokens = s.maxTokens();
+    input.temperature = float32ToNumber(s.temperature());
+    input.top_p = float32ToNumber(s.topP());
+    input.seed = s.seed() ?? undefined;
+    input.stop = strings(s.stopLength(), (i) => s.stop(i)) ?? [];
+  }
+  return input;
 }
 
 const MAX_TOKENS_SLOT = WIRE_SPEC.tables['Sampling']!.find((f) => f.name === 'max_tokens')!.slot;
 
-function decodeSampling(s: fb.Sampling | null, opts: ClientDecodeOptions, id: string): SamplingParams {
-  if (s === null) {
-    return { ...DEFAULT_SAMPLING, maxTokens: Math.min(DEFAULT_SAMPLING.maxTokens, opts.maxTokens), stop: [] };
-  }
-  // An omitted max_tokens takes the default, capped by the limit rather than rejected by it.
-  const maxTokens =
-    s.bb!.__offset(s.bb_pos, MAX_TOKENS_SLOT) === 0
-      ? Math.min(DEFAULT_SAMPLING.maxTokens, opts.maxTokens)
-      : s.maxTokens();
-  if (maxTokens < 1 || maxTokens > opts.maxTokens)
-    throw invalid('sampling.max_tokens', `must be in 1..${opts.maxTokens}`, id);
-  const temperature = float32ToNumber(s.temperature());
-  if (!(temperature >= 0 && temperature <= 2)) throw invalid('sampling.temperature', 'must be in [0, 2]', id);
-  const topP = float32ToNumber(s.topP());
-  if (!(topP > 0 && topP <= 1)) throw invalid('sampling.top_p', 'must be in (0, 1]', id);
-  const nStop = s.stopLength();
-  if (nStop > opts.maxStopSequences)
-    throw invalid('sampling.stop', `at most ${opts.maxStopSequences} stop sequences`, id);
-  const stop = new Array<string>(nStop);
-  for (let i = 0; i < nStop; i++) {
-    const seq = s.stop(i);
-    if (!seq) throw invalid('sampling.stop', `stop[${i}] must not be empty`, id);
-    stop[i] = seq;
-  }
-  return { maxTokens, temperature, topP, seed: s.seed() ?? undefined, stop };
+/** A vector of strings, or undefined when absent or empty (the validator checks entries). */
+function strings(n: number, at: (i: number) => string | null): string[] | undefined {
+  if (n === 0) return undefined;
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) out[i] = at(i) ?? '';
+  return out;
 }
 
 /**

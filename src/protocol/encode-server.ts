@@ -68,6 +68,8 @@ export class ServerFrameEncoder {
     const textOff = writeString(b, r.text);
     const skillOff = opts?.skill ? writeString(b, opts.skill) : 0;
     const signalsOff = signals && signals.length > 0 ? this.signals(signals) : 0;
+    const choiceOff = r.choice !== undefined ? writeString(b, r.choice) : 0;
+    const probsOff = r.choiceProbs ? fb.Result.createChoiceProbsVector(b, r.choiceProbs) : 0;
     const usageOff = fb.Usage.createUsage(b, u32(r.usage.promptTokens), u32(r.usage.completionTokens));
     const providerOff = writeString(b, r.route.provider);
     const modelOff = writeString(b, r.route.model);
@@ -93,6 +95,9 @@ export class ServerFrameEncoder {
     fb.Result.addTimings(b, timingsOff);
     if (skillOff) fb.Result.addSkill(b, skillOff);
     if (signalsOff) fb.Result.addSignals(b, signalsOff);
+    if (choiceOff) fb.Result.addChoice(b, choiceOff);
+    if (probsOff) fb.Result.addChoiceProbs(b, probsOff);
+    if (r.costMicros) fb.Result.addCostMicros(b, u64(r.costMicros));
     return this.finish(fb.ServerBody.Result, fb.Result.endResult(b), opts);
   }
 
@@ -102,12 +107,17 @@ export class ServerFrameEncoder {
     const idOff = writeString(b, id);
     const messageOff = writeString(b, err.message);
     const fieldOff = err.field ? writeString(b, err.field) : 0;
+    const u = err.usage;
+    const partialOff = u?.text ? writeString(b, u.text) : 0;
+    const usageOff = u ? fb.Usage.createUsage(b, u32(u.promptTokens), u32(u.completionTokens)) : 0;
     fb.Error.startError(b);
     fb.Error.addId(b, idOff);
     fb.Error.addCode(b, errorCodeToWire(err.code));
     fb.Error.addMessage(b, messageOff);
     if (fieldOff) fb.Error.addField(b, fieldOff);
     if (err.retryAfterMs !== undefined) fb.Error.addRetryAfterMs(b, u32(Math.ceil(err.retryAfterMs)));
+    if (usageOff) fb.Error.addUsage(b, usageOff);
+    if (partialOff) fb.Error.addPartialText(b, partialOff);
     return this.finish(fb.ServerBody.Error, fb.Error.endError(b), opts);
   }
 

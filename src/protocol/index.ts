@@ -5,10 +5,8 @@ export {
   clientDecodeOptions,
   requestIdOf,
   RequestFrameError,
-  DEFAULT_CLIENT_DECODE_OPTIONS,
   MAX_ID_LENGTH,
   type ClientMessage,
-  type ClientDecodeOptions,
 } from './decode-client';
 export {
   ServerFrameEncoder,

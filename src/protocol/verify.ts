@@ -37,6 +37,8 @@ interface Table {
 }
 interface Field {
   label: string;
+  /** The field's own name (`prompt`), reported as `field` of an INVALID_ARGUMENT. */
+  name: string;
   slot: number;
   /** Inline size in the table: the scalar width, or 4 for any offset. */
   inline: number;
@@ -70,6 +72,7 @@ export class CompiledSpec {
         const inline = f.kind === 'scalar' || f.kind === 'utype' ? f.size : 4;
         table.fields.push({
           label: `${name}.${f.name}`,
+          name: f.name,
           slot: f.slot,
           inline,
           required: f.required === true,
@@ -88,6 +91,7 @@ export class CompiledSpec {
   }
 }
 
+import { invalidArgument } from '../core/errors';
 const malformed = (what: string): ColoError => new ColoError('MALFORMED_FRAME', `malformed frame: ${what}`);
 
 /** One verification pass; holds the buffer and counters (C++ Verifier's state). */
@@ -100,6 +104,8 @@ class Pass {
   constructor(
     private readonly bytes: Uint8Array,
     private readonly limits: VerifyLimits,
+    /** Bad UTF-8 is the request's fault (INVALID_ARGUMENT naming the field), not the frame's. */
+    private readonly utf8IsFieldError = false,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.size = bytes.byteLength;
@@ -172,7 +178,7 @@ class Pass {
       case 'utype':
         return; // in bounds and aligned already
       case 'string':
-        return this.string(this.offset(at, f.label), f.label);
+        return this.string(this.offset(at, f.label), f.label, f.name);
       case 'table':
         return this.table(this.offset(at, f.label), f.table!);
       case 'vector':
@@ -196,7 +202,7 @@ class Pass {
   }
 
   /** VerifyString: length in bounds, NUL terminator, optionally valid UTF-8. */
-  string(pos: number, what: string): void {
+  string(pos: number, what: string, field?: string): void {
     this.aligned(pos, 4, what);
     this.inBounds(pos, 4, what);
     const len = this.view.getUint32(pos, true);
@@ -204,6 +210,8 @@ class Pass {
     if (len > this.size - start - 1) throw malformed(`${what} string out of bounds`);
     if (this.bytes[start + len] !== 0) throw malformed(`${what} string is not NUL-terminated`);
     if (this.limits.checkUtf8 && len > 0 && !isUtf8(this.bytes.subarray(start, start + len))) {
+      // Well-formed frame, bad value: the same code and field as the HTTP API gives.
+      if (this.utf8IsFieldError && field !== undefined) throw invalidArgument(field, 'is not valid UTF-8');
       throw malformed(`${what} string is not valid UTF-8`);
     }
   }
@@ -221,7 +229,7 @@ class Pass {
     if (s.element === 'scalar') return;
     for (let i = 0; i < n; i++) {
       const target = this.offset(start + 4 * i, f.label);
-      if (s.element === 'string') this.string(target, f.label);
+      if (s.element === 'string') this.string(target, f.label, f.name);
       else this.table(target, f.table!);
     }
   }
@@ -259,7 +267,7 @@ export function verifyBuffer(
     }
   }
   // 3. Root offset, then the root table and everything it reaches.
-  const pass = new Pass(bytes, limits);
+  const pass = new Pass(bytes, limits, root === 'ClientFrame');
   const pos = pass.offset(0, 'root');
   pass.table(pos, spec.table(root));
   return pos;

@@ -16,12 +16,22 @@ import type {
 import type { LocalEngine } from '../engine';
 import { RequestTrace } from '../engine/trace';
 import { requestDone, type RequestDoneEvent } from '../metrics/events';
+import { remainingMs } from '../core/deadline';
 import { decide, type RoutePolicy } from './decide';
 
-/** What the router needs of the ONNX classifiers: a model name in, a signal out. */
+/** One classified text. */
+export interface Classification {
+  label: string;
+  confidence: number;
+  /** Probability per label. */
+  probs: Record<string, number>;
+  signal: Signal;
+}
+
+/** What the router needs of the ONNX classifiers: a model name and texts in, labels and signals out. */
 export interface ClassifierRoute {
   has(name: string): boolean;
-  classify(name: string, text: string): Promise<{ label: string; signal: Signal }>;
+  classify(name: string, texts: readonly string[]): Promise<Classification[]>;
 }
 
 /** What the router needs of the remote gateway. */
@@ -108,8 +118,8 @@ export class Router {
     outcome: RouteOutcome = { redacted: false },
   ): Promise<CompletionResult> {
     const trace = new RequestTrace(req.receivedAt);
-    req.receivedAt = trace.receivedAt;
-    req.model = this.resolveModel(req);
+    // The request is read, never written: a Call is frozen (src/core/call.ts).
+    if (!req.model) req = { ...req, model: this.resolveModel(req), receivedAt: trace.receivedAt };
     let route: RequestDoneEvent['route'] = 'none';
     let provider = 'none';
     try {
@@ -139,7 +149,8 @@ export class Router {
           localWaitMs: pool?.estimateWaitMs(req.priority) ?? 0,
           localServiceMs: pool?.estimator.serviceMs(req.sampling.maxTokens) ?? 0,
           remote,
-          remainingMs: req.deadlineMs - trace.elapsedMs(),
+          remainingMs:
+            req.deadlineAt !== undefined ? remainingMs(req.deadlineAt) : req.deadlineMs - trace.elapsedMs(),
           policy: local?.policy ?? 'local-first',
         });
         if (decision.route === 'reject') {
@@ -198,7 +209,15 @@ export class Router {
         if (out) sink?.onToken(out);
       },
     };
-    const result = await this.opts.gateway!.complete(sent, counting, signal, trace.receivedAt);
+    let result: CompletionResult;
+    try {
+      result = await this.opts.gateway!.complete(sent, counting, signal, trace.receivedAt);
+    } catch (err) {
+      // What streamed before the failure is charged and audited (one chunk ≈ one token).
+      const e = toColoError(err);
+      e.usage ??= { promptTokens: estimateTokens(req), completionTokens: trace.tokens };
+      throw e;
+    }
     if (restorer) {
       const tail = restorer.flush();
       if (tail) sink?.onToken(tail);
@@ -209,23 +228,32 @@ export class Router {
 
   /** The microsecond path: an ONNX classifier answers with a label and one signal, no tokens. */
   private async classify(req: InferenceRequest, trace: RequestTrace): Promise<CompletionResult> {
-    if (req.prompt === undefined)
+    const texts = req.inputs ?? (req.prompt !== undefined ? [req.prompt] : undefined);
+    if (texts === undefined)
       throw new ColoError('INVALID_ARGUMENT', 'prompt: a classifier needs the text in prompt', {
         field: 'prompt',
       });
     trace.markDispatched();
-    const out = await this.opts.classifiers!.classify(req.model, req.prompt);
+    const out = await this.opts.classifiers!.classify(req.model, texts);
     trace.markToken();
     return {
       id: req.id,
-      text: out.label,
+      text: out.map((o) => o.label).join('\n'),
       finishReason: 'stop',
       usage: { promptTokens: 0, completionTokens: 0 },
       route: { kind: 'local', provider: 'onnx', model: req.model, cached: false },
       timings: trace.finish(),
-      signals: [out.signal],
+      signals: out.map((o) => o.signal),
+      classifications: out.map((o) => ({ label: o.label, confidence: o.confidence, probs: o.probs })),
     };
   }
+}
+
+/** Prompt size estimate for a request that failed before the upstream reported usage. */
+function estimateTokens(req: InferenceRequest): number {
+  let chars = req.prompt?.length ?? 0;
+  if (req.messages) for (const m of req.messages) chars += m.content.length + 4;
+  return Math.ceil(chars / 4);
 }
 
 function publish(

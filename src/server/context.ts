@@ -1,7 +1,8 @@
 /** What the server needs from the rest of Colo, injected so this folder stays the uWS layer only. */
 import type { ServerConfig } from '../config';
 import type { ProtocolConfig } from '../protocol';
-import type { InferenceRequest, CompletionResult, TokenSink } from '../core/types';
+import type { CallApi, CallInput } from '../core/call';
+import type { CompletionResult, TokenSink } from '../core/types';
 
 export type { Principal } from '../core/routes';
 import type { Principal } from '../core/routes';
@@ -13,23 +14,28 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export type { ExtraRoute, RouteRequest, RouteResponse } from '../core/routes';
+export type { CallRoute, ExtraRoute, PlainRoute, RouteRequest, RouteResponse } from '../core/routes';
 import type { ExtraRoute } from '../core/routes';
 
 export interface ServerContext {
   config: ServerConfig;
   protocol: ProtocolConfig;
   log: Logger;
-  complete(
-    req: InferenceRequest,
+  /**
+   * The one pipeline (src/app/pipeline.ts): validate, authorize, reserve, run, settle,
+   * audit. The only way the server runs a model. Rejects with a ColoError.
+   */
+  execute(
+    input: CallInput,
+    api: CallApi,
+    principal: Principal | undefined,
     sink: TokenSink | null,
     signal: AbortSignal,
-    api: string,
-    principal: Principal | undefined,
   ): Promise<CompletionResult>;
   /** Throws UNAUTHENTICATED when auth is configured and the credential is missing or wrong; undefined when auth is off. */
   authenticate(credential: string | undefined): Promise<Principal | undefined>;
   models(): { id: string; ownedBy: string }[];
+  /** Whether every dependency in use is up (models loaded, Redis reachable) and not draining. */
   ready(): boolean;
   metricsText(): string;
   extraRoutes: ExtraRoute[];

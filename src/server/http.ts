@@ -56,9 +56,28 @@ export function readBody(g: Guard, maxBytes: number): Promise<Buffer> {
   });
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * JSON body → value. Invalid UTF-8 is refused, never replaced: INVALID_ARGUMENT naming
+ * `prompt` when that is where it sits (as the WebSocket verifier reports it), else `body`.
+ */
 export function parseJson(buf: Buffer): unknown {
+  let text: string;
   try {
-    return JSON.parse(buf.toString('utf8'));
+    text = strictUtf8.decode(buf);
+  } catch {
+    let field = 'body';
+    try {
+      const lossy = JSON.parse(buf.toString('utf8')) as { prompt?: unknown };
+      if (typeof lossy.prompt === 'string' && lossy.prompt.includes('\uFFFD')) field = 'prompt';
+    } catch {
+      // not JSON either: the body is at fault
+    }
+    throw new ColoError('INVALID_ARGUMENT', `${field}: is not valid UTF-8`, { field });
+  }
+  try {
+    return JSON.parse(text);
   } catch {
     throw new ColoError('INVALID_ARGUMENT', 'request body is not valid JSON', { field: 'body' });
   }
@@ -107,12 +126,18 @@ export function sendText(
   });
 }
 
+/** Seconds for `retry-after`: the error's own hint, else 1 s for any retryable 429/503. */
+export function retryAfterSeconds(e: ColoError): number | undefined {
+  if (e.retryAfterMs !== undefined) return Math.max(1, Math.ceil(e.retryAfterMs / 1000));
+  return e.retryable && (e.status === 429 || e.status === 503) ? 1 : undefined;
+}
+
 /** OpenAI-style error JSON with the status the error code maps to. */
 export function sendError(g: Guard, err: unknown): void {
   const e = toColoError(err);
   const extra: Record<string, string> = {};
-  if (e.retryAfterMs !== undefined)
-    extra['retry-after'] = String(Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
+  const ra = retryAfterSeconds(e);
+  if (ra !== undefined) extra['retry-after'] = String(ra);
   sendJson(g, e.status, errorBody(e), extra);
 }
 
@@ -121,11 +146,21 @@ export function sendError(g: Guard, err: unknown): void {
  * `data: <json>` + a blank line; 3. OpenAI streams end with `data: [DONE]`; an error
  * mid-stream is sent as a data event carrying `error` and no [DONE], so a truncated
  * answer never looks like a clean finish.
+ *
+ * Backpressure: once uWS reports a write it could not complete, later events wait in
+ * `pending` (in order, coalesced into one write) until `onWritable`; past `maxPending`
+ * bytes the client is not reading and the response is closed (the request is then
+ * aborted like a disconnect: generation stops, usage is charged).
  */
 export class SseWriter {
   private started = false;
+  private pending = '';
+  private waiting = false;
 
-  constructor(private readonly g: Guard) {}
+  constructor(
+    private readonly g: Guard,
+    private readonly maxPending = 16 << 20,
+  ) {}
 
   private start(): void {
     if (this.started) return;
@@ -137,13 +172,41 @@ export class SseWriter {
       .writeHeader('x-accel-buffering', 'no');
   }
 
+  /** Writes one event (`data: <json>`). */
   event(obj: unknown): void {
+    this.write(`data: ${JSON.stringify(obj)}\n\n`);
+  }
+
+  private write(text: string): void {
     if (this.g.done) return;
-    const line = `data: ${JSON.stringify(obj)}\n\n`;
+    if (this.waiting) {
+      this.pending += text;
+      if (this.pending.length > this.maxPending) {
+        this.g.done = true;
+        this.g.res.close();
+        this.g.onAbort?.();
+      }
+      return;
+    }
+    let ok = true;
     this.g.res.cork(() => {
       this.start();
-      this.g.res.write(line);
+      ok = this.g.res.write(text);
     });
+    if (!ok) {
+      this.waiting = true;
+      this.g.res.onWritable(() => {
+        if (this.g.done || this.pending.length === 0) {
+          this.waiting = false;
+          return true;
+        }
+        const out = this.pending;
+        this.pending = '';
+        const done = this.g.res.write(out);
+        if (done) this.waiting = false;
+        return done;
+      });
+    }
   }
 
   /** Headers are committed: errors from here on must be written as events. */
@@ -151,12 +214,15 @@ export class SseWriter {
     return this.started;
   }
 
+  /** The one way a stream ends: `[DONE]` after a result, nothing more after an error event. */
   end(done: boolean): void {
     if (this.g.done) return;
+    const tail = this.pending + (done ? 'data: [DONE]\n\n' : '');
+    this.pending = '';
     this.g.done = true;
     this.g.res.cork(() => {
       this.start();
-      this.g.res.end(done ? 'data: [DONE]\n\n' : '');
+      this.g.res.end(tail);
     });
   }
 }

@@ -1,27 +1,40 @@
-/** HTTP routes: the OpenAI-compatible API, health, readiness, metrics, models and injected extra routes. */
+/**
+ * HTTP routes: the OpenAI-compatible API, health, readiness, metrics, models and the
+ * routes other folders publish (src/core/routes.ts). Every route that runs a model is
+ * a call route: the body is read (reader attached synchronously, before any await:
+ * uWS drops body data that arrives before onData), parsed into a CallInput, and run by
+ * `ctx.execute` (the one pipeline); `respond*` writes the outcome back.
+ * While draining, new requests get 503 SHUTTING_DOWN with retry-after.
+ */
 import type { TemplatedApp, HttpResponse, HttpRequest } from 'uWebSockets.js';
+import type { CallApi, CallInput } from '../core/call';
 import { ColoError, toColoError } from '../core/errors';
-import type { TokenSink } from '../core/types';
+import type { CompletionResult, TokenSink } from '../core/types';
 import * as openai from '../api/openai';
-import { credentialOf, type ExtraRoute, type ServerContext } from './context';
-import { guard, headers, parseJson, readBody, sendError, sendJson, sendText, SseWriter } from './http';
+import { credentialOf, type CallRoute, type ExtraRoute, type PlainRoute, type ServerContext } from './context';
+import { guard, headers, parseJson, readBody, sendError, sendJson, sendText, SseWriter, type Guard } from './http';
 
 const AUTH_HEADERS = ['authorization', 'x-api-key', 'content-type'] as const;
 
-export function registerHttpRoutes(
-  app: TemplatedApp,
-  ctx: ServerContext,
-  inflight: Set<AbortController>,
-): void {
-  const limits = () => ({
-    maxTokensLimit: ctx.config.maxTokensLimit,
-    defaultDeadlineMs: ctx.config.defaultDeadlineMs,
-  });
+/** What the routes share with the server: in-flight requests (for drain) and the drain flag. */
+export interface HttpState {
+  inflight: Set<AbortController>;
+  draining: boolean;
+}
 
+const draining = (): ColoError =>
+  new ColoError('SHUTTING_DOWN', 'server is draining; retry on another instance', { retryAfterMs: 1000 });
+
+/** Every call route the server serves, built-in and published, for the route conformance test. */
+export function callRoutes(ctx: ServerContext): readonly CallRoute[] {
+  return [...OPENAI_ROUTES, ...ctx.extraRoutes.filter((r): r is CallRoute => r.kind === 'call')];
+}
+
+export function registerHttpRoutes(app: TemplatedApp, ctx: ServerContext, state: HttpState): void {
   app.get('/healthz', (res) => sendJson(guard(res), 200, { status: 'ok' }));
   app.get('/readyz', (res) => {
-    const ok = ctx.ready();
-    sendJson(guard(res), ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
+    const ok = ctx.ready() && !state.draining;
+    sendJson(guard(res), ok ? 200 : 503, { status: ok ? 'ready' : state.draining ? 'draining' : 'not ready' });
   });
   app.get('/metrics', (res) =>
     sendText(guard(res), 200, ctx.metricsText(), 'text/plain; version=0.0.4; charset=utf-8'),
@@ -35,29 +48,11 @@ export function registerHttpRoutes(
     );
   });
 
-  for (const [path, kind] of [
-    ['/v1/completions', 'completion'],
-    ['/v1/chat/completions', 'chat'],
-  ] as const) {
-    app.post(path, (res, req) => {
-      const g = guard(res);
-      const h = headers(req, AUTH_HEADERS);
-      void (async () => {
-        try {
-          const principal = await ctx.authenticate(credentialOf(h));
-          const body = parseJson(await readBody(g, ctx.config.maxBodyBytes));
-          const parsed =
-            kind === 'chat' ? openai.parseChat(body, limits()) : openai.parseCompletion(body, limits());
-          parsed.req.receivedAt = performance.now();
-          await serveCompletion(g, ctx, kind, parsed, principal, inflight);
-        } catch (err) {
-          sendError(g, err);
-        }
-      })();
-    });
+  for (const route of OPENAI_ROUTES) registerCall(app, ctx, state, route, serveOpenAi(route.pattern));
+  for (const route of ctx.extraRoutes) {
+    if (route.kind === 'call') registerCall(app, ctx, state, route, serveJson(route));
+    else registerPlain(app, ctx, state, route);
   }
-
-  for (const route of ctx.extraRoutes) registerExtra(app, ctx, route);
 
   app.any('/*', (res, req) => {
     const g = guard(res);
@@ -65,72 +60,132 @@ export function registerHttpRoutes(
   });
 }
 
-async function serveCompletion(
-  g: ReturnType<typeof guard>,
+type Serve = (
+  g: Guard,
   ctx: ServerContext,
-  kind: 'completion' | 'chat',
-  parsed: openai.ParsedApiRequest,
+  input: CallInput,
   principal: Awaited<ReturnType<ServerContext['authenticate']>>,
-  inflight: Set<AbortController>,
-): Promise<void> {
-  const { req } = parsed;
-  const abort = new AbortController();
-  g.onAbort = () => abort.abort();
-  inflight.add(abort);
-  try {
-    if (!req.stream) {
-      const result = await ctx.complete(req, null, abort.signal, 'http', principal);
+  abort: AbortController,
+  extra: { includeUsage: boolean },
+) => Promise<void>;
+
+/** Body in, CallInput out, run through the pipeline by `serve`. */
+function registerCall(app: TemplatedApp, ctx: ServerContext, state: HttpState, route: CallRoute, serve: Serve): void {
+  app.post(route.pattern, (res: HttpResponse, req: HttpRequest) => {
+    const receivedAt = performance.now();
+    const g = guard(res);
+    if (state.draining) return sendError(g, draining());
+    const h = headers(req, AUTH_HEADERS);
+    const path = req.getUrl();
+    const query = req.getQuery() ?? '';
+    // Synchronously, before any await: uWS drops body data that arrives before onData.
+    const body = readBody(g, ctx.config.maxBodyBytes);
+    body.catch(() => undefined); // answered below; never an unhandled rejection
+    const abort = new AbortController();
+    g.onAbort = () => abort.abort();
+    state.inflight.add(abort);
+    void (async () => {
+      try {
+        const principal = await ctx.authenticate(credentialOf(h));
+        const parsed = parseJson(await body);
+        const routeReq = { method: 'POST', path, query, headers: h, body: parsed, principal, signal: abort.signal };
+        const input = route.toCall(routeReq, receivedAt);
+        const includeUsage = openAiIncludeUsage(parsed);
+        await serve(g, ctx, input, principal, abort, { includeUsage });
+      } catch (err) {
+        sendError(g, err);
+      } finally {
+        state.inflight.delete(abort);
+      }
+    })();
+  });
+}
+
+/** A published call route: JSON in, JSON out (never streamed). */
+function serveJson(route: CallRoute): Serve {
+  return async (g, ctx, input, principal, abort) => {
+    const result = await ctx.execute(input, route.api, principal, null, abort.signal);
+    sendJson(g, 200, route.render(result, input));
+  };
+}
+
+/** The OpenAI routes: JSON, or SSE with `stream: true`. */
+function serveOpenAi(pattern: string): Serve {
+  const kind = pattern === '/v1/chat/completions' ? 'chat' : 'completion';
+  return async (g, ctx, input, principal, abort, { includeUsage }) => {
+    if (!input.stream) {
+      const result = await ctx.execute(input, 'http', principal, null, abort.signal);
       sendJson(g, 200, kind === 'chat' ? openai.chatResponse(result) : openai.completionResponse(result));
       return;
     }
-    const sse = new SseWriter(g);
+    const sse = new SseWriter(g, ctx.config.maxBackpressureBytes);
     let first = true;
+    const model = input.model;
     const sink: TokenSink = {
       onToken: (text) => {
-        sse.event(openai.tokenChunk(kind, req.id, req.model, text, first));
+        sse.event(openai.tokenChunk(kind, input.id, model, text, first));
         first = false;
       },
     };
+    let result: CompletionResult;
     try {
-      const result = await ctx.complete(req, sink, abort.signal, 'http', principal);
-      sse.event(openai.finalChunk(kind, result));
-      if (parsed.includeUsage) sse.event(openai.usageChunk(kind, result));
-      sse.end(true);
+      result = await ctx.execute(input, 'http', principal, sink, abort.signal);
     } catch (err) {
       if (!sse.committed) throw err;
       sse.event(openai.errorBody(toColoError(err)));
       sse.end(false);
+      return;
     }
-  } finally {
-    inflight.delete(abort);
-  }
+    sse.event(openai.finalChunk(kind, result));
+    if (includeUsage) sse.event(openai.usageChunk(kind, result));
+    sse.end(true);
+  };
 }
 
-function registerExtra(app: TemplatedApp, ctx: ServerContext, route: ExtraRoute): void {
+function openAiIncludeUsage(body: unknown): boolean {
+  const so = (body as { stream_options?: { include_usage?: unknown } } | null)?.stream_options;
+  return so?.include_usage === true;
+}
+
+const openAiRoute = (pattern: string, parse: typeof openai.parseChat, example: Record<string, unknown>): CallRoute => ({
+  kind: 'call',
+  method: 'post',
+  pattern,
+  api: 'http' satisfies CallApi,
+  toCall: (req, receivedAt) => parse(req.body, receivedAt).input,
+  render: (r) => r,
+  example,
+});
+
+const OPENAI_ROUTES: readonly CallRoute[] = [
+  openAiRoute('/v1/completions', openai.parseCompletion, { model: '{model}', prompt: 'Once upon a time', max_tokens: 4 }),
+  openAiRoute('/v1/chat/completions', openai.parseChat, {
+    model: '{model}',
+    messages: [{ role: 'user', content: 'Hello' }],
+    max_tokens: 4,
+  }),
+];
+
+/** Catalogue and admin routes: plain data, no model. */
+function registerPlain(app: TemplatedApp, ctx: ServerContext, state: HttpState, route: PlainRoute): void {
   app[route.method](route.pattern, (res: HttpResponse, req: HttpRequest) => {
     const g = guard(res);
+    if (state.draining) return sendError(g, draining());
     // Handlers see the method upper-case, as HTTP writes it.
     const method = req.getMethod().toUpperCase();
     const path = req.getUrl();
     const query = req.getQuery() ?? '';
     const h = headers(req, [...AUTH_HEADERS, 'x-admin-key']);
+    const raw = method === 'GET' || method === 'DELETE' ? undefined : readBody(g, ctx.config.maxBodyBytes);
+    raw?.catch(() => undefined);
+    const abort = new AbortController();
+    g.onAbort = () => abort.abort();
     void (async () => {
       try {
         const principal = route.public ? undefined : await ctx.authenticate(credentialOf(h));
-        const raw =
-          method === 'GET' || method === 'DELETE' ? undefined : await readBody(g, ctx.config.maxBodyBytes);
-        const body = raw && raw.length > 0 ? parseJson(raw) : undefined;
-        const abort = new AbortController();
-        g.onAbort = () => abort.abort();
-        const out = await route.handle({
-          method,
-          path,
-          query,
-          headers: h,
-          body,
-          principal,
-          signal: abort.signal,
-        });
+        const buf = raw ? await raw : undefined;
+        const body = buf && buf.length > 0 ? parseJson(buf) : undefined;
+        const out = await route.handle({ method, path, query, headers: h, body, principal, signal: abort.signal });
         sendJson(g, out.status, out.body, out.headers);
       } catch (err) {
         sendError(g, err);
@@ -138,3 +193,5 @@ function registerExtra(app: TemplatedApp, ctx: ServerContext, route: ExtraRoute)
     })();
   });
 }
+
+export type { ExtraRoute };

@@ -5,14 +5,15 @@
 import uWS from 'uWebSockets.js';
 import { ColoError } from '../core/errors';
 import type { ServerContext } from './context';
-import { registerHttpRoutes } from './routes';
+import { encodeError } from '../protocol';
+import { registerHttpRoutes, type HttpState } from './routes';
 import { registerWebSocket, type WsState } from './ws';
 
 export class ColoServer {
   private listenSocket: uWS.us_listen_socket | null = null;
   private readonly app: uWS.TemplatedApp;
-  private readonly ws: WsState = { connections: new Set() };
-  private readonly httpInflight = new Set<AbortController>();
+  private readonly ws: WsState = { connections: new Set(), draining: false };
+  private readonly http: HttpState = { inflight: new Set(), draining: false };
   port = 0;
 
   constructor(private readonly ctx: ServerContext) {
@@ -28,7 +29,7 @@ export class ColoServer {
     }
     this.app = uWS.App();
     registerWebSocket(this.app, ctx, this.ws);
-    registerHttpRoutes(this.app, ctx, this.httpInflight);
+    registerHttpRoutes(this.app, ctx, this.http);
   }
 
   listen(): Promise<number> {
@@ -49,7 +50,7 @@ export class ColoServer {
 
   /** Requests accepted and not yet answered, on HTTP and every WebSocket. */
   get inflight(): number {
-    let n = this.httpInflight.size;
+    let n = this.http.inflight.size;
     for (const ws of this.ws.connections) n += ws.getUserData().streams.size;
     return n;
   }
@@ -61,16 +62,31 @@ export class ColoServer {
     return this.inflight;
   }
 
-  /** Stops accepting new connections; in-flight requests continue. */
+  /**
+   * Starts draining: new HTTP requests get 503 SHUTTING_DOWN with retry-after, new
+   * WebSocket upgrades 503, new requests on open sockets an Error frame; open sockets
+   * are told with an Error frame (id '', SHUTTING_DOWN). In-flight requests continue.
+   */
   stopAccepting(): void {
-    if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
-    this.listenSocket = null;
+    this.http.draining = true;
+    this.ws.draining = true;
+    const notice = encodeError('', new ColoError('SHUTTING_DOWN', 'server is draining: in-flight requests finish, send new ones elsewhere', { retryAfterMs: 1000 }), { copy: true });
+    for (const ws of this.ws.connections) ws.send(notice, true);
   }
 
-  /** Ends every remaining request and connection. */
-  closeAll(): void {
-    for (const a of this.httpInflight) a.abort();
+  /**
+   * Ends what is still running with SHUTTING_DOWN (each request gets its error, with
+   * the tokens so far, and is charged and audited), waits up to `settleMs` for those
+   * answers to go out, then closes every connection and the listener.
+   */
+  async closeAll(settleMs = 2000): Promise<void> {
+    const reason = new ColoError('SHUTTING_DOWN', 'server shut down before the request finished', { retryAfterMs: 1000 });
+    for (const a of this.http.inflight) a.abort(reason);
+    for (const ws of this.ws.connections) for (const s of ws.getUserData().streams.values()) s.abort.abort(reason);
+    await this.drain(settleMs);
     for (const ws of [...this.ws.connections]) ws.end(1001, 'server shutting down');
+    if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
     (this.app as { close?: () => void }).close?.();
   }
 }

@@ -8,9 +8,14 @@
  *    are coalesced and flushed as one chunk on drain: nothing is dropped, and the
  *    hard mark (uWS maxBackpressure) disconnects a client that stopped reading.
  * 4. Close aborts every in-flight request of the connection, freeing its sequence.
+ * 5. Each request ends with exactly one Result or Error frame (respond()), including
+ *    on drain: new upgrades get 503, open connections are told (an Error frame with
+ *    id '' and SHUTTING_DOWN), new requests on them are refused, and requests still
+ *    running when the grace period ends get SHUTTING_DOWN with their tokens so far.
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { ColoError, toColoError } from '../core/errors';
+import type { CallInput } from '../core/call';
 import type { CompletionResult, TokenSink } from '../core/types';
 import {
   clientDecodeOptions,
@@ -22,6 +27,7 @@ import {
   requestIdOf,
 } from '../protocol';
 import { credentialOf, type Principal, type ServerContext } from './context';
+import { retryAfterSeconds, statusLine } from './http';
 
 interface Stream {
   id: string;
@@ -40,11 +46,12 @@ export interface Conn {
 
 export interface WsState {
   connections: Set<WebSocket<Conn>>;
+  draining: boolean;
 }
 
 export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: WsState): void {
   const cfg = ctx.config;
-  const decodeOptions = clientDecodeOptions(ctx.protocol, cfg.maxTokensLimit);
+  const decodeOptions = clientDecodeOptions(ctx.protocol);
   app.ws<Conn>('/v1/ws', {
     compression: 0,
     // uWS closes on frames above this; Colo's own limit (maxFrameBytes) answers with an Error frame instead.
@@ -62,6 +69,16 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
       const extensions = req.getHeader('sec-websocket-extensions');
       let aborted = false;
       res.onAborted(() => (aborted = true));
+      if (state.draining) {
+        res.cork(() =>
+          res
+            .writeStatus('503 Service Unavailable')
+            .writeHeader('retry-after', '1')
+            .writeHeader('content-type', 'application/json')
+            .end(JSON.stringify({ error: { code: 'SHUTTING_DOWN', message: 'server is draining' } })),
+        );
+        return;
+      }
       ctx.authenticate(credentialOf(h, query)).then(
         (principal) => {
           if (aborted) return;
@@ -78,12 +95,12 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
         (err) => {
           if (aborted) return;
           const e = toColoError(err);
-          res.cork(() =>
-            res
-              .writeStatus(`${e.status} Unauthorized`)
-              .writeHeader('content-type', 'application/json')
-              .end(JSON.stringify({ error: { code: e.code, message: e.message } })),
-          );
+          const ra = retryAfterSeconds(e);
+          res.cork(() => {
+            res.writeStatus(statusLine(e.status)).writeHeader('content-type', 'application/json');
+            if (ra !== undefined) res.writeHeader('retry-after', String(ra));
+            res.end(JSON.stringify({ error: { code: e.code, message: e.message } }));
+          });
         },
       );
     },
@@ -101,9 +118,10 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
         );
         return;
       }
+      const receivedAt = performance.now();
       let msg: ReturnType<typeof decodeClientFrame>;
       try {
-        msg = decodeClientFrame(new Uint8Array(message), cfg.maxFrameBytes, decodeOptions);
+        msg = decodeClientFrame(new Uint8Array(message), cfg.maxFrameBytes, decodeOptions, receivedAt);
       } catch (err) {
         const e = toColoError(err);
         send(ws, encodeError(requestIdOf(err) ?? '', e));
@@ -117,7 +135,11 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
           conn.streams.get(msg.id)?.abort.abort();
           return;
         case 'request':
-          startRequest(ws, conn, ctx, msg.request);
+          if (state.draining) {
+            send(ws, encodeError(msg.input.id, new ColoError('SHUTTING_DOWN', 'server is draining', { retryAfterMs: 1000 })));
+            return;
+          }
+          startRequest(ws, conn, ctx, msg.input);
           return;
       }
     },
@@ -151,19 +173,14 @@ function flushPending(ws: WebSocket<Conn>, s: Stream): void {
   s.pending = '';
 }
 
-function startRequest(
-  ws: WebSocket<Conn>,
-  conn: Conn,
-  ctx: ServerContext,
-  request: Parameters<ServerContext['complete']>[0],
-): void {
+function startRequest(ws: WebSocket<Conn>, conn: Conn, ctx: ServerContext, input: CallInput): void {
   const cfg = ctx.config;
-  if (conn.streams.has(request.id)) {
+  if (conn.streams.has(input.id)) {
     send(
       ws,
       encodeError(
-        request.id,
-        new ColoError('DUPLICATE_ID', `request id "${request.id}" is already in flight on this connection`, {
+        input.id,
+        new ColoError('DUPLICATE_ID', `request id "${input.id}" is already in flight on this connection`, {
           field: 'id',
         }),
       ),
@@ -174,21 +191,18 @@ function startRequest(
     send(
       ws,
       encodeError(
-        request.id,
-        new ColoError(
-          'OVERLOADED',
-          `at most ${cfg.maxInflightPerConnection} requests in flight per connection`,
-        ),
+        input.id,
+        new ColoError('OVERLOADED', `at most ${cfg.maxInflightPerConnection} requests in flight per connection`, {
+          retryAfterMs: 100,
+        }),
       ),
     );
     return;
   }
-  if (request.deadlineMs === 0) request.deadlineMs = cfg.defaultDeadlineMs;
-  request.receivedAt ??= performance.now();
-  const s: Stream = { id: request.id, abort: new AbortController(), index: 0, pending: '' };
-  conn.streams.set(request.id, s);
+  const s: Stream = { id: input.id, abort: new AbortController(), index: 0, pending: '' };
+  conn.streams.set(input.id, s);
 
-  const sink: TokenSink | null = request.stream
+  const sink: TokenSink | null = input.stream
     ? {
         onToken: (text) => {
           if (conn.closed) return;
@@ -203,24 +217,23 @@ function startRequest(
       }
     : null;
 
-  ctx.complete(request, sink, s.abort.signal, 'ws', conn.principal).then(
-    (result: CompletionResult) => {
-      conn.streams.delete(s.id);
-      if (conn.closed) return;
-      ws.cork(() => {
-        flushPending(ws, s);
-        conn.congested.delete(s);
-        send(ws, encodeResult(result, result.signals, result.skill ? { skill: result.skill } : undefined));
-      });
-    },
-    (err: unknown) => {
-      conn.streams.delete(s.id);
-      if (conn.closed) return;
-      ws.cork(() => {
-        flushPending(ws, s);
-        conn.congested.delete(s);
-        send(ws, encodeError(s.id, toColoError(err)));
-      });
-    },
+  ctx.execute(input, 'ws', conn.principal, sink, s.abort.signal).then(
+    (result: CompletionResult) => respond(ws, conn, s, encodeResult(result, result.signals, result.skill ? { skill: result.skill } : undefined)),
+    (err: unknown) => respond(ws, conn, s, encodeError(s.id, toColoError(err))),
   );
+}
+
+/** The one way a WebSocket request ends: pending tokens, then its Result or Error frame. */
+function respond(ws: WebSocket<Conn>, conn: Conn, s: Stream, final: Uint8Array): void {
+  conn.streams.delete(s.id);
+  if (conn.closed) return;
+  ws.cork(() => {
+    if (s.pending.length > 0) {
+      // The final frame is a view into the shared encoder: copy it before encoding the chunk.
+      const last = final.slice();
+      flushPending(ws, s);
+      send(ws, last);
+    } else send(ws, final);
+    conn.congested.delete(s);
+  });
 }

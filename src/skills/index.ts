@@ -2,7 +2,7 @@ export { SkillService, type SkillServiceDeps, type SkillRunOptions } from './ser
 export { SkillRegistry, compareVersions, type ResolveOptions } from './registry';
 export { Skill, applyThreshold } from './skill';
 export { SchemaViolationError } from './errors';
-export { skillRoutes, type SkillRunner, describeSkill, skillResponse } from './routes';
+export { skillRoutes, describeSkill, skillResponse } from './routes';
 export {
   skillsConfigSchema,
   skillConfigSchema,

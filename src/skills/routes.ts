@@ -5,24 +5,24 @@
  *   POST /v1/skills/:name    run it: {input, model?, deadline_ms?, version?, mode?, draft?, priority?, id?}
  * Errors are thrown as ColoErrors; the server maps them to statuses.
  */
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ColoError, invalidArgument } from '../core/errors';
-import type { ExtraRoute, RouteRequest } from '../core/routes';
+import { newId } from '../core/ids';
+import type { ExtraRoute } from '../core/routes';
 import type { SkillResult } from './types';
 import { SKILL_MODES } from './types';
-import type { SkillService } from './service';
+import type { SkillRegistry } from './registry';
 import type { Skill } from './skill';
 
 const runBody = z.strictObject({
-  input: z.string(),
+  input: z.string().min(1),
   model: z.string().optional(),
-  deadline_ms: z.number().int().min(1).max(3_600_000).optional(),
+  deadline_ms: z.number().optional(),
   version: z.string().optional(),
   mode: z.enum(SKILL_MODES).optional(),
   draft: z.boolean().optional(),
-  priority: z.number().int().min(0).max(255).optional(),
-  id: z.string().min(1).max(128).optional(),
+  priority: z.number().optional(),
+  id: z.string().optional(),
 });
 
 /** The POST body as JSON Schema, for the catalogue (kept beside the zod schema it mirrors). */
@@ -72,9 +72,9 @@ export function describeSkill(s: Skill) {
   };
 }
 
-function nameOf(req: RouteRequest): string {
-  const m = /^\/v1\/skills\/([^/]+)\/?$/.exec(req.path);
-  if (!m) throw new ColoError('NOT_FOUND', `no route for ${req.path}`);
+function nameOf(path: string): string {
+  const m = /^\/v1\/skills\/([^/]+)\/?$/.exec(path);
+  if (!m) throw new ColoError('NOT_FOUND', `no route for ${path}`);
   try {
     return decodeURIComponent(m[1]!);
   } catch {
@@ -100,30 +100,29 @@ export function skillResponse(r: SkillResult) {
 }
 
 /**
- * What the routes need: the catalogue, and a runner. The app passes a runner that goes
- * through its request pipeline (auth, quota, audit) around SkillService.run.
+ * The skill routes. Running one is a CallRoute: the server runs it through the one
+ * pipeline (auth with the skill's scope and any model the client chose, quota, audit),
+ * exactly as a WebSocket request with `skill` set.
  */
-export type SkillRunner = Pick<SkillService, 'registry' | 'run'>;
-
-export function skillRoutes(service: SkillRunner): ExtraRoute[] {
+export function skillRoutes(registry: Pick<SkillRegistry, 'list' | 'versions' | 'resolve'>): ExtraRoute[] {
   return [
     {
       method: 'get',
       pattern: '/v1/skills',
       async handle() {
-        return { status: 200, body: { object: 'list', data: service.registry.list().map(describeSkill) } };
+        return { status: 200, body: { object: 'list', data: registry.list().map(describeSkill) } };
       },
     },
     {
       method: 'get',
       pattern: '/v1/skills/:name',
       async handle(req) {
-        const name = nameOf(req);
+        const name = nameOf(req.path);
         const version = new URLSearchParams(req.query).get('version') ?? undefined;
-        const versions = service.registry.versions(name);
+        const versions = registry.versions(name);
         const s =
           version !== undefined
-            ? service.registry.resolve(name, { version, allowDraft: true })
+            ? registry.resolve(name, { version, allowDraft: true })
             : (versions.find((v) => v.def.state !== 'draft') ?? versions[0]!);
         return {
           status: 200,
@@ -135,36 +134,32 @@ export function skillRoutes(service: SkillRunner): ExtraRoute[] {
       },
     },
     {
+      kind: 'call',
       method: 'post',
       pattern: '/v1/skills/:name',
-      async handle(req) {
-        const receivedAt = performance.now();
-        const name = nameOf(req);
+      api: 'skill',
+      example: { input: 'Acme Corp (ACME) beats estimates and raises full-year guidance' },
+      toCall(req, receivedAt) {
+        const name = nameOf(req.path);
         const parsed = runBody.safeParse(req.body);
         if (!parsed.success) {
           const issue = parsed.error.issues[0]!;
           throw invalidArgument(issue.path.join('.') || 'body', issue.message);
         }
         const b = parsed.data;
-        const result = await service.run(
-          {
-            id: b.id ?? `skill-${randomUUID()}`,
-            model: b.model ?? '',
-            prompt: b.input,
-            sampling: { maxTokens: 0, temperature: 0, topP: 1, stop: [] }, // the skill's own sampling is used
-            deadlineMs: b.deadline_ms ?? 0,
-            priority: b.priority ?? 0,
-            stream: false,
-            skill: name,
-            receivedAt,
-          },
-          null,
-          req.signal,
-          req.principal,
-          { version: b.version, mode: b.mode, draft: b.draft },
-        );
-        return { status: 200, body: skillResponse(result) };
+        return {
+          id: b.id ?? newId('skill'),
+          model: b.model ?? '',
+          prompt: b.input,
+          skill: name,
+          skillOptions: { version: b.version, mode: b.mode, draft: b.draft },
+          deadline_ms: b.deadline_ms,
+          priority: b.priority,
+          stream: false,
+          receivedAt,
+        };
       },
+      render: (r) => skillResponse(r as SkillResult),
     },
   ];
 }

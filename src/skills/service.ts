@@ -107,6 +107,8 @@ export class SkillService {
       ...skill.render(input),
       sampling: { ...skill.sampling, stop: [] },
       deadlineMs: req.deadlineMs > 0 ? req.deadlineMs : this.registry.config.defaultDeadlineMs,
+      // The one absolute deadline, made at the edge (src/api/validate.ts), when there is one.
+      deadlineAt: req.deadlineAt,
       priority: req.priority,
       stream: req.stream,
       skill: skill.name,

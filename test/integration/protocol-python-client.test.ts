@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import uWS from 'uWebSockets.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ColoError } from '../../src/core/errors';
-import type { InferenceRequest } from '../../src/core/types';
+import { DEFAULT_CALL_LIMITS, validateCall } from '../../src/api/validate';
+import type { CallInput } from '../../src/core/call';
 import {
   decodeClientFrame,
   encodeAccepted,
@@ -31,7 +32,7 @@ if (!hasDeps) {
   );
 }
 
-const received: InferenceRequest[] = [];
+const received: CallInput[] = [];
 let listenSocket: uWS.us_listen_socket | null = null;
 let port = 0;
 
@@ -49,8 +50,18 @@ beforeAll(async () => {
       }
       if (msg.kind === 'ping') return void send(encodePong(msg.nonce, 42n));
       if (msg.kind !== 'request') return;
-      const r = msg.request;
+      const r = msg.input;
       received.push(r);
+      try {
+        // The real server's next step: the one validator.
+        validateCall(r, 'ws', undefined, DEFAULT_CALL_LIMITS, {
+          defaultModel: 'stories260K',
+          kindOf: () => 'model',
+          skillModel: () => '',
+        });
+      } catch (e) {
+        return void send(encodeError(r.id, e as ColoError));
+      }
       if (r.prompt === 'fail')
         return void send(encodeError(r.id, new ColoError('OVERLOADED', 'busy', { retryAfterMs: 250 })));
       send(encodeAccepted(r.id, 'local'));
@@ -154,13 +165,17 @@ describe('independent Python client', () => {
       route: { kind: 'local', provider: 'local', model: 'stories260K', cached: false },
       timings: { queue_us: 5, ttft_us: 700, total_us: 2100 },
     });
-    expect(received.at(-1)).toEqual({
+    expect(received.at(-1)).toMatchObject({
       id: 'py-7',
       model: 'stories260K',
       prompt: 'Once upon a time',
       messages: undefined,
-      sampling: { maxTokens: 16, temperature: 0.7, topP: 0.9, seed: 0, stop: ['END'] },
-      deadlineMs: 500,
+      max_tokens: 16,
+      temperature: 0.7,
+      top_p: 0.9,
+      seed: 0,
+      stop: ['END'],
+      deadline_ms: 500,
       priority: 3,
       stream: true,
       skill: undefined,
@@ -189,7 +204,7 @@ describe('independent Python client', () => {
       type: 'error',
       id: 'py-10',
       code: 'INVALID_ARGUMENT',
-      field: 'sampling.temperature',
+      field: 'temperature',
     });
   });
 });

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { DEFAULT_CALL_LIMITS, validateCall } from '../../src/api/validate';
 import { describe, expect, it } from 'vitest';
 import { ColoError, type ErrorCode } from '../../src/core/errors';
 import {
@@ -85,7 +86,11 @@ const serverCorpus: Uint8Array[] = [
   enc.pong(1n, 2n, { copy: true }),
 ];
 
-/** A decoded request must satisfy everything the decoder promises the rest of Colo. */
+/**
+ * A decoded request, once through the one validator (as the server runs it), must
+ * satisfy everything the Call promises the rest of Colo; the validator may refuse it
+ * only with a ColoError (caught by the caller).
+ */
 function checkInvariants(m: ClientMessage): void {
   if (m.kind === 'cancel') {
     if (m.id.length < 1 || m.id.length > 128) throw new Error(`bad cancel id ${m.id}`);
@@ -95,7 +100,11 @@ function checkInvariants(m: ClientMessage): void {
     if (typeof m.nonce !== 'bigint' || m.nonce < 0n) throw new Error('bad nonce');
     return;
   }
-  const r = m.request;
+  const r = validateCall(m.input, 'ws', undefined, DEFAULT_CALL_LIMITS, {
+    defaultModel: 'm',
+    kindOf: () => 'model',
+    skillModel: () => '',
+  });
   const s = r.sampling;
   const ok =
     r.id.length >= 1 &&
@@ -116,7 +125,8 @@ function checkInvariants(m: ClientMessage): void {
     r.priority >= 0 &&
     r.priority <= 255 &&
     Number.isInteger(r.deadlineMs) &&
-    r.deadlineMs >= 0;
+    r.deadlineMs > 0 &&
+    r.deadlineAt > r.receivedAt;
   if (!ok) throw new Error(`decoded request breaks an invariant: ${JSON.stringify(r)}`);
 }
 
@@ -125,7 +135,7 @@ type Outcome = 'ok' | ErrorCode;
 /** Runs one client frame; anything but a decoded message or an allowed ColoError is a failure. */
 function runClient(bytes: Uint8Array, failures: string[], label: string): Outcome {
   try {
-    checkInvariants(decodeClientFrame(bytes, MAX));
+    checkInvariants(decodeClientFrame(bytes, MAX, undefined, 0));
     return 'ok';
   } catch (e) {
     if (e instanceof ColoError && CLIENT_CODES.has(e.code)) return e.code;
@@ -154,7 +164,7 @@ const tally = (outcomes: Outcome[]): Record<string, number> =>
 
 describe('fuzz: client frames', () => {
   it('the corpus itself decodes', () => {
-    for (const f of clientCorpus) expect(() => checkInvariants(decodeClientFrame(f, MAX))).not.toThrow();
+    for (const f of clientCorpus) expect(() => checkInvariants(decodeClientFrame(f, MAX, undefined, 0))).not.toThrow();
   });
 
   it('every strict prefix of every valid frame is MALFORMED_FRAME, or the same message when only padding was cut', () => {
@@ -164,7 +174,7 @@ describe('fuzz: client frames', () => {
     let n = 0;
     let rejected = 0;
     for (const [i, f] of clientCorpus.entries()) {
-      const whole = decodeClientFrame(f, MAX);
+      const whole = decodeClientFrame(f, MAX, undefined, 0);
       for (let len = 0; len < f.length; len++) {
         n++;
         const prefix = f.subarray(0, len);
@@ -173,7 +183,7 @@ describe('fuzz: client frames', () => {
         else if (out !== 'ok') failures.push(`prefix ${i}/${len}: ${out}`);
         else if (f.subarray(len).some((x) => x !== 0))
           failures.push(`prefix ${i}/${len}: accepted though non-zero bytes were cut`);
-        else expect(decodeClientFrame(prefix, MAX)).toEqual(whole);
+        else expect(decodeClientFrame(prefix, MAX, undefined, 0)).toEqual(whole);
       }
     }
     expect(n).toBeGreaterThan(300);
@@ -235,7 +245,7 @@ describe('fuzz: client frames', () => {
     const rnd = prng(7);
     for (let c = 0; c < 200; c++) {
       const m = new Uint8Array(MAX + 1 + Math.floor(rnd() * 1000)).map(() => Math.floor(rnd() * 256));
-      expect(() => decodeClientFrame(m, MAX)).toThrow(expect.objectContaining({ code: 'FRAME_TOO_LARGE' }));
+      expect(() => decodeClientFrame(m, MAX, undefined, 0)).toThrow(expect.objectContaining({ code: 'FRAME_TOO_LARGE' }));
     }
   });
 });

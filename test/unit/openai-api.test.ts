@@ -10,7 +10,13 @@ import {
 import { ColoError } from '../../src/core/errors';
 import type { CompletionResult } from '../../src/core/types';
 
-const limits = { maxTokensLimit: 512, defaultDeadlineMs: 30_000 };
+import { DEFAULT_CALL_LIMITS, validateCall, type Catalogue } from '../../src/api/validate';
+
+const limits = { ...DEFAULT_CALL_LIMITS, maxTokens: 512 };
+const catalogue: Catalogue = { defaultModel: 'm', kindOf: (n) => (n === 'm' ? 'model' : undefined), skillModel: () => undefined };
+/** HTTP parsing (types) then the one validator (limits), as the server runs them. */
+const call = (parsed: { input: Parameters<typeof validateCall>[0] }) =>
+  validateCall(parsed.input, 'http', undefined, limits, catalogue);
 
 function fieldOf(fn: () => unknown): string | undefined {
   try {
@@ -24,28 +30,28 @@ function fieldOf(fn: () => unknown): string | undefined {
 
 describe('OpenAI request parsing', () => {
   it('maps a completion request onto the unified request', () => {
-    const { req, includeUsage } = parseCompletion(
-      {
-        model: 'm',
-        prompt: 'hi',
-        max_tokens: 7,
-        temperature: 0,
-        seed: 3,
-        stop: '\n',
-        stream: true,
-        stream_options: { include_usage: true },
-      },
-      limits,
-    );
+    const parsed = parseCompletion({
+      model: 'm',
+      prompt: 'hi',
+      max_tokens: 7,
+      temperature: 0,
+      seed: 3,
+      stop: '\n',
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const req = call(parsed);
     expect(req).toMatchObject({ model: 'm', prompt: 'hi', stream: true, deadlineMs: 30_000 });
+    expect(req.deadlineAt - req.receivedAt).toBe(30_000);
     expect(req.sampling).toEqual({ maxTokens: 7, temperature: 0, topP: 0.95, seed: 3, stop: ['\n'] });
     expect(req.id).toMatch(/^cmpl-/);
-    expect(includeUsage).toBe(true);
+    expect(parsed.includeUsage).toBe(true);
+    expect(Object.isFrozen(req)).toBe(true);
   });
 
   it('maps chat messages, folding developer into system and text parts into content', () => {
-    const { req } = parseChat(
-      {
+    const req = call(
+      parseChat({
         model: 'm',
         messages: [
           { role: 'developer', content: 'be terse' },
@@ -57,8 +63,7 @@ describe('OpenAI request parsing', () => {
             ],
           },
         ],
-      },
-      limits,
+      }),
     );
     expect(req.messages).toEqual([
       { role: 'system', content: 'be terse' },
@@ -67,17 +72,28 @@ describe('OpenAI request parsing', () => {
   });
 
   it('names the field of every invalid parameter', () => {
-    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', temperature: 3 }, limits))).toBe(
-      'temperature',
-    );
-    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', max_tokens: 100000 }, limits))).toBe(
+    expect(fieldOf(() => call(parseCompletion({ model: 'm', prompt: 'x', temperature: 3 })))).toBe('temperature');
+    expect(fieldOf(() => call(parseCompletion({ model: 'm', prompt: 'x', max_tokens: 100000 })))).toBe(
       'max_tokens',
     );
-    expect(fieldOf(() => parseCompletion({ model: 'm' }, limits))).toBe('prompt');
-    expect(fieldOf(() => parseChat({ model: 'm', messages: [] }, limits))).toBe('messages');
-    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', n: 2 }, limits))).toBe('n');
-    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', tools: [{}] }, limits))).toBe('tools');
-    expect(fieldOf(() => parseCompletion({ model: 'm', prompt: 'x', top_p: 0 }, limits))).toBe('top_p');
+    expect(fieldOf(() => call(parseCompletion({ model: 'm' })))).toBe('prompt');
+    expect(fieldOf(() => call(parseChat({ model: 'm', messages: [] })))).toBe('messages');
+    expect(fieldOf(() => call(parseCompletion({ model: 'm', prompt: 'x', n: 2 })))).toBe('n');
+    expect(fieldOf(() => call(parseCompletion({ model: 'm', prompt: 'x', tools: [{}] })))).toBe('tools');
+    expect(fieldOf(() => call(parseCompletion({ model: 'm', prompt: 'x', top_p: 0 })))).toBe('top_p');
+    expect(fieldOf(() => call(parseCompletion({ model: 'm', prompt: '' })))).toBe('prompt');
+    expect(fieldOf(() => call(parseCompletion({ model: 'm', prompt: 'x', stop: [''] })))).toBe('stop');
+  });
+
+  it('clamps a deadline past 24 h instead of overflowing a timer, and refuses an unknown model by name', () => {
+    const req = call(parseCompletion({ model: 'm', prompt: 'x', deadline_ms: 4_294_967_295 }));
+    expect(req.deadlineAt - req.receivedAt).toBe(24 * 3600 * 1000);
+    try {
+      call(parseCompletion({ model: 'nope', prompt: 'x' }));
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'MODEL_NOT_FOUND', field: 'model' });
+    }
   });
 });
 

@@ -18,6 +18,17 @@ import {
   type Signal,
 } from '../../src/protocol';
 import { float32ToNumber } from '../../src/protocol/decode-client';
+import { DEFAULT_CALL_LIMITS, validateCall, type CallLimits } from '../../src/api/validate';
+
+/** The WebSocket path as the server runs it: decode the frame, then the one validator. */
+function req(msg: ReturnType<typeof decodeClientFrame>, limits: CallLimits = DEFAULT_CALL_LIMITS) {
+  if (msg.kind !== 'request') throw new Error(msg.kind);
+  return validateCall(msg.input, 'ws', undefined, limits, {
+    defaultModel: 'stories260K',
+    kindOf: () => 'model',
+    skillModel: () => '',
+  });
+}
 
 const MAX = 1 << 20;
 
@@ -74,42 +85,38 @@ describe('client frames round-trip', () => {
       priority: 200,
       stream: false,
     };
-    const msg = decodeClientFrame(encodeRequest(input), MAX);
-    expect(msg).toEqual({
-      kind: 'request',
-      request: {
-        id: 'r1',
-        model: 'stories260K',
-        prompt: 'Once upon a time',
-        messages: undefined,
-        sampling: { maxTokens: 64, temperature: 0.7, topP: 0.9, seed: 42, stop: ['\n', 'END'] },
-        deadlineMs: 250,
-        priority: 200,
-        stream: false,
-        skill: undefined,
-      },
+    const r = req(decodeClientFrame(encodeRequest(input), MAX));
+    expect(r).toMatchObject({
+      id: 'r1',
+      model: 'stories260K',
+      prompt: 'Once upon a time',
+      messages: undefined,
+      sampling: { maxTokens: 64, temperature: 0.7, topP: 0.9, seed: 42, stop: ['\n', 'END'] },
+      deadlineMs: 250,
+      priority: 200,
+      stream: false,
+      skill: undefined,
     });
   });
 
   it('a minimal request gets DEFAULT_SAMPLING and the schema defaults', () => {
     const msg = decodeClientFrame(encodeRequest({ id: 'x', prompt: 'hi' }), MAX);
     if (msg.kind !== 'request') throw new Error(msg.kind);
-    expect(msg.request.sampling).toEqual({ ...DEFAULT_SAMPLING, stop: [] });
-    expect(msg.request).toMatchObject({ model: '', deadlineMs: 0, priority: 0, stream: true });
+    expect(msg.input).toMatchObject({ model: '', deadline_ms: 0, priority: 0, stream: true });
+    const r = req(msg);
+    expect(r.sampling).toEqual({ ...DEFAULT_SAMPLING, stop: [] });
+    expect(r).toMatchObject({ model: 'stories260K', deadlineMs: DEFAULT_CALL_LIMITS.defaultDeadlineMs });
   });
 
   it('a sampling table with no max_tokens takes the default, capped by the limit', () => {
     const bytes = encodeRequest({ id: 'x', prompt: 'hi', sampling: { temperature: 0 } });
-    const msg = decodeClientFrame(bytes, MAX, { ...defaults(), maxTokens: 32 });
-    if (msg.kind !== 'request') throw new Error(msg.kind);
-    expect(msg.request.sampling.maxTokens).toBe(32);
-    expect(msg.request.sampling.temperature).toBe(0);
+    const r = req(decodeClientFrame(bytes, MAX), { ...DEFAULT_CALL_LIMITS, maxTokens: 32 });
+    expect(r.sampling.maxTokens).toBe(32);
+    expect(r.sampling.temperature).toBe(0);
   });
 
   it('seed 0 survives (flatc 2.0.8 would drop it as a default)', () => {
-    const msg = decodeClientFrame(encodeRequest({ id: 'x', prompt: 'p', sampling: { seed: 0 } }), MAX);
-    if (msg.kind !== 'request') throw new Error(msg.kind);
-    expect(msg.request.sampling.seed).toBe(0);
+    expect(req(decodeClientFrame(encodeRequest({ id: 'x', prompt: 'p', sampling: { seed: 0 } }), MAX)).sampling.seed).toBe(0);
   });
 
   it('chat messages and skill requests', () => {
@@ -124,9 +131,8 @@ describe('client frames round-trip', () => {
       }),
       MAX,
     );
-    if (chat.kind !== 'request') throw new Error(chat.kind);
-    expect(chat.request.prompt).toBeUndefined();
-    expect(chat.request.messages).toEqual([
+    expect(req(chat).prompt).toBeUndefined();
+    expect(req(chat).messages).toEqual([
       { role: 'system', content: 'be brief' },
       { role: 'user', content: 'hello' },
       { role: 'assistant', content: '' },
@@ -135,8 +141,7 @@ describe('client frames round-trip', () => {
       encodeRequest({ id: 's', skill: 'sentiment', prompt: 'ACME beats estimates' }),
       MAX,
     );
-    if (skill.kind !== 'request') throw new Error(skill.kind);
-    expect(skill.request).toMatchObject({ skill: 'sentiment', prompt: 'ACME beats estimates' });
+    expect(req(skill)).toMatchObject({ skill: 'sentiment', prompt: 'ACME beats estimates' });
   });
 
   it('cancel and ping', () => {
@@ -158,7 +163,7 @@ const defaults = () => ({
   maxMessages: 1024,
 });
 
-describe('request validation names the wire field', () => {
+describe('request validation (decode, then the one validator) names the field', () => {
   const cases: Array<[string, RequestInput, string]> = [
     ['empty id', { id: '', prompt: 'p' }, 'id'],
     ['id too long', { id: 'x'.repeat(129), prompt: 'p' }, 'id'],
@@ -174,36 +179,34 @@ describe('request validation names the wire field', () => {
       { id: 'a', skill: 'sentiment', messages: [{ role: 'user', content: 'm' }] },
       'messages',
     ],
-    ['max_tokens 0', { id: 'a', prompt: 'p', sampling: { maxTokens: 0 } }, 'sampling.max_tokens'],
+    ['max_tokens 0', { id: 'a', prompt: 'p', sampling: { maxTokens: 0 } }, 'max_tokens'],
     [
       'max_tokens over the limit',
       { id: 'a', prompt: 'p', sampling: { maxTokens: 4097 } },
-      'sampling.max_tokens',
+      'max_tokens',
     ],
-    ['temperature > 2', { id: 'a', prompt: 'p', sampling: { temperature: 2.5 } }, 'sampling.temperature'],
-    ['temperature < 0', { id: 'a', prompt: 'p', sampling: { temperature: -0.1 } }, 'sampling.temperature'],
-    ['temperature NaN', { id: 'a', prompt: 'p', sampling: { temperature: NaN } }, 'sampling.temperature'],
-    ['top_p 0', { id: 'a', prompt: 'p', sampling: { topP: 0 } }, 'sampling.top_p'],
-    ['top_p > 1', { id: 'a', prompt: 'p', sampling: { topP: 1.5 } }, 'sampling.top_p'],
-    ['empty stop sequence', { id: 'a', prompt: 'p', sampling: { stop: ['ok', ''] } }, 'sampling.stop'],
+    ['temperature > 2', { id: 'a', prompt: 'p', sampling: { temperature: 2.5 } }, 'temperature'],
+    ['temperature < 0', { id: 'a', prompt: 'p', sampling: { temperature: -0.1 } }, 'temperature'],
+    ['temperature NaN', { id: 'a', prompt: 'p', sampling: { temperature: NaN } }, 'temperature'],
+    ['top_p 0', { id: 'a', prompt: 'p', sampling: { topP: 0 } }, 'top_p'],
+    ['top_p > 1', { id: 'a', prompt: 'p', sampling: { topP: 1.5 } }, 'top_p'],
+    ['empty stop sequence', { id: 'a', prompt: 'p', sampling: { stop: ['ok', ''] } }, 'stop'],
     [
       'too many stop sequences',
       { id: 'a', prompt: 'p', sampling: { stop: Array.from({ length: 17 }, (_, i) => `s${i}`) } },
-      'sampling.stop',
+      'stop',
     ],
   ];
   it.each(cases)('%s → INVALID_ARGUMENT on %s', (_name, input, field) => {
-    const err = decodeErr(encodeRequest(input));
-    expect(err.code).toBe('INVALID_ARGUMENT');
-    expect(err.field).toBe(field);
-    expect(err.message).toContain(field);
-  });
-
-  it('the request id is attached once it could be read', () => {
-    const err = decodeErr(encodeRequest({ id: 'req-42', prompt: 'p', sampling: { topP: 2 } }));
-    expect(requestIdOf(err)).toBe('req-42');
-    expect(requestIdOf(decodeErr(encodeRequest({ id: '', prompt: 'p' })))).toBeUndefined();
-    expect(requestIdOf(decodeErr(new Uint8Array(3)))).toBeUndefined();
+    let err: ColoError | undefined;
+    try {
+      req(decodeClientFrame(encodeRequest(input), MAX));
+    } catch (e) {
+      err = e as ColoError;
+    }
+    expect(err?.code).toBe('INVALID_ARGUMENT');
+    expect(err?.field).toBe(field);
+    expect(err?.message).toContain(field);
   });
 
   it('an unknown role names messages.role', () => {
@@ -213,6 +216,7 @@ describe('request validation names the wire field', () => {
     );
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.field).toBe('messages.role');
+    expect(requestIdOf(err)).toBe('a');
   });
 
   it('the client encoder refuses out-of-range integers before sending', () => {

@@ -3,6 +3,7 @@
  * input checks, lifecycle, config-defined skills, the ensemble and classifier-only mode,
  * and the HTTP routes as plain data.
  */
+import { DEFAULT_CALL_LIMITS, validateCall } from '../../src/api/validate';
 import { describe, expect, it } from 'vitest';
 import { ColoError } from '../../src/core/errors';
 import type { Principal } from '../../src/core/routes';
@@ -536,19 +537,24 @@ describe('skillRoutes', () => {
     { skills: [{ name: 'events', version: '0.9.0', base: 'events', state: 'deprecated' }] },
     { complete: fakeCompleter(sentimentJson('bullish', 0.7, 0.9)).complete },
   );
-  const routes = skillRoutes(svc);
+  const routes = skillRoutes(svc.registry);
   const route = (method: string, pattern: string) =>
     routes.find((r) => r.method === method && r.pattern === pattern)!;
-  const call = (method: string, pattern: string, path: string, body: unknown = undefined, query = '') =>
-    route(method, pattern).handle({
-      method,
-      path,
-      query,
-      headers: {},
-      body,
-      principal: undefined,
-      signal: new AbortController().signal,
+  /** A plain route's handler, or a call route as the server runs it: toCall, the validator, the skill, render. */
+  const call = async (method: string, pattern: string, path: string, body: unknown = undefined, query = '') => {
+    const r = route(method, pattern);
+    const signal = new AbortController().signal;
+    const req = { method, path, query, headers: {}, body, principal: undefined, signal };
+    if (r.kind !== 'call') return r.handle(req);
+    const input = r.toCall(req, performance.now());
+    const c = validateCall(input, r.api, undefined, DEFAULT_CALL_LIMITS, {
+      defaultModel: 'm',
+      kindOf: () => 'model',
+      skillModel: (n) => (svc.registry.list().some((x) => x.name === n) ? '' : undefined),
     });
+    const opts = c.skillOptions as Parameters<typeof svc.run>[4];
+    return { status: 200, body: r.render(await svc.run(c, null, signal, undefined, opts), input) };
+  };
 
   it('publishes the three routes', () => {
     expect(routes.map((r) => `${r.method} ${r.pattern}`)).toEqual([
