@@ -157,7 +157,7 @@ export async function startColo(
       kindOf: (name) =>
         engine.hasModel(name) || gateway.hasModel(name)
           ? 'model'
-          : classifiers.has(name)
+          : classifiers.status().some((c) => c.name === name) // loaded or not: NOT_READY beats NOT_FOUND
             ? 'classifier'
             : undefined,
       skillModel: (name) => {

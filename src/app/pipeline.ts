@@ -19,7 +19,14 @@ import type { Call, CallApi, CallInput } from '../core/call';
 import { ColoError, toColoError, type PartialUsage } from '../core/errors';
 import type { Logger } from '../core/log';
 import type { Principal } from '../core/routes';
-import type { CompletionResult, Route, TokenSink, Usage } from '../core/types';
+import {
+  DEFAULT_SAMPLING,
+  type CompletionResult,
+  type InferenceRequest,
+  type Route,
+  type TokenSink,
+  type Usage,
+} from '../core/types';
 import type { AuditLog } from '../audit';
 import type { Authenticator } from '../auth';
 import type { Limiter } from '../limits';
@@ -97,8 +104,12 @@ export class RequestPipeline {
     try {
       call = this.validate(input, api, principal);
     } catch (err) {
-      publishRefusal(api, input.model, toColoError(err), input.receivedAt);
-      throw err;
+      const e = toColoError(err);
+      publishRefusal(api, input.model, e, input.receivedAt);
+      // Refused requests are audited too (who asked for what), from the raw input.
+      const durable = this.audit(refusedRequest(input, principal), undefined, e, { redacted: false }, 0);
+      if (durable) await durable;
+      throw e;
     }
     const outcome: RunOutcome = { redacted: false };
     let ran = false;
@@ -163,7 +174,7 @@ export class RequestPipeline {
 
   /** Durable per audit.fsync before the answer goes out; a failed write fails a successful request. */
   private audit(
-    call: Call,
+    call: InferenceRequest,
     result: CompletionResult | undefined,
     error: ColoError | undefined,
     outcome: RunOutcome,
@@ -220,6 +231,23 @@ export class RequestPipeline {
     }
     return e;
   }
+}
+
+/** What the audit record of a request refused by the validator is built from. */
+function refusedRequest(input: CallInput, principal: Principal | undefined): InferenceRequest {
+  return {
+    id: input.id,
+    model: input.model,
+    prompt: input.prompt,
+    messages: input.messages,
+    skill: input.skill,
+    sampling: { ...DEFAULT_SAMPLING, stop: [] },
+    deadlineMs: input.deadline_ms ?? 0,
+    priority: 0,
+    stream: input.stream ?? false,
+    tenant: principal?.tenant,
+    keyId: principal?.keyId,
+  };
 }
 
 /** One colo:request:done event for a request refused before it ran (metrics subscribe). */

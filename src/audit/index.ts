@@ -1,6 +1,6 @@
 /** Audit: one durable record per request, and queries over them. See README.md. */
 export { auditConfigSchema, type AuditConfig } from './config';
-export { AuditLog, type AuditLogOptions } from './log';
+export { AuditLog, auditCommit, type AuditCommitEvent, type AuditLogOptions } from './log';
 export {
   buildAuditRecord,
   SecretScrubber,

@@ -104,7 +104,11 @@ export function buildAuditRecord(
           cached: result.route.cached,
         }
       : undefined,
-    tokens: { prompt: result?.usage.promptTokens ?? 0, completion: result?.usage.completionTokens ?? 0 },
+    // A request that ended without a result is recorded with what it used (err.usage).
+    tokens: {
+      prompt: result?.usage.promptTokens ?? err?.usage?.promptTokens ?? 0,
+      completion: result?.usage.completionTokens ?? err?.usage?.completionTokens ?? 0,
+    },
     cost: input.cost ?? 0,
     latencyUs: {
       queue: result?.timings.queueUs ?? 0,

@@ -11,7 +11,9 @@ import * as fb from './generated/colo_generated';
 import type { Signal, SignalDirection } from './signal';
 import { verifyServerFrame } from './verify';
 
-export type RequestInput = Partial<Omit<InferenceRequest, 'sampling' | 'tenant' | 'keyId'>> & {
+export type RequestInput = Partial<
+  Omit<InferenceRequest, 'sampling' | 'tenant' | 'keyId' | 'deadlineAt' | 'inputs' | 'receivedAt'>
+> & {
   id: string;
   /** Only the fields given are written; the server applies defaults to the rest. */
   sampling?: Partial<SamplingParams> | undefined;
@@ -60,6 +62,10 @@ export function encodeRequest(req: RequestInput): Uint8Array {
     messages = fb.InferenceRequest.createMessagesVector(b, offs);
   }
   const sampling = req.sampling ? encodeSampling(b, req.sampling) : 0;
+  const strs = (xs: readonly string[]) => xs.map((x) => b.createString(x));
+  const choices = req.choices ? fb.InferenceRequest.createChoicesVector(b, strs(req.choices)) : 0;
+  const tickers = req.tickers ? fb.InferenceRequest.createTickersVector(b, strs(req.tickers)) : 0;
+  const schema = req.responseSchema !== undefined ? b.createString(req.responseSchema) : 0;
 
   fb.InferenceRequest.startInferenceRequest(b);
   fb.InferenceRequest.addId(b, id);
@@ -72,6 +78,9 @@ export function encodeRequest(req: RequestInput): Uint8Array {
   if (req.priority !== undefined) fb.InferenceRequest.addPriority(b, uint('priority', req.priority, 255));
   if (req.stream !== undefined) fb.InferenceRequest.addStream(b, req.stream);
   if (skill) fb.InferenceRequest.addSkill(b, skill);
+  if (choices) fb.InferenceRequest.addChoices(b, choices);
+  if (tickers) fb.InferenceRequest.addTickers(b, tickers);
+  if (schema) fb.InferenceRequest.addResponseSchema(b, schema);
   return finishClient(fb.ClientBody.InferenceRequest, fb.InferenceRequest.endInferenceRequest(b));
 }
 
@@ -138,9 +147,17 @@ export function decodeServerFrame(
       return decodeResult(frame.body(new fb.Result()) as fb.Result);
     case fb.ServerBody.Error: {
       const e = frame.body(new fb.Error()) as fb.Error;
+      const u = e.usage();
       const error = new ColoError(errorCodeFromWire(e.code()), e.message() ?? '', {
         field: e.field() || undefined,
         retryAfterMs: e.retryAfterMs() || undefined,
+        usage: u
+          ? {
+              promptTokens: u.promptTokens(),
+              completionTokens: u.completionTokens(),
+              text: e.partialText() || undefined,
+            }
+          : undefined,
       });
       return { kind: 'error', id: e.id() ?? '', error };
     }
@@ -193,5 +210,12 @@ function decodeResult(r: fb.Result): ServerMessage {
       totalUs: Number(timings?.totalUs() ?? 0n),
     },
   };
+  const choice = r.choice();
+  if (choice !== null) {
+    result.choice = choice;
+    result.choiceProbs = Array.from(r.choiceProbsArray() ?? []);
+  }
+  const cost = Number(r.costMicros());
+  if (cost > 0) result.costMicros = cost;
   return { kind: 'result', result, skill: r.skill() || undefined, signals };
 }

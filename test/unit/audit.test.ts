@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   auditConfigSchema,
   AuditLog,
+  auditCommit,
+  type AuditCommitEvent,
   buildAuditRecord,
   decodeSegment,
   encodeRecord,
@@ -124,8 +126,30 @@ describe('AuditLog', () => {
     ...over,
   });
 
-  it('group-commits concurrent writes: every one resolves, in few batches, all readable', async () => {
+  it('background (default): each write is on the page cache when it returns; one fdatasync covers a group', async () => {
     const log = await AuditLog.open(auditConfigSchema.parse({ dir }));
+    const commits: AuditCommitEvent[] = [];
+    const onCommit = (e: unknown) => commits.push(e as AuditCommitEvent);
+    auditCommit.subscribe(onCommit);
+    try {
+      for (let i = 0; i < 300; i++) expect(log.write(rec(i))).toBeUndefined();
+      // Readable at once, from another reader, before any fsync: write(2) has returned.
+      const before = await queryAudit(dir, { limit: 0, order: 'asc' });
+      expect(before.records).toHaveLength(300);
+      await log.flush();
+      expect(log.fsyncs).toBeGreaterThanOrEqual(1);
+      expect(log.fsyncs).toBeLessThan(300);
+      expect(commits.reduce((n, c) => n + c.records, 0)).toBe(300);
+      expect(commits.every((c) => c.lagMs >= 0)).toBe(true);
+    } finally {
+      auditCommit.unsubscribe(onCommit);
+    }
+    await log.close();
+    expect(() => log.write(rec(1))).toThrow(expect.objectContaining({ code: 'SHUTTING_DOWN' }));
+  });
+
+  it('fsync always: group-commits concurrent writes: every one resolves, in few batches, all readable', async () => {
+    const log = await AuditLog.open(auditConfigSchema.parse({ dir, fsync: 'always' }));
     await Promise.all(Array.from({ length: 1000 }, (_, i) => log.write(rec(i))));
     expect(log.written).toBe(1000);
     expect(log.batches).toBeLessThan(20);
@@ -139,7 +163,7 @@ describe('AuditLog', () => {
   // Regression: a write issued from the continuation of an acknowledged write (a
   // sequential writer) was parked behind a flush that had already ended, and hung.
   it('does not strand a write made right after the previous one was acknowledged', async () => {
-    const log = await AuditLog.open(auditConfigSchema.parse({ dir }));
+    const log = await AuditLog.open(auditConfigSchema.parse({ dir, fsync: 'always' }));
     for (let i = 0; i < 20; i++) await log.write(rec(i));
     expect(log.written).toBe(20);
     await log.close();
