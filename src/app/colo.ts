@@ -126,7 +126,8 @@ export async function startColo(
       else log.error('classifier failed to load; serving the others', { name: s.name, error: s.error });
     }
     const classifierRoute: ClassifierRoute = {
-      has: (name) => classifiers.has(name),
+      // Failed ones too: get() then answers NOT_READY, naming the load error.
+      has: (name) => classifiers.status().some((c) => c.name === name),
       classify: async (name, texts) => {
         const clf = classifiers.get(name);
         const out = await clf.classify(texts as string[]);

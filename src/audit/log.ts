@@ -154,7 +154,7 @@ export class AuditLog {
       clearTimeout(this.syncTimer);
       this.syncTimer = undefined;
     }
-    if (this.syncing || this.unsynced === 0) return;
+    if (this.syncing || this.unsynced === 0 || this.fd < 0) return;
     const records = this.unsynced;
     const since = this.unsyncedSince;
     this.unsynced = 0;
@@ -296,6 +296,8 @@ export class AuditLog {
     this.closed = true;
     await this.fh?.close();
     this.fh = undefined;
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
   }
