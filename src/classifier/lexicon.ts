@@ -14,7 +14,7 @@
  *      (loss, costs, debt...) flips: "the operating loss widened" is `<lex->`, "costs
  *      decreased" is `<lex+>`.
  *   3. Words polar in themselves (record, beat, warning, impairment...) count unless a
- *      movement already used them as its metric.
+ *      movement or a comparison (step 5, run before this one) used them as its metric.
  *   4. A negator (not, no, never, without, n't) up to NEGATION_WINDOW words before a polar
  *      word in its clause flips it: "did not meet", "no longer expects a loss".
  *   5. Comparisons of two figures: "to A from B", "from B to A", "A compared with B",
@@ -126,6 +126,14 @@ export class Lexicon {
       emit(dir * metricPolarity(s, i, used) * negation(s, i));
       used[i] = 1;
     }
+    // 5. comparisons of two figures, at most one per segment.
+    let segStart = 0;
+    for (let i = 0; i <= s.n; i++) {
+      if (i < s.n && s.seg[i] === s.seg[segStart]) continue;
+      const cmp = compareFigures(s, segStart, i);
+      if (cmp !== null) emit(cmp.sign * metricBefore(s, cmp.at, segStart, used));
+      segStart = i;
+    }
     // 3. words polar in themselves.
     for (let i = 0; i < s.n; i++) {
       const f = s.flags[i] as number;
@@ -133,14 +141,6 @@ export class Lexicon {
       if (f & F.Flat) flat++;
       if (!(f & (F.Pos | F.Neg))) continue;
       emit((f & F.Pos ? 1 : -1) * negation(s, i));
-    }
-    // 5. comparisons of two figures, at most one per segment.
-    let segStart = 0;
-    for (let i = 0; i <= s.n; i++) {
-      if (i < s.n && s.seg[i] === s.seg[segStart]) continue;
-      const cmp = compareFigures(s, segStart, i);
-      if (cmp !== null) emit(cmp.sign * metricBefore(s, cmp.at, segStart));
-      segStart = i;
     }
     // 6. summary.
     for (let k = 0; k < flat; k++) tokens.push(LEX_FLAT);
@@ -181,16 +181,21 @@ function metricPolarity(s: Scan, i: number, used: Uint8Array): number {
   return 1;
 }
 
-/** The polarity of the nearest metric before `at` in its segment; +1 if none. */
-function metricBefore(s: Scan, at: number, segStart: number): number {
+/** The polarity of the nearest metric before `at` in its segment (marked used); +1 if none. */
+function metricBefore(s: Scan, at: number, segStart: number, used: Uint8Array): number {
   for (let j = at - 1; j >= segStart; j--) {
     const p = polarityAt(s, j);
-    if (p !== 0) return p;
+    if (p !== 0) {
+      used[j] = 1;
+      return p;
+    }
   }
   return 1;
 }
 
+/** Metric polarity of word j; 0 for a non-metric and for a denominator ("loss per share"). */
 function polarityAt(s: Scan, j: number): number {
+  if (j > 0 && s.words[j - 1] === 'per') return 0;
   const f = s.flags[j] as number;
   return f & F.Bad ? -1 : f & F.Good ? 1 : 0;
 }
