@@ -22,7 +22,7 @@ commands:
   pull SPEC            fetch a model: a manifest name, hf:owner/repo/file.gguf (sha256-checked) or
                        synthetic:<0.5b|1b|3b|8b|tiny>-<q4_0|q8_0|f16> (generated)
   audit                query the audit log: [--since] [--until] [--tenant] [--status] [--model] [--limit] [--json]
-  train-classifier     train an ONNX sentiment classifier: --train CSV --valid CSV --out DIR [--seed N]
+  train-classifier     train an ONNX sentiment classifier: --train CSV --valid CSV --out DIR [--seed N] [--calibrate CSV] [--eval CSV]
   replay               play a news tape into a running Colo: --news tape.jsonl [--url ws://...] [--speed N]
                        [--prices prices.csv]; or --make-example DIR
   help                 this text

@@ -20,6 +20,11 @@ export interface Classification {
   probs: number[];
   /** Probability of `label`. */
   confidence: number;
+  /**
+   * Cascade marker: confidence < the model's `escalateBelow`. The answer is still the
+   * classifier's best guess; a caller with time left should ask the LLM skill instead.
+   */
+  escalate: boolean;
 }
 
 export class Classifier {
@@ -107,6 +112,7 @@ export class Classifier {
       labelIndex: best,
       probs: Array.from(row),
       confidence: row[best] as number,
+      escalate: (row[best] as number) < this.options.escalateBelow,
     };
   }
 

@@ -8,6 +8,8 @@ export const classifierModelSchema = z.strictObject({
   dir: z.string().min(1),
   /** Overrides the registry-wide mode for this model. Default: the registry's mode. */
   mode: z.enum(['inline', 'pool']).optional(),
+  /** Overrides the registry-wide `escalateBelow` for this model. Default: the registry's. */
+  escalateBelow: z.number().min(0).max(1).optional(),
 });
 export type ClassifierModelConfig = z.infer<typeof classifierModelSchema>;
 
@@ -20,6 +22,13 @@ export const classifierConfigSchema = z.strictObject({
    * transformer) never blocks the socket thread. Default 'inline'.
    */
   mode: z.enum(['inline', 'pool']).default('inline'),
+  /**
+   * Cascade threshold: a classification whose confidence (the calibrated probability of
+   * its label) is below this is marked `escalate: true`, and its signal abstains, so the
+   * caller can send the text to the LLM skill or /v1/decide instead. 0 never escalates.
+   * Default 0.
+   */
+  escalateBelow: z.number().min(0).max(1).default(0),
   /** Worker threads per model in pool mode. Default 1. */
   poolThreads: z.number().int().min(1).max(64).default(1),
   /** Extra wait, in µs, to coalesce requests into a batch; 0 batches only what arrives in one tick or while a run is in flight. Default 0. */

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { HASH_ALGORITHM, combine, hashString } from './hash';
+import { Lexicon } from './lexicon';
 import { stem, tokenize } from './tokenize';
 
 export const featurizerSpecSchema = z.strictObject({
@@ -36,6 +37,14 @@ export const featurizerSpecSchema = z.strictObject({
   charNgrams: z.array(z.number().int().min(2).max(8)).default([4]),
   /** Weight of a char n-gram relative to a word feature. Default 0.3. */
   charWeight: z.number().positive().default(0.3),
+  /**
+   * Add the directional financial lexicon's polarity tokens (lexicon.ts: `<lex+>`,
+   * `<lex->`, ...), hashed like words. Default false, so featurizer.json files written
+   * before the lexicon existed keep their exact features; `colo train-classifier` turns it on.
+   */
+  lexicon: z.boolean().default(false),
+  /** Weight of a lexicon token relative to a word feature. Default 1. */
+  lexiconWeight: z.number().positive().default(1),
   /** Use 1 + ln(tf) instead of tf. Default true. */
   sublinearTf: z.boolean().default(true),
 });
@@ -52,6 +61,7 @@ const NS_UNI = 0x1;
 const NS_BI = 0x2;
 const NS_CHAR = 0x3;
 const NS_STEM = 0x4;
+const NS_LEX = 0x5;
 const BOS = '<s>';
 /** Slots per sort key; a headline with more features than this is cut (see grow()). */
 const SLOT_RANGE = 1 << 20;
@@ -64,6 +74,9 @@ export class Featurizer {
   private readonly seedBi: number;
   private readonly seedChar: number;
   private readonly seedStem: number;
+  private readonly seedLex: number;
+  private readonly lexicon: Lexicon | null;
+  private readonly lexTokens: string[] = [];
   private readonly bos: number;
   private readonly eos: number;
   // Scratch reused across calls: one headline never needs more than a few hundred slots.
@@ -79,6 +92,8 @@ export class Featurizer {
     this.seedBi = (this.spec.seed ^ Math.imul(NS_BI, 0x9e3779b1)) >>> 0;
     this.seedChar = (this.spec.seed ^ Math.imul(NS_CHAR, 0x9e3779b1)) >>> 0;
     this.seedStem = (this.spec.seed ^ Math.imul(NS_STEM, 0x9e3779b1)) >>> 0;
+    this.seedLex = (this.spec.seed ^ Math.imul(NS_LEX, 0x9e3779b1)) >>> 0;
+    this.lexicon = this.spec.lexicon ? new Lexicon() : null;
     this.bos = hashString(BOS, this.seedBi);
     this.eos = hashString(EOS, this.seedBi);
   }
@@ -108,7 +123,17 @@ export class Featurizer {
       for (const size of this.spec.charNgrams) this.charGrams(tok, size, push);
     }
     if (this.spec.bigrams && toks.length > 0) push(combine(prev, this.eos), 1);
+    if (this.lexicon) {
+      const w = this.spec.lexiconWeight;
+      for (const lt of this.lexicon.read(text, this.lexTokens).tokens) push(hashString(lt, this.seedLex), w);
+    }
     return this.reduce(n);
+  }
+
+  /** The bucket and sign a lexicon token is hashed to (for the lexicon prior, train.ts). */
+  lexiconSlot(token: string): { index: number; sign: 1 | -1 } {
+    const h = hashString(token, this.seedLex);
+    return { index: h & this.mask, sign: h >>> 31 ? -1 : 1 };
   }
 
   private charGrams(tok: string, size: number, push: (h: number, w: number) => void): void {

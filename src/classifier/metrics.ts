@@ -14,6 +14,8 @@ export interface EvalMetrics {
   /** confusion[true][predicted]. */
   confusion: number[][];
   perClass: ClassMetrics[];
+  /** Expected calibration error of the confidences (calibrate.ts), when probabilities were scored. */
+  ece?: number;
 }
 
 export function evaluate(

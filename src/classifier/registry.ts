@@ -39,7 +39,11 @@ export class ClassifierRegistry {
     // Sequential: loading several ONNX sessions at once only competes for the same cores.
     for (const m of cfg.models) {
       try {
-        const classifier = await ClassifierImpl.load(m.dir, { ...shared, mode: m.mode ?? shared.mode });
+        const classifier = await ClassifierImpl.load(m.dir, {
+          ...shared,
+          mode: m.mode ?? shared.mode,
+          escalateBelow: m.escalateBelow ?? shared.escalateBelow,
+        });
         reg.entries.set(m.name, { name: m.name, dir: m.dir, classifier });
       } catch (err) {
         reg.entries.set(m.name, { name: m.name, dir: m.dir, error: toColoError(err) });

@@ -3,6 +3,8 @@
  * one classification and signal per input, batched in one model run. A CallRoute: the
  * server runs it through the pipeline (auth with the classifier's scope, quota, audit),
  * like the same classifier over the WebSocket. `GET /v1/classifiers` lists their state.
+ * A result below the model's `escalateBelow` confidence has `signal.abstain: true` (the
+ * cascade: escalate it to the LLM).
  */
 import { z } from 'zod';
 import { newId } from '../core/ids';

@@ -2,6 +2,8 @@
  * Maps a sentiment classification onto the typed Signal an execution engine acts on:
  * direction from the label (bearish/negative -1, bullish/positive +1, else 0), score =
  * P(bullish) - P(bearish), confidence = P(label), ticker from the first $CASHTAG.
+ * The signal abstains below `threshold` and whenever the classification is marked
+ * `escalate` (the cascade: low confidence, hand it to the LLM).
  */
 import { firstCashtag } from '../core/ticker';
 import type { Signal, SignalDirection } from '../core/types';
@@ -31,6 +33,6 @@ export function classificationToSignal(
     confidence: c.confidence,
     label: c.label,
     rationale: '',
-    abstain: c.confidence < threshold,
+    abstain: c.confidence < threshold || c.escalate,
   };
 }

@@ -51,7 +51,7 @@ afterAll(async () => {
 });
 
 describe('trainClassifier', () => {
-  it('reaches the accuracy and macro-F1 floor on valid (measured 0.848 / 0.788)', () => {
+  it('reaches the accuracy and macro-F1 floor on valid (measured 0.843 / 0.791)', () => {
     expect(trained.valid.examples).toBe(2388);
     expect(trained.valid.accuracy).toBeGreaterThanOrEqual(0.84);
     expect(trained.valid.macroF1).toBeGreaterThanOrEqual(0.78);
