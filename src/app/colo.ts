@@ -135,6 +135,7 @@ export async function startColo(
           label: r.label,
           confidence: r.confidence,
           probs: Object.fromEntries(clf.labels.map((l, j) => [l, r.probs[j]!])),
+          escalate: r.escalate,
           signal: classificationToSignal(r, clf.labels, texts[i]!),
         }));
       },

@@ -129,7 +129,9 @@ export interface CompletionResult {
   /** Total log-probability of each choice (request order). */
   choiceLogprobs?: number[] | undefined;
   /** For classifier calls: each text's label, confidence and per-label probabilities. */
-  classifications?: { label: string; confidence: number; probs: Record<string, number> }[] | undefined;
+  classifications?:
+    | { label: string; confidence: number; probs: Record<string, number>; escalate?: boolean | undefined }[]
+    | undefined;
   /** Cost in micro-dollars from the configured prices (0 when unpriced). */
   costMicros?: number | undefined;
 }

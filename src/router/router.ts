@@ -25,6 +25,8 @@ export interface Classification {
   confidence: number;
   /** Probability per label. */
   probs: Record<string, number>;
+  /** Confidence fell below the classifier's escalateBelow: ask a stronger model (cascade). */
+  escalate?: boolean | undefined;
   signal: Signal;
 }
 
@@ -244,7 +246,12 @@ export class Router {
       route: { kind: 'local', provider: 'onnx', model: req.model, cached: false },
       timings: trace.finish(),
       signals: out.map((o) => o.signal),
-      classifications: out.map((o) => ({ label: o.label, confidence: o.confidence, probs: o.probs })),
+      classifications: out.map((o) => ({
+        label: o.label,
+        confidence: o.confidence,
+        probs: o.probs,
+        escalate: o.escalate,
+      })),
     };
   }
 }

@@ -6,7 +6,8 @@ import uWS from 'uWebSockets.js';
 import { ColoError } from '../core/errors';
 import type { ServerContext } from './context';
 import { encodeError } from '../protocol';
-import { registerHttpRoutes, type HttpState } from './routes';
+import { callRoutes, registerHttpRoutes, type HttpState } from './routes';
+import type { CallRoute } from './context';
 import { registerWebSocket, type WsState } from './ws';
 
 export class ColoServer {
@@ -42,6 +43,11 @@ export class ColoServer {
         resolve(this.port);
       });
     });
+  }
+
+  /** Every HTTP route that runs a model (each goes through the pipeline), for the conformance test. */
+  callRoutes(): readonly CallRoute[] {
+    return callRoutes(this.ctx);
   }
 
   get connections(): number {
