@@ -94,8 +94,6 @@ export const gatewayConfigSchema = z.strictObject({
   retry: retrySchema.default(retrySchema.parse({})),
   /** Per-target circuit breaker. Default: see breakerSchema. */
   breaker: breakerSchema.default(breakerSchema.parse({})),
-  /** Deadline for requests with deadlineMs 0. Default 30000 ms. */
-  defaultDeadlineMs: z.number().int().min(1).default(30_000),
   /** Weight of the newest sample in the per-target EWMA of time to first token. Default 0.2. */
   ewmaAlpha: z.number().gt(0).max(1).default(0.2),
 });

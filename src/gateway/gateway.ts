@@ -6,6 +6,7 @@
  * and destroys the pools.
  */
 import { performance } from 'node:perf_hooks';
+import { absoluteDeadline, timerDelay } from '../core/deadline';
 import { ColoError } from '../core/errors';
 import type { CompletionResult, Completer, InferenceRequest, TokenSink } from '../core/types';
 import { type AliasConfig, type GatewayConfig, type GatewayConfigInput, gatewayConfigSchema } from './config';
@@ -56,6 +57,9 @@ interface Route {
   alias: AliasConfig;
   targets: Target[];
 }
+
+/** For callers that bring no absolute deadline (direct gateway users: tests, benches). */
+const FALLBACK_DEADLINE_MS = 30_000;
 
 export class Gateway implements Completer {
   private readonly inflight = new Set<AbortController>();
@@ -129,10 +133,11 @@ export class Gateway implements Completer {
   }
 
   /**
-   * Completes `req` remotely. `req.model` is an alias or a target name. The deadline
-   * (`req.deadlineMs`, or the configured default when 0) counts from `receivedAt`
-   * (same clock as deps.now, i.e. performance.now()) or from this call. It covers
-   * every retry, failover and hedge.
+   * Completes `req` remotely. `req.model` is an alias or a target name. The deadline is
+   * the request's absolute `deadlineAt` (made once at the edge, src/core/deadline.ts;
+   * same clock as deps.now, i.e. performance.now()); a caller without one (tests,
+   * benches) gets `req.deadlineMs` (0: 30 s) from `receivedAt` or from this call. It
+   * covers every retry, failover and hedge.
    */
   async complete(
     req: InferenceRequest,
@@ -150,15 +155,16 @@ export class Gateway implements Completer {
       });
     }
     if (signal.aborted) throw new ColoError('CANCELLED', 'request cancelled');
-    const budget = req.deadlineMs > 0 ? req.deadlineMs : this.cfg.defaultDeadlineMs;
-    const deadlineAt = t0 + budget;
+    const deadlineAt = req.deadlineAt ?? absoluteDeadline(t0, req.deadlineMs, FALLBACK_DEADLINE_MS);
+    const budget = Math.round(deadlineAt - t0);
     const left = deadlineAt - this.now();
     if (left <= 0) throw new ColoError('DEADLINE', `deadline of ${budget} ms passed before the gateway`);
 
     const ctl = new AbortController();
+    // timerDelay: never above 2^31-1 ms, where Node would fire the timer at once.
     const timer = setTimeout(
       () => ctl.abort(new ColoError('DEADLINE', `deadline of ${budget} ms passed`)),
-      left,
+      timerDelay(deadlineAt, this.now()),
     );
     const onCancel = (): void => ctl.abort(new ColoError('CANCELLED', 'request cancelled'));
     signal.addEventListener('abort', onCancel, { once: true });

@@ -54,8 +54,9 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
   const decodeOptions = clientDecodeOptions(ctx.protocol);
   app.ws<Conn>('/v1/ws', {
     compression: 0,
-    // uWS closes on frames above this; Colo's own limit (maxFrameBytes) answers with an Error frame instead.
-    maxPayloadLength: Math.max(cfg.maxFrameBytes * 4, 1 << 20),
+    // uWS drops the connection (1006) on frames above this, before JS sees them; Colo's own
+    // limit (maxFrameBytes) is far below it and answers with an Error frame and a 1009 close.
+    maxPayloadLength: Math.max(cfg.maxFrameBytes * 16, 16 << 20),
     maxBackpressure: cfg.maxBackpressureBytes,
     closeOnBackpressureLimit: 1,
     idleTimeout: cfg.idleTimeoutSec === 0 ? 0 : Math.max(8, cfg.idleTimeoutSec),
@@ -119,6 +120,18 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
         return;
       }
       const receivedAt = performance.now();
+      if (message.byteLength > cfg.maxFrameBytes) {
+        // RFC 6455 §7.4.1: 1009, message too big. The Error frame says which limit, first.
+        send(
+          ws,
+          encodeError(
+            '',
+            new ColoError('FRAME_TOO_LARGE', `frame of ${message.byteLength} bytes exceeds the limit of ${cfg.maxFrameBytes}`),
+          ),
+        );
+        ws.end(1009, 'frame too large');
+        return;
+      }
       let msg: ReturnType<typeof decodeClientFrame>;
       try {
         msg = decodeClientFrame(new Uint8Array(message), cfg.maxFrameBytes, decodeOptions, receivedAt);

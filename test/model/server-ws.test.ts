@@ -100,9 +100,6 @@ describe('WebSocket /v1/ws with FlatBuffers', () => {
     c.send(wrongId);
     expect(await errorCode(c)).toBe('MALFORMED_FRAME');
     c.messages.length = 0;
-    c.send(req('big', { prompt: 'x'.repeat(5000) }));
-    expect(await errorCode(c)).toBe('FRAME_TOO_LARGE');
-    c.messages.length = 0;
     c.send('{"text":"frame"}');
     expect(await errorCode(c)).toBe('UNSUPPORTED_FRAME');
     c.send(req('nomodel', { model: 'no-such-model' }));
@@ -118,6 +115,12 @@ describe('WebSocket /v1/ws with FlatBuffers', () => {
     c.send(req('still-ok'));
     expect((await c.final('still-ok')).kind).toBe('result');
     await c.close();
+    // Over server.maxFrameBytes: an Error frame naming the limit, then a 1009 close (RFC 6455 §7.4.1).
+    const big = await WsClient.connect(colo.port);
+    const closed = new Promise<number>((r) => big.ws.once('close', (code: number) => r(code)));
+    big.send(req('big', { prompt: 'x'.repeat(5000) }));
+    expect(await errorCode(big)).toBe('FRAME_TOO_LARGE');
+    expect(await closed).toBe(1009);
   });
 
   it('200 clients disconnecting mid-stream release their sequences; the pool still serves at full size', async () => {

@@ -61,7 +61,8 @@ describe('gateway config', () => {
       ttfbTimeoutMs: 5000,
       stallTimeoutMs: 10_000,
     });
-    expect(cfg.defaultDeadlineMs).toBe(30_000);
+    // One default deadline for all of Colo (server.defaultDeadlineMs); the gateway has none of its own.
+    expect(cfg).not.toHaveProperty('defaultDeadlineMs');
     expect(() => gatewayConfigSchema.parse({ targets: [{ ...dummy('a', 'echo'), wieght: 2 }] })).toThrow(
       /wieght/,
     );
