@@ -1,35 +1,107 @@
 /**
- * Service-time estimates for admission: EWMAs of time to first token and of time
- * per generated token, learnt from finished requests. The router compares
- * wait + service against a request's deadline to pick local or remote.
+ * What admission predicts with: per model, learnt online from what workers measure.
+ *
+ * - `overheadMs`: from receipt to the start of evaluation (hops, tokenizing), EWMA.
+ * - `prefillMsPerToken`: prompt evaluation, per token actually evaluated, EWMA.
+ * - `stepMs[b]`: the decode step time one stream sees while b sequences decode
+ *   together (b = 1..slots), one EWMA per batch size. Until a size has been observed it
+ *   is interpolated between the nearest observed (or warm-up measured) sizes, so the
+ *   table starts from the worker's warm-up (src/engine/load.ts measures b = 1 and
+ *   b = all) and sharpens as traffic runs at each size.
+ *
+ * A request's service time at batch size b is then
+ *   overhead + prefill(promptTokens) + maxTokens × stepMs[b].
+ * maxTokens is the bound, not a guess of where the model stops: admitting on it never
+ * admits what cannot finish.
  */
+export interface Rates {
+  prefillMsPerToken: number;
+  stepMs1: number;
+  stepMsFull: number;
+}
+
+/** Used only until the warm-up figures arrive (a model without warm-up). */
+const COLD: Rates = { prefillMsPerToken: 0.5, stepMs1: 2, stepMsFull: 4 };
+
 export class ServiceEstimator {
-  private ttftMs: number;
-  private perTokenMs: number;
+  private overhead = 1;
+  private prefill: number;
+  /** Index b (1..slots): EWMA step time; `seen[b]` marks sizes observed or measured. */
+  private readonly step: number[];
+  private readonly seen: boolean[];
   private samples = 0;
 
   constructor(
-    initialTtftMs = 5,
-    initialPerTokenMs = 2,
+    readonly slots: number,
+    rates: Rates = COLD,
     private readonly alpha = 0.2,
   ) {
-    this.ttftMs = initialTtftMs;
-    this.perTokenMs = initialPerTokenMs;
+    this.prefill = rates.prefillMsPerToken;
+    this.step = new Array<number>(slots + 1).fill(0);
+    this.seen = new Array<boolean>(slots + 1).fill(false);
+    this.setMeasured(rates);
   }
 
-  observe(ttftMs: number, generateMs: number, tokens: number): void {
+  /** Replaces the table's anchors with warm-up figures (b = 1 and b = slots). */
+  setMeasured(r: Rates): void {
+    this.prefill = r.prefillMsPerToken;
+    this.step[1] = r.stepMs1;
+    this.seen[1] = true;
+    if (this.slots > 1) {
+      this.step[this.slots] = Math.max(r.stepMsFull, r.stepMs1);
+      this.seen[this.slots] = true;
+    }
+  }
+
+  /** One finished generation, as the worker measured it. */
+  observe(o: {
+    overheadMs: number;
+    prefillTokens: number;
+    prefillMs: number;
+    decodeMs: number;
+    tokens: number;
+    batch: number;
+  }): void {
     const a = this.samples < 5 ? 0.5 : this.alpha;
     this.samples++;
-    this.ttftMs += a * (ttftMs - this.ttftMs);
-    if (tokens > 1) this.perTokenMs += a * (generateMs / (tokens - 1) - this.perTokenMs);
+    if (o.overheadMs >= 0) this.overhead += a * (o.overheadMs - this.overhead);
+    if (o.prefillTokens > 0) this.prefill += a * (o.prefillMs / o.prefillTokens - this.prefill);
+    if (o.tokens > 1) {
+      const b = Math.min(this.slots, Math.max(1, Math.round(o.batch)));
+      const ms = o.decodeMs / (o.tokens - 1);
+      if (!this.seen[b]) {
+        this.step[b] = this.stepMs(b);
+        this.seen[b] = true;
+      }
+      this.step[b]! += a * (ms - this.step[b]!);
+    }
   }
 
-  /** Expected service time of one request generating up to maxTokens. */
-  serviceMs(maxTokens: number): number {
-    return this.ttftMs + this.perTokenMs * Math.max(0, maxTokens - 1);
+  /** Decode step time at batch size b. */
+  stepMs(b: number): number {
+    const k = Math.min(this.slots, Math.max(1, Math.round(b)));
+    if (this.seen[k]) return this.step[k]!;
+    let lo = k - 1;
+    while (lo > 1 && !this.seen[lo]) lo--;
+    let hi = k + 1;
+    while (hi < this.slots && !this.seen[hi]) hi++;
+    if (!this.seen[hi]) return this.step[lo]! * (k / lo); // nothing above: no batching gain
+    return this.step[lo]! + ((this.step[hi]! - this.step[lo]!) * (k - lo)) / (hi - lo);
   }
 
-  snapshot(): { ttftMs: number; perTokenMs: number; samples: number } {
-    return { ttftMs: this.ttftMs, perTokenMs: this.perTokenMs, samples: this.samples };
+  /** Time to evaluate a prompt and reach the first token. */
+  firstTokenMs(promptTokens: number): number {
+    return this.overhead + this.prefill * promptTokens;
+  }
+
+  /** Expected service time of a request generating up to maxTokens at batch size b. */
+  serviceMs(maxTokens: number, promptTokens = 16, b = 1): number {
+    return this.firstTokenMs(promptTokens) + this.stepMs(b) * Math.max(0, maxTokens - 1);
+  }
+
+  snapshot(): { overheadMs: number; prefillMsPerToken: number; stepMs: number[]; samples: number } {
+    const stepMs = [];
+    for (let b = 1; b <= this.slots; b++) stepMs.push(this.stepMs(b));
+    return { overheadMs: this.overhead, prefillMsPerToken: this.prefill, stepMs, samples: this.samples };
   }
 }
