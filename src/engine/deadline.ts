@@ -10,9 +10,9 @@ export function deadlineOf(req: InferenceRequest, receivedAt: number): number {
   return req.deadlineAt ?? absoluteDeadline(req.receivedAt ?? receivedAt, req.deadlineMs, 0);
 }
 
-/** Prompt tokens before the worker has tokenized: about 3 characters a token, rounded up (pessimistic). */
-export function estimatePromptTokens(req: InferenceRequest): number {
+/** Characters of prompt text (chat messages with a little for their template), for the token estimate. */
+export function promptChars(req: InferenceRequest): number {
   let chars = req.prompt?.length ?? 0;
   for (const m of req.messages ?? []) chars += m.content.length + 8;
-  return Math.max(1, Math.ceil(chars / 3));
+  return chars;
 }

@@ -55,7 +55,7 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
   // Keep the KV cache of the longest common prefix; at least the last prompt token is
   // evaluated, since its logits give the first sampled token.
   const prompt = d.prompt;
-  await seq.adaptStateToTokens(prompt.slice(0, -1), false);
+  await gate.edit(() => seq.adaptStateToTokens(prompt.slice(0, -1), false));
   const toEval = prompt.slice(seq.nextTokenIndex);
 
   const detok = new StreamDetokenizer(model, prompt);
@@ -111,6 +111,8 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
       else if (stops.stopped) finish = 'stop';
       else if (progress.completionTokens >= d.maxTokens) finish = 'length';
       if (finish) break;
+      const held = gate.pass();
+      if (held) await held;
       gate.waiting++;
       waiting = true;
     }

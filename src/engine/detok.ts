@@ -52,7 +52,9 @@ export class StreamDetokenizer {
     const start = t.length - n;
     const ctx = start > 0 ? t.slice(Math.max(0, start - CONTEXT), start) : undefined;
     const text =
-      n === 1 ? this.model.detokenize([token], false, ctx) : this.model.detokenize(t.slice(start), false, ctx);
+      n === 1
+        ? this.model.detokenize([token], false, ctx)
+        : this.model.detokenize(t.slice(start), false, ctx);
     if (text.endsWith(REPLACEMENT) && n < MAX_HELD && !this.model.isSpecialToken(token)) {
       this.held = n;
       return '';

@@ -9,8 +9,12 @@
  *   table starts from the worker's warm-up (src/engine/load.ts measures b = 1 and
  *   b = all) and sharpens as traffic runs at each size.
  *
+ * - `tokensPerChar` and `evalShare`: prompt length in tokens per character, and the
+ *   share of prompt tokens evaluated (the rest is reused from a sequence's KV cache:
+ *   skill templates repeat), both learnt from the worker's exact counts.
+ *
  * A request's service time at batch size b is then
- *   overhead + prefill(promptTokens) + maxTokens × stepMs[b].
+ *   overhead + stepMs[1] + prefill × promptTokens × evalShare + (maxTokens - 1) × stepMs[b].
  * maxTokens is the bound, not a guess of where the model stops: admitting on it never
  * admits what cannot finish.
  */
@@ -26,6 +30,10 @@ const COLD: Rates = { prefillMsPerToken: 0.5, stepMs1: 2, stepMsFull: 4 };
 export class ServiceEstimator {
   private overhead = 1;
   private prefill: number;
+  /** Prompt tokens per character of prompt text, learnt from the worker's exact counts. */
+  private tokensPerChar = 1 / 3;
+  /** Share of prompt tokens actually evaluated (the rest is reused from a sequence's KV cache). */
+  private evalShare = 1;
   /** Index b (1..slots): EWMA step time; `seen[b]` marks sizes observed or measured. */
   private readonly step: number[];
   private readonly seen: boolean[];
@@ -55,6 +63,9 @@ export class ServiceEstimator {
 
   /** One finished generation, as the worker measured it. */
   observe(o: {
+    /** Prompt text length and the worker's exact token count for it (0: unknown). */
+    promptChars?: number;
+    promptTokens?: number;
     overheadMs: number;
     prefillTokens: number;
     prefillMs: number;
@@ -65,7 +76,14 @@ export class ServiceEstimator {
     const a = this.samples < 5 ? 0.5 : this.alpha;
     this.samples++;
     if (o.overheadMs >= 0) this.overhead += a * (o.overheadMs - this.overhead);
-    if (o.prefillTokens > 0) this.prefill += a * (o.prefillMs / o.prefillTokens - this.prefill);
+    if (o.promptChars && o.promptTokens) {
+      this.tokensPerChar += a * (o.promptTokens / o.promptChars - this.tokensPerChar);
+      this.evalShare += a * (Math.min(1, o.prefillTokens / o.promptTokens) - this.evalShare);
+    }
+    // A prefill pass costs about one decode step plus a share per token: the step is
+    // taken off so a short prompt does not read as a slow rate.
+    if (o.prefillTokens > 0 && o.prefillMs > 0)
+      this.prefill += a * (Math.max(0, o.prefillMs - this.step[1]!) / o.prefillTokens - this.prefill);
     if (o.tokens > 1) {
       const b = Math.min(this.slots, Math.max(1, Math.round(o.batch)));
       const ms = o.decodeMs / (o.tokens - 1);
@@ -89,9 +107,14 @@ export class ServiceEstimator {
     return this.step[lo]! + ((this.step[hi]! - this.step[lo]!) * (k - lo)) / (hi - lo);
   }
 
+  /** Expected prompt tokens for a prompt text of this length. */
+  promptTokens(chars: number): number {
+    return Math.max(1, Math.ceil(chars * this.tokensPerChar));
+  }
+
   /** Time to evaluate a prompt and reach the first token. */
   firstTokenMs(promptTokens: number): number {
-    return this.overhead + this.prefill * promptTokens;
+    return this.overhead + this.step[1]! + this.prefill * promptTokens * this.evalShare;
   }
 
   /** Expected service time of a request generating up to maxTokens at batch size b. */
@@ -99,9 +122,23 @@ export class ServiceEstimator {
     return this.firstTokenMs(promptTokens) + this.stepMs(b) * Math.max(0, maxTokens - 1);
   }
 
-  snapshot(): { overheadMs: number; prefillMsPerToken: number; stepMs: number[]; samples: number } {
+  snapshot(): {
+    overheadMs: number;
+    prefillMsPerToken: number;
+    tokensPerChar: number;
+    evalShare: number;
+    stepMs: number[];
+    samples: number;
+  } {
     const stepMs = [];
     for (let b = 1; b <= this.slots; b++) stepMs.push(this.stepMs(b));
-    return { overheadMs: this.overhead, prefillMsPerToken: this.prefill, stepMs, samples: this.samples };
+    return {
+      overheadMs: this.overhead,
+      prefillMsPerToken: this.prefill,
+      tokensPerChar: this.tokensPerChar,
+      evalShare: this.evalShare,
+      stepMs,
+      samples: this.samples,
+    };
   }
 }

@@ -1,11 +1,5 @@
 /** Loads one model into this worker and warms it up. Runs inside a worker thread only. */
-import {
-  getLlama,
-  LlamaLogLevel,
-  type Llama,
-  type LlamaContext,
-  type LlamaModel,
-} from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
 import type { WorkerInit, WorkerInfo } from './messages';
 import { SequencePool } from './sequences';
 import { BatchGate } from './batching';
@@ -81,7 +75,11 @@ async function measureRates(
   gate: BatchGate,
   init: WorkerInit,
 ): Promise<WorkerInfo['rates']> {
-  const prompt = model.tokenize(init.warmupPrompt);
+  // Long enough that the prefill rate is not just one call's fixed cost.
+  let prompt = model.tokenize(init.warmupPrompt);
+  const want = Math.min(96, Math.floor(init.contextSize / 2) - Math.max(2, init.warmupTokens));
+  while (prompt.length > 0 && prompt.length < want) prompt = [...prompt, ...prompt];
+  prompt = prompt.slice(0, Math.max(1, want));
   if (model.tokens.shouldPrependBosToken && model.tokens.bos !== null) prompt.unshift(model.tokens.bos);
   const tokens = Math.max(2, init.warmupTokens);
   const run = async (n: number) => {
@@ -119,7 +117,7 @@ async function measureRates(
   const step = (r: { completionTokens: number; stats: { decodeMs: number } }) =>
     r.completionTokens > 1 ? r.stats.decodeMs / (r.completionTokens - 1) : r.stats.decodeMs;
   return {
-    prefillMsPerToken: one.stats.prefillMs / Math.max(1, one.stats.prefillTokens),
+    prefillMsPerToken: Math.max(0, one.stats.prefillMs - step(one)) / Math.max(1, one.stats.prefillTokens),
     stepMs1: step(one),
     stepMsFull: Math.max(...all.map(step)),
   };

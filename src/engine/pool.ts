@@ -21,10 +21,17 @@ import { Piscina } from 'piscina';
 import { ColoError, toColoError } from '../core/errors';
 import type { CompletionResult, InferenceRequest, TokenSink } from '../core/types';
 import { ServiceEstimator } from './estimator';
-import type { CancelReason, GenerateTask, WorkerDone, WorkerInfo, WorkerInit, WorkerPortMessage } from './messages';
+import type {
+  CancelReason,
+  GenerateTask,
+  WorkerDone,
+  WorkerInfo,
+  WorkerInit,
+  WorkerPortMessage,
+} from './messages';
 import { Scheduler, type Job, type Plan } from './scheduler';
 import { RequestTrace } from './trace';
-import { deadlineOf, estimatePromptTokens } from './deadline';
+import { deadlineOf, promptChars } from './deadline';
 import { timerDelay } from '../core/deadline';
 
 export interface ModelPoolOptions {
@@ -58,6 +65,8 @@ export interface LocalPrediction {
   code?: 'DEADLINE' | 'OVERLOADED' | undefined;
   reason?: 'too-long' | 'deadline' | 'capacity' | undefined;
   retryAfterMs?: number | undefined;
+  /** Predicted service time alone, ms, when it can never fit. */
+  needMs?: number | undefined;
 }
 
 interface Pending extends Job {
@@ -108,7 +117,12 @@ export class ModelPool {
     this.aliases = opts.aliases;
     this.slots = opts.replicas * opts.sequences;
     this.estimator = new ServiceEstimator(this.slots);
-    this.sched = new Scheduler<Pending>(this.slots, opts.maxQueue, this.estimator, opts.deadlineMargin ?? 0.1);
+    this.sched = new Scheduler<Pending>(
+      this.slots,
+      opts.maxQueue,
+      this.estimator,
+      opts.deadlineMargin ?? 0.1,
+    );
     const init: WorkerInit = {
       modelName: opts.name,
       modelPath: opts.modelPath,
@@ -183,7 +197,13 @@ export class ModelPool {
   predict(req: InferenceRequest, receivedAt = performance.now()): LocalPrediction {
     const plan = this.sched.plan(this.jobOf(req, receivedAt));
     if (plan.action !== 'refuse') return { fits: true };
-    return { fits: false, code: plan.code, reason: plan.reason, retryAfterMs: plan.retryAfterMs };
+    return {
+      fits: false,
+      code: plan.code,
+      reason: plan.reason,
+      retryAfterMs: plan.retryAfterMs,
+      needMs: plan.needMs,
+    };
   }
 
   private jobOf(req: InferenceRequest, receivedAt: number): Job {
@@ -191,7 +211,7 @@ export class ModelPool {
       priority: req.priority,
       deadlineAt: deadlineOf(req, receivedAt),
       maxTokens: Math.min(req.sampling.maxTokens, this.info?.contextSize ?? req.sampling.maxTokens),
-      promptTokens: estimatePromptTokens(req),
+      promptTokens: this.estimator.promptTokens(promptChars(req)),
       tokens: 0,
     };
   }
@@ -244,7 +264,7 @@ export class ModelPool {
     if (plan.code === 'DEADLINE')
       return new ColoError(
         'DEADLINE',
-        `model ${this.name} cannot generate ${req.sampling.maxTokens} tokens within ${req.deadlineMs} ms`,
+        `model ${this.name} cannot generate ${req.sampling.maxTokens} tokens within ${req.deadlineMs} ms (predicted ${plan.needMs} ms alone)`,
       );
     return new ColoError(
       'OVERLOADED',
@@ -325,6 +345,18 @@ export class ModelPool {
   private finish(p: Pending, msg: WorkerDone): void {
     const usage = { promptTokens: msg.promptTokens, completionTokens: msg.completionTokens };
     const text = (): string => p.texts.join('');
+    // Every ending teaches the rates, early ones included: learning only from successes
+    // would never see the slowness that made requests miss.
+    this.estimator.observe({
+      promptChars: promptChars(p.req),
+      promptTokens: msg.promptTokens,
+      overheadMs: p.trace.firstTokenAt < 0 ? -1 : p.trace.ttftMs() - msg.stats.prefillMs,
+      prefillTokens: msg.stats.prefillTokens,
+      prefillMs: msg.stats.prefillMs,
+      decodeMs: msg.stats.decodeMs,
+      tokens: msg.completionTokens,
+      batch: msg.stats.batch,
+    });
     switch (msg.finishReason) {
       case 'cancelled':
         return this.fail(p, new ColoError('CANCELLED', 'request cancelled', { usage }));
@@ -348,14 +380,6 @@ export class ModelPool {
         );
     }
     const timings = p.trace.finish();
-    this.estimator.observe({
-      overheadMs: p.trace.ttftMs() - msg.stats.prefillMs,
-      prefillTokens: msg.stats.prefillTokens,
-      prefillMs: msg.stats.prefillMs,
-      decodeMs: msg.stats.decodeMs,
-      tokens: msg.completionTokens,
-      batch: msg.stats.batch,
-    });
     this.settle(p);
     p.resolve({
       id: p.req.id,
@@ -417,7 +441,12 @@ export class ModelPool {
     for (;;) {
       const p = this.sched.queue.pop();
       if (!p) break;
-      this.fail(p, new ColoError('SHUTTING_DOWN', 'server is shutting down', { usage: { promptTokens: 0, completionTokens: 0, text: '' } }));
+      this.fail(
+        p,
+        new ColoError('SHUTTING_DOWN', 'server is shutting down', {
+          usage: { promptTokens: 0, completionTokens: 0, text: '' },
+        }),
+      );
     }
     const until = Date.now() + graceMs;
     while (this.sched.running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));

@@ -35,7 +35,14 @@ export type Plan<J> =
   | { action: 'start' }
   | { action: 'queue' }
   | { action: 'preempt'; victim: J }
-  | { action: 'refuse'; code: 'DEADLINE' | 'OVERLOADED'; reason: 'too-long' | 'deadline' | 'capacity'; retryAfterMs?: number };
+  | {
+      action: 'refuse';
+      code: 'DEADLINE' | 'OVERLOADED';
+      reason: 'too-long' | 'deadline' | 'capacity';
+      retryAfterMs?: number;
+      /** Predicted service time alone, ms (for the error message). */
+      needMs?: number;
+    };
 
 export class Scheduler<J extends Job> {
   readonly running = new Set<J>();
@@ -72,15 +79,17 @@ export class Scheduler<J extends Job> {
 
   plan(job: Job, now = performance.now()): Plan<J> {
     const latest = this.latest(job, now);
-    if (now + this.service(job, 1) > latest)
-      return { action: 'refuse', code: 'DEADLINE', reason: 'too-long' };
+    const alone = this.service(job, 1);
+    if (now + alone > latest)
+      return { action: 'refuse', code: 'DEADLINE', reason: 'too-long', needMs: Math.ceil(alone) };
     const live = this.live();
     const busy = this.running.size;
 
     // 2. Start now if that breaks no one who matters.
     if (busy < this.slots && this.queue.length === 0) {
       const b = live.length + 1;
-      if (now + this.service(job, b) <= latest && !this.breaksRunning(live, job, b, now)) return { action: 'start' };
+      if (now + this.service(job, b) <= latest && !this.breaksRunning(live, job, b, now))
+        return { action: 'start' };
     }
 
     // 3. Wait, simulated in service order.

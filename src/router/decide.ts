@@ -19,6 +19,8 @@ export interface DecisionInput {
   /** Local refusal came from a full queue rather than a predicted miss. */
   localFull?: boolean | undefined;
   localRetryAfterMs?: number | undefined;
+  /** Predicted local service time alone, ms (said in the DEADLINE message). */
+  localNeedMs?: number | undefined;
   /** The gateway has a target for this model and the tenant may use it. */
   remote: boolean;
   /** Deadline budget left, in ms. */
@@ -52,7 +54,7 @@ export function decide(d: DecisionInput): Decision {
     return {
       route: 'reject',
       code: 'DEADLINE',
-      message: 'the local model cannot finish this request within its deadline and no remote fallback is allowed',
+      message: `the local model cannot finish this request within its deadline (predicted ${d.localNeedMs ?? '?'} ms alone) and no remote fallback is allowed`,
     };
   return {
     route: 'reject',

@@ -153,6 +153,7 @@ export class Router {
           localCode: prediction?.code,
           localFull: prediction?.reason === 'capacity',
           localRetryAfterMs: prediction?.retryAfterMs,
+          localNeedMs: prediction?.needMs,
           remote,
           remainingMs: remainingMs(deadlineOf(req, trace.receivedAt)),
           policy: local?.policy ?? 'local-first',

@@ -8,7 +8,11 @@ const base: DecisionInput = {
   remainingMs: 1000,
   policy: 'local-first',
 };
-const missesNow: Partial<DecisionInput> = { localFits: false, localCode: 'OVERLOADED', localRetryAfterMs: 40 };
+const missesNow: Partial<DecisionInput> = {
+  localFits: false,
+  localCode: 'OVERLOADED',
+  localRetryAfterMs: 40,
+};
 const neverFits: Partial<DecisionInput> = { localFits: false, localCode: 'DEADLINE' };
 const full: Partial<DecisionInput> = { ...missesNow, localFull: true };
 
