@@ -1,8 +1,9 @@
 /**
  * What admission predicts with: per model, learnt online from what workers measure.
  *
- * - `overheadMs`: from receipt to the start of evaluation (hops, tokenizing), EWMA.
- * - `prefillMsPerToken`: prompt evaluation, per token actually evaluated, EWMA.
+ * - `overheadMs`: from dispatch to the start of evaluation (hops, tokenizing), EWMA.
+ * - `firstStep` + `prefillMsPerToken`: time to the first token is a fixed first step
+ *   plus a share per prompt token evaluated (learnt from prompts of 32+ tokens only).
  * - `stepMs[b]`: the decode step time one stream sees while b sequences decode
  *   together (b = 1..slots), one EWMA per batch size. Until a size has been observed it
  *   is interpolated between the nearest observed (or warm-up measured) sizes, so the
@@ -14,7 +15,10 @@
  *   skill templates repeat), both learnt from the worker's exact counts.
  *
  * A request's service time at batch size b is then
- *   overhead + stepMs[1] + prefill × promptTokens × evalShare + (maxTokens - 1) × stepMs[b].
+ *   overhead + firstStep + prefill × promptTokens × evalShare + (maxTokens - 1) × stepMs[b].
+ * Every sample is clamped to a quarter..4× of the current estimate before it enters an
+ * EWMA: one stall on a shared machine must not make the model refuse everything (a
+ * model that refuses everything learns nothing more).
  * maxTokens is the bound, not a guess of where the model stops: admitting on it never
  * admits what cannot finish.
  */
@@ -27,9 +31,20 @@ export interface Rates {
 /** Used only until the warm-up figures arrive (a model without warm-up). */
 const COLD: Rates = { prefillMsPerToken: 0.5, stepMs1: 2, stepMsFull: 4 };
 
+/** Prompts at least this long teach the per-token prefill rate; shorter ones the first step. */
+const LONG_PREFILL = 32;
+
+/** One EWMA step with the sample clamped to [x/4, 4x]: a stall on a shared box must not poison the estimate. */
+function ewma(x: number, sample: number, a: number): number {
+  const s = x > 0 ? Math.min(4 * x, Math.max(x / 4, sample)) : sample;
+  return x + a * (s - x);
+}
+
 export class ServiceEstimator {
   private overhead = 1;
   private prefill: number;
+  /** Fixed cost of the first token beyond the per-token prefill (one decode step, waiting for the batch). */
+  private firstStep: number;
   /** Prompt tokens per character of prompt text, learnt from the worker's exact counts. */
   private tokensPerChar = 1 / 3;
   /** Share of prompt tokens actually evaluated (the rest is reused from a sequence's KV cache). */
@@ -45,6 +60,7 @@ export class ServiceEstimator {
     private readonly alpha = 0.2,
   ) {
     this.prefill = rates.prefillMsPerToken;
+    this.firstStep = rates.stepMs1;
     this.step = new Array<number>(slots + 1).fill(0);
     this.seen = new Array<boolean>(slots + 1).fill(false);
     this.setMeasured(rates);
@@ -53,6 +69,7 @@ export class ServiceEstimator {
   /** Replaces the table's anchors with warm-up figures (b = 1 and b = slots). */
   setMeasured(r: Rates): void {
     this.prefill = r.prefillMsPerToken;
+    this.firstStep = r.stepMs1;
     this.step[1] = r.stepMs1;
     this.seen[1] = true;
     if (this.slots > 1) {
@@ -75,15 +92,17 @@ export class ServiceEstimator {
   }): void {
     const a = this.samples < 5 ? 0.5 : this.alpha;
     this.samples++;
-    if (o.overheadMs >= 0) this.overhead += a * (o.overheadMs - this.overhead);
+    if (o.overheadMs >= 0) this.overhead = ewma(this.overhead, o.overheadMs, a);
     if (o.promptChars && o.promptTokens) {
       this.tokensPerChar += a * (o.promptTokens / o.promptChars - this.tokensPerChar);
       this.evalShare += a * (Math.min(1, o.prefillTokens / o.promptTokens) - this.evalShare);
     }
-    // A prefill pass costs about one decode step plus a share per token: the step is
-    // taken off so a short prompt does not read as a slow rate.
-    if (o.prefillTokens > 0 && o.prefillMs > 0)
-      this.prefill += a * (Math.max(0, o.prefillMs - this.step[1]!) / o.prefillTokens - this.prefill);
+    // A prefill pass costs a fixed first step plus a share per token. Short prompts
+    // (prefix reuse leaves one token) say nothing about the per-token share.
+    if (o.prefillTokens >= LONG_PREFILL && o.prefillMs > 0)
+      this.prefill = ewma(this.prefill, Math.max(0, o.prefillMs - this.firstStep) / o.prefillTokens, a);
+    else if (o.prefillTokens > 0 && o.prefillMs > 0)
+      this.firstStep = ewma(this.firstStep, Math.max(0, o.prefillMs - this.prefill * o.prefillTokens), a);
     if (o.tokens > 1) {
       const b = Math.min(this.slots, Math.max(1, Math.round(o.batch)));
       const ms = o.decodeMs / (o.tokens - 1);
@@ -91,7 +110,7 @@ export class ServiceEstimator {
         this.step[b] = this.stepMs(b);
         this.seen[b] = true;
       }
-      this.step[b]! += a * (ms - this.step[b]!);
+      this.step[b] = ewma(this.step[b]!, ms, a);
     }
   }
 
@@ -114,7 +133,7 @@ export class ServiceEstimator {
 
   /** Time to evaluate a prompt and reach the first token. */
   firstTokenMs(promptTokens: number): number {
-    return this.overhead + this.step[1]! + this.prefill * promptTokens * this.evalShare;
+    return this.overhead + this.firstStep + this.prefill * promptTokens * this.evalShare;
   }
 
   /** Expected service time of a request generating up to maxTokens at batch size b. */
@@ -124,6 +143,7 @@ export class ServiceEstimator {
 
   snapshot(): {
     overheadMs: number;
+    firstStepMs: number;
     prefillMsPerToken: number;
     tokensPerChar: number;
     evalShare: number;
@@ -134,6 +154,7 @@ export class ServiceEstimator {
     for (let b = 1; b <= this.slots; b++) stepMs.push(this.stepMs(b));
     return {
       overheadMs: this.overhead,
+      firstStepMs: this.firstStep,
       prefillMsPerToken: this.prefill,
       tokensPerChar: this.tokensPerChar,
       evalShare: this.evalShare,

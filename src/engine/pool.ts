@@ -50,6 +50,8 @@ export interface ModelPoolOptions {
   warmupTokens?: number;
   /** Fraction of a request's remaining time admission keeps in reserve. Default 0.1. */
   deadlineMargin?: number;
+  /** 'admit-all' is the FIFO baseline for benches (bench/e2e/goodput.ts). Default 'predict'. */
+  admission?: 'predict' | 'admit-all';
   faultInjection?: boolean;
 }
 
@@ -122,6 +124,7 @@ export class ModelPool {
       opts.maxQueue,
       this.estimator,
       opts.deadlineMargin ?? 0.1,
+      opts.admission ?? 'predict',
     );
     const init: WorkerInit = {
       modelName: opts.name,
@@ -350,7 +353,8 @@ export class ModelPool {
     this.estimator.observe({
       promptChars: promptChars(p.req),
       promptTokens: msg.promptTokens,
-      overheadMs: p.trace.firstTokenAt < 0 ? -1 : p.trace.ttftMs() - msg.stats.prefillMs,
+      overheadMs:
+        p.trace.firstTokenAt < 0 ? -1 : p.trace.firstTokenAt - p.trace.dispatchedAt - msg.stats.prefillMs,
       prefillTokens: msg.stats.prefillTokens,
       prefillMs: msg.stats.prefillMs,
       decodeMs: msg.stats.decodeMs,

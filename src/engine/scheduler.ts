@@ -15,6 +15,10 @@
  *    sequence's cache for a request that may never come back).
  * 5. `refuse OVERLOADED` with a retry-after: it would fit on a less busy model.
  *
+ * An idle model admits one request per second that it predicts to miss (a probe): the
+ * rates are learnt from requests that run, and estimates taken during a stall would
+ * otherwise refuse everything forever.
+ *
  * `margin` keeps a fraction of each request's remaining time in reserve: predictions
  * are learnt means, and a shared machine is noisy.
  */
@@ -44,8 +48,12 @@ export type Plan<J> =
       needMs?: number;
     };
 
+/** At most one probe (a request predicted to miss, admitted on an idle model) per this many ms. */
+export const PROBE_MS = 1000;
+
 export class Scheduler<J extends Job> {
   readonly running = new Set<J>();
+  private lastProbe = -Infinity;
   readonly queue: AdmissionQueue<J>;
 
   constructor(
@@ -53,6 +61,8 @@ export class Scheduler<J extends Job> {
     maxQueue: number,
     readonly estimator: ServiceEstimator,
     readonly margin = 0.1,
+    /** 'admit-all': the FIFO baseline benches compare against (capacity is the only limit). */
+    readonly mode: 'predict' | 'admit-all' = 'predict',
   ) {
     this.queue = new AdmissionQueue<J>(maxQueue);
   }
@@ -78,10 +88,23 @@ export class Scheduler<J extends Job> {
   }
 
   plan(job: Job, now = performance.now()): Plan<J> {
+    if (this.mode === 'admit-all') {
+      if (this.running.size < this.slots && this.queue.length === 0) return { action: 'start' };
+      if (this.queue.length < this.queue.capacity) return { action: 'queue' };
+      return { action: 'refuse', code: 'OVERLOADED', reason: 'capacity', retryAfterMs: 1 };
+    }
     const latest = this.latest(job, now);
     const alone = this.service(job, 1);
-    if (now + alone > latest)
+    if (now + alone > latest) {
+      // Probe: an idle model admits one such request per PROBE_MS anyway. Rates are
+      // learnt only from requests that run; a model that measured itself during a stall
+      // would otherwise refuse everything, forever. Nobody else is slowed by it.
+      if (this.running.size === 0 && this.queue.length === 0 && now - this.lastProbe >= PROBE_MS) {
+        this.lastProbe = now;
+        return { action: 'start' };
+      }
       return { action: 'refuse', code: 'DEADLINE', reason: 'too-long', needMs: Math.ceil(alone) };
+    }
     const live = this.live();
     const busy = this.running.size;
 
@@ -112,6 +135,7 @@ export class Scheduler<J extends Job> {
 
   /** When a job dispatched from the queue now would still finish in time (else it is shed). */
   stillFits(job: Job, now = performance.now()): boolean {
+    if (this.mode === 'admit-all') return true;
     return now + this.service(job, this.live().length + 1) <= job.deadlineAt;
   }
 

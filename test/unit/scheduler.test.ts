@@ -12,7 +12,10 @@ function job(over: Partial<Job> = {}): Job {
 
 function sched(slots = 4, maxQueue = 8, margin = 0): Scheduler<Job> {
   const est = new ServiceEstimator(slots, rates);
-  return new Scheduler<Job>(slots, maxQueue, est, margin);
+  const s = new Scheduler<Job>(slots, maxQueue, est, margin);
+  // Use up the idle model's probe (tested on its own below).
+  expect(s.plan(job({ deadlineAt: NOW + 1 }), NOW - 1)).toEqual({ action: 'start' });
+  return s;
 }
 
 describe('ServiceEstimator', () => {
@@ -39,6 +42,17 @@ describe('Scheduler: predict, then admit', () => {
       action: 'refuse',
       code: 'DEADLINE',
     });
+  });
+
+  it('an idle model admits one request per second it predicts to miss (a probe), so it can re-learn', () => {
+    const s = new Scheduler<Job>(4, 8, new ServiceEstimator(4, rates), 0);
+    const hopeless = job({ deadlineAt: NOW + 50 });
+    expect(s.plan(hopeless, NOW)).toEqual({ action: 'start' });
+    expect(s.plan(hopeless, NOW + 10)).toMatchObject({ action: 'refuse', code: 'DEADLINE' });
+    expect(s.plan(job({ deadlineAt: NOW + 1060 }), NOW + 1000)).toEqual({ action: 'start' });
+    // Never while anything runs.
+    s.running.add(job({ deadlineAt: NOW + 99_999 }));
+    expect(s.plan(job({ deadlineAt: NOW + 2050 }), NOW + 2000)).toMatchObject({ action: 'refuse' });
   });
 
   it('keeps a safety margin of the remaining time', () => {
