@@ -99,7 +99,9 @@ export class Scheduler<J extends Job> {
       // Probe: an idle model admits one such request per PROBE_MS anyway. Rates are
       // learnt only from requests that run; a model that measured itself during a stall
       // would otherwise refuse everything, forever. Nobody else is slowed by it.
-      if (this.running.size === 0 && this.queue.length === 0 && now - this.lastProbe >= PROBE_MS) {
+      // Only one with time for a few tokens: a shorter one would teach nothing.
+      const teaches = latest - now >= this.service({ ...job, maxTokens: 4 }, 1);
+      if (teaches && this.running.size === 0 && this.queue.length === 0 && now - this.lastProbe >= PROBE_MS) {
         this.lastProbe = now;
         return { action: 'start' };
       }

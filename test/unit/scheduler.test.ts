@@ -14,7 +14,7 @@ function sched(slots = 4, maxQueue = 8, margin = 0): Scheduler<Job> {
   const est = new ServiceEstimator(slots, rates);
   const s = new Scheduler<Job>(slots, maxQueue, est, margin);
   // Use up the idle model's probe (tested on its own below).
-  expect(s.plan(job({ deadlineAt: NOW + 1 }), NOW - 1)).toEqual({ action: 'start' });
+  expect(s.plan(job({ deadlineAt: NOW + 50 }), NOW - 1)).toEqual({ action: 'start' });
   return s;
 }
 
@@ -49,6 +49,8 @@ describe('Scheduler: predict, then admit', () => {
     const hopeless = job({ deadlineAt: NOW + 50 });
     expect(s.plan(hopeless, NOW)).toEqual({ action: 'start' });
     expect(s.plan(hopeless, NOW + 10)).toMatchObject({ action: 'refuse', code: 'DEADLINE' });
+    // Not one with no time to teach anything (a few tokens).
+    expect(s.plan(job({ deadlineAt: NOW + 1001 }), NOW + 1000)).toMatchObject({ action: 'refuse' });
     expect(s.plan(job({ deadlineAt: NOW + 1060 }), NOW + 1000)).toEqual({ action: 'start' });
     // Never while anything runs.
     s.running.add(job({ deadlineAt: NOW + 99_999 }));
