@@ -36,6 +36,8 @@ export async function startColoProcess(
   config: Record<string, unknown>,
   env: Record<string, string> = {},
   nodeArgs: readonly string[] = [],
+  /** The built CLI to run; default dist/cli.js (a saved copy runs a before/after comparison in one bench). */
+  cli: string = join(ROOT, 'dist/cli.js'),
 ): Promise<ColoProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'colo-bench-'));
   const file = join(dir, 'colo.json');
@@ -48,7 +50,7 @@ export async function startColoProcess(
   );
   const child = spawn(
     process.execPath,
-    [...nodeArgs, join(ROOT, 'dist/cli.js'), 'serve', '--config', file, '--log-level', 'info'],
+    [...nodeArgs, cli, 'serve', '--config', file, '--log-level', 'info'],
     {
       cwd: ROOT,
       env: { ...process.env, ...env },

@@ -12,22 +12,20 @@ import { runMicro } from '../lib';
 const BATCH = 1000;
 const base: DecisionInput = {
   local: true,
-  localCapacity: true,
-  localWaitMs: 0,
-  localServiceMs: 12,
+  localFits: true,
   remote: true,
   remainingMs: 250,
   policy: 'local-first',
 };
 const inputs: DecisionInput[] = [
   base,
-  { ...base, localCapacity: false },
-  { ...base, localWaitMs: 400 },
-  { ...base, remote: false, localCapacity: false },
+  { ...base, localFits: false, localFull: true },
+  { ...base, localFits: false, localCode: 'OVERLOADED' },
+  { ...base, remote: false, localFits: false, localFull: true },
   { ...base, remainingMs: 0 },
   { ...base, local: false },
   { ...base, policy: 'remote-first' },
-  { ...base, policy: 'local-only', localWaitMs: 400 },
+  { ...base, policy: 'local-only' },
 ];
 let sink = 0;
 

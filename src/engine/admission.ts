@@ -1,13 +1,22 @@
 /**
- * Bounded admission queue: higher priority first, FIFO within a priority. A full
- * queue refuses at once (the caller answers OVERLOADED); nothing waits without bound.
- * A binary heap keeps push/pop O(log n); removal (cancel, deadline) is O(n) on a
- * queue that is small by construction.
+ * The bounded wait queue: higher priority first; within a priority, earliest deadline
+ * first (EDF); FIFO among equal deadlines. A full queue refuses at once (the caller
+ * answers OVERLOADED); nothing waits without bound. A binary heap keeps push/pop
+ * O(log n); removal (cancel, deadline) is O(n) on a queue that is small by construction.
  */
 export interface Queued {
   priority: number;
-  /** Set by the queue: arrival order for FIFO within a priority. */
+  /** Absolute deadline, performance.now() ms. */
+  deadlineAt: number;
+  /** Set by the queue: arrival order, the last tie-break. */
   seq?: number;
+}
+
+/** Whether `a` is served before `b`. */
+export function servedBefore(a: Queued, b: Queued): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  if (a.deadlineAt !== b.deadlineAt) return a.deadlineAt < b.deadlineAt;
+  return (a.seq ?? Infinity) < (b.seq ?? Infinity);
 }
 
 export class AdmissionQueue<T extends Queued> {
@@ -20,13 +29,17 @@ export class AdmissionQueue<T extends Queued> {
     return this.heap.length;
   }
 
-  /** Returns false when full. */
-  push(item: T): boolean {
-    if (this.heap.length >= this.capacity) return false;
+  /** Returns false when full, unless `force` (a preempting request always gets in). */
+  push(item: T, force = false): boolean {
+    if (this.heap.length >= this.capacity && !force) return false;
     item.seq = this.counter++;
     this.heap.push(item);
     this.up(this.heap.length - 1);
     return true;
+  }
+
+  peek(): T | undefined {
+    return this.heap[0];
   }
 
   pop(): T | undefined {
@@ -52,22 +65,16 @@ export class AdmissionQueue<T extends Queued> {
     return true;
   }
 
-  /** Number of queued items that would be served before one of this priority arriving now. */
-  ahead(priority: number): number {
-    let n = 0;
-    for (const it of this.heap) if (it.priority >= priority) n++;
-    return n;
-  }
-
-  private before(a: T, b: T): boolean {
-    return a.priority !== b.priority ? a.priority > b.priority : a.seq! < b.seq!;
+  /** The queued items that would be served before `item` (not queued yet), in service order. */
+  ahead(item: Queued): T[] {
+    return this.heap.filter((it) => servedBefore(it, item)).sort((a, b) => (servedBefore(a, b) ? -1 : 1));
   }
 
   private up(i: number): void {
     const h = this.heap;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.before(h[i]!, h[p]!)) break;
+      if (!servedBefore(h[i]!, h[p]!)) break;
       [h[i], h[p]] = [h[p]!, h[i]!];
       i = p;
     }
@@ -79,8 +86,8 @@ export class AdmissionQueue<T extends Queued> {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < h.length && this.before(h[l]!, h[m]!)) m = l;
-      if (r < h.length && this.before(h[r]!, h[m]!)) m = r;
+      if (l < h.length && servedBefore(h[l]!, h[m]!)) m = l;
+      if (r < h.length && servedBefore(h[r]!, h[m]!)) m = r;
       if (m === i) return;
       [h[i], h[m]] = [h[m]!, h[i]!];
       i = m;

@@ -68,6 +68,7 @@ export class LocalEngine {
           contextSize: i.contextSize,
           loadMs: Math.round(i.loadMs),
           warmupMs: Math.round(i.warmupMs),
+          rates: i.rates,
         });
         pools.push(pool);
       }

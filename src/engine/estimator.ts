@@ -1,35 +1,165 @@
 /**
- * Service-time estimates for admission: EWMAs of time to first token and of time
- * per generated token, learnt from finished requests. The router compares
- * wait + service against a request's deadline to pick local or remote.
+ * What admission predicts with: per model, learnt online from what workers measure.
+ *
+ * - `overheadMs`: from dispatch to the start of evaluation (hops, tokenizing), EWMA.
+ * - `firstStep` + `prefillMsPerToken`: time to the first token is a fixed first step
+ *   plus a share per prompt token evaluated (learnt from prompts of 32+ tokens only).
+ * - `stepMs[b]`: the decode step time one stream sees while b sequences decode
+ *   together (b = 1..slots), one EWMA per batch size. Until a size has been observed it
+ *   is interpolated between the nearest observed (or warm-up measured) sizes, so the
+ *   table starts from the worker's warm-up (src/engine/load.ts measures b = 1 and
+ *   b = all) and sharpens as traffic runs at each size.
+ *
+ * - `tokensPerChar` and `evalShare`: prompt length in tokens per character, and the
+ *   share of prompt tokens evaluated (the rest is reused from a sequence's KV cache:
+ *   skill templates repeat), both learnt from the worker's exact counts.
+ *
+ * A request's service time at batch size b is then
+ *   overhead + firstStep + prefill × promptTokens × evalShare + (maxTokens - 1) × stepMs[b].
+ * Every sample is clamped to a quarter..4× of the current estimate before it enters an
+ * EWMA: one stall on a shared machine must not make the model refuse everything (a
+ * model that refuses everything learns nothing more).
+ * maxTokens is the bound, not a guess of where the model stops: admitting on it never
+ * admits what cannot finish.
  */
+export interface Rates {
+  prefillMsPerToken: number;
+  stepMs1: number;
+  stepMsFull: number;
+}
+
+/** Used only until the warm-up figures arrive (a model without warm-up). */
+const COLD: Rates = { prefillMsPerToken: 0.5, stepMs1: 2, stepMsFull: 4 };
+
+/** Prompts at least this long teach the per-token prefill rate; shorter ones the first step. */
+const LONG_PREFILL = 32;
+
+/** One EWMA step with the sample clamped to [x/4, 4x]: a stall on a shared box must not poison the estimate. */
+function ewma(x: number, sample: number, a: number): number {
+  const s = x > 0 ? Math.min(4 * x, Math.max(x / 4, sample)) : sample;
+  return x + a * (s - x);
+}
+
 export class ServiceEstimator {
-  private ttftMs: number;
-  private perTokenMs: number;
+  private overhead = 1;
+  private prefill: number;
+  /** Fixed cost of the first token beyond the per-token prefill (one decode step, waiting for the batch). */
+  private firstStep: number;
+  /** Prompt tokens per character of prompt text, learnt from the worker's exact counts. */
+  private tokensPerChar = 1 / 3;
+  /** Share of prompt tokens actually evaluated (the rest is reused from a sequence's KV cache). */
+  private evalShare = 1;
+  /** Index b (1..slots): EWMA step time; `seen[b]` marks sizes observed or measured. */
+  private readonly step: number[];
+  private readonly seen: boolean[];
   private samples = 0;
 
   constructor(
-    initialTtftMs = 5,
-    initialPerTokenMs = 2,
+    readonly slots: number,
+    rates: Rates = COLD,
     private readonly alpha = 0.2,
   ) {
-    this.ttftMs = initialTtftMs;
-    this.perTokenMs = initialPerTokenMs;
+    this.prefill = rates.prefillMsPerToken;
+    this.firstStep = rates.stepMs1;
+    this.step = new Array<number>(slots + 1).fill(0);
+    this.seen = new Array<boolean>(slots + 1).fill(false);
+    this.setMeasured(rates);
   }
 
-  observe(ttftMs: number, generateMs: number, tokens: number): void {
+  /** Replaces the table's anchors with warm-up figures (b = 1 and b = slots). */
+  setMeasured(r: Rates): void {
+    this.prefill = r.prefillMsPerToken;
+    this.firstStep = r.stepMs1;
+    this.step[1] = r.stepMs1;
+    this.seen[1] = true;
+    if (this.slots > 1) {
+      this.step[this.slots] = Math.max(r.stepMsFull, r.stepMs1);
+      this.seen[this.slots] = true;
+    }
+  }
+
+  /** One finished generation, as the worker measured it. */
+  observe(o: {
+    /** Prompt text length and the worker's exact token count for it (0: unknown). */
+    promptChars?: number;
+    promptTokens?: number;
+    overheadMs: number;
+    prefillTokens: number;
+    prefillMs: number;
+    decodeMs: number;
+    tokens: number;
+    batch: number;
+  }): void {
     const a = this.samples < 5 ? 0.5 : this.alpha;
     this.samples++;
-    this.ttftMs += a * (ttftMs - this.ttftMs);
-    if (tokens > 1) this.perTokenMs += a * (generateMs / (tokens - 1) - this.perTokenMs);
+    if (o.overheadMs >= 0) this.overhead = ewma(this.overhead, o.overheadMs, a);
+    if (o.promptChars && o.promptTokens) {
+      this.tokensPerChar += a * (o.promptTokens / o.promptChars - this.tokensPerChar);
+      this.evalShare += a * (Math.min(1, o.prefillTokens / o.promptTokens) - this.evalShare);
+    }
+    // A prefill pass costs a fixed first step plus a share per token. Short prompts
+    // (prefix reuse leaves one token) say nothing about the per-token share.
+    if (o.prefillTokens >= LONG_PREFILL && o.prefillMs > 0)
+      this.prefill = ewma(this.prefill, Math.max(0, o.prefillMs - this.firstStep) / o.prefillTokens, a);
+    else if (o.prefillTokens > 0 && o.prefillMs > 0)
+      this.firstStep = ewma(this.firstStep, Math.max(0, o.prefillMs - this.prefill * o.prefillTokens), a);
+    if (o.tokens > 1) {
+      const b = Math.min(this.slots, Math.max(1, Math.round(o.batch)));
+      const ms = o.decodeMs / (o.tokens - 1);
+      if (!this.seen[b]) {
+        this.step[b] = this.stepMs(b);
+        this.seen[b] = true;
+      }
+      this.step[b] = ewma(this.step[b]!, ms, a);
+    }
   }
 
-  /** Expected service time of one request generating up to maxTokens. */
-  serviceMs(maxTokens: number): number {
-    return this.ttftMs + this.perTokenMs * Math.max(0, maxTokens - 1);
+  /** Decode step time at batch size b. */
+  stepMs(b: number): number {
+    const k = Math.min(this.slots, Math.max(1, Math.round(b)));
+    if (this.seen[k]) return this.step[k]!;
+    let lo = k - 1;
+    while (lo > 1 && !this.seen[lo]) lo--;
+    let hi = k + 1;
+    while (hi < this.slots && !this.seen[hi]) hi++;
+    if (!this.seen[hi]) return this.step[lo]! * (k / lo); // nothing above: no batching gain
+    return this.step[lo]! + ((this.step[hi]! - this.step[lo]!) * (k - lo)) / (hi - lo);
   }
 
-  snapshot(): { ttftMs: number; perTokenMs: number; samples: number } {
-    return { ttftMs: this.ttftMs, perTokenMs: this.perTokenMs, samples: this.samples };
+  /** Expected prompt tokens for a prompt text of this length. */
+  promptTokens(chars: number): number {
+    return Math.max(1, Math.ceil(chars * this.tokensPerChar));
+  }
+
+  /** Time to evaluate a prompt and reach the first token. */
+  firstTokenMs(promptTokens: number): number {
+    return this.overhead + this.firstStep + this.prefill * promptTokens * this.evalShare;
+  }
+
+  /** Expected service time of a request generating up to maxTokens at batch size b. */
+  serviceMs(maxTokens: number, promptTokens = 16, b = 1): number {
+    return this.firstTokenMs(promptTokens) + this.stepMs(b) * Math.max(0, maxTokens - 1);
+  }
+
+  snapshot(): {
+    overheadMs: number;
+    firstStepMs: number;
+    prefillMsPerToken: number;
+    tokensPerChar: number;
+    evalShare: number;
+    stepMs: number[];
+    samples: number;
+  } {
+    const stepMs = [];
+    for (let b = 1; b <= this.slots; b++) stepMs.push(this.stepMs(b));
+    return {
+      overheadMs: this.overhead,
+      firstStepMs: this.firstStep,
+      prefillMsPerToken: this.prefill,
+      tokensPerChar: this.tokensPerChar,
+      evalShare: this.evalShare,
+      stepMs,
+      samples: this.samples,
+    };
   }
 }

@@ -1,119 +1,117 @@
 /**
- * One generation inside a worker: take a free sequence, stream text chunks over the
- * task's port, stop on cancel/deadline from the main thread, and always give the
- * sequence back.
+ * One generation inside a worker: take a free sequence, run the decode loop
+ * (src/engine/decode.ts) streaming text over the task's port, stop on a CancelReason
+ * from the main thread, always give the sequence back, and always end with one final
+ * message that counts the tokens actually evaluated and generated (the main thread
+ * charges them, whatever the ending).
  */
-import { LlamaCompletion, type LlamaGrammar, type Token } from 'node-llama-cpp';
+import type { LlamaGrammar, Token } from 'node-llama-cpp';
 import { ColoError, toColoError } from '../core/errors';
-import type { CancelReason, GenerateTask, WorkerDone, WorkerFailed, WorkerFinish } from './messages';
+import type { CancelReason, GenerateTask, WorkerFailed } from './messages';
 import type { LoadedModel } from './load';
 import { renderPrompt } from './prompt';
-import { StopDetector } from './stop';
+import { decode, type DecodeProgress } from './decode';
+import { Outbox } from './outbox';
 
-/** Ports of generations in progress, so a fatal error can answer every one of them. */
-const active = new Set<GenerateTask['port']>();
+interface Active {
+  outbox: Outbox;
+  promptTokens: number;
+  progress: DecodeProgress;
+}
+
+/** Generations in progress, so a fatal error can answer every one of them. */
+const active = new Set<Active>();
 
 export function failAllActive(error: WorkerFailed['error']): void {
-  const failed: WorkerFailed = { type: 'error', error };
-  for (const port of active) port.postMessage(failed);
+  for (const a of active)
+    a.outbox.end({
+      type: 'error',
+      error,
+      promptTokens: a.promptTokens,
+      completionTokens: a.progress.completionTokens,
+    });
   active.clear();
 }
 
 export async function generate(m: LoadedModel, task: GenerateTask): Promise<void> {
   const { port } = task;
-  active.add(port);
-  const abort = new AbortController();
   let cancelReason: CancelReason | undefined;
   port.on('message', (reason: CancelReason) => {
     cancelReason ??= reason;
-    abort.abort();
   });
-
-  let completionTokens = 0;
-  let promptTokens = 0;
-  let done: WorkerDone;
+  const input = withBos(m, renderPrompt(m.model, task));
+  const a: Active = {
+    outbox: new Outbox(port, input.length),
+    promptTokens: input.length,
+    progress: { completionTokens: 0 },
+  };
+  active.add(a);
   try {
-    const input = renderPrompt(m.model, task);
-    // LlamaCompletion prepends BOS when the vocabulary asks for it; usage counts what was evaluated.
-    promptTokens =
-      input.length + (m.model.tokens.shouldPrependBosToken && m.model.tokens.bos !== null ? 1 : 0);
+    if (input.length + 1 >= m.info.contextSize) {
+      throw new ColoError(
+        'INVALID_ARGUMENT',
+        `prompt is ${input.length} tokens; the context holds ${m.info.contextSize}`,
+        { field: 'prompt' },
+      );
+    }
+    const grammar = task.jsonSchema ? await grammarFor(m, task.jsonSchema) : undefined;
     // The main thread dispatches only when it counts a free sequence, so this holds.
     const seq = m.sequences.acquire(input);
     if (!seq) throw new ColoError('OVERLOADED', 'no free sequence in this worker');
-    const completion = new LlamaCompletion({ contextSequence: seq });
+    m.gate.running++;
     try {
-      if (promptTokens + 1 >= m.info.contextSize) {
-        throw new ColoError(
-          'INVALID_ARGUMENT',
-          `prompt is ${promptTokens} tokens; the context holds ${m.info.contextSize}`,
-          {
-            field: 'prompt',
-          },
-        );
-      }
-      const grammar = task.jsonSchema ? await grammarFor(m, task.jsonSchema) : undefined;
-      const { sampling } = task;
-      const stops = new StopDetector(sampling.stop);
-      // Stopping on a stop string ends generation through its own signal, so it is not mistaken for a cancel.
-      const stopAbort = new AbortController();
-      const signal = AbortSignal.any([abort.signal, stopAbort.signal]);
-      const maxTokens = Math.min(sampling.maxTokens, m.info.contextSize - promptTokens - 1);
-      const res = await completion.generateCompletionWithMeta(input, {
-        maxTokens,
-        temperature: sampling.temperature,
-        topP: sampling.topP,
-        seed: sampling.seed,
-        grammar,
-        signal,
-        stopOnAbortSignal: true,
-        evaluationPriority: toEvaluationPriority(task.priority),
-        onToken: (tokens: Token[]) => {
-          completionTokens += tokens.length;
+      const res = await decode(
+        {
+          model: m.model,
+          seq,
+          gate: m.gate,
+          prompt: input,
+          sampling: task.sampling,
+          maxTokens: Math.min(task.sampling.maxTokens, m.info.contextSize - input.length - 1),
+          grammar,
+          evaluationPriority: toEvaluationPriority(task.priority),
+          emit: (text) => a.outbox.push(text),
+          cancelled: () => cancelReason,
         },
-        onTextChunk: (text: string) => {
-          const out = stops.push(text);
-          if (out.length > 0) port.postMessage(out);
-          if (stops.stopped) stopAbort.abort();
-        },
-      });
-      const rest = stops.flush();
-      if (rest.length > 0) port.postMessage(rest);
-      // LlamaCompletion stops when its own count of sampled tokens reaches maxTokens, so
-      // that count is exact then. Its onToken callback can over-report (seen: 9 tokens
-      // reported for 8 generated on the synthetic model), so it is capped by that bound.
-      completionTokens =
-        res.metadata.stopReason === 'maxTokens' ? maxTokens : Math.min(completionTokens, maxTokens);
-      done = {
-        type: 'done',
-        finishReason: stops.stopped ? 'stop' : finishOf(res.metadata.stopReason, cancelReason),
-        promptTokens,
-        completionTokens,
-      };
-    } finally {
+        a.progress,
+      );
       // Free the sequence before saying done: the main thread dispatches the next
       // request the moment it hears, and it must find a free sequence.
-      completion.dispose();
+      m.gate.running--;
       m.sequences.release(seq);
+      if (active.delete(a))
+        a.outbox.end({
+          type: 'done',
+          finishReason: res.finishReason,
+          promptTokens: input.length,
+          completionTokens: res.completionTokens,
+          stats: res.stats,
+        });
+    } catch (err) {
+      m.gate.running--;
+      m.sequences.release(seq);
+      throw err;
     }
-    if (active.delete(port)) port.postMessage(done);
   } catch (err) {
-    const failed: WorkerFailed = {
-      type: 'error',
-      error: cancelReason
-        ? { code: cancelReason === 'deadline' ? 'DEADLINE' : 'CANCELLED', message: cancelReason }
-        : toColoError(err).toJSON(),
-    };
-    if (!(err instanceof ColoError) && !cancelReason)
-      failed.error.message = `generation failed: ${(err as Error).message}`;
-    if (active.delete(port)) port.postMessage(failed);
+    const error = toColoError(err).toJSON();
+    if (!(err instanceof ColoError)) error.message = `generation failed: ${(err as Error).message}`;
+    if (active.delete(a))
+      a.outbox.end({
+        type: 'error',
+        error,
+        promptTokens: a.promptTokens,
+        completionTokens: a.progress.completionTokens,
+      });
   }
   // The main thread closes the channel once it has the final message; closing here
   // could drop messages still in flight.
 }
 
-function finishOf(stop: string, cancel: CancelReason | undefined): WorkerFinish {
-  if (cancel) return cancel === 'deadline' ? 'deadline' : 'cancelled';
-  return stop === 'maxTokens' ? 'length' : 'stop';
+/** The vocabulary may ask for BOS first (LlamaCompletion adds it the same way); usage counts it. */
+function withBos(m: LoadedModel, tokens: Token[]): Token[] {
+  const bos = m.model.tokens.bos;
+  if (m.model.tokens.shouldPrependBosToken && bos !== null && tokens[0] !== bos) tokens.unshift(bos);
+  return tokens;
 }
 
 /** node-llama-cpp batches higher evaluation priorities first (1..5). */

@@ -1,20 +1,17 @@
 /** Loads one model into this worker and warms it up. Runs inside a worker thread only. */
-import {
-  getLlama,
-  LlamaCompletion,
-  LlamaLogLevel,
-  type Llama,
-  type LlamaContext,
-  type LlamaModel,
-} from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
 import type { WorkerInit, WorkerInfo } from './messages';
 import { SequencePool } from './sequences';
+import { BatchGate } from './batching';
+import { decode } from './decode';
 
 export interface LoadedModel {
   llama: Llama;
   model: LlamaModel;
   context: LlamaContext;
   sequences: SequencePool;
+  /** Counts running and waiting generations; decides when the context dispatches a batch. */
+  gate: BatchGate;
   info: WorkerInfo;
   /** Grammars compiled from JSON Schemas, keyed by the schema text. */
   grammars: Map<string, Promise<unknown>>;
@@ -28,25 +25,20 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
     // Without this, llama.cpp sizes its thread pool from all cores and oversubscribes.
     maxThreads: init.threads,
   });
+  const gate = new BatchGate();
   const model = await llama.loadModel({ modelPath: init.modelPath, gpuLayers: init.gpuLayers });
   const context = await model.createContext({
     contextSize: Math.min(init.contextSize * init.sequences, model.trainContextSize * init.sequences),
     sequences: init.sequences,
     threads: init.threads,
     batchSize: Math.max(512, init.sequences * 16),
+    batching: { dispatchSchedule: gate.schedule },
   });
   const loadMs = performance.now() - t0;
 
   const sequences = new SequencePool(context);
   const t1 = performance.now();
-  const seq = sequences.acquire([])!;
-  try {
-    const completion = new LlamaCompletion({ contextSequence: seq });
-    await completion.generateCompletion(init.warmupPrompt, { maxTokens: 8, temperature: 0 });
-    completion.dispose();
-  } finally {
-    sequences.release(seq);
-  }
+  const rates = await measureRates(model, sequences, gate, init);
   const warmupMs = performance.now() - t1;
 
   return {
@@ -55,6 +47,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
     context,
     grammars: new Map(),
     sequences,
+    gate,
     info: {
       modelName: init.modelName,
       gpu: llama.gpu,
@@ -66,6 +59,78 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
       warmupMs,
       recoveries: 0,
       sequencesFree: sequences.available,
+      rates,
     },
   };
+}
+
+/**
+ * Warm-up that also measures what admission needs before any request has finished:
+ * prefill ms per token and the decode step time with one sequence busy and with all
+ * of them busy (src/engine/estimator.ts interpolates between the two, then learns).
+ */
+async function measureRates(
+  model: LlamaModel,
+  sequences: SequencePool,
+  gate: BatchGate,
+  init: WorkerInit,
+): Promise<WorkerInfo['rates']> {
+  // Long enough that the prefill rate is not just one call's fixed cost.
+  let prompt = model.tokenize(init.warmupPrompt);
+  const want = Math.min(96, Math.floor(init.contextSize / 2) - Math.max(2, init.warmupTokens));
+  while (prompt.length > 0 && prompt.length < want) prompt = [...prompt, ...prompt];
+  prompt = prompt.slice(0, Math.max(1, want));
+  if (model.tokens.shouldPrependBosToken && model.tokens.bos !== null) prompt.unshift(model.tokens.bos);
+  const tokens = Math.max(2, init.warmupTokens);
+  const step = (r: { completionTokens: number; stats: { decodeMs: number } }) =>
+    r.completionTokens > 1 ? r.stats.decodeMs / (r.completionTokens - 1) : r.stats.decodeMs;
+  const run = async (n: number) => {
+    const seqs = Array.from({ length: n }, () => sequences.acquire([])!);
+    gate.running += n;
+    try {
+      return await Promise.all(
+        seqs.map(async (seq) => {
+          await seq.clearHistory();
+          return decode(
+            {
+              model,
+              seq,
+              gate,
+              prompt,
+              sampling: { maxTokens: tokens, temperature: 0, topP: 1, stop: [] },
+              maxTokens: tokens,
+              evaluationPriority: 5,
+              emit: () => undefined,
+              cancelled: () => undefined,
+            },
+            { completionTokens: 0 },
+          );
+        }),
+      );
+    } finally {
+      gate.running -= n;
+      for (const s of seqs) sequences.release(s);
+    }
+  };
+  await run(1); // first touch: allocations, caches
+  // The fastest of a few runs: a shared machine's stalls only ever add time, and the
+  // estimator learns upward from real traffic anyway.
+  const ones = [...(await run(1)), ...(await run(1)), ...(await run(1))];
+  const alls = sequences.size > 1 ? [...(await run(sequences.size)), ...(await run(sequences.size))] : ones;
+  const one = ones.reduce((a, b) => (step(b) < step(a) ? b : a));
+  if (init.warmupTokens <= 0) return undefined;
+  return {
+    prefillMsPerToken: Math.min(
+      ...ones.map((r) => Math.max(0, r.stats.prefillMs - step(r)) / Math.max(1, r.stats.prefillTokens)),
+    ),
+    stepMs1: step(one),
+    // Per run, the slowest stream of the batch; over runs, the fastest run.
+    stepMsFull: Math.min(...chunk(alls, sequences.size).map((r) => Math.max(...r.map(step)))),
+  };
+}
+
+function chunk<T>(a: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < a.length; i += n) out.push(a.slice(i, i + n));
+  return out;
 }

@@ -1,11 +1,13 @@
 /**
  * Every message between the main thread and an engine worker, typed in one place.
  *
- * A generate task carries a MessagePort. Over it the worker streams token text as
- * bare strings (the hot path: no object allocation per token) and ends with exactly
- * one WorkerDone or WorkerFailed object. The main thread sends a CancelReason string
- * to stop early. Ordering on one port is guaranteed, so the final message always
- * follows the last token.
+ * A generate task carries a MessagePort. Over it the worker streams text: the first
+ * chunk as a WorkerFirst object (it carries the prompt's token count, so usage is
+ * known even if the thread dies), every later chunk as a bare string (the hot path:
+ * no object per token; text ready in the same tick goes as one message), and ends
+ * with exactly one WorkerDone (which may carry the last text) or WorkerFailed. The
+ * main thread sends a CancelReason string to stop early. Ordering on one port is
+ * guaranteed, so the final message always follows the last chunk.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { ChatMessage, SamplingParams } from '../core/types';
@@ -21,6 +23,8 @@ export interface WorkerInit {
   gpu: 'auto' | 'cuda' | 'metal' | 'vulkan' | 'cpu';
   gpuLayers: 'auto' | 'max' | number;
   warmupPrompt: string;
+  /** Tokens generated per stream by the warm-up that measures decode rates (0: skip). */
+  warmupTokens: number;
   /** Allows the 'crash' task used by fault tests. */
   faultInjection: boolean;
 }
@@ -49,23 +53,49 @@ export interface CrashTask {
 
 export type WorkerTask = GenerateTask | InfoTask | CrashTask;
 
-export type CancelReason = 'cancel' | 'deadline';
+/** Why the main thread ends a generation early; each maps to one error code. */
+export type CancelReason = 'cancel' | 'deadline' | 'preempt' | 'shutdown';
 
-export type WorkerFinish = 'stop' | 'length' | 'cancelled' | 'deadline';
+export type WorkerFinish = 'stop' | 'length' | 'cancelled' | 'deadline' | 'preempted' | 'shutdown';
+
+/** The first text of a generation. */
+export interface WorkerFirst {
+  type: 'first';
+  text: string;
+  promptTokens: number;
+}
+
+/** What one generation measured, for the main thread's rate estimator (src/engine/estimator.ts). */
+export interface DecodeStats {
+  /** Prompt tokens actually evaluated (the rest came from the sequence's KV cache). */
+  prefillTokens: number;
+  /** From the start of evaluation to the first sampled token. */
+  prefillMs: number;
+  /** From the first to the last sampled token. */
+  decodeMs: number;
+  /** Mean number of sequences decoding in this worker while this one decoded. */
+  batch: number;
+}
 
 export interface WorkerDone {
   type: 'done';
   finishReason: WorkerFinish;
   promptTokens: number;
   completionTokens: number;
+  /** Text not yet sent (merged into the final message). */
+  text: string;
+  stats: DecodeStats;
 }
 
 export interface WorkerFailed {
   type: 'error';
   error: SerializedError;
+  /** Tokens evaluated and generated before the failure. */
+  promptTokens: number;
+  completionTokens: number;
 }
 
-export type WorkerPortMessage = string | WorkerDone | WorkerFailed;
+export type WorkerPortMessage = string | WorkerFirst | WorkerDone | WorkerFailed;
 
 export interface WorkerInfo {
   modelName: string;
@@ -80,4 +110,6 @@ export interface WorkerInfo {
   recoveries: number;
   /** Free sequences at the moment of asking. */
   sequencesFree: number;
+  /** Measured at warm-up: ms per prompt token, and ms per decode step with 1 and with all sequences busy. */
+  rates?: { prefillMsPerToken: number; stepMs1: number; stepMsFull: number } | undefined;
 }

@@ -1,8 +1,13 @@
 /**
  * One local model: a Piscina pool of long-lived workers, each holding the model and a
- * context of `sequences` sequences, plus Colo's own bounded priority admission queue
- * in front. Piscina's queue stays empty: a task is dispatched only when a sequence is
- * free, so queue depth and wait estimates are exact here.
+ * context of `sequences` sequences, with Colo's scheduler in front (predict-then-admit,
+ * EDF with priority, preemption: src/engine/scheduler.ts). Piscina's queue stays
+ * empty: a task is dispatched only when a sequence is free.
+ *
+ * Every request that ends without a result after it was admitted rejects with a
+ * ColoError whose `usage` counts the prompt tokens and the completion tokens actually
+ * generated (PREEMPTED and SHUTTING_DOWN also carry the text so far), so the caller
+ * can charge and audit what was spent.
  *
  * Cancel and deadline are in-band (a message on the task's port). Piscina's own
  * abort signal is never used: it terminates the worker, and terminating a thread
@@ -15,10 +20,19 @@ import { dirname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { ColoError, toColoError } from '../core/errors';
 import type { CompletionResult, InferenceRequest, TokenSink } from '../core/types';
-import { AdmissionQueue } from './admission';
 import { ServiceEstimator } from './estimator';
-import type { CancelReason, GenerateTask, WorkerInfo, WorkerInit, WorkerPortMessage } from './messages';
+import type {
+  CancelReason,
+  GenerateTask,
+  WorkerDone,
+  WorkerInfo,
+  WorkerInit,
+  WorkerPortMessage,
+} from './messages';
+import { Scheduler, type Job, type Plan } from './scheduler';
 import { RequestTrace } from './trace';
+import { deadlineOf, promptChars } from './deadline';
+import { timerDelay } from '../core/deadline';
 
 export interface ModelPoolOptions {
   name: string;
@@ -32,6 +46,12 @@ export interface ModelPoolOptions {
   gpu: WorkerInit['gpu'];
   gpuLayers: WorkerInit['gpuLayers'];
   warmupPrompt: string;
+  /** Tokens per stream the warm-up decodes to measure rates. Default 16. */
+  warmupTokens?: number;
+  /** Fraction of a request's remaining time admission keeps in reserve. Default 0.1. */
+  deadlineMargin?: number;
+  /** 'admit-all' is the FIFO baseline for benches (bench/e2e/goodput.ts). Default 'predict'. */
+  admission?: 'predict' | 'admit-all';
   faultInjection?: boolean;
 }
 
@@ -40,9 +60,18 @@ export interface LocalCallOptions {
   jsonSchema?: string | undefined;
 }
 
-interface Pending {
-  priority: number;
-  seq?: number;
+/** What admission would do with a request now (no side effects): for the router. */
+export interface LocalPrediction {
+  fits: boolean;
+  /** When it does not fit: DEADLINE (never fits) or OVERLOADED (fits on a less busy model). */
+  code?: 'DEADLINE' | 'OVERLOADED' | undefined;
+  reason?: 'too-long' | 'deadline' | 'capacity' | undefined;
+  retryAfterMs?: number | undefined;
+  /** Predicted service time alone, ms, when it can never fit. */
+  needMs?: number | undefined;
+}
+
+interface Pending extends Job {
   req: InferenceRequest;
   sink: TokenSink | null;
   trace: RequestTrace;
@@ -51,6 +80,9 @@ interface Pending {
   reject: (e: ColoError) => void;
   /** Set once dispatched. */
   cancel?: (reason: CancelReason) => void;
+  texts: string[];
+  /** Exact once the worker's first message arrives. */
+  workerPromptTokens: number;
   settled: boolean;
   timer?: NodeJS.Timeout;
   onAbort?: () => void;
@@ -73,12 +105,12 @@ export class ModelPool {
   readonly name: string;
   readonly aliases: readonly string[];
   readonly slots: number;
-  readonly estimator = new ServiceEstimator();
+  readonly estimator: ServiceEstimator;
   private readonly piscina: Piscina;
-  private readonly queue: AdmissionQueue<Pending>;
-  private running = 0;
+  private readonly sched: Scheduler<Pending>;
   private crashes = 0;
   private crashFailures = 0;
+  private preemptions = 0;
   private closed = false;
   info: WorkerInfo | undefined;
 
@@ -86,7 +118,14 @@ export class ModelPool {
     this.name = opts.name;
     this.aliases = opts.aliases;
     this.slots = opts.replicas * opts.sequences;
-    this.queue = new AdmissionQueue(opts.maxQueue);
+    this.estimator = new ServiceEstimator(this.slots);
+    this.sched = new Scheduler<Pending>(
+      this.slots,
+      opts.maxQueue,
+      this.estimator,
+      opts.deadlineMargin ?? 0.1,
+      opts.admission ?? 'predict',
+    );
     const init: WorkerInit = {
       modelName: opts.name,
       modelPath: opts.modelPath,
@@ -96,6 +135,7 @@ export class ModelPool {
       gpu: opts.gpu,
       gpuLayers: opts.gpuLayers,
       warmupPrompt: opts.warmupPrompt,
+      warmupTokens: opts.warmupTokens ?? 16,
       faultInjection: opts.faultInjection ?? false,
     };
     this.piscina = new Piscina({
@@ -125,21 +165,20 @@ export class ModelPool {
       throw new ColoError(
         'INTERNAL',
         `model ${opts.name} failed to load from ${opts.modelPath}: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
+        { cause: err },
       );
     });
     pool.info = infos[0];
+    if (pool.info?.rates) pool.estimator.setMeasured(pool.info.rates);
     return pool;
   }
 
   get queued(): number {
-    return this.queue.length;
+    return this.sched.queue.length;
   }
 
   get inFlight(): number {
-    return this.running;
+    return this.sched.running.size;
   }
 
   /** Worker threads lost (Piscina replaced them). */
@@ -152,16 +191,32 @@ export class ModelPool {
     return this.crashFailures;
   }
 
-  /** Estimated wait before a request of this priority would start, in ms. */
-  estimateWaitMs(priority: number): number {
-    if (this.running < this.slots && this.queue.length === 0) return 0;
-    const ahead = this.queue.ahead(priority) + 1;
-    return Math.ceil(ahead / this.slots) * this.estimator.serviceMs(64);
+  /** Running requests ended by a higher-priority one. */
+  get preempted(): number {
+    return this.preemptions;
   }
 
-  /** Whether a new request would be admitted (a free sequence or room in the queue). */
-  hasCapacity(): boolean {
-    return this.running < this.slots || this.queue.length < this.queue.capacity;
+  /** What admission would do with this request now; changes nothing. */
+  predict(req: InferenceRequest, receivedAt = performance.now()): LocalPrediction {
+    const plan = this.sched.plan(this.jobOf(req, receivedAt));
+    if (plan.action !== 'refuse') return { fits: true };
+    return {
+      fits: false,
+      code: plan.code,
+      reason: plan.reason,
+      retryAfterMs: plan.retryAfterMs,
+      needMs: plan.needMs,
+    };
+  }
+
+  private jobOf(req: InferenceRequest, receivedAt: number): Job {
+    return {
+      priority: req.priority,
+      deadlineAt: deadlineOf(req, receivedAt),
+      maxTokens: Math.min(req.sampling.maxTokens, this.info?.contextSize ?? req.sampling.maxTokens),
+      promptTokens: this.estimator.promptTokens(promptChars(req)),
+      tokens: 0,
+    };
   }
 
   complete(
@@ -175,39 +230,52 @@ export class ModelPool {
     if (signal.aborted) return Promise.reject(new ColoError('CANCELLED', 'request cancelled'));
     return new Promise<CompletionResult>((resolve, reject) => {
       const p: Pending = {
-        priority: req.priority,
+        ...this.jobOf(req, trace.receivedAt),
         req,
         sink,
         trace,
         opts,
         resolve,
         reject,
+        texts: [],
+        workerPromptTokens: 0,
         settled: false,
         signal,
       };
-      const remaining = req.deadlineMs - trace.elapsedMs();
-      if (remaining <= 0)
+      const now = performance.now();
+      if (p.deadlineAt <= now)
         return reject(new ColoError('DEADLINE', `deadline of ${req.deadlineMs} ms passed before admission`));
-      if (this.running < this.slots) this.dispatch(p);
-      else if (!this.queue.push(p)) {
-        return reject(
-          new ColoError(
-            'OVERLOADED',
-            `model ${this.name} is at capacity (${this.slots} running, ${this.queue.capacity} queued)`,
-            {
-              retryAfterMs: Math.ceil(this.estimator.serviceMs(req.sampling.maxTokens)),
-            },
-          ),
-        );
+      const plan = this.sched.plan(p, now);
+      if (plan.action === 'refuse') return reject(this.refusal(plan, req));
+      if (plan.action === 'start') this.dispatch(p);
+      else if (plan.action === 'queue') this.sched.queue.push(p);
+      else {
+        // The victim's sequence frees when its worker answers; this request waits at the
+        // head of its priority for it.
+        plan.victim.preempting = true;
+        this.preemptions++;
+        this.sched.queue.push(p, true);
+        plan.victim.cancel?.('preempt');
       }
-      p.timer = setTimeout(() => this.expire(p), remaining);
+      p.timer = setTimeout(() => this.abort(p, 'deadline'), timerDelay(p.deadlineAt));
       p.onAbort = () => this.abort(p, 'cancel');
       signal.addEventListener('abort', p.onAbort, { once: true });
     });
   }
 
-  private expire(p: Pending): void {
-    this.abort(p, 'deadline');
+  private refusal(plan: Extract<Plan<Pending>, { action: 'refuse' }>, req: InferenceRequest): ColoError {
+    if (plan.code === 'DEADLINE')
+      return new ColoError(
+        'DEADLINE',
+        `model ${this.name} cannot generate ${req.sampling.maxTokens} tokens within ${req.deadlineMs} ms (predicted ${plan.needMs} ms alone)`,
+      );
+    return new ColoError(
+      'OVERLOADED',
+      plan.reason === 'capacity'
+        ? `model ${this.name} is at capacity (${this.slots} running, ${this.sched.queue.capacity} queued)`
+        : `model ${this.name} is too busy to finish within the deadline of ${req.deadlineMs} ms`,
+      { retryAfterMs: plan.retryAfterMs },
+    );
   }
 
   private abort(p: Pending, reason: CancelReason): void {
@@ -216,51 +284,42 @@ export class ModelPool {
       p.cancel(reason);
       return;
     }
-    this.queue.remove(p);
+    this.sched.queue.remove(p);
+    const usage = { promptTokens: 0, completionTokens: 0 };
     this.fail(
       p,
       reason === 'deadline'
-        ? new ColoError('DEADLINE', `deadline of ${p.req.deadlineMs} ms passed in queue`)
-        : new ColoError('CANCELLED', 'request cancelled'),
+        ? new ColoError('DEADLINE', `deadline of ${p.req.deadlineMs} ms passed in queue`, { usage })
+        : new ColoError('CANCELLED', 'request cancelled', { usage }),
     );
   }
 
   private dispatch(p: Pending): void {
-    this.running++;
+    this.sched.running.add(p);
     p.trace.markDispatched();
     const { port1, port2 } = new MessageChannel();
-    const texts: string[] = [];
     p.cancel = (reason) => port1.postMessage(reason);
+    const onText = (text: string) => {
+      p.tokens++;
+      p.trace.markToken();
+      p.texts.push(text);
+      p.sink?.onToken(text);
+    };
     port1.on('message', (msg: WorkerPortMessage) => {
-      if (typeof msg === 'string') {
-        p.trace.markToken();
-        texts.push(msg);
-        p.sink?.onToken(msg);
-        return;
+      if (typeof msg === 'string') return onText(msg);
+      if (msg.type === 'first') {
+        p.workerPromptTokens = msg.promptTokens;
+        return onText(msg.text);
       }
       port1.close();
       if (msg.type === 'error') {
         if (msg.error.code === 'WORKER_CRASHED') this.crashFailures++;
-        return this.fail(p, toColoError(msg.error));
+        const e = toColoError(msg.error);
+        e.usage = { promptTokens: msg.promptTokens, completionTokens: msg.completionTokens };
+        return this.fail(p, e);
       }
-      if (msg.finishReason === 'cancelled')
-        return this.fail(p, new ColoError('CANCELLED', 'request cancelled'));
-      if (msg.finishReason === 'deadline')
-        return this.fail(
-          p,
-          new ColoError('DEADLINE', `deadline of ${p.req.deadlineMs} ms passed while generating`),
-        );
-      const timings = p.trace.finish();
-      this.estimator.observe(p.trace.ttftMs(), p.trace.generateMs(), msg.completionTokens);
-      this.settle(p);
-      p.resolve({
-        id: p.req.id,
-        text: texts.join(''),
-        finishReason: msg.finishReason,
-        usage: { promptTokens: msg.promptTokens, completionTokens: msg.completionTokens },
-        route: { kind: 'local', provider: 'local', model: this.name, cached: false },
-        timings,
-      });
+      if (msg.text.length > 0) onText(msg.text);
+      this.finish(p, msg);
     });
     const task: GenerateTask = {
       kind: 'generate',
@@ -272,14 +331,67 @@ export class ModelPool {
       jsonSchema: p.opts.jsonSchema,
     };
     this.piscina.run(task, { transferList: [port2] }).catch((err: unknown) => {
-      // The worker died with this task on it (Piscina replaces the worker).
+      // The worker died with this task on it (Piscina replaces the worker). Tokens
+      // generated are known only as the chunks that arrived: a lower bound.
       port1.close();
       this.crashes++;
       this.crashFailures++;
       this.fail(
         p,
-        new ColoError('WORKER_CRASHED', `worker for model ${this.name} crashed: ${(err as Error).message}`),
+        new ColoError('WORKER_CRASHED', `worker for model ${this.name} crashed: ${(err as Error).message}`, {
+          usage: { promptTokens: p.workerPromptTokens, completionTokens: p.tokens },
+        }),
       );
+    });
+  }
+
+  private finish(p: Pending, msg: WorkerDone): void {
+    const usage = { promptTokens: msg.promptTokens, completionTokens: msg.completionTokens };
+    const text = (): string => p.texts.join('');
+    // Every ending teaches the rates, early ones included: learning only from successes
+    // would never see the slowness that made requests miss.
+    this.estimator.observe({
+      promptChars: promptChars(p.req),
+      promptTokens: msg.promptTokens,
+      overheadMs:
+        p.trace.firstTokenAt < 0 ? -1 : p.trace.firstTokenAt - p.trace.dispatchedAt - msg.stats.prefillMs,
+      prefillTokens: msg.stats.prefillTokens,
+      prefillMs: msg.stats.prefillMs,
+      decodeMs: msg.stats.decodeMs,
+      tokens: msg.completionTokens,
+      batch: msg.stats.batch,
+    });
+    switch (msg.finishReason) {
+      case 'cancelled':
+        return this.fail(p, new ColoError('CANCELLED', 'request cancelled', { usage }));
+      case 'deadline':
+        return this.fail(
+          p,
+          new ColoError('DEADLINE', `deadline of ${p.req.deadlineMs} ms passed while generating`, { usage }),
+        );
+      case 'preempted':
+        return this.fail(
+          p,
+          new ColoError('PREEMPTED', 'preempted by a higher-priority request', {
+            usage: { ...usage, text: text() },
+            retryAfterMs: Math.ceil(this.estimator.serviceMs(p.maxTokens, p.promptTokens, this.slots)),
+          }),
+        );
+      case 'shutdown':
+        return this.fail(
+          p,
+          new ColoError('SHUTTING_DOWN', 'server is shutting down', { usage: { ...usage, text: text() } }),
+        );
+    }
+    const timings = p.trace.finish();
+    this.settle(p);
+    p.resolve({
+      id: p.req.id,
+      text: text(),
+      finishReason: msg.finishReason,
+      usage,
+      route: { kind: 'local', provider: 'local', model: this.name, cached: false },
+      timings,
     });
   }
 
@@ -290,18 +402,26 @@ export class ModelPool {
     p.reject(err);
   }
 
-  /** Releases the request's slot exactly once and starts the next queued request. */
+  /** Releases the request's slot exactly once and starts the next queued requests that still fit. */
   private settle(p: Pending): void {
     p.settled = true;
     if (p.timer) clearTimeout(p.timer);
     if (p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
-    if (!p.cancel) return;
-    this.running--;
-    for (;;) {
-      if (this.running >= this.slots) return;
-      const next = this.queue.pop();
+    if (!this.sched.running.delete(p)) return;
+    while (this.sched.running.size < this.slots) {
+      const next = this.sched.queue.pop();
       if (!next) return;
       if (next.settled) continue;
+      if (!this.sched.stillFits(next)) {
+        // Shed: it can no longer finish in time, so it ends now rather than at its deadline.
+        this.fail(
+          next,
+          new ColoError('DEADLINE', `deadline of ${next.req.deadlineMs} ms cannot be met any more`, {
+            usage: { promptTokens: 0, completionTokens: 0 },
+          }),
+        );
+        continue;
+      }
       this.dispatch(next);
     }
   }
@@ -316,16 +436,27 @@ export class ModelPool {
     await this.piscina.run({ kind: 'crash', afterMs });
   }
 
-  /** Waits for in-flight requests up to graceMs, then cancels what is left. */
+  /**
+   * Refuses new work, fails what waits with SHUTTING_DOWN, lets running requests finish
+   * for up to graceMs, then stops the rest (SHUTTING_DOWN with their text so far).
+   */
   async drain(graceMs: number): Promise<void> {
     this.closed = true;
     for (;;) {
-      const p = this.queue.pop();
+      const p = this.sched.queue.pop();
       if (!p) break;
-      this.fail(p, new ColoError('SHUTTING_DOWN', 'server is shutting down'));
+      this.fail(
+        p,
+        new ColoError('SHUTTING_DOWN', 'server is shutting down', {
+          usage: { promptTokens: 0, completionTokens: 0, text: '' },
+        }),
+      );
     }
     const until = Date.now() + graceMs;
-    while (this.running > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    while (this.sched.running.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    for (const p of this.sched.running) p.cancel?.('shutdown');
+    const stopBy = Date.now() + 1000;
+    while (this.sched.running.size > 0 && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 5));
   }
 
   /**

@@ -7,7 +7,7 @@ import { toColoError } from '../core/errors';
 import type { Signal } from '../protocol/signal';
 import { LatencyRecorder, type LatencySummary } from './latency';
 import { type TapeEvent, tickerOf } from './tape';
-import type { ReplayTransport } from './transport';
+import type { ReplayReply, ReplayTransport } from './transport';
 
 export interface ReplayOptions {
   /** 1 = recorded pace, 10 = ten times faster, 0 = as fast as possible. Default 0. */
@@ -16,6 +16,12 @@ export interface ReplayOptions {
   maxInFlight?: number;
   /** Called for each finished event (progress output). */
   onRecord?: (r: ReplayRecord) => void;
+  /**
+   * A request refused with OVERLOADED is sent again after its retry-after (a server
+   * that predicts it cannot finish in time refuses at once rather than failing late),
+   * at most this many times. DEADLINE (it can never fit) is final. Default 200.
+   */
+  maxRetries?: number;
 }
 
 export interface ReplayRecord {
@@ -47,6 +53,7 @@ export async function runReplay(
 ): Promise<ReplayResult> {
   const speed = opts.speed ?? 0;
   const maxInFlight = Math.max(1, opts.maxInFlight ?? 64);
+  const maxRetries = opts.maxRetries ?? 200;
   const rec = new LatencyRecorder();
   const records: ReplayRecord[] = new Array(events.length);
   const t0 = performance.now();
@@ -57,8 +64,24 @@ export async function runReplay(
   const fire = (index: number): Promise<void> => {
     const event = events[index] as TapeEvent;
     const ticker = tickerOf(event);
-    const sent = performance.now();
-    const p = transport.send({ id: `r${index}`, text: event.text, ticker }).then(
+    let sent = performance.now();
+    const send = async (): Promise<ReplayReply> => {
+      for (let attempt = 0; ; attempt++) {
+        sent = performance.now();
+        try {
+          return await transport.send({
+            id: `r${index}${attempt ? `.${attempt}` : ''}`,
+            text: event.text,
+            ticker,
+          });
+        } catch (err) {
+          const e = toColoError(err);
+          if (e.code !== 'OVERLOADED' || attempt >= maxRetries) throw e;
+          await sleep(Math.min(1000, Math.max(1, e.retryAfterMs ?? 10)));
+        }
+      }
+    };
+    const p = send().then(
       (reply) => {
         const latencyUs = (performance.now() - sent) * 1000;
         rec.record(latencyUs);

@@ -1,18 +1,26 @@
 /**
  * The admission decision, as a pure function of what is known when a request
  * arrives. Order: a cache hit is handled before this is called; then local if the
- * model is local and its expected wait plus service time fits the deadline; else
- * remote if the request may go remote; else reject at once, never queue unbounded.
+ * local scheduler predicts it finishes inside its deadline (src/engine/scheduler.ts);
+ * else remote if the request may go remote; else refuse at once — DEADLINE when it
+ * could not finish even on an idle model, OVERLOADED with a retry-after when it could
+ * on a less busy one. A request that cannot fit is never admitted locally just because
+ * no remote target exists: it would only fail later, slowly, having taken a sequence.
  */
 import type { ErrorCode } from '../core/errors';
 
 export interface DecisionInput {
   /** A local pool serves this model. */
   local: boolean;
-  /** The local pool would admit it now (a free sequence or room in its queue). */
-  localCapacity: boolean;
-  localWaitMs: number;
-  localServiceMs: number;
+  /** The local scheduler's prediction (ModelPool.predict); ignored when !local. */
+  localFits: boolean;
+  /** Why it does not fit: DEADLINE (never) or OVERLOADED (now). */
+  localCode?: 'DEADLINE' | 'OVERLOADED' | undefined;
+  /** Local refusal came from a full queue rather than a predicted miss. */
+  localFull?: boolean | undefined;
+  localRetryAfterMs?: number | undefined;
+  /** Predicted local service time alone, ms (said in the DEADLINE message). */
+  localNeedMs?: number | undefined;
   /** The gateway has a target for this model and the tenant may use it. */
   remote: boolean;
   /** Deadline budget left, in ms. */
@@ -26,7 +34,7 @@ export type RoutePolicy = 'local-first' | 'local-only' | 'remote-first';
 export type Decision =
   | { route: 'local' }
   | { route: 'remote'; reason: 'policy' | 'capacity' | 'deadline' }
-  | { route: 'reject'; code: ErrorCode; message: string };
+  | { route: 'reject'; code: ErrorCode; message: string; retryAfterMs?: number | undefined };
 
 export function decide(d: DecisionInput): Decision {
   if (d.remainingMs <= 0)
@@ -39,13 +47,21 @@ export function decide(d: DecisionInput): Decision {
     };
   if (d.remote && (d.policy === 'remote-first' || !d.local)) return { route: 'remote', reason: 'policy' };
   // d.local is true from here.
-  const fits = d.localWaitMs + d.localServiceMs <= d.remainingMs;
-  if (d.localCapacity && (fits || !d.remote || d.policy === 'local-only')) return { route: 'local' };
+  if (d.localFits) return { route: 'local' };
   if (d.remote && d.policy !== 'local-only')
-    return { route: 'remote', reason: d.localCapacity ? 'deadline' : 'capacity' };
+    return { route: 'remote', reason: d.localFull ? 'capacity' : 'deadline' };
+  if (d.localCode === 'DEADLINE')
+    return {
+      route: 'reject',
+      code: 'DEADLINE',
+      message: `the local model cannot finish this request within its deadline (predicted ${d.localNeedMs ?? '?'} ms alone) and no remote fallback is allowed`,
+    };
   return {
     route: 'reject',
     code: 'OVERLOADED',
-    message: 'local model is at capacity and no remote fallback is allowed',
+    message: d.localFull
+      ? 'local model is at capacity and no remote fallback is allowed'
+      : 'local model is too busy to finish within the deadline and no remote fallback is allowed',
+    retryAfterMs: d.localRetryAfterMs,
   };
 }

@@ -15,6 +15,7 @@ import type {
 } from '../core/types';
 import type { LocalEngine } from '../engine';
 import { RequestTrace } from '../engine/trace';
+import { deadlineOf } from '../engine/deadline';
 import { requestDone, type RequestDoneEvent } from '../metrics/events';
 import { remainingMs } from '../core/deadline';
 import { decide, type RoutePolicy } from './decide';
@@ -145,21 +146,25 @@ export class Router {
           remoteModel !== undefined &&
           ctx.allowRemote !== false &&
           (this.opts.gateway?.hasModel(remoteModel) ?? false);
+        const prediction = pool?.predict(req, trace.receivedAt);
         const decision = decide({
           local: pool !== undefined,
-          localCapacity: pool?.hasCapacity() ?? false,
-          localWaitMs: pool?.estimateWaitMs(req.priority) ?? 0,
-          localServiceMs: pool?.estimator.serviceMs(req.sampling.maxTokens) ?? 0,
+          localFits: prediction?.fits ?? false,
+          localCode: prediction?.code,
+          localFull: prediction?.reason === 'capacity',
+          localRetryAfterMs: prediction?.retryAfterMs,
+          localNeedMs: prediction?.needMs,
           remote,
-          remainingMs:
-            req.deadlineAt !== undefined ? remainingMs(req.deadlineAt) : req.deadlineMs - trace.elapsedMs(),
+          remainingMs: remainingMs(deadlineOf(req, trace.receivedAt)),
           policy: local?.policy ?? 'local-first',
         });
         if (decision.route === 'reject') {
           throw new ColoError(
             decision.code,
             `${decision.message}: ${req.model}`,
-            decision.code === 'MODEL_NOT_FOUND' ? { field: 'model' } : {},
+            decision.code === 'MODEL_NOT_FOUND'
+              ? { field: 'model' }
+              : { retryAfterMs: decision.retryAfterMs },
           );
         } else if (decision.route === 'local') {
           route = 'local';

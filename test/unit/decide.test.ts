@@ -3,35 +3,41 @@ import { decide, type DecisionInput } from '../../src/router/decide';
 
 const base: DecisionInput = {
   local: true,
-  localCapacity: true,
-  localWaitMs: 0,
-  localServiceMs: 10,
+  localFits: true,
   remote: false,
   remainingMs: 1000,
   policy: 'local-first',
 };
+const missesNow: Partial<DecisionInput> = {
+  localFits: false,
+  localCode: 'OVERLOADED',
+  localRetryAfterMs: 40,
+};
+const neverFits: Partial<DecisionInput> = { localFits: false, localCode: 'DEADLINE' };
+const full: Partial<DecisionInput> = { ...missesNow, localFull: true };
 
 describe('decide', () => {
-  it('serves locally when the local estimate fits the deadline', () => {
+  it('serves locally when the local prediction fits the deadline', () => {
     expect(decide(base)).toEqual({ route: 'local' });
   });
-  it('falls back to remote when the local estimate misses the deadline', () => {
-    expect(decide({ ...base, remote: true, localWaitMs: 990, localServiceMs: 20 })).toEqual({
-      route: 'remote',
-      reason: 'deadline',
-    });
+  it('falls back to remote when the local prediction misses the deadline', () => {
+    expect(decide({ ...base, ...missesNow, remote: true })).toEqual({ route: 'remote', reason: 'deadline' });
+    expect(decide({ ...base, ...neverFits, remote: true })).toEqual({ route: 'remote', reason: 'deadline' });
   });
   it('falls back to remote when the local queue is full', () => {
-    expect(decide({ ...base, remote: true, localCapacity: false })).toEqual({
-      route: 'remote',
-      reason: 'capacity',
+    expect(decide({ ...base, ...full, remote: true })).toEqual({ route: 'remote', reason: 'capacity' });
+  });
+  it('refuses with OVERLOADED and a retry-after when local is busy and no remote is allowed', () => {
+    expect(decide({ ...base, ...missesNow })).toMatchObject({
+      route: 'reject',
+      code: 'OVERLOADED',
+      retryAfterMs: 40,
     });
+    expect(decide({ ...base, ...full })).toMatchObject({ route: 'reject', code: 'OVERLOADED' });
   });
-  it('rejects with OVERLOADED when local is full and no remote is allowed', () => {
-    expect(decide({ ...base, localCapacity: false })).toMatchObject({ route: 'reject', code: 'OVERLOADED' });
-  });
-  it('tries locally with no remote even if the estimate misses (the deadline timer still applies)', () => {
-    expect(decide({ ...base, localWaitMs: 5000 })).toEqual({ route: 'local' });
+  it('regression: never admits locally what cannot fit just because no remote exists', () => {
+    expect(decide({ ...base, ...neverFits })).toMatchObject({ route: 'reject', code: 'DEADLINE' });
+    expect(decide({ ...base, ...missesNow }).route).toBe('reject');
   });
   it('rejects an already expired deadline with DEADLINE', () => {
     expect(decide({ ...base, remainingMs: 0 })).toMatchObject({ route: 'reject', code: 'DEADLINE' });
@@ -49,9 +55,11 @@ describe('decide', () => {
       reason: 'policy',
     });
   });
-  it('never leaves local under local-only policy', () => {
-    expect(decide({ ...base, remote: true, policy: 'local-only', localWaitMs: 5000 })).toEqual({
-      route: 'local',
+  it('never leaves local under local-only policy: refuses instead', () => {
+    expect(decide({ ...base, remote: true, policy: 'local-only' })).toEqual({ route: 'local' });
+    expect(decide({ ...base, ...missesNow, remote: true, policy: 'local-only' })).toMatchObject({
+      route: 'reject',
+      code: 'OVERLOADED',
     });
   });
 });

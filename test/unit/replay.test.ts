@@ -54,7 +54,7 @@ describe('tape', () => {
 describe('runReplay', () => {
   it('records a signal or an error for every event, with latencies', async () => {
     const t = new FakeTransport();
-    const res = await runReplay(parseTape(TAPE), t, { speed: 0, maxInFlight: 2 });
+    const res = await runReplay(parseTape(TAPE), t, { speed: 0, maxInFlight: 2, maxRetries: 0 });
     expect(t.sent.map((s) => s.ticker)).toEqual(['AAPL', 'MSFT', undefined]);
     expect(res.records).toHaveLength(3);
     expect(res.errors).toBe(1);
@@ -66,6 +66,27 @@ describe('runReplay', () => {
       ['AAPL', -1],
       ['MSFT', 1],
     ]);
+  });
+
+  it('sends a request refused with OVERLOADED again after its retry-after; DEADLINE is final', async () => {
+    let calls = 0;
+    const t: ReplayTransport = {
+      async send(req) {
+        calls++;
+        if (req.text === 'never') throw new ColoError('DEADLINE', 'cannot fit');
+        if (calls <= 2) throw new ColoError('OVERLOADED', 'busy', { retryAfterMs: 1 });
+        return { signals: [] };
+      },
+      async close() {},
+    };
+    const res = await runReplay([{ ts: 0, text: 'a' }], t, { speed: 0 });
+    expect(res.errors).toBe(0);
+    expect(calls).toBe(3);
+    calls = 10;
+    const res2 = await runReplay([{ ts: 0, text: 'never' }], t, { speed: 0 });
+    expect(res2.errors).toBe(1);
+    expect(res2.records[0]!.error?.code).toBe('DEADLINE');
+    expect(calls).toBe(11);
   });
 
   it('keeps the recorded pace scaled by speed', async () => {

@@ -1,0 +1,219 @@
+/**
+ * One greedy stream through Colo against its floor, in one run: the low-level
+ * `sequence.evaluate` generator in this process on a 1-sequence context (the floor the
+ * issue names), the same on an 8-sequence context (what batching costs a lone stream),
+ * and one or more Colo servers (separate processes, WebSocket, FlatBuffers, default
+ * config but for the response cache, which would answer a repeated greedy prompt without
+ * the model). Rounds interleave every subject; figures are medians of the per-round
+ * medians, so neighbours' load hits every subject alike.
+ *
+ *   npm run build && node bench/lib/run.mjs bench/e2e/stream-floor.ts \
+ *     [--rounds 5] [--runs 12] [--tokens 128] [--colo after=dist/cli.js,before=SAVED/cli.js]
+ *
+ * Checks the answer first: greedy decoding must give the same text on every path.
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { getLlama, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
+import WebSocket from 'ws';
+import { decodeServerFrame, encodeRequest } from '../../src/protocol';
+import { machineLine, writeResult } from '../lib';
+import { ROOT, startColoProcess, type ColoProcess } from './colo-process';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    tokens: { type: 'string', default: '128' },
+    runs: { type: 'string', default: '12' },
+    rounds: { type: 'string', default: '5' },
+    prompt: { type: 'string', default: 'Once upon a time' },
+    colo: { type: 'string', default: 'colo=dist/cli.js' },
+    sequences: { type: 'string', default: '8' },
+  },
+});
+const TOKENS = Number(values.tokens);
+const RUNS = Number(values.runs);
+const ROUNDS = Number(values.rounds);
+const PROMPT = values.prompt!;
+
+interface Run {
+  ttftUs: number;
+  decodeTokS: number;
+  text: string;
+}
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+
+const llama = await getLlama({ gpu: false, maxThreads: 1, logLevel: 'error' as never });
+const model = await llama.loadModel({ modelPath: values.model! });
+const ctx1 = await model.createContext({ contextSize: 512, sequences: 1, threads: 1 });
+const ctx8 = await model.createContext({ contextSize: 512 * 8, sequences: 8, threads: 1 });
+const seq1 = ctx1.getSequence();
+const seq8 = ctx8.getSequence();
+
+function promptTokens(m: LlamaModel): Token[] {
+  const t = m.tokenize(PROMPT);
+  return m.tokens.shouldPrependBosToken && m.tokens.bos !== null ? [m.tokens.bos, ...t] : t;
+}
+
+/** The floor: evaluate's generator, greedy, detokenizing each token as a stream would. */
+async function inProcess(seq: LlamaContextSequence): Promise<Run> {
+  await seq.clearHistory();
+  const out: Token[] = [];
+  let first = 0;
+  let last = 0;
+  const t0 = performance.now();
+  for await (const tok of seq.evaluate(promptTokens(model), { temperature: 0 })) {
+    if (model.isEogToken(tok)) break;
+    model.detokenize([tok], false, out);
+    out.push(tok);
+    last = performance.now();
+    if (first === 0) first = last;
+    if (out.length >= TOKENS) break;
+  }
+  return {
+    ttftUs: (first - t0) * 1000,
+    decodeTokS: ((out.length - 1) / (last - first)) * 1000,
+    text: model.detokenize(out),
+  };
+}
+
+async function openWs(colo: ColoProcess): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${colo.port}/v1/ws`);
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  return ws;
+}
+
+let reqId = 0;
+function throughColo(ws: WebSocket): Promise<Run> {
+  return new Promise<Run>((res, rej) => {
+    let first = 0;
+    let last = 0;
+    const t0 = performance.now();
+    const onMsg = (data: Buffer) => {
+      const m = decodeServerFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      if (m.kind === 'token') {
+        last = performance.now();
+        if (first === 0) first = last;
+      } else if (m.kind === 'result') {
+        ws.off('message', onMsg);
+        res({
+          ttftUs: (first - t0) * 1000,
+          decodeTokS: ((m.result.usage.completionTokens - 1) / (last - first)) * 1000,
+          text: m.result.text,
+        });
+      } else if (m.kind === 'error') {
+        ws.off('message', onMsg);
+        rej(new Error(`${m.error.code}: ${m.error.message}`));
+      }
+    };
+    ws.on('message', onMsg);
+    ws.send(
+      encodeRequest({
+        id: `s${reqId++}`,
+        model: 'bench',
+        prompt: PROMPT,
+        sampling: { maxTokens: TOKENS, temperature: 0 },
+        stream: true,
+      }),
+    );
+  });
+}
+
+const coloSpecs = values.colo!.split(',').map((s) => {
+  const [label, cli] = s.split('=');
+  return { label: label!, cli: resolve(ROOT, cli!) };
+});
+const colos: { label: string; proc: ColoProcess; ws: WebSocket }[] = [];
+for (const c of coloSpecs) {
+  const proc = await startColoProcess(
+    {
+      cache: { enabled: false },
+      engine: {
+        models: [
+          {
+            name: 'bench',
+            source: values.model,
+            sequences: Number(values.sequences),
+            threads: 1,
+            contextSize: 512,
+          },
+        ],
+      },
+    },
+    {},
+    [],
+    c.cli,
+  );
+  colos.push({ label: c.label, proc, ws: await openWs(proc) });
+}
+
+type Subject = { label: string; run: () => Promise<Run> };
+const subjects: Subject[] = [
+  { label: 'in-process evaluate, 1-seq', run: () => inProcess(seq1) },
+  { label: 'in-process evaluate, 8-seq', run: () => inProcess(seq8) },
+  ...colos.map((c) => ({ label: `${c.label} over ws`, run: () => throughColo(c.ws) })),
+];
+
+// 1. Check the answer: greedy text is identical on every path.
+const reference = (await subjects[0]!.run()).text;
+for (const s of subjects) {
+  const t = (await s.run()).text;
+  if (t !== reference) {
+    console.error(`answer check failed: ${s.label} differs from the in-process floor`);
+    console.error({ floor: reference, got: t });
+    process.exit(1);
+  }
+}
+
+// 2. Interleaved rounds: every subject runs RUNS streams per round (2 warm-ups first).
+const perRound = new Map<string, { ttftUs: number[]; decodeTokS: number[] }>();
+for (const s of subjects) perRound.set(s.label, { ttftUs: [], decodeTokS: [] });
+for (let r = 0; r < ROUNDS; r++) {
+  for (const s of subjects) {
+    const runs: Run[] = [];
+    for (let i = 0; i < RUNS + 2; i++) {
+      const x = await s.run();
+      if (i >= 2) runs.push(x);
+    }
+    const acc = perRound.get(s.label)!;
+    acc.ttftUs.push(median(runs.map((x) => x.ttftUs)));
+    acc.decodeTokS.push(median(runs.map((x) => x.decodeTokS)));
+  }
+}
+
+const floor = perRound.get(subjects[0]!.label)!;
+const floorDecode = median(floor.decodeTokS);
+const floorTtft = median(floor.ttftUs);
+const rows = subjects.map((s) => {
+  const acc = perRound.get(s.label)!;
+  const decode = median(acc.decodeTokS);
+  const ttft = median(acc.ttftUs);
+  return {
+    subject: s.label,
+    decodeTokS: Math.round(decode),
+    decodeRatio: decode / floorDecode,
+    ttftUsP50: Math.round(ttft),
+    ttftAddedUs: Math.round(ttft - floorTtft),
+    rounds: acc.decodeTokS.map(Math.round),
+  };
+});
+console.log(machineLine());
+console.log(
+  `${TOKENS} tokens, greedy, threads 1, ${ROUNDS} rounds x ${RUNS} streams, Colo sequences ${values.sequences} (answers match)`,
+);
+for (const r of rows)
+  console.log(
+    `${r.subject.padEnd(30)} decode ${String(r.decodeTokS).padStart(5)} tok/s (${(r.decodeRatio * 100).toFixed(1)}% of floor)  ttft p50 ${r.ttftUsP50} µs (+${r.ttftAddedUs})  rounds ${r.rounds.join(' ')}`,
+  );
+const out = writeResult('stream-floor', 'e2e', { tokens: TOKENS, runs: RUNS, rounds: ROUNDS, rows });
+if (out) console.log(`wrote ${out}`);
+for (const c of colos) {
+  c.ws.close();
+  await c.proc.stop();
+}
+await ctx1.dispose();
+await ctx8.dispose();
+await model.dispose();
+await llama.dispose();
+process.exit(0);

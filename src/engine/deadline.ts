@@ -1,0 +1,18 @@
+/**
+ * The engine's one reading of a request's deadline (src/core/deadline.ts makes it
+ * absolute at the edge; a request built without it, e.g. by a test or a bench, falls
+ * back to receivedAt + deadlineMs here, and nowhere else).
+ */
+import { absoluteDeadline } from '../core/deadline';
+import type { InferenceRequest } from '../core/types';
+
+export function deadlineOf(req: InferenceRequest, receivedAt: number): number {
+  return req.deadlineAt ?? absoluteDeadline(req.receivedAt ?? receivedAt, req.deadlineMs, 0);
+}
+
+/** Characters of prompt text (chat messages with a little for their template), for the token estimate. */
+export function promptChars(req: InferenceRequest): number {
+  let chars = req.prompt?.length ?? 0;
+  for (const m of req.messages ?? []) chars += m.content.length + 8;
+  return chars;
+}

@@ -1,0 +1,135 @@
+/**
+ * The decode loop of one generation, on node-llama-cpp's low-level
+ * `sequence.evaluate` generator: the leanest path it offers (LlamaCompletion adds
+ * about a third per token on a tiny model: its stream regulator, stop-trigger
+ * machinery and repeat-penalty bookkeeping, none of which Colo uses).
+ *
+ * Per token: one detokenize (src/engine/detok.ts), the stop-string check
+ * (src/engine/stop.ts), and a push to the port's outbox (src/engine/outbox.ts).
+ * Sampling follows OpenAI semantics: temperature 0 is greedy, no repeat penalty.
+ */
+import type { LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
+import { LlamaGrammarEvaluationState } from 'node-llama-cpp';
+import type { SamplingParams } from '../core/types';
+import type { BatchGate } from './batching';
+import type { CancelReason, DecodeStats, WorkerFinish } from './messages';
+import { StreamDetokenizer } from './detok';
+import { StopDetector } from './stop';
+
+export interface DecodeInput {
+  model: LlamaModel;
+  seq: LlamaContextSequence;
+  gate: BatchGate;
+  /** The whole prompt, BOS included. */
+  prompt: Token[];
+  sampling: SamplingParams;
+  maxTokens: number;
+  grammar?: LlamaGrammar | undefined;
+  evaluationPriority: 1 | 2 | 3 | 4 | 5;
+  /** Receives text that is safe to stream now. */
+  emit: (text: string) => void;
+  /** Read once per token: set by the main thread's cancel message. */
+  cancelled: () => CancelReason | undefined;
+}
+
+export interface DecodeOutput {
+  finishReason: WorkerFinish;
+  completionTokens: number;
+  stats: DecodeStats;
+}
+
+/** Progress of a decode in flight, readable if it fails half-way (usage on error). */
+export interface DecodeProgress {
+  completionTokens: number;
+}
+
+const FINISH_OF_CANCEL: Record<CancelReason, WorkerFinish> = {
+  cancel: 'cancelled',
+  deadline: 'deadline',
+  preempt: 'preempted',
+  shutdown: 'shutdown',
+};
+
+export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<DecodeOutput> {
+  const { model, seq, gate, sampling } = d;
+  // Keep the KV cache of the longest common prefix; at least the last prompt token is
+  // evaluated, since its logits give the first sampled token.
+  const prompt = d.prompt;
+  await gate.edit(() => seq.adaptStateToTokens(prompt.slice(0, -1), false));
+  const toEval = prompt.slice(seq.nextTokenIndex);
+
+  const detok = new StreamDetokenizer(model, prompt);
+  const stopStrings = d.grammar ? [...sampling.stop, '\n\n\n\n'] : sampling.stop;
+  const stops = new StopDetector(stopStrings);
+  // JSON-schema grammars end in whitespace the answer does not include (node-llama-cpp's
+  // trimWhitespaceSuffix): trailing whitespace is held until non-whitespace follows.
+  const trim = d.grammar?.trimWhitespaceSuffix ?? false;
+  let heldWs = '';
+  const out = (text: string) => {
+    if (text.length === 0) return;
+    if (!trim) return d.emit(text);
+    const t = heldWs + text;
+    const end = t.trimEnd().length;
+    heldWs = t.slice(end);
+    if (end > 0) d.emit(t.slice(0, end));
+  };
+
+  const it = seq.evaluate(toEval, {
+    temperature: sampling.temperature,
+    topP: sampling.topP,
+    seed: sampling.seed,
+    grammarEvaluationState: d.grammar
+      ? new LlamaGrammarEvaluationState({ model, grammar: d.grammar })
+      : undefined,
+    evaluationPriority: d.evaluationPriority,
+  });
+
+  let finish: WorkerFinish | undefined;
+  let batchSum = 0;
+  const t0 = performance.now();
+  let tFirst = 0;
+  let tLast = 0;
+  gate.waiting++;
+  let waiting = true;
+  try {
+    for (;;) {
+      const r = await it.next();
+      gate.waiting--;
+      waiting = false;
+      if (r.done) {
+        finish = 'stop';
+        break;
+      }
+      tLast = performance.now();
+      if (tFirst === 0) tFirst = tLast;
+      batchSum += gate.running;
+      progress.completionTokens++;
+      const text = stops.push(detok.push(r.value));
+      out(text);
+      const c = d.cancelled();
+      if (c) finish = FINISH_OF_CANCEL[c];
+      else if (stops.stopped) finish = 'stop';
+      else if (progress.completionTokens >= d.maxTokens) finish = 'length';
+      if (finish) break;
+      const held = gate.pass();
+      if (held) await held;
+      gate.waiting++;
+      waiting = true;
+    }
+  } finally {
+    if (waiting) gate.waiting--;
+    await it.return();
+  }
+  if (finish === 'stop' || finish === 'length') out(stops.push(detok.flush()) + stops.flush());
+  const n = progress.completionTokens;
+  return {
+    finishReason: finish,
+    completionTokens: n,
+    stats: {
+      prefillTokens: toEval.length,
+      prefillMs: tFirst > 0 ? tFirst - t0 : 0,
+      decodeMs: tFirst > 0 ? tLast - tFirst : 0,
+      batch: n > 0 ? batchSum / n : 1,
+    },
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * Predict, then admit. For one arriving request, given what runs and what waits, the
+ * plan is one of:
+ *
+ * 1. `refuse DEADLINE` — even alone on an idle model it would not finish in time.
+ * 2. `start` — a sequence is free, nobody waits, it fits at the batch size it makes,
+ *    and no running request of equal or higher priority that fits now would miss its
+ *    deadline because of the bigger batch.
+ * 3. `queue` — it fits after waiting: the wait is simulated in service order (priority,
+ *    then earliest deadline), each request taking the earliest free sequence for its
+ *    full maxTokens at the full batch step time (pessimistic, so admitted work fits).
+ * 4. `preempt` — it does not fit by waiting, but a running request of *lower*
+ *    priority can be stopped and this one then fits. The victim ends with PREEMPTED
+ *    and the text and tokens so far (its KV state is not saved: resuming would hold a
+ *    sequence's cache for a request that may never come back).
+ * 5. `refuse OVERLOADED` with a retry-after: it would fit on a less busy model.
+ *
+ * An idle model admits one request per second that it predicts to miss (a probe): the
+ * rates are learnt from requests that run, and estimates taken during a stall would
+ * otherwise refuse everything forever.
+ *
+ * `margin` keeps a fraction of each request's remaining time in reserve: predictions
+ * are learnt means, and a shared machine is noisy.
+ */
+import { AdmissionQueue, servedBefore, type Queued } from './admission';
+import type { ServiceEstimator } from './estimator';
+
+export interface Job extends Queued {
+  maxTokens: number;
+  /** Estimated before dispatch, exact once the worker reports it. */
+  promptTokens: number;
+  /** Chunks received so far (a lower bound of tokens generated). */
+  tokens: number;
+  /** Set while a preemption of this job is in flight. */
+  preempting?: boolean;
+}
+
+export type Plan<J> =
+  | { action: 'start' }
+  | { action: 'queue' }
+  | { action: 'preempt'; victim: J }
+  | {
+      action: 'refuse';
+      code: 'DEADLINE' | 'OVERLOADED';
+      reason: 'too-long' | 'deadline' | 'capacity';
+      retryAfterMs?: number;
+      /** Predicted service time alone, ms (for the error message). */
+      needMs?: number;
+    };
+
+/** At most one probe (a request predicted to miss, admitted on an idle model) per this many ms. */
+export const PROBE_MS = 1000;
+
+export class Scheduler<J extends Job> {
+  readonly running = new Set<J>();
+  private lastProbe = -Infinity;
+  readonly queue: AdmissionQueue<J>;
+
+  constructor(
+    readonly slots: number,
+    maxQueue: number,
+    readonly estimator: ServiceEstimator,
+    readonly margin = 0.1,
+    /** 'admit-all': the FIFO baseline benches compare against (capacity is the only limit). */
+    readonly mode: 'predict' | 'admit-all' = 'predict',
+  ) {
+    this.queue = new AdmissionQueue<J>(maxQueue);
+  }
+
+  /** Running jobs not being preempted: the batch that will keep decoding. */
+  private live(): J[] {
+    const out: J[] = [];
+    for (const r of this.running) if (!r.preempting) out.push(r);
+    return out;
+  }
+
+  /** Latest acceptable finish for a job, with the safety margin taken off. */
+  private latest(j: Queued, now: number): number {
+    return now + (j.deadlineAt - now) * (1 - this.margin);
+  }
+
+  private service(j: Job, b: number): number {
+    return this.estimator.serviceMs(j.maxTokens, j.promptTokens, b);
+  }
+
+  private remainingMs(r: Job, b: number): number {
+    return Math.max(0, r.maxTokens - r.tokens) * this.estimator.stepMs(b);
+  }
+
+  plan(job: Job, now = performance.now()): Plan<J> {
+    if (this.mode === 'admit-all') {
+      if (this.running.size < this.slots && this.queue.length === 0) return { action: 'start' };
+      if (this.queue.length < this.queue.capacity) return { action: 'queue' };
+      return { action: 'refuse', code: 'OVERLOADED', reason: 'capacity', retryAfterMs: 1 };
+    }
+    const latest = this.latest(job, now);
+    const alone = this.service(job, 1);
+    if (now + alone > latest) {
+      // Probe: an idle model admits one such request per PROBE_MS anyway. Rates are
+      // learnt only from requests that run; a model that measured itself during a stall
+      // would otherwise refuse everything, forever. Nobody else is slowed by it.
+      // Only one with time for a few tokens: a shorter one would teach nothing.
+      const teaches = latest - now >= this.service({ ...job, maxTokens: 4 }, 1);
+      if (teaches && this.running.size === 0 && this.queue.length === 0 && now - this.lastProbe >= PROBE_MS) {
+        this.lastProbe = now;
+        return { action: 'start' };
+      }
+      return { action: 'refuse', code: 'DEADLINE', reason: 'too-long', needMs: Math.ceil(alone) };
+    }
+    const live = this.live();
+    const busy = this.running.size;
+
+    // 2. Start now if that breaks no one who matters.
+    if (busy < this.slots && this.queue.length === 0) {
+      const b = live.length + 1;
+      if (now + this.service(job, b) <= latest && !this.breaksRunning(live, job, b, now))
+        return { action: 'start' };
+    }
+
+    // 3. Wait, simulated in service order.
+    const start = this.predictedStart(job, live, now);
+    if (start + this.service(job, this.slots) <= latest && this.queue.length < this.queue.capacity)
+      return { action: 'queue' };
+
+    // 4. Preempt a lower-priority running request.
+    const victim = this.victimFor(job, live);
+    if (victim && now + this.service(job, live.length) <= latest) return { action: 'preempt', victim };
+
+    // 5. It would fit on a less busy model.
+    return {
+      action: 'refuse',
+      code: 'OVERLOADED',
+      reason: this.queue.length >= this.queue.capacity ? 'capacity' : 'deadline',
+      retryAfterMs: Math.max(1, Math.ceil(start - now)),
+    };
+  }
+
+  /** When a job dispatched from the queue now would still finish in time (else it is shed). */
+  stillFits(job: Job, now = performance.now()): boolean {
+    if (this.mode === 'admit-all') return true;
+    return now + this.service(job, this.live().length + 1) <= job.deadlineAt;
+  }
+
+  private breaksRunning(live: J[], job: Job, b: number, now: number): boolean {
+    for (const r of live) {
+      if (r.priority < job.priority) continue;
+      const fitsNow = now + this.remainingMs(r, b - 1) <= r.deadlineAt;
+      if (fitsNow && now + this.remainingMs(r, b) > r.deadlineAt) return true;
+    }
+    return false;
+  }
+
+  /** Earliest time a sequence frees up for `job`, after everything served before it. */
+  private predictedStart(job: Job, live: J[], now: number): number {
+    const full = this.slots;
+    const free: number[] = live.map((r) => now + this.remainingMs(r, full));
+    for (let i = free.length; i < full; i++) free.push(now);
+    free.sort((a, b) => a - b);
+    for (const q of this.queue.ahead(job)) {
+      const t = Math.max(now, free.shift()!);
+      free.push(t + this.service(q, full));
+      free.sort((a, b) => a - b);
+    }
+    return Math.max(now, free[0]!);
+  }
+
+  /** The lowest-priority running job below `job`'s priority; latest deadline among equals. */
+  private victimFor(job: Job, live: J[]): J | undefined {
+    let v: J | undefined;
+    for (const r of live) {
+      if (r.priority >= job.priority) continue;
+      if (!v || r.priority < v.priority || (r.priority === v.priority && servedBefore(v, r))) v = r;
+    }
+    return v;
+  }
+}

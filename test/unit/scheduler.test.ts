@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { ServiceEstimator } from '../../src/engine/estimator';
+import { Scheduler, type Job } from '../../src/engine/scheduler';
+
+// A model whose decode step is 1 ms alone and 2 ms with 4 sequences busy; prefill free.
+const rates = { prefillMsPerToken: 0, stepMs1: 1, stepMsFull: 2 };
+const NOW = 10_000;
+
+function job(over: Partial<Job> = {}): Job {
+  return { priority: 0, deadlineAt: NOW + 1000, maxTokens: 100, promptTokens: 4, tokens: 0, ...over };
+}
+
+function sched(slots = 4, maxQueue = 8, margin = 0): Scheduler<Job> {
+  const est = new ServiceEstimator(slots, rates);
+  const s = new Scheduler<Job>(slots, maxQueue, est, margin);
+  // Use up the idle model's probe (tested on its own below).
+  expect(s.plan(job({ deadlineAt: NOW + 50 }), NOW - 1)).toEqual({ action: 'start' });
+  return s;
+}
+
+describe('ServiceEstimator', () => {
+  it('interpolates unobserved batch sizes between the warm-up anchors, then learns', () => {
+    const e = new ServiceEstimator(4, rates);
+    expect(e.stepMs(1)).toBe(1);
+    expect(e.stepMs(4)).toBe(2);
+    expect(e.stepMs(2)).toBeCloseTo(1 + 1 / 3);
+    for (let i = 0; i < 30; i++)
+      e.observe({ overheadMs: 0, prefillTokens: 4, prefillMs: 0, decodeMs: 99 * 3, tokens: 100, batch: 2 });
+    expect(e.stepMs(2)).toBeCloseTo(3, 1);
+    expect(e.stepMs(3)).toBeCloseTo(2.5, 1);
+  });
+});
+
+describe('Scheduler: predict, then admit', () => {
+  it('starts a request that fits on a free sequence', () => {
+    expect(sched().plan(job(), NOW)).toEqual({ action: 'start' });
+  });
+
+  it('refuses with DEADLINE at once what cannot finish even alone', () => {
+    // 100 tokens at 1 ms/step need ~100 ms; 50 ms is not enough, whatever the load.
+    expect(sched().plan(job({ deadlineAt: NOW + 50 }), NOW)).toMatchObject({
+      action: 'refuse',
+      code: 'DEADLINE',
+    });
+  });
+
+  it('an idle model admits one request per second it predicts to miss (a probe), so it can re-learn', () => {
+    const s = new Scheduler<Job>(4, 8, new ServiceEstimator(4, rates), 0);
+    const hopeless = job({ deadlineAt: NOW + 50 });
+    expect(s.plan(hopeless, NOW)).toEqual({ action: 'start' });
+    expect(s.plan(hopeless, NOW + 10)).toMatchObject({ action: 'refuse', code: 'DEADLINE' });
+    // Not one with no time to teach anything (a few tokens).
+    expect(s.plan(job({ deadlineAt: NOW + 1001 }), NOW + 1000)).toMatchObject({ action: 'refuse' });
+    expect(s.plan(job({ deadlineAt: NOW + 1060 }), NOW + 1000)).toEqual({ action: 'start' });
+    // Never while anything runs.
+    s.running.add(job({ deadlineAt: NOW + 99_999 }));
+    expect(s.plan(job({ deadlineAt: NOW + 2050 }), NOW + 2000)).toMatchObject({ action: 'refuse' });
+  });
+
+  it('keeps a safety margin of the remaining time', () => {
+    const s = sched(4, 8, 0.2);
+    // Needs ~101 ms; 120 ms left minus 20% is 96 ms.
+    expect(s.plan(job({ deadlineAt: NOW + 120 }), NOW)).toMatchObject({ action: 'refuse', code: 'DEADLINE' });
+    expect(s.plan(job({ deadlineAt: NOW + 140 }), NOW)).toEqual({ action: 'start' });
+  });
+
+  it('does not start a request whose bigger batch would make a running one miss', () => {
+    const s = sched();
+    // Running: 100 tokens left, deadline in 110 ms; alone it fits (100 ms), with a second
+    // sequence (1.33 ms/step) it would not.
+    s.running.add(job({ deadlineAt: NOW + 110 }));
+    const plan = s.plan(job({ deadlineAt: NOW + 10_000 }), NOW);
+    expect(plan).toEqual({ action: 'queue' });
+  });
+
+  it('queues what fits after the wait, refuses with OVERLOADED and a retry-after what does not', () => {
+    const s = sched(1, 8);
+    s.running.add(job({ deadlineAt: NOW + 5000 })); // frees in ~100 ms
+    expect(s.plan(job({ deadlineAt: NOW + 300 }), NOW)).toEqual({ action: 'queue' });
+    const plan = s.plan(job({ deadlineAt: NOW + 150 }), NOW);
+    expect(plan).toMatchObject({ action: 'refuse', code: 'OVERLOADED', reason: 'deadline' });
+    expect((plan as { retryAfterMs: number }).retryAfterMs).toBeGreaterThanOrEqual(90);
+  });
+
+  it('counts the queued requests served before it (EDF) in the wait, not those after', () => {
+    const s = sched(1, 8);
+    s.running.add(job({ deadlineAt: NOW + 5000 }));
+    s.queue.push(job({ deadlineAt: NOW + 250 })); // served first: ends ~200 ms
+    expect(s.plan(job({ deadlineAt: NOW + 280 }), NOW)).toMatchObject({ action: 'refuse' });
+    // An earlier deadline goes ahead of the queued one: fits.
+    expect(s.plan(job({ deadlineAt: NOW + 240 }), NOW)).toEqual({ action: 'queue' });
+  });
+
+  it('refuses OVERLOADED (capacity) when the queue is full', () => {
+    const s = sched(1, 1);
+    s.running.add(job({ deadlineAt: NOW + 5000, maxTokens: 1 }));
+    s.queue.push(job({ deadlineAt: NOW + 9000, maxTokens: 1 }));
+    expect(s.plan(job({ deadlineAt: NOW + 9000, maxTokens: 1 }), NOW)).toMatchObject({
+      action: 'refuse',
+      code: 'OVERLOADED',
+      reason: 'capacity',
+    });
+  });
+
+  it('preempts the lowest-priority running request, latest deadline first, for a higher priority', () => {
+    const s = sched(2, 8);
+    const low1 = job({ priority: 1, deadlineAt: NOW + 5000 });
+    const low2 = job({ priority: 1, deadlineAt: NOW + 9000 });
+    s.running.add(low1);
+    s.running.add(low2);
+    // Waiting ~100 ms for a free sequence, then ~200 ms at 2 ms/step, misses 250 ms; starting now fits.
+    const urgent = job({ priority: 9, deadlineAt: NOW + 250 });
+    expect(s.plan(urgent, NOW)).toEqual({ action: 'preempt', victim: low2 });
+    // Never preempts an equal or higher priority.
+    expect(s.plan(job({ priority: 1, deadlineAt: NOW + 250 }), NOW)).toMatchObject({ action: 'refuse' });
+    // While low2's preemption is in flight its sequence counts as free: the next urgent
+    // request waits for it instead of preempting a second victim.
+    low2.preempting = true;
+    expect(s.plan(urgent, NOW)).toEqual({ action: 'queue' });
+  });
+
+  it('admits the issue burst only as far as it fits (40 x 200 tokens, 300 ms)', () => {
+    const s = sched(8, 64, 0.1);
+    const burst = Array.from({ length: 40 }, () => job({ maxTokens: 200, deadlineAt: NOW + 300 }));
+    let started = 0;
+    let refused = 0;
+    for (const j of burst) {
+      const p = s.plan(j, NOW);
+      if (p.action === 'start') {
+        started++;
+        s.running.add(j);
+      } else if (p.action === 'queue') s.queue.push(j);
+      else refused++;
+    }
+    // Alone 200 tokens take ~200 ms at 1 ms/step; each extra sequence slows every one.
+    expect(started).toBeGreaterThanOrEqual(1);
+    expect(started).toBeLessThan(8);
+    expect(s.queue.length).toBe(0);
+    expect(refused).toBe(40 - started);
+  });
+
+  it('sheds a queued request that can no longer finish when its turn comes', () => {
+    const s = sched(1, 8);
+    const j = job({ deadlineAt: NOW + 150 });
+    expect(s.stillFits(j, NOW)).toBe(true);
+    expect(s.stillFits(j, NOW + 100)).toBe(false);
+  });
+});
