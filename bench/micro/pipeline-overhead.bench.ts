@@ -5,7 +5,7 @@
  * (audit on, fsync 'background') and with audit off. Rounds interleave the variants,
  * so a loaded machine slows them alike; read the differences, not the absolutes.
  *
- *   node bench/lib/run.mjs bench/micro/pipeline-overhead.bench.ts [--n 20000] [--rounds 3]
+ *   npx tsx bench/micro/pipeline-overhead.bench.ts [--n 20000] [--rounds 3]
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,12 +27,12 @@ const N = Number(values.n);
 const ROUNDS = Number(values.rounds);
 const HEADLINE = '$AAPL beats estimates, raises guidance';
 
-async function start(clfDir: string, audit: boolean): Promise<Colo> {
+async function start(clfDir: string, audit: boolean, extra: Record<string, unknown> = {}): Promise<Colo> {
   const dir = mkdtempSync(join(tmpdir(), 'colo-pipe-'));
   return startColo(
     parseConfig({
       server: { port: 0 },
-      audit: { enabled: audit, dir: join(dir, 'audit') },
+      audit: { enabled: audit, dir: join(dir, 'audit'), ...extra },
       auth: { storePath: join(dir, 'auth.json') },
       engine: { modelDirs: [SHARED_MODELS], models: [{ name: 'stories260K', sequences: 1, threads: 1 }] },
       classifiers: { models: [{ name: 'fin-sentiment', dir: clfDir }] },
@@ -65,6 +65,8 @@ const clf = await trainBenchClassifier();
 const registry = await ClassifierRegistry.create({ models: [{ name: 'fin-sentiment', dir: clf.dir }] });
 const withAudit = await start(clf.dir, true);
 const noAudit = await start(clf.dir, false);
+const never = await start(clf.dir, true, { fsync: 'never' });
+const window20 = await start(clf.dir, true, { fsyncWindowMs: 20 });
 const signal = new AbortController().signal;
 let id = 0;
 const exec = (c: Colo) => () =>
@@ -82,6 +84,8 @@ for (let r = 0; r < ROUNDS; r++) {
     ['classifier alone', clfOnly],
     ['pipeline, audit off', exec(noAudit)],
     ['pipeline, default (audit, fsync background)', exec(withAudit)],
+    ['pipeline, audit fsync never', exec(never)],
+    ['pipeline, audit fsync background, 20 ms window', exec(window20)],
   ] as const) {
     const t = await time(label, fn as () => Promise<unknown>);
     const row = (rows[label] ??= { p50: [], p99: [], p999: [] });
@@ -100,4 +104,6 @@ for (const [label, r] of Object.entries(rows))
   );
 await withAudit.shutdown('bench end');
 await noAudit.shutdown('bench end');
+await never.shutdown('bench end');
+await window20.shutdown('bench end');
 process.exit(0);
