@@ -1,4 +1,5 @@
 // colo_bench URL MODE COUNT [--transport raw|beast] [--busy-poll] [--model M] [--text T] [--warmup N]
+//            [--samples FILE]  (every round trip in ns, one a line, for the driver's own statistics)
 // Closed-loop round trips over one connection, one at a time, and a JSON line of
 // percentiles in microseconds. MODE: ping (Ping -> Pong) or classify (a non-streamed
 // InferenceRequest to a classifier -> Result with its Signal). The same colo::Client
@@ -65,6 +66,7 @@ int main(int argc, char** argv) {
               text = "$TSLA downgraded to sell at Goldman";
   size_t count = std::stoul(argv[3]), warmup = 200;
   bool busy = false;
+  std::string samples;
   for (int i = 4; i < argc; ++i) {
     std::string a = argv[i];
     auto val = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
     else if (a == "--model") model = val();
     else if (a == "--text") text = val();
     else if (a == "--warmup") warmup = std::stoul(val());
+    else if (a == "--samples") samples = val();
   }
   try {
     colo::Options opts;
@@ -107,7 +110,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < warmup + count; ++i) {
       auto t0 = std::chrono::steady_clock::now();
       if (mode == "ping") {
-        c->ping();
+        c->ping(-1);  // no timeout, as Beast's blocking read
       } else {
         std::snprintf(id, sizeof id, "b%zu", i);
         req.id = id;
@@ -120,6 +123,12 @@ int main(int argc, char** argv) {
       if (i >= warmup) us.push_back(dt);
     }
     c->close();
+    if (!samples.empty()) {
+      FILE* f = std::fopen(samples.c_str(), "w");
+      if (!f) throw std::runtime_error("cannot write " + samples);
+      for (double x : us) std::fprintf(f, "%.0f\n", x * 1000.0);
+      std::fclose(f);
+    }
     std::sort(us.begin(), us.end());
     auto pct = [&](double p) { return us[std::min(us.size() - 1, static_cast<size_t>(p * us.size()))]; };
     double sum = 0;

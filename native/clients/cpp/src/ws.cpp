@@ -324,15 +324,19 @@ class WsTransport final : public Transport {
           if (deadline && Clock::now() >= *deadline) return false;
           continue;
         }
-      } else {
-        pollfd pf{fd_, POLLIN, 0};
-        int pr = poll(&pf, 1, ms_left(deadline));
-        if (pr == 0) return false;
-        if (pr < 0) {
-          if (errno == EINTR) continue;
-          throw TE(TE::Kind::Closed, std::string("poll: ") + strerror(errno), 1006);
-        }
+      } else if (!deadline) {
+        // No timeout: one blocking recv(), one syscall per wake-up.
         r = ::recv(fd_, rbuf_.data() + rend_, rbuf_.size() - rend_, 0);
+      } else {
+        // A timeout: take what is already there, else sleep in poll() until the deadline.
+        r = ::recv(fd_, rbuf_.data() + rend_, rbuf_.size() - rend_, MSG_DONTWAIT);
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          pollfd pf{fd_, POLLIN, 0};
+          int pr = poll(&pf, 1, ms_left(deadline));
+          if (pr == 0) return false;
+          if (pr < 0 && errno != EINTR) throw TE(TE::Kind::Closed, std::string("poll: ") + strerror(errno), 1006);
+          continue;
+        }
       }
       if (r > 0) {
         rend_ += static_cast<size_t>(r);
