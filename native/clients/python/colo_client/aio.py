@@ -222,6 +222,11 @@ class AsyncClient:
         pong.rtt_ns = time.monotonic_ns() - t0
         return pong
 
+    async def wait_closed(self):
+        """Waits until the connection ends; returns the TransportError saying why (CLOSED + close_code)."""
+        await asyncio.shield(self._reader)
+        return self._closed_error
+
     async def close(self):
         await self._ws.close()
         await self._reader

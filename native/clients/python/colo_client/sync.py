@@ -63,6 +63,9 @@ class Client:
     def ping(self, timeout=5.0):
         return self._run(self._c.ping(timeout))
 
+    def wait_closed(self):
+        return self._run(self._c.wait_closed())
+
     def close(self):
         if self._loop.is_closed():
             return

@@ -117,8 +117,7 @@ async def scenario(c, name, args):
         return 0 if await run(c, request("bad", "no-such-model", ONCE, 4, True)) else 1
     if name == "wait-close":
         await run(c, request("held", args[0], ONCE, 480, True), ready_on_first=True)
-        while True:  # until the server closes: TransportError
-            await c.ping(timeout=None)
+        raise await c.wait_closed()  # the server closes: TransportError(CLOSED)
     raise ValueError(f"unknown scenario {name}")
 
 
