@@ -146,7 +146,13 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'colo-sdk-'));
   // Incremental: a no-op when .ci/run (or a previous run) built it.
   await run('cmake', ['-S', join(ROOT, 'native/clients/cpp'), '-B', BUILD], { cwd: ROOT });
-  await run('cmake', ['--build', BUILD, '-j', '2'], { cwd: ROOT });
+  await run(
+    'cmake',
+    ['--build', BUILD, '-j', '2', '--target', 'colo_check', 'colo_stream', 'colo_classify'],
+    {
+      cwd: ROOT,
+    },
+  );
   const clf = join(dir, 'fin-sentiment');
   await trainClassifier({
     train: join(DATA, 'train.csv'),
@@ -181,7 +187,7 @@ beforeAll(async () => {
   await admin('/admin/tenants', { id: 'desk-sdk', models: ['stories260K'] });
   goodKey = (await admin('/admin/keys', { tenant: 'desk-sdk', name: 'sdk' }))['key']!;
   for (const n of [12, 4]) reference.set(n, await greedyTs(n));
-}, 300_000);
+}, 600_000); // a cold C++ build takes 1-3 min on 2 busy cores
 
 afterAll(async () => {
   await colo?.shutdown('test end');
@@ -298,7 +304,11 @@ describe.each(SDKS)('$name SDK against a real Colo', (sdk) => {
 describe('server close', () => {
   it('both SDKs report a clear TransportError(CLOSED) with the close code when Colo shuts down', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'colo-sdk-close-'));
-    const closing = await startColo(config(dir, { server: { port: 0, shutdownGraceMs: 0 } }), quietLog);
+    // Audit off: this Colo only exists to be shut down under its clients.
+    const closing = await startColo(
+      config(dir, { server: { port: 0, shutdownGraceMs: 0 }, audit: { enabled: false } }),
+      quietLog,
+    );
     const ready: Promise<void>[] = [];
     const runs = SDKS.map((sdk) => {
       let onReady!: () => void;
