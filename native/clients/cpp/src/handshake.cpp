@@ -1,9 +1,20 @@
-// The pieces of the RFC 6455 opening handshake: URL parsing, SHA-1 and base64 for
+// The pieces of the RFC 6455 opening handshake: URL parsing, the TCP connection
+// (non-blocking connect with a timeout, then TCP_NODELAY), SHA-1 and base64 for
 // Sec-WebSocket-Accept, and reading the HTTP response head.
 #include "handshake.hpp"
 
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 
 namespace colo::detail {
@@ -36,6 +47,51 @@ Url parse_ws_url(const std::string& url) {
   u.port = port;
   u.host_header = authority;
   return u;
+}
+
+void random_bytes(uint8_t* out, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = getrandom(out + got, n - got, 0);
+    if (r < 0 && errno != EINTR) throw TransportError(TransportError::Kind::ConnectFailed, std::string("getrandom: ") + strerror(errno));
+    if (r > 0) got += static_cast<size_t>(r);
+  }
+}
+
+
+int open_socket(const detail::Url& u, int timeout_ms) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(u.host.c_str(), u.port.c_str(), &hints, &res);
+  if (rc != 0) throw TransportError(TransportError::Kind::ConnectFailed, "resolve " + u.host + ": " + gai_strerror(rc));
+  std::string last = "no address";
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) continue;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+      last = strerror(errno);
+      ::close(fd);
+      continue;
+    }
+    pollfd p{fd, POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+      last = err ? strerror(err) : "timed out";
+      ::close(fd);
+      continue;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    freeaddrinfo(res);
+    return fd;
+  }
+  freeaddrinfo(res);
+  throw TransportError(TransportError::Kind::ConnectFailed, "connect " + u.host + ":" + u.port + ": " + last);
 }
 
 namespace {

@@ -20,6 +20,11 @@ struct Url {
 /// ws://host[:port][/path][?query]; throws TransportError(CONNECT_FAILED) otherwise.
 Url parse_ws_url(const std::string& url);
 
+/// getrandom(2), for the Sec-WebSocket-Key and the masking-key seed.
+void random_bytes(uint8_t* out, size_t n);
+/// A connected blocking TCP socket with TCP_NODELAY; throws TransportError(CONNECT_FAILED).
+int open_socket(const Url& u, int timeout_ms);
+
 std::array<uint8_t, 20> sha1(const uint8_t* data, size_t len);
 std::string base64(const uint8_t* data, size_t len);
 /// Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 section 4.2.2).

@@ -5,13 +5,8 @@
 // - Server pings are answered; a close frame is answered and reported as CLOSED.
 // - busy_poll: spin on recv(MSG_DONTWAIT) instead of sleeping in poll(), trading a core
 //   for the wake-up latency.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -46,55 +41,11 @@ using TE = TransportError;
 
 enum : uint8_t { kCont = 0x0, kText = 0x1, kBinary = 0x2, kClose = 0x8, kPing = 0x9, kPong = 0xA };
 
-void random_bytes(uint8_t* out, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = getrandom(out + got, n - got, 0);
-    if (r < 0 && errno != EINTR) throw TE(TE::Kind::ConnectFailed, std::string("getrandom: ") + strerror(errno));
-    if (r > 0) got += static_cast<size_t>(r);
-  }
-}
-
 /// Milliseconds left until `deadline`; -1 for none.
 int ms_left(const Clock::time_point* deadline) {
   if (!deadline) return -1;
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now()).count();
   return left < 0 ? 0 : static_cast<int>(left);
-}
-
-int open_socket(const detail::Url& u, int timeout_ms) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  int rc = getaddrinfo(u.host.c_str(), u.port.c_str(), &hints, &res);
-  if (rc != 0) throw TE(TE::Kind::ConnectFailed, "resolve " + u.host + ": " + gai_strerror(rc));
-  std::string last = "no address";
-  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-    if (fd < 0) continue;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-      last = strerror(errno);
-      ::close(fd);
-      continue;
-    }
-    pollfd p{fd, POLLOUT, 0};
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-      last = err ? strerror(err) : "timed out";
-      ::close(fd);
-      continue;
-    }
-    int flags = fcntl(fd, F_GETFL);
-    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    freeaddrinfo(res);
-    return fd;
-  }
-  freeaddrinfo(res);
-  throw TE(TE::Kind::ConnectFailed, "connect " + u.host + ":" + u.port + ": " + last);
 }
 
 class WsTransport final : public Transport {
@@ -103,7 +54,7 @@ class WsTransport final : public Transport {
     rbuf_.resize(64 * 1024);
     sbuf_.resize(4 * 1024);
     uint8_t seed[8];
-    random_bytes(seed, sizeof seed);
+    detail::random_bytes(seed, sizeof seed);
     std::memcpy(&rng_, seed, sizeof rng_);
     rng_ |= 1;
   }
@@ -111,7 +62,7 @@ class WsTransport final : public Transport {
 
   void handshake(const detail::Url& u, const WsOptions& o, UpgradeRefused* refused) {
     uint8_t key_raw[16];
-    random_bytes(key_raw, sizeof key_raw);
+    detail::random_bytes(key_raw, sizeof key_raw);
     std::string key = detail::base64(key_raw, sizeof key_raw);
     std::string req = "GET " + u.target + " HTTP/1.1\r\nHost: " + u.host_header +
                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
@@ -159,7 +110,11 @@ class WsTransport final : public Transport {
     bool fragmented = false;
     frag_.clear();
     for (;;) {
-      // Parse one frame header from [rstart_, rend_).
+      // RFC 6455 5.2, one frame from [rstart_, rend_): (1) FIN and opcode; (2) MASK must be
+      // 0 from a server; (3) payload length 7 bits, or 126 + 16 bits, or 127 + 64 bits;
+      // (4) the payload. 5.4: a message is one binary frame or a binary frame followed by
+      // continuations, FIN on the last; 5.5: control frames (ping, pong, close) may come
+      // between fragments and are handled here.
       size_t avail = rend_ - rstart_;
       if (avail >= 2) {
         const uint8_t* p = rbuf_.data() + rstart_;
@@ -364,7 +319,7 @@ class WsTransport final : public Transport {
 
 std::unique_ptr<Transport> ws_connect(const std::string& url, const WsOptions& opts, UpgradeRefused* refused) {
   auto u = detail::parse_ws_url(url);
-  int fd = open_socket(u, opts.connect_timeout_ms);
+  int fd = detail::open_socket(u, opts.connect_timeout_ms);
   auto t = std::make_unique<WsTransport>(fd, opts);
   t->handshake(u, opts, refused);
   return t;
