@@ -26,6 +26,6 @@ check() {
 
 # --- FlatBuffers (schemas/colo.fbs) ---
 bash scripts/gen-flatbuffers.sh
-check "FlatBuffers code" src/protocol/generated test/clients/python/generated
+check "FlatBuffers code" src/protocol/generated native/clients/python/colo
 
 exit "$status"

@@ -2,7 +2,8 @@
 # Regenerates everything derived from schemas/colo.fbs:
 #   src/protocol/generated/colo_generated.ts   flatc --ts --ts-flat-files
 #   src/protocol/generated/spec.ts             verifier spec, from flatc's binary schema
-#   test/clients/python/generated/colo/...     flatc --python (the independent client)
+#   native/clients/python/colo/...             flatc --python (the Python SDK's wire code)
+# The C++ SDK (native/clients/cpp) runs flatc --cpp itself at build time; nothing is committed.
 # Output is deterministic: running it twice gives byte-identical files, which is what
 # .ci/check-generated.sh relies on. Needs flatc 2.0.8 (Debian: flatbuffers-compiler);
 # FLATC=/path/to/flatc overrides.
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 FLATC="${FLATC:-flatc}"
 SCHEMA=schemas/colo.fbs
 TS_OUT=src/protocol/generated
-PY_OUT=test/clients/python/generated
+PY_OUT=native/clients/python/colo
 WANT_VERSION="2.0.8"
 
 if ! command -v "$FLATC" >/dev/null 2>&1; then
@@ -37,7 +38,7 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/spec"
 node scripts/gen-fbs-spec.mjs "$tmp/bfbs/colo.bfbs" "$tmp/spec/spec.ts"
 
-# 3. Python, for test/clients/python.
+# 3. Python, for the SDK in native/clients/python (flatc writes the package colo/).
 "$FLATC" --python -o "$tmp/py" "$SCHEMA"
 
 # Replace the output folders whole, so a table removed from the schema leaves no stale file.
@@ -45,7 +46,7 @@ rm -rf "$TS_OUT" "$PY_OUT"
 mkdir -p "$TS_OUT" "$PY_OUT"
 cp "$tmp/ts/colo_generated.ts" "$TS_OUT/colo_generated.ts"
 cp "$tmp/spec/spec.ts" "$TS_OUT/spec.ts"
-cp -R "$tmp/py/." "$PY_OUT/"
+cp -R "$tmp/py/colo/." "$PY_OUT/"
 cat >"$TS_OUT/README.md" <<'EOF'
 # src/protocol/generated
 

@@ -1,9 +1,10 @@
 /**
- * Cross-language check of the wire: the independent Python client (flatc's Python
- * output, no shared code) against a uWS server that speaks through src/protocol.
+ * Cross-language check of the wire: the Python SDK (native/clients/python, flatc's
+ * Python output, no shared code) through its CLI (`python3 -m colo_client`) against a
+ * uWS server that speaks through src/protocol.
  * Python's frames must pass our verifier and decode to the request it meant; our
  * frames must decode in Python. Needs Debian's python3-flatbuffers and
- * python3-websockets (see test/clients/python/README.md).
+ * python3-websockets (see native/clients/python/README.md).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,7 @@ import {
 } from '../../src/protocol';
 
 const PYTHON = process.env['COLO_TEST_PYTHON'] ?? '/usr/bin/python3';
-const CLIENT = fileURLToPath(new URL('../clients/python/colo_client.py', import.meta.url));
+const PY_PATH = fileURLToPath(new URL('../../native/clients/python', import.meta.url));
 const hasDeps = spawnSync(PYTHON, ['-c', 'import flatbuffers, websockets'], { stdio: 'ignore' }).status === 0;
 // Fail loudly rather than skip: `bash scripts/setup-system.sh` installs both packages.
 if (!hasDeps) {
@@ -96,15 +97,11 @@ function runClient(
   args: string[],
 ): Promise<{ code: number | null; lines: Array<Record<string, unknown>>; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(PYTHON, [
-      '-B',
-      CLIENT,
-      '--url',
-      `ws://127.0.0.1:${port}/v1/ws`,
-      '--timeout',
-      '10',
-      ...args,
-    ]);
+    const p = spawn(
+      PYTHON,
+      ['-B', '-m', 'colo_client', '--url', `ws://127.0.0.1:${port}/v1/ws`, '--timeout', '10', ...args],
+      { env: { ...process.env, PYTHONPATH: PY_PATH } },
+    );
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -123,7 +120,7 @@ function runClient(
   });
 }
 
-describe('independent Python client', () => {
+describe('Python SDK (python3 -m colo_client)', () => {
   it('streams tokens and prints the Result; its request decodes to what it asked for', async () => {
     const { code, lines, stderr } = await runClient([
       '--id',

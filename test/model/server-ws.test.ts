@@ -157,20 +157,25 @@ describe('WebSocket /v1/ws with FlatBuffers', () => {
     await c.close();
   });
 
-  it('the independent Python client (flatc Python output) streams a completion from the real server', async () => {
-    const client = fileURLToPath(new URL('../clients/python/colo_client.py', import.meta.url));
+  it('the Python SDK (flatc Python output, python3 -m colo_client) streams a completion from the real server', async () => {
+    const pyPath = fileURLToPath(new URL('../../native/clients/python', import.meta.url));
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn('/usr/bin/python3', [
-        '-B',
-        client,
-        '--url',
-        `ws://127.0.0.1:${colo.port}/v1/ws`,
-        '--max-tokens',
-        '16',
-        '--temperature',
-        '0',
-        'Once upon a time',
-      ]);
+      const p = spawn(
+        '/usr/bin/python3',
+        [
+          '-B',
+          '-m',
+          'colo_client',
+          '--url',
+          `ws://127.0.0.1:${colo.port}/v1/ws`,
+          '--max-tokens',
+          '16',
+          '--temperature',
+          '0',
+          'Once upon a time',
+        ],
+        { env: { ...process.env, PYTHONPATH: pyPath } },
+      );
       let stdout = '';
       let stderr = '';
       p.stdout.on('data', (d: Buffer) => (stdout += d));
