@@ -36,7 +36,9 @@ const common = {
       z.object({ type: z.literal('json_object') }),
       z.object({
         type: z.literal('json_schema'),
-        json_schema: z.object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()) }).passthrough(),
+        json_schema: z
+          .object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()) })
+          .passthrough(),
       }),
     ])
     .optional(),

@@ -71,7 +71,8 @@ export function validateCall(
   // 1. id
   const id = input.id;
   if (id.length === 0) throw invalidArgument('id', 'must not be empty');
-  if (id.length > limits.maxIdChars) throw invalidArgument('id', `must be at most ${limits.maxIdChars} characters`);
+  if (id.length > limits.maxIdChars)
+    throw invalidArgument('id', `must be at most ${limits.maxIdChars} characters`);
 
   // 2. target
   const target = resolveTarget(input, catalogue);
@@ -148,7 +149,12 @@ function resolveTarget(input: CallInput, catalogue: Catalogue): CallTarget {
     const model = input.model || own || catalogue.defaultModel;
     if (catalogue.kindOf(model) !== 'model')
       throw new ColoError('MODEL_NOT_FOUND', `model "${model}" is not served`, { field: 'model' });
-    return { kind: 'skill', name: input.skill, model, clientModel: input.model !== '' && input.model !== own };
+    return {
+      kind: 'skill',
+      name: input.skill,
+      model,
+      clientModel: input.model !== '' && input.model !== own,
+    };
   }
   const name = input.model || catalogue.defaultModel;
   const kind = name ? catalogue.kindOf(name) : undefined;

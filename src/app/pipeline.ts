@@ -49,7 +49,12 @@ export interface RunOutcome {
 
 /** Runs an admitted call: cache, classifier, local, remote or refuse (src/app/runner.ts). */
 export interface CallRunner {
-  run(call: Admitted, sink: TokenSink | null, signal: AbortSignal, outcome: RunOutcome): Promise<CompletionResult>;
+  run(
+    call: Admitted,
+    sink: TokenSink | null,
+    signal: AbortSignal,
+    outcome: RunOutcome,
+  ): Promise<CompletionResult>;
 }
 
 /** Cost in micro-dollars of what a request used on a route (configured prices; 0 when unpriced). */
@@ -143,7 +148,9 @@ export class RequestPipeline {
       const t = call.target;
       await auth.authorize(
         p,
-        t.kind === 'skill' ? { skill: t.name, model: t.clientModel ? t.model : undefined } : { model: t.name },
+        t.kind === 'skill'
+          ? { skill: t.name, model: t.clientModel ? t.model : undefined }
+          : { model: t.name },
       );
     }
     return call as Authorized;
@@ -157,7 +164,8 @@ export class RequestPipeline {
         await limiter.reserve({
           tenant: p.tenant,
           keyId: p.keyId,
-          tokens: estimatePromptTokens(call) + (call.target.kind === 'classifier' ? 0 : call.sampling.maxTokens),
+          tokens:
+            estimatePromptTokens(call) + (call.target.kind === 'classifier' ? 0 : call.sampling.maxTokens),
         }),
       );
     }

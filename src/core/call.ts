@@ -20,7 +20,8 @@ export type CallTarget =
   | { kind: 'skill'; name: string; model: string; clientModel: boolean };
 
 /** `response_format` as OpenAI defines it; `json_schema` carries the schema text. */
-export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; schema: string };
+export type ResponseFormat =
+  { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; schema: string };
 
 /** Where a call came in. Also a bounded metric label: never a client-chosen string. */
 export type CallApi = 'ws' | 'http' | 'skill' | 'classify' | 'decide';

@@ -16,13 +16,15 @@ import { WIRE_SPEC } from './generated/spec';
 import { DEFAULT_VERIFY_LIMITS, verifyClientFrame, type VerifyLimits } from './verify';
 
 export type ClientMessage =
-  | { kind: 'request'; input: CallInput }
-  | { kind: 'cancel'; id: string }
-  | { kind: 'ping'; nonce: bigint };
+  { kind: 'request'; input: CallInput } | { kind: 'cancel'; id: string } | { kind: 'ping'; nonce: bigint };
 
 /** Builds the verifier limits once, at start-up, from the composed config. */
 export const clientDecodeOptions = (protocol: ProtocolConfig): VerifyLimits =>
-  Object.freeze({ maxDepth: protocol.maxDepth, maxTables: protocol.maxTables, checkUtf8: protocol.checkUtf8 });
+  Object.freeze({
+    maxDepth: protocol.maxDepth,
+    maxTables: protocol.maxTables,
+    checkUtf8: protocol.checkUtf8,
+  });
 
 /** Longest request id, in UTF-16 code units. */
 export const MAX_ID_LENGTH = 128;
@@ -99,7 +101,8 @@ function decodeRequest(r: fb.InferenceRequest, receivedAt: number): CallInput {
     for (let i = 0; i < nMessages; i++) {
       r.messages(i, m);
       const role = roleFromWire(m.role());
-      if (role === undefined) throw invalid('messages.role', `messages[${i}] has unknown role ${m.role()}`, id);
+      if (role === undefined)
+        throw invalid('messages.role', `messages[${i}] has unknown role ${m.role()}`, id);
       messages[i] = { role, content: m.content() ?? '' };
     }
   }

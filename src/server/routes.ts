@@ -11,8 +11,24 @@ import type { CallApi, CallInput } from '../core/call';
 import { ColoError, toColoError } from '../core/errors';
 import type { CompletionResult, TokenSink } from '../core/types';
 import * as openai from '../api/openai';
-import { credentialOf, type CallRoute, type ExtraRoute, type PlainRoute, type ServerContext } from './context';
-import { guard, headers, parseJson, readBody, sendError, sendJson, sendText, SseWriter, type Guard } from './http';
+import {
+  credentialOf,
+  type CallRoute,
+  type ExtraRoute,
+  type PlainRoute,
+  type ServerContext,
+} from './context';
+import {
+  guard,
+  headers,
+  parseJson,
+  readBody,
+  sendError,
+  sendJson,
+  sendText,
+  SseWriter,
+  type Guard,
+} from './http';
 
 const AUTH_HEADERS = ['authorization', 'x-api-key', 'content-type'] as const;
 
@@ -34,7 +50,9 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: ServerContext, state:
   app.get('/healthz', (res) => sendJson(guard(res), 200, { status: 'ok' }));
   app.get('/readyz', (res) => {
     const ok = ctx.ready() && !state.draining;
-    sendJson(guard(res), ok ? 200 : 503, { status: ok ? 'ready' : state.draining ? 'draining' : 'not ready' });
+    sendJson(guard(res), ok ? 200 : 503, {
+      status: ok ? 'ready' : state.draining ? 'draining' : 'not ready',
+    });
   });
   app.get('/metrics', (res) =>
     sendText(guard(res), 200, ctx.metricsText(), 'text/plain; version=0.0.4; charset=utf-8'),
@@ -70,7 +88,13 @@ type Serve = (
 ) => Promise<void>;
 
 /** Body in, CallInput out, run through the pipeline by `serve`. */
-function registerCall(app: TemplatedApp, ctx: ServerContext, state: HttpState, route: CallRoute, serve: Serve): void {
+function registerCall(
+  app: TemplatedApp,
+  ctx: ServerContext,
+  state: HttpState,
+  route: CallRoute,
+  serve: Serve,
+): void {
   app.post(route.pattern, (res: HttpResponse, req: HttpRequest) => {
     const receivedAt = performance.now();
     const g = guard(res);
@@ -88,7 +112,15 @@ function registerCall(app: TemplatedApp, ctx: ServerContext, state: HttpState, r
       try {
         const principal = await ctx.authenticate(credentialOf(h));
         const parsed = parseJson(await body);
-        const routeReq = { method: 'POST', path, query, headers: h, body: parsed, principal, signal: abort.signal };
+        const routeReq = {
+          method: 'POST',
+          path,
+          query,
+          headers: h,
+          body: parsed,
+          principal,
+          signal: abort.signal,
+        };
         const input = route.toCall(routeReq, receivedAt);
         const includeUsage = openAiIncludeUsage(parsed);
         await serve(g, ctx, input, principal, abort, { includeUsage });
@@ -147,7 +179,11 @@ function openAiIncludeUsage(body: unknown): boolean {
   return so?.include_usage === true;
 }
 
-const openAiRoute = (pattern: string, parse: typeof openai.parseChat, example: Record<string, unknown>): CallRoute => ({
+const openAiRoute = (
+  pattern: string,
+  parse: typeof openai.parseChat,
+  example: Record<string, unknown>,
+): CallRoute => ({
   kind: 'call',
   method: 'post',
   pattern,
@@ -158,7 +194,11 @@ const openAiRoute = (pattern: string, parse: typeof openai.parseChat, example: R
 });
 
 const OPENAI_ROUTES: readonly CallRoute[] = [
-  openAiRoute('/v1/completions', openai.parseCompletion, { model: '{model}', prompt: 'Once upon a time', max_tokens: 4 }),
+  openAiRoute('/v1/completions', openai.parseCompletion, {
+    model: '{model}',
+    prompt: 'Once upon a time',
+    max_tokens: 4,
+  }),
   openAiRoute('/v1/chat/completions', openai.parseChat, {
     model: '{model}',
     messages: [{ role: 'user', content: 'Hello' }],
@@ -185,7 +225,15 @@ function registerPlain(app: TemplatedApp, ctx: ServerContext, state: HttpState, 
         const principal = route.public ? undefined : await ctx.authenticate(credentialOf(h));
         const buf = raw ? await raw : undefined;
         const body = buf && buf.length > 0 ? parseJson(buf) : undefined;
-        const out = await route.handle({ method, path, query, headers: h, body, principal, signal: abort.signal });
+        const out = await route.handle({
+          method,
+          path,
+          query,
+          headers: h,
+          body,
+          principal,
+          signal: abort.signal,
+        });
         sendJson(g, out.status, out.body, out.headers);
       } catch (err) {
         sendError(g, err);

@@ -76,7 +76,15 @@ export class ColoServer {
   stopAccepting(): void {
     this.http.draining = true;
     this.ws.draining = true;
-    const notice = encodeError('', new ColoError('SHUTTING_DOWN', 'server is draining: in-flight requests finish, send new ones elsewhere', { retryAfterMs: 1000 }), { copy: true });
+    const notice = encodeError(
+      '',
+      new ColoError(
+        'SHUTTING_DOWN',
+        'server is draining: in-flight requests finish, send new ones elsewhere',
+        { retryAfterMs: 1000 },
+      ),
+      { copy: true },
+    );
     for (const ws of this.ws.connections) ws.send(notice, true);
   }
 
@@ -86,9 +94,12 @@ export class ColoServer {
    * answers to go out, then closes every connection and the listener.
    */
   async closeAll(settleMs = 2000): Promise<void> {
-    const reason = new ColoError('SHUTTING_DOWN', 'server shut down before the request finished', { retryAfterMs: 1000 });
+    const reason = new ColoError('SHUTTING_DOWN', 'server shut down before the request finished', {
+      retryAfterMs: 1000,
+    });
     for (const a of this.http.inflight) a.abort(reason);
-    for (const ws of this.ws.connections) for (const s of ws.getUserData().streams.values()) s.abort.abort(reason);
+    for (const ws of this.ws.connections)
+      for (const s of ws.getUserData().streams.values()) s.abort.abort(reason);
     await this.drain(settleMs);
     for (const ws of [...this.ws.connections]) ws.end(1001, 'server shutting down');
     if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);

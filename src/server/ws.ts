@@ -126,7 +126,10 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
           ws,
           encodeError(
             '',
-            new ColoError('FRAME_TOO_LARGE', `frame of ${message.byteLength} bytes exceeds the limit of ${cfg.maxFrameBytes}`),
+            new ColoError(
+              'FRAME_TOO_LARGE',
+              `frame of ${message.byteLength} bytes exceeds the limit of ${cfg.maxFrameBytes}`,
+            ),
           ),
         );
         ws.end(1009, 'frame too large');
@@ -149,7 +152,13 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
           return;
         case 'request':
           if (state.draining) {
-            send(ws, encodeError(msg.input.id, new ColoError('SHUTTING_DOWN', 'server is draining', { retryAfterMs: 1000 })));
+            send(
+              ws,
+              encodeError(
+                msg.input.id,
+                new ColoError('SHUTTING_DOWN', 'server is draining', { retryAfterMs: 1000 }),
+              ),
+            );
             return;
           }
           startRequest(ws, conn, ctx, msg.input);
@@ -205,9 +214,13 @@ function startRequest(ws: WebSocket<Conn>, conn: Conn, ctx: ServerContext, input
       ws,
       encodeError(
         input.id,
-        new ColoError('OVERLOADED', `at most ${cfg.maxInflightPerConnection} requests in flight per connection`, {
-          retryAfterMs: 100,
-        }),
+        new ColoError(
+          'OVERLOADED',
+          `at most ${cfg.maxInflightPerConnection} requests in flight per connection`,
+          {
+            retryAfterMs: 100,
+          },
+        ),
       ),
     );
     return;
@@ -231,7 +244,13 @@ function startRequest(ws: WebSocket<Conn>, conn: Conn, ctx: ServerContext, input
     : null;
 
   ctx.execute(input, 'ws', conn.principal, sink, s.abort.signal).then(
-    (result: CompletionResult) => respond(ws, conn, s, encodeResult(result, result.signals, result.skill ? { skill: result.skill } : undefined)),
+    (result: CompletionResult) =>
+      respond(
+        ws,
+        conn,
+        s,
+        encodeResult(result, result.signals, result.skill ? { skill: result.skill } : undefined),
+      ),
     (err: unknown) => respond(ws, conn, s, encodeError(s.id, toColoError(err))),
   );
 }

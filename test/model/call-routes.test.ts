@@ -59,14 +59,15 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => colo?.shutdown('test end'));
 
-async function admin(method: string, path: string, body?: unknown): Promise<Record<string, any>> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function admin(method: string, path: string, body?: unknown): Promise<Json> {
   const r = await fetch(`${base}${path}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_KEY}` },
     body: body ? JSON.stringify(body) : undefined,
   });
-  return (await r.json()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return (await r.json()) as Json;
 }
 
 /** The scope a route's example needs: the skill, the classifier, or the model. */
@@ -83,7 +84,7 @@ function request(route: CallRoute, key: string) {
     method: 'POST',
     headers: { authorization: `Bearer ${key}` },
     body,
-  }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, any> })); // eslint-disable-line @typescript-eslint/no-explicit-any
+  }).then(async (r) => ({ status: r.status, body: (await r.json()) as Json }));
 }
 
 describe('every route that runs a model authorizes, charges and audits', () => {

@@ -164,7 +164,8 @@ const tally = (outcomes: Outcome[]): Record<string, number> =>
 
 describe('fuzz: client frames', () => {
   it('the corpus itself decodes', () => {
-    for (const f of clientCorpus) expect(() => checkInvariants(decodeClientFrame(f, MAX, undefined, 0))).not.toThrow();
+    for (const f of clientCorpus)
+      expect(() => checkInvariants(decodeClientFrame(f, MAX, undefined, 0))).not.toThrow();
   });
 
   it('every strict prefix of every valid frame is MALFORMED_FRAME, or the same message when only padding was cut', () => {
@@ -245,7 +246,9 @@ describe('fuzz: client frames', () => {
     const rnd = prng(7);
     for (let c = 0; c < 200; c++) {
       const m = new Uint8Array(MAX + 1 + Math.floor(rnd() * 1000)).map(() => Math.floor(rnd() * 256));
-      expect(() => decodeClientFrame(m, MAX, undefined, 0)).toThrow(expect.objectContaining({ code: 'FRAME_TOO_LARGE' }));
+      expect(() => decodeClientFrame(m, MAX, undefined, 0)).toThrow(
+        expect.objectContaining({ code: 'FRAME_TOO_LARGE' }),
+      );
     }
   });
 });

@@ -13,7 +13,11 @@ import type { CompletionResult } from '../../src/core/types';
 import { DEFAULT_CALL_LIMITS, validateCall, type Catalogue } from '../../src/api/validate';
 
 const limits = { ...DEFAULT_CALL_LIMITS, maxTokens: 512 };
-const catalogue: Catalogue = { defaultModel: 'm', kindOf: (n) => (n === 'm' ? 'model' : undefined), skillModel: () => undefined };
+const catalogue: Catalogue = {
+  defaultModel: 'm',
+  kindOf: (n) => (n === 'm' ? 'model' : undefined),
+  skillModel: () => undefined,
+};
 /** HTTP parsing (types) then the one validator (limits), as the server runs them. */
 const call = (parsed: { input: Parameters<typeof validateCall>[0] }) =>
   validateCall(parsed.input, 'http', undefined, limits, catalogue);
@@ -72,7 +76,9 @@ describe('OpenAI request parsing', () => {
   });
 
   it('names the field of every invalid parameter', () => {
-    expect(fieldOf(() => call(parseCompletion({ model: 'm', prompt: 'x', temperature: 3 })))).toBe('temperature');
+    expect(fieldOf(() => call(parseCompletion({ model: 'm', prompt: 'x', temperature: 3 })))).toBe(
+      'temperature',
+    );
     expect(fieldOf(() => call(parseCompletion({ model: 'm', prompt: 'x', max_tokens: 100000 })))).toBe(
       'max_tokens',
     );

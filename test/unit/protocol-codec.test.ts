@@ -116,7 +116,10 @@ describe('client frames round-trip', () => {
   });
 
   it('seed 0 survives (flatc 2.0.8 would drop it as a default)', () => {
-    expect(req(decodeClientFrame(encodeRequest({ id: 'x', prompt: 'p', sampling: { seed: 0 } }), MAX)).sampling.seed).toBe(0);
+    expect(
+      req(decodeClientFrame(encodeRequest({ id: 'x', prompt: 'p', sampling: { seed: 0 } }), MAX)).sampling
+        .seed,
+    ).toBe(0);
   });
 
   it('chat messages and skill requests', () => {
@@ -154,15 +157,6 @@ describe('client frames round-trip', () => {
   });
 });
 
-const defaults = () => ({
-  maxDepth: 64,
-  maxTables: 10_000,
-  checkUtf8: true,
-  maxTokens: 4096,
-  maxStopSequences: 16,
-  maxMessages: 1024,
-});
-
 describe('request validation (decode, then the one validator) names the field', () => {
   const cases: Array<[string, RequestInput, string]> = [
     ['empty id', { id: '', prompt: 'p' }, 'id'],
@@ -180,11 +174,7 @@ describe('request validation (decode, then the one validator) names the field', 
       'messages',
     ],
     ['max_tokens 0', { id: 'a', prompt: 'p', sampling: { maxTokens: 0 } }, 'max_tokens'],
-    [
-      'max_tokens over the limit',
-      { id: 'a', prompt: 'p', sampling: { maxTokens: 4097 } },
-      'max_tokens',
-    ],
+    ['max_tokens over the limit', { id: 'a', prompt: 'p', sampling: { maxTokens: 4097 } }, 'max_tokens'],
     ['temperature > 2', { id: 'a', prompt: 'p', sampling: { temperature: 2.5 } }, 'temperature'],
     ['temperature < 0', { id: 'a', prompt: 'p', sampling: { temperature: -0.1 } }, 'temperature'],
     ['temperature NaN', { id: 'a', prompt: 'p', sampling: { temperature: NaN } }, 'temperature'],

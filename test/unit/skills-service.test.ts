@@ -541,7 +541,13 @@ describe('skillRoutes', () => {
   const route = (method: string, pattern: string) =>
     routes.find((r) => r.method === method && r.pattern === pattern)!;
   /** A plain route's handler, or a call route as the server runs it: toCall, the validator, the skill, render. */
-  const call = async (method: string, pattern: string, path: string, body: unknown = undefined, query = '') => {
+  const call = async (
+    method: string,
+    pattern: string,
+    path: string,
+    body: unknown = undefined,
+    query = '',
+  ) => {
     const r = route(method, pattern);
     const signal = new AbortController().signal;
     const req = { method, path, query, headers: {}, body, principal: undefined, signal };
