@@ -6,6 +6,8 @@
 #   cmake, g++            build the C++ SDK
 #   redis-server          real Redis for the shared-state tests (each test starts its own)
 #   python3-flatbuffers, python3-websockets   the Python SDK (native/clients/python)
+#   python3-prometheus-client   the official Prometheus text-format parser (test/helpers/promparse.py)
+#   chromium              the dashboard's browser test (puppeteer-core drives /usr/bin/chromium)
 # Safe to run repeatedly; does nothing when all are present.
 set -euo pipefail
 need=()
@@ -17,6 +19,8 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 /usr/bin/python3 -c 'import flatbuffers' >/dev/null 2>&1 || need+=(python3-flatbuffers)
 /usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || need+=(python3-websockets)
+/usr/bin/python3 -c 'import prometheus_client' >/dev/null 2>&1 || need+=(python3-prometheus-client)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   echo "setup-system: all system packages present"
   exit 0

@@ -18,6 +18,9 @@ export interface MicroTask {
    * much as the op, so loop inside `fn` and say how many; figures are per op. Default 1.
    */
   batch?: number;
+  /** Runs once before this task is timed (e.g. subscribe a listener); afterAll undoes it. */
+  beforeAll?: () => void | Promise<void>;
+  afterAll?: () => void | Promise<void>;
 }
 
 export interface MicroOptions {
@@ -98,7 +101,7 @@ export async function runMicro(
     throws: true,
     ...opts.bench,
   });
-  for (const t of tasks) bench.add(t.name, t.fn);
+  for (const t of tasks) bench.add(t.name, t.fn, { beforeAll: t.beforeAll, afterAll: t.afterAll });
   await bench.run();
   console.table(bench.table());
   if (tasks.some((t) => (t.batch ?? 1) > 1))

@@ -23,6 +23,7 @@ import { ColoServer, type ServerContext } from '../server';
 import { applyLayout, loadTuning } from '../tuning';
 import { SkillService, skillRoutes } from '../skills';
 import { registerGauges } from './gauges';
+import { startObservability } from './observability';
 import { RequestPipeline } from './pipeline';
 import { createRunner } from './runner';
 
@@ -50,6 +51,8 @@ export interface Colo {
   pipeline: RequestPipeline;
   metrics: Metrics;
   port: number;
+  /** The separate scrape listener's port, when `metrics.access` is 'listener'. */
+  metricsPort: number | undefined;
   /** Where audit records are written; undefined when audit is off. */
   auditDir: string | undefined;
   /** Graceful: stop accepting, let in-flight work finish within the grace period, then close. */
@@ -87,7 +90,11 @@ export async function startColo(
   try {
     const redis = config.redis ? await connectRedis(config.redis) : undefined;
     if (redis) closers.push(() => redis.quit());
-    const metrics = new Metrics().subscribe();
+    const metrics = new Metrics({
+      tenants: config.metrics.tenants,
+      windowSec: config.metrics.dashboard.windowSec,
+    }).subscribe();
+    closers.push(async () => metrics.close());
     const auth = await createAuth(config.auth, { redis });
     closers.push(() => auth.close());
     const limiter = config.limits.enabled ? createLimiter(config.limits, { redis }) : undefined;
@@ -185,6 +192,8 @@ export async function startColo(
       handle: (req) =>
         auth.admin({ method: req.method, path: req.path, headers: req.headers, body: req.body }),
     };
+    const obs = await startObservability(config, metrics, (k) => auth.auth.isAdmin(k), log);
+    closers.push(() => obs.close());
     const ctx: ServerContext = {
       config: config.server,
       protocol: config.protocol,
@@ -198,6 +207,7 @@ export async function startColo(
       ],
       ready: () => ready,
       metricsText: () => metrics.render(),
+      observe: obs.observe,
       extraRoutes: [
         adminRoute,
         ...classifierRoutes(classifiers),
@@ -207,6 +217,7 @@ export async function startColo(
     };
     const server = new ColoServer(ctx);
     registerGauges(metrics, { engine, gateway, server });
+    metrics.labels.allowModels(ctx.models().map((m) => m.id)); // only configured names become labels
     const port = await server.listen();
     log.info('colo listening', {
       host: config.server.host,
@@ -241,6 +252,7 @@ export async function startColo(
       pipeline,
       metrics,
       port,
+      metricsPort: obs.listenerPort,
       auditDir: audit ? config.audit.dir : undefined,
       shutdown,
     };

@@ -33,9 +33,19 @@ export function registerGauges(
     'Requests failed with WORKER_CRASHED since start',
     perPool((p) => p.crashFailedRequests),
   );
+  metrics.gauge(
+    'colo_worker_utilization',
+    'Worker utilisation per local model, 0..1 (Piscina: task run time over capacity)',
+    perPool((p) => p.utilization),
+  );
   metrics.gauge('colo_ws_connections', 'Open WebSocket connections', () => [
     { labels: {}, value: server.connections },
   ]);
+  metrics.gauge(
+    'colo_requests_inflight',
+    'Requests accepted and not yet answered (HTTP and WebSocket)',
+    () => [{ labels: {}, value: server.inflight }],
+  );
   metrics.gauge(
     'colo_breaker_state',
     'Circuit breaker per remote target: 0 closed, 1 half-open, 2 open',

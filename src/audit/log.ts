@@ -65,6 +65,8 @@ export class AuditLog {
   private segmentBytes = 0;
   private batch: Buffer[] = [];
   private batchBytes = 0;
+  /** performance.now() of the oldest record in `batch`, for the commit-lag event. */
+  private batchSince = 0;
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -120,6 +122,7 @@ export class AuditLog {
     }
     const buf = encodeRecord(record);
     return new Promise<void>((resolve, reject) => {
+      if (this.batch.length === 0) this.batchSince = performance.now();
       this.batch.push(buf);
       this.batchBytes += buf.length;
       this.waiters.push({ resolve, reject });
@@ -222,6 +225,7 @@ export class AuditLog {
     while (this.batch.length > 0) {
       const data = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchBytes);
       const waiters = this.waiters;
+      const since = this.batchSince;
       this.batch = [];
       this.batchBytes = 0;
       this.waiters = [];
@@ -229,8 +233,10 @@ export class AuditLog {
         await this.append(data);
         this.written += waiters.length;
         this.batches++;
+        publishCommit(waiters.length, data.length, since, true);
         for (const w of waiters) w.resolve();
       } catch (err) {
+        publishCommit(waiters.length, data.length, since, false);
         const e = new ColoError('INTERNAL', 'audit write failed', { cause: err });
         for (const w of waiters) w.reject(e);
         // The failed segment may end in a partial batch: continue in a new one.
@@ -306,6 +312,12 @@ export class AuditLog {
   get currentSegment(): string {
     return join(this.cfg.dir, segmentName(this.seq));
   }
+}
+
+/** fsync 'always': one batch is durable (ok) or failed; same channel as the background commits. */
+function publishCommit(records: number, bytes: number, since: number, ok: boolean): void {
+  if (auditCommit.hasSubscribers)
+    auditCommit.publish({ records, bytes, lagMs: performance.now() - since, ok });
 }
 
 /** fsync a directory so a newly created segment's entry survives a power loss. */

@@ -4,6 +4,7 @@
  * a hit (route.kind 'cache', cached true, the new request's id and timings).
  */
 import { performance } from 'node:perf_hooks';
+import { cacheChannel } from '../core/events';
 import type { CompletionResult, InferenceRequest, Timings } from '../core/types';
 import type { CacheConfig } from './config';
 import { cacheKey } from './key';
@@ -41,8 +42,10 @@ export class CompletionCache {
     try {
       stored = await this.backend.get(this.key(req));
     } catch {
+      if (cacheChannel.hasSubscribers) cacheChannel.publish({ hit: false, error: true });
       return undefined;
     }
+    if (cacheChannel.hasSubscribers) cacheChannel.publish({ hit: stored !== undefined });
     return stored ? toHit(stored, req) : undefined;
   }
 

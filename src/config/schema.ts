@@ -14,6 +14,7 @@ import { cacheConfigSchema } from '../cache/config';
 import { redactConfigSchema } from '../redact/config';
 import { auditConfigSchema } from '../audit/config';
 import { tuningConfigSchema } from '../tuning/config';
+import { metricsConfigSchema } from '../metrics/config';
 import { skillsConfigSchema } from '../skills/config';
 
 export const localModelSchema = z.strictObject({
@@ -145,6 +146,8 @@ export const configSchema = z.strictObject({
   skills: skillsConfigSchema.default(skillsConfigSchema.parse({})),
   /** Core pinning (native addon, optional) (src/tuning/config.ts). Default: off. */
   tuning: tuningConfigSchema.default(tuningConfigSchema.parse({})),
+  /** /metrics access, tenant labels, the dashboard, OpenTelemetry traces (src/metrics/config.ts). */
+  metrics: metricsConfigSchema.default(metricsConfigSchema.parse({})),
 });
 
 export type ColoConfig = z.infer<typeof configSchema>;

@@ -181,6 +181,11 @@ export class ModelPool {
     return this.sched.running.size;
   }
 
+  /** Piscina's utilisation of the workers, 0..1 (task run time over capacity). */
+  get utilization(): number {
+    return this.piscina.utilization;
+  }
+
   /** Worker threads lost (Piscina replaced them). */
   get workerCrashes(): number {
     return this.crashes;

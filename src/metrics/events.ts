@@ -11,6 +11,16 @@ export interface RequestDoneEvent {
   /** 'ws' | 'http' | 'skill' ... where the request came in. */
   api: string;
   model: string;
+  /** Client-chosen request id (joins gateway attempt events for traces). */
+  id?: string | undefined;
+  /** The caller's tenant, when auth filled it in. */
+  tenant?: string | undefined;
+  /** performance.now() ms when the request arrived; span start times count from here. */
+  receivedAt?: number | undefined;
+  maxTokens?: number | undefined;
+  temperature?: number | undefined;
+  /** Chat messages (true) or a completion prompt. */
+  chat?: boolean | undefined;
   route: RouteKind | 'none';
   provider: string;
   result?: CompletionResult | undefined;

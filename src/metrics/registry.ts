@@ -1,141 +1,215 @@
 /**
- * The metrics registry: latency series per (model, route) for queue wait, time to
- * first token, inter-token gap and total; counters for requests, tokens and errors
- * by code; gauges read at scrape time from whoever registered them (queue depth,
- * in-flight, breaker state). Exposed as Prometheus text at /metrics.
+ * The metrics registry. Request latencies go to Prometheus histograms per (model,
+ * route) with fixed buckets (aggregatable across boxes), to HDR histograms (exact
+ * percentiles for the shutdown summary and benches) and to a sliding window (the
+ * dashboard). Counters and gauges explain behaviour; gauges are read at scrape time
+ * from whoever registered them. Every label value is bounded (labels.ts).
  */
-import { LatencySeries, QUANTILES } from './histogram';
+import { LatencySeries } from './histogram';
+import { HistogramFamily } from './buckets';
 import { requestDone, type RequestDoneEvent } from './events';
+import { escapeValue, LabelPolicy, labelText } from './labels';
+import { RuntimeMetrics } from './runtime';
+import { subscribeBehaviour } from './subscribers';
+import { SlidingWindow } from './window';
 
 type Labels = Record<string, string>;
-
-const STAGES = ['queue', 'ttft', 'itl', 'total'] as const;
-type Stage = (typeof STAGES)[number];
-
 interface GaugeSample {
   labels: Labels;
   value: number;
 }
 type GaugeFn = () => GaugeSample[];
 
+type Stage = 'queue' | 'ttft' | 'itl' | 'total';
+
+export interface MetricsOptions {
+  /** Tenants that get their own label value (others: `other`). Default none: no tenant label. */
+  tenants?: readonly string[];
+  /** Sliding window of the dashboard, seconds. Default 60. */
+  windowSec?: number;
+  /** Event-loop and GC monitors. Default true. */
+  runtime?: boolean;
+}
+
 export class Metrics {
-  private readonly series = new Map<string, { labels: Labels; stages: Record<Stage, LatencySeries> }>();
-  private readonly counters = new Map<string, Map<string, { labels: Labels; value: number }>>();
+  readonly labels: LabelPolicy;
+  readonly window: SlidingWindow;
+  readonly runtime: RuntimeMetrics | undefined;
+  readonly hist = {
+    queue: new HistogramFamily('colo_queue_seconds', STAGE_HELP.queue),
+    ttft: new HistogramFamily('colo_ttft_seconds', STAGE_HELP.ttft),
+    itl: new HistogramFamily('colo_inter_token_seconds', STAGE_HELP.itl),
+    total: new HistogramFamily('colo_total_seconds', STAGE_HELP.total),
+    classify: new HistogramFamily('colo_classify_seconds', 'ONNX classifier requests, receipt to answer'),
+    upstream: new HistogramFamily('colo_upstream_seconds', 'Remote upstream attempts, start to end'),
+    upstreamTtft: new HistogramFamily('colo_upstream_ttft_seconds', 'Remote attempts, start to first token'),
+    gc: new HistogramFamily('colo_gc_pause_seconds', 'Garbage-collection pauses by kind'),
+    eventLoop: new HistogramFamily(
+      'colo_eventloop_lag_max_seconds',
+      'Worst event-loop delay in each one-second interval (monitorEventLoopDelay)',
+    ),
+    auditLag: new HistogramFamily(
+      'colo_audit_commit_lag_seconds',
+      "Audit batches: oldest record's write() to the batch being durable",
+    ),
+  };
+  private readonly hdr = new Map<
+    string,
+    { model: string; route: string; stages: Record<Stage, LatencySeries> }
+  >();
+  private readonly counters = new Map<string, { help: string; m: Map<string, number> }>();
   private readonly gauges = new Map<string, { help: string; fn: GaugeFn }>();
-  private readonly onDone = (msg: unknown) => this.recordDone(msg as RequestDoneEvent);
+  /**
+   * Events wait here for a setImmediate, so recording (about 0.1 µs per token gap) runs
+   * after the final frame is written, not before. Reads (render, summary, dashboard)
+   * flush first, so they never miss a finished request.
+   */
+  private pending: RequestDoneEvent[] = [];
+  private flushScheduled: NodeJS.Immediate | undefined;
+  private readonly onDone = (msg: unknown) => {
+    this.pending.push(msg as RequestDoneEvent);
+    this.flushScheduled ??= setImmediate(() => this.flush());
+  };
+  private unsubscribeBehaviour: (() => void) | undefined;
   private subscribed = false;
 
-  /** Starts listening to request events. */
+  constructor(opts: MetricsOptions = {}) {
+    this.labels = new LabelPolicy(opts.tenants ?? []);
+    this.window = new SlidingWindow(opts.windowSec ?? 60);
+    this.runtime =
+      opts.runtime === false
+        ? undefined
+        : new RuntimeMetrics(
+            (us) => this.hist.eventLoop.get('').recordUs(us),
+            (kind, us) => this.hist.gc.get(`kind="${kind}"`).recordUs(us),
+          );
+  }
+
+  /** Starts listening to request and behaviour events, and the runtime monitors. */
   subscribe(): this {
-    if (!this.subscribed) requestDone.subscribe(this.onDone);
+    if (this.subscribed) return this;
     this.subscribed = true;
+    requestDone.subscribe(this.onDone);
+    this.unsubscribeBehaviour = subscribeBehaviour(this);
+    this.runtime?.start();
     return this;
   }
 
+  /** Records every event still waiting for its setImmediate. */
+  flush(): void {
+    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    this.flushScheduled = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    for (const e of batch) this.recordDone(e);
+  }
+
   close(): void {
-    if (this.subscribed) requestDone.unsubscribe(this.onDone);
+    this.flush();
+    if (!this.subscribed) return;
     this.subscribed = false;
+    requestDone.unsubscribe(this.onDone);
+    this.unsubscribeBehaviour?.();
+    this.runtime?.stop();
   }
 
   gauge(name: string, help: string, fn: GaugeFn): void {
     this.gauges.set(name, { help, fn });
   }
 
-  inc(name: string, labels: Labels, by = 1): void {
-    let m = this.counters.get(name);
-    if (!m) this.counters.set(name, (m = new Map()));
-    const key = labelKey(labels);
-    const c = m.get(key);
-    if (c) c.value += by;
-    else m.set(key, { labels, value: by });
+  /** Current samples of a registered gauge (the dashboard reads them); [] when unknown. */
+  readGauge(name: string): GaugeSample[] {
+    return this.gauges.get(name)?.fn() ?? [];
   }
 
+  /** Adds to a counter. Label values must already be bounded (see LabelPolicy). */
+  inc(name: string, labels: Labels, by = 1, help = ''): void {
+    this.incText(name, labelText(labels), by, help);
+  }
+
+  /** Like inc, with the label set already rendered (`k="v",…`): the hot path. */
+  incText(name: string, labels: string, by = 1, help = ''): void {
+    let c = this.counters.get(name);
+    if (!c) this.counters.set(name, (c = { help: help || COUNTER_HELP[name] || name, m: new Map() }));
+    c.m.set(labels, (c.m.get(labels) ?? 0) + by);
+  }
+
+  /** HDR series of one (model, route), for benches and the shutdown summary. */
   stage(model: string, route: string): Record<Stage, LatencySeries> {
     const key = `${model}\u0000${route}`;
-    let s = this.series.get(key);
+    let s = this.hdr.get(key);
     if (!s) {
-      s = {
-        labels: { model, route },
-        stages: {
-          queue: new LatencySeries(),
-          ttft: new LatencySeries(),
-          itl: new LatencySeries(),
-          total: new LatencySeries(),
-        },
+      const stages = {
+        queue: new LatencySeries(),
+        ttft: new LatencySeries(),
+        itl: new LatencySeries(),
+        total: new LatencySeries(),
       };
-      this.series.set(key, s);
+      this.hdr.set(key, (s = { model, route, stages }));
     }
     return s.stages;
   }
 
   recordDone(e: RequestDoneEvent): void {
+    const model = this.labels.model(e.model);
     const status = e.errorCode ?? 'ok';
-    this.inc('colo_requests_total', {
-      api: e.api,
-      model: e.model,
-      route: e.route,
-      provider: e.provider,
-      status,
-    });
-    if (e.errorCode) this.inc('colo_errors_total', { code: e.errorCode, api: e.api });
+    const ml = escapeValue(model);
+    let req = `api="${e.api}",model="${ml}",route="${e.route}",provider="${e.provider}",status="${status}"`;
+    if (this.labels.tenantLabels) req += `,tenant="${this.labels.tenant(e.tenant)}"`;
+    this.incText('colo_requests_total', req);
+    if (e.errorCode) this.incText('colo_errors_total', `code="${e.errorCode}",api="${e.api}"`);
+    const tokens = e.result?.usage.completionTokens ?? 0;
+    this.window.recordRequest(model, e.route, e.errorCode, tokens, e.ttftUs, e.totalUs);
     if (e.route === 'none') return;
-    const s = this.stage(e.model, e.route);
+    const l = `model="${ml}",route="${e.route}"`;
+    this.hist.queue.get(l).recordUs(e.queueUs);
+    if (e.ttftUs > 0) this.hist.ttft.get(l).recordUs(e.ttftUs);
+    this.hist.total.get(l).recordUs(e.totalUs);
+    if (e.provider === 'onnx') this.hist.classify.get(`model="${ml}"`).recordUs(e.totalUs);
+    const itl = this.hist.itl.get(l);
+    for (const g of e.gapsUs) itl.recordUs(g);
+    const s = this.stage(model, e.route);
     s.queue.record(e.queueUs);
     if (e.ttftUs > 0) s.ttft.record(e.ttftUs);
     s.total.record(e.totalUs);
     for (const g of e.gapsUs) s.itl.record(g);
     if (e.result) {
-      this.inc(
-        'colo_tokens_total',
-        { model: e.model, route: e.route, kind: 'prompt' },
-        e.result.usage.promptTokens,
-      );
-      this.inc(
-        'colo_tokens_total',
-        { model: e.model, route: e.route, kind: 'completion' },
-        e.result.usage.completionTokens,
-      );
+      const t = this.labels.tenantLabels ? `,tenant="${this.labels.tenant(e.tenant)}"` : '';
+      this.incText('colo_tokens_total', `${l},kind="prompt"${t}`, e.result.usage.promptTokens);
+      this.incText('colo_tokens_total', `${l},kind="completion"${t}`, tokens);
     }
   }
 
   /** Prometheus text exposition format 0.0.4. Latencies in seconds. */
   render(): string {
+    this.flush();
     const out: string[] = [];
-    for (const stage of STAGES) {
-      const name = `colo_${stage === 'itl' ? 'inter_token' : stage}_seconds`;
-      out.push(`# HELP ${name} ${STAGE_HELP[stage]} (HDR histogram quantiles)`, `# TYPE ${name} summary`);
-      for (const { labels, stages } of this.series.values()) {
-        const sum = stages[stage].summary();
-        if (sum.count === 0) continue;
-        const h = stages[stage].h;
-        for (const q of QUANTILES) {
-          out.push(
-            `${name}${fmt({ ...labels, quantile: String(q) })} ${sec(h.getValueAtPercentile(q * 100))}`,
-          );
-        }
-        out.push(`${name}_sum${fmt(labels)} ${sec(sum.sumUs)}`, `${name}_count${fmt(labels)} ${sum.count}`);
-      }
-    }
-    for (const [name, m] of this.counters) {
-      out.push(`# TYPE ${name} counter`);
-      for (const { labels, value } of m.values()) out.push(`${name}${fmt(labels)} ${value}`);
+    for (const h of Object.values(this.hist)) h.render(out);
+    for (const [name, { help, m }] of this.counters) {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+      for (const [labels, value] of m) out.push(`${name}${labels ? `{${labels}}` : ''} ${value}`);
     }
     for (const [name, { help, fn }] of this.gauges) {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
-      for (const { labels, value } of fn()) out.push(`${name}${fmt(labels)} ${value}`);
+      for (const { labels, value } of fn()) {
+        const l = labelText(labels);
+        out.push(`${name}${l ? `{${l}}` : ''} ${value}`);
+      }
     }
+    this.runtime?.render(out);
     return out.join('\n') + '\n';
   }
 
-  /** One line per (model, route) for the shutdown log. */
+  /** One line per (model, route) for the shutdown log, from the HDR histograms. */
   summaryLines(): string[] {
+    this.flush();
     const lines: string[] = [];
-    for (const { labels, stages } of this.series.values()) {
+    for (const { model, route, stages } of this.hdr.values()) {
       const t = stages.total.summary();
       const f = stages.ttft.summary();
       const i = stages.itl.summary();
       lines.push(
-        `${labels.model}/${labels.route}: ${t.count} requests; total p50 ${ms(t.p50)} p99 ${ms(t.p99)} max ${ms(t.max)}; ` +
+        `${model}/${route}: ${t.count} requests; total p50 ${ms(t.p50)} p99 ${ms(t.p99)} max ${ms(t.max)}; ` +
           `ttft p50 ${ms(f.p50)} p99 ${ms(f.p99)}; inter-token p50 ${ms(i.p50)} p99 ${ms(i.p99)}`,
       );
     }
@@ -150,18 +224,10 @@ const STAGE_HELP: Record<Stage, string> = {
   total: 'Time from receipt to the final result',
 };
 
-const sec = (us: number): string => String(us / 1e6);
+const COUNTER_HELP: Record<string, string> = {
+  colo_requests_total: 'Requests that reached the router, by outcome',
+  colo_errors_total: 'Requests that ended in an error, by stable code',
+  colo_tokens_total: 'Prompt and completion tokens',
+};
+
 const ms = (us: number): string => `${(us / 1000).toFixed(2)}ms`;
-
-function labelKey(labels: Labels): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-}
-
-function fmt(labels: Labels): string {
-  const parts = Object.entries(labels).map(
-    ([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
-  );
-  return parts.length ? `{${parts.join(',')}}` : '';
-}

@@ -2,6 +2,7 @@
  * Applies redaction to a request on its way to a remote route: masks the prompt and
  * every message, and hands back the session that restores the answer.
  */
+import { redactionChannel } from '../core/events';
 import type { InferenceRequest, RouteKind } from '../core/types';
 import type { RedactConfig } from './config';
 import { buildDetectors, type Detector } from './detectors';
@@ -46,6 +47,7 @@ export class Redactor {
     const session = this.session();
     const prompt = req.prompt === undefined ? undefined : session.mask(req.prompt);
     const messages = req.messages?.map((m) => ({ role: m.role, content: session.mask(m.content) }));
+    if (redactionChannel.hasSubscribers) redactionChannel.publish({ values: session.size });
     return { request: { ...req, prompt, messages }, session, changed: session.size > 0 };
   }
 }

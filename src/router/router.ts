@@ -18,7 +18,8 @@ import { RequestTrace } from '../engine/trace';
 import { deadlineOf } from '../engine/deadline';
 import { requestDone, type RequestDoneEvent } from '../metrics/events';
 import { remainingMs } from '../core/deadline';
-import { decide, type RoutePolicy } from './decide';
+import { admissionChannel, type AdmissionEvent } from '../core/events';
+import { decide, type Decision, type RoutePolicy } from './decide';
 
 /** One classified text. */
 export interface Classification {
@@ -129,8 +130,10 @@ export class Router {
       const cached = ctx.jsonSchema === undefined ? await this.opts.cache?.lookup(req) : undefined;
       if (cached) {
         const result: CompletionResult = { ...cached, id: req.id, timings: trace.finish() };
+        if (admissionChannel.hasSubscribers)
+          admissionChannel.publish({ model: req.model, outcome: 'cache', reason: 'hit' });
         if (sink && result.text) sink.onToken(result.text);
-        publish(ctx.api, req.model, 'cache', result.route.provider, trace, result, undefined);
+        publish(ctx.api, req, 'cache', result.route.provider, trace, result, undefined);
         return result;
       }
       let result: CompletionResult;
@@ -158,6 +161,7 @@ export class Router {
           remainingMs: remainingMs(deadlineOf(req, trace.receivedAt)),
           policy: local?.policy ?? 'local-first',
         });
+        if (admissionChannel.hasSubscribers) admissionChannel.publish(admissionOf(req.model, decision));
         if (decision.route === 'reject') {
           throw new ColoError(
             decision.code,
@@ -185,11 +189,11 @@ export class Router {
         }
       }
       if (ctx.jsonSchema === undefined) await this.opts.cache?.store(req, result);
-      publish(ctx.api, req.model, result.route.kind, result.route.provider, trace, result, undefined);
+      publish(ctx.api, req, result.route.kind, result.route.provider, trace, result, undefined);
       return result;
     } catch (err) {
       const e = toColoError(err);
-      publish(ctx.api, req.model, route, provider, trace, undefined, e);
+      publish(ctx.api, req, route, provider, trace, undefined, e);
       throw e;
     }
   }
@@ -268,9 +272,14 @@ function estimateTokens(req: InferenceRequest): number {
   return Math.ceil(chars / 4);
 }
 
+function admissionOf(model: string, d: Decision): AdmissionEvent {
+  const reason = d.route === 'local' ? 'fits' : d.route === 'remote' ? d.reason : d.code;
+  return { model, outcome: d.route, reason };
+}
+
 function publish(
   api: string,
-  model: string,
+  req: InferenceRequest,
   route: RequestDoneEvent['route'],
   provider: string,
   trace: RequestTrace,
@@ -281,7 +290,13 @@ function publish(
   const t = result?.timings ?? trace.finish();
   const e: RequestDoneEvent = {
     api,
-    model,
+    model: req.model,
+    id: req.id,
+    tenant: req.tenant,
+    receivedAt: trace.receivedAt,
+    maxTokens: req.sampling.maxTokens,
+    temperature: req.sampling.temperature,
+    chat: req.messages !== undefined,
     route,
     provider,
     result,

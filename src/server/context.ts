@@ -16,6 +16,7 @@ export interface Logger {
 
 export type { CallRoute, ExtraRoute, PlainRoute, RouteRequest, RouteResponse } from '../core/routes';
 import type { ExtraRoute } from '../core/routes';
+import type { ObserveRoutes } from './observe';
 
 export interface ServerContext {
   config: ServerConfig;
@@ -38,6 +39,8 @@ export interface ServerContext {
   /** Whether every dependency in use is up (models loaded, Redis reachable) and not draining. */
   ready(): boolean;
   metricsText(): string;
+  /** Who may read /metrics, the dashboard (src/server/observe.ts). Default: /metrics open, no dashboard. */
+  observe?: ObserveRoutes | undefined;
   extraRoutes: ExtraRoute[];
 }
 

@@ -1,2 +1,3 @@
 export { ColoServer } from './server';
 export type { ServerContext, Principal, Logger, ExtraRoute, RouteRequest, RouteResponse } from './context';
+export type { ObserveAccess, ObserveRoutes } from './observe';

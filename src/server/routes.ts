@@ -1,9 +1,10 @@
 /**
- * HTTP routes: the OpenAI-compatible API, health, readiness, metrics, models and the
- * routes other folders publish (src/core/routes.ts). Every route that runs a model is
- * a call route: the body is read (reader attached synchronously, before any await:
- * uWS drops body data that arrives before onData), parsed into a CallInput, and run by
- * `ctx.execute` (the one pipeline); `respond*` writes the outcome back.
+ * HTTP routes: the OpenAI-compatible API, health, readiness, models and the
+ * routes other folders publish (src/core/routes.ts); /metrics and /dashboard are in
+ * observe.ts. Every route that runs a model is a call route: the body is read (reader
+ * attached synchronously, before any await: uWS drops body data that arrives before
+ * onData), parsed into a CallInput, and run by `ctx.execute` (the one pipeline);
+ * `respond*` writes the outcome back.
  * While draining, new requests get 503 SHUTTING_DOWN with retry-after.
  */
 import type { TemplatedApp, HttpResponse, HttpRequest } from 'uWebSockets.js';
@@ -18,17 +19,7 @@ import {
   type PlainRoute,
   type ServerContext,
 } from './context';
-import {
-  guard,
-  headers,
-  parseJson,
-  readBody,
-  sendError,
-  sendJson,
-  sendText,
-  SseWriter,
-  type Guard,
-} from './http';
+import { guard, headers, parseJson, readBody, sendError, sendJson, SseWriter, type Guard } from './http';
 
 const AUTH_HEADERS = ['authorization', 'x-api-key', 'content-type'] as const;
 
@@ -54,9 +45,6 @@ export function registerHttpRoutes(app: TemplatedApp, ctx: ServerContext, state:
       status: ok ? 'ready' : state.draining ? 'draining' : 'not ready',
     });
   });
-  app.get('/metrics', (res) =>
-    sendText(guard(res), 200, ctx.metricsText(), 'text/plain; version=0.0.4; charset=utf-8'),
-  );
   app.get('/v1/models', (res, req) => {
     const g = guard(res);
     const h = headers(req, AUTH_HEADERS);

@@ -6,6 +6,7 @@ import uWS from 'uWebSockets.js';
 import { ColoError } from '../core/errors';
 import type { ServerContext } from './context';
 import { encodeError } from '../protocol';
+import { registerObserveRoutes } from './observe';
 import { callRoutes, registerHttpRoutes, type HttpState } from './routes';
 import type { CallRoute } from './context';
 import { registerWebSocket, type WsState } from './ws';
@@ -30,6 +31,7 @@ export class ColoServer {
     }
     this.app = uWS.App();
     registerWebSocket(this.app, ctx, this.ws);
+    registerObserveRoutes(this.app, ctx);
     registerHttpRoutes(this.app, ctx, this.http);
   }
 

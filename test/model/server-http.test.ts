@@ -120,7 +120,7 @@ describe('OpenAI-compatible HTTP API through the official openai SDK', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const text = await (await fetch(`${base}/metrics`)).text();
-    expect(text).toMatch(/colo_ttft_seconds\{model="stories260K",route="local",quantile="0.99"\} [\d.e-]+/);
+    expect(text).toMatch(/colo_ttft_seconds_bucket\{model="stories260K",route="local",le="0.001"\} \d+/);
     expect(text).toMatch(/colo_inter_token_seconds_count\{model="stories260K",route="local"\} \d+/);
     expect(text).toMatch(
       /colo_requests_total\{api="http",model="stories260K",route="local",provider="local",status="ok"\} \d+/,
