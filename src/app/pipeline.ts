@@ -110,7 +110,7 @@ export class RequestPipeline {
       call = this.validate(input, api, principal);
     } catch (err) {
       const e = toColoError(err);
-      publishRefusal(api, input.model, e, input.receivedAt);
+      publishRefusal(api, input.model, e, input.receivedAt, input.id, principal?.tenant);
       // Refused requests are audited too (who asked for what), from the raw input.
       const durable = this.audit(refusedRequest(input, principal), undefined, e, { redacted: false }, 0);
       if (durable) await durable;
@@ -129,7 +129,7 @@ export class RequestPipeline {
     } catch (err) {
       error = this.classify(err, signal, call);
       // The router reports what it ran; refusals before it (auth, quota) are reported here.
-      if (!ran) publishRefusal(api, call.model, error, call.receivedAt);
+      if (!ran) publishRefusal(api, call.model, error, call.receivedAt, call.id, principal?.tenant);
     }
     const usage: PartialUsage | Usage | undefined = result?.usage ?? error?.usage;
     const cost = usage && this.deps.price ? this.deps.price(result?.route, call.model, usage) : 0;
@@ -259,12 +259,22 @@ function refusedRequest(input: CallInput, principal: Principal | undefined): Inf
 }
 
 /** One colo:request:done event for a request refused before it ran (metrics subscribe). */
-function publishRefusal(api: string, model: string, err: ColoError, receivedAt: number): void {
+function publishRefusal(
+  api: string,
+  model: string,
+  err: ColoError,
+  receivedAt: number,
+  id: string,
+  tenant: string | undefined,
+): void {
   if (!requestDone.hasSubscribers) return;
   const totalUs = Math.max(0, Math.round((performance.now() - receivedAt) * 1000));
   const e: RequestDoneEvent = {
     api,
     model,
+    id,
+    tenant,
+    receivedAt,
     route: 'none',
     provider: 'none',
     errorCode: err.code,
