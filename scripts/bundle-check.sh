@@ -144,7 +144,7 @@ fi
 for d in /usr/local/bin /usr/bin /bin /usr/sbin /sbin; do
   [ -d "$d" ] || continue
   for f in "$d"/*; do
-    b=$(basename "$f")
+    b=${f##*/} # no fork per file: /usr/bin holds thousands
     case "$b" in node|nodejs|npm|npx|corepack|yarn|pnpm) continue ;; esac
     [ -e "$work/path/$b" ] || ln -s "$f" "$work/path/$b"
   done
