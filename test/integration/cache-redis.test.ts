@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheConfigSchema, CompletionCache, RedisCache } from '../../src/cache';
 import type { CompletionResult, InferenceRequest } from '../../src/core/types';
 import { startRedis, type TestRedis } from '../helpers/redis';
+import { waitFor } from '../helpers/wait';
 
 let server: TestRedis;
 let redis: Redis;
@@ -53,7 +54,8 @@ describe('RedisCache', () => {
     await c.set('k', 'v', 50);
     expect(await redis.pttl('ttl:k')).toBeGreaterThan(0);
     expect(await c.get('k')).toBe('v');
-    await new Promise((r) => setTimeout(r, 120));
+    // Redis expires on its own clock; wait for the expiry, never a fixed sleep.
+    await waitFor(async () => (await redis.pttl('ttl:k')) === -2, 'Redis to expire ttl:k');
     expect(await c.get('k')).toBeUndefined();
   });
 
