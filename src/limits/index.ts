@@ -16,6 +16,19 @@ export {
 export { MemoryLimiter, type MemoryLimiterOptions } from './memory-limiter';
 export { RedisLimiter, type RedisLimiterOptions } from './redis-limiter';
 export { planScopes } from './plan';
+export {
+  compilePricing,
+  costOf,
+  priceOf,
+  pricingConfigSchema,
+  priceSchema,
+  usdToMicros,
+  type Price,
+  type PricedRoute,
+  type PricedTarget,
+  type Pricing,
+  type PricingConfig,
+} from './pricing';
 export { connectRedis, redisConfigSchema, type RedisConfig } from './redis';
 export type * from './types';
 
