@@ -106,7 +106,8 @@ export async function startColo(
       .flatMap((t) => [t.apiKey, t.apiKeyEnv ? process.env[t.apiKeyEnv] : undefined])
       .filter((k): k is string => !!k);
     const audit = config.audit.enabled
-      ? await AuditLog.open(config.audit, { secrets: providerKeys })
+      ? // 'full' keeps text as redaction masks it, on every route (whatever redact.applyTo says).
+        await AuditLog.open(config.audit, { secrets: providerKeys, masker: new Redactor(config.redact) })
       : undefined;
     if (audit) closers.push(() => audit.close());
 
