@@ -23,6 +23,7 @@ import { ColoServer, type ServerContext } from '../server';
 import { applyLayout, loadTuning } from '../tuning';
 import { SkillService, skillRoutes } from '../skills';
 import { registerGauges } from './gauges';
+import { dependencyHealth, type Health } from './health';
 import { startObservability } from './observability';
 import { RequestPipeline } from './pipeline';
 import { createRunner } from './runner';
@@ -57,6 +58,8 @@ export interface Colo {
   auditDir: string | undefined;
   /** Graceful: stop accepting, let in-flight work finish within the grace period, then close. */
   shutdown(reason?: string): Promise<void>;
+  /** The dependencies in use (Redis) and whether each is up; `/readyz` is false while one is down. */
+  health(): Health;
 }
 
 export interface StartOptions {
@@ -185,6 +188,7 @@ export async function startColo(
       log,
     });
     let ready = true;
+    const health = dependencyHealth({ redis });
 
     const adminRoute: PlainRoute = {
       method: 'any',
@@ -206,7 +210,8 @@ export async function startColo(
         ...gateway.listModels().map((m) => ({ id: m.id, ownedBy: `colo-remote:${m.provider}` })),
         ...classifiers.status().map((s) => ({ id: s.name, ownedBy: 'colo-onnx' })),
       ],
-      ready: () => ready,
+      // Not ready while shutting down or while a dependency in use (Redis) is down.
+      ready: () => ready && health().ok,
       metricsText: () => metrics.render(),
       observe: obs.observe,
       extraRoutes: [
@@ -256,6 +261,7 @@ export async function startColo(
       metricsPort: obs.listenerPort,
       auditDir: audit ? config.audit.dir : undefined,
       shutdown,
+      health,
     };
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => undefined);
