@@ -102,7 +102,7 @@ export async function startColo(
     closers.push(() => auth.close());
     const limiter = config.limits.enabled ? createLimiter(config.limits, { redis }) : undefined;
     if (limiter) closers.push(() => limiter.close());
-    const cache = config.cache.enabled ? createCompletionCache(config.cache, { redis }) : undefined;
+    const cache = config.cache.enabled ? createCompletionCache(config.cache, { redis, log }) : undefined;
     const gateway = Gateway.create(config.gateway);
     closers.push(() => gateway.close());
     const providerKeys = config.gateway.targets
