@@ -16,7 +16,7 @@ import { LocalEngine } from '../engine';
 import { Gateway } from '../gateway';
 import { connectRedis, createLimiter } from '../limits';
 import { Metrics } from '../metrics';
-import { resolveModel } from '../models';
+import { resolveModel, sourceOptions } from '../models';
 import { Redactor } from '../redact';
 import { Router, type ClassifierRoute } from '../router';
 import { ColoServer, type ServerContext } from '../server';
@@ -114,10 +114,12 @@ export async function startColo(
       : undefined;
     if (audit) closers.push(() => audit.close());
 
+    const sources = await sourceOptions(config.models);
     const engine = await LocalEngine.create(
       config.engine,
       async (m) => {
         const r = await resolveModel(m.source ?? m.name, {
+          ...sources,
           modelDirs: [...config.engine.modelDirs],
           cacheDir: config.engine.cacheDir,
           fallbackToSynthetic: config.engine.syntheticFallback && m.name === config.engine.models[0]!.name,
