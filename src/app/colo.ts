@@ -197,7 +197,13 @@ export async function startColo(
       pattern: '/admin/*',
       public: true,
       handle: (req) =>
-        auth.admin({ method: req.method, path: req.path, headers: req.headers, body: req.body }),
+        auth.admin({
+          method: req.method,
+          path: req.path,
+          query: req.query,
+          headers: req.headers,
+          body: req.body,
+        }),
     };
     const obs = await startObservability(config, metrics, (k) => auth.auth.isAdmin(k), log);
     closers.push(() => obs.close());
