@@ -27,6 +27,7 @@ export interface AuditRecord {
   /** Who answered; absent when the request failed before routing. */
   route?: { kind: RouteKind; provider: string; model: string; cached: boolean } | undefined;
   tokens: { prompt: number; completion: number };
+  /** Cost in integer micro-dollars (`costOf` in src/limits/pricing.ts); 0 when unpriced. */
   cost: number;
   /** Microseconds from receipt. */
   latencyUs: { queue: number; ttft: number; total: number };
@@ -49,7 +50,7 @@ export interface AuditInput {
   result?: CompletionResult | undefined;
   /** Set when the request failed. */
   error?: unknown;
-  /** Cost in the gateway's unit; default 0. */
+  /** Cost in integer micro-dollars (`costOf(pricing, route, usage)`); default 0. */
   cost?: number | undefined;
   /** The model's raw output, for SCHEMA_VIOLATION. */
   rawOutput?: string | undefined;
