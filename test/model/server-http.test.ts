@@ -171,8 +171,7 @@ describe('graceful shutdown', () => {
 
   // Issue 10 item 9 / issue 15: a request that arrives while the server drains gets 503
   // with retry-after (never a reset connection), and the in-flight one still finishes.
-  // Expected to fail until the drain change in src/server lands; then flip it.fails → it.
-  it.fails('answers a request that arrives during the drain with 503 and retry-after', async () => {
+  it('answers a request that arrives during the drain with 503 and retry-after', async () => {
     const c = await startTestColo({
       sequences: 2,
       server: { shutdownGraceMs: 60_000 },
