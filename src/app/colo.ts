@@ -14,7 +14,7 @@ import type { ExtraRoute, PlainRoute } from '../core/routes';
 import type { Catalogue, CallLimits } from '../api/validate';
 import { LocalEngine } from '../engine';
 import { Gateway } from '../gateway';
-import { connectRedis, createLimiter } from '../limits';
+import { compilePricing, connectRedis, costOfRequest, createLimiter } from '../limits';
 import { Metrics } from '../metrics';
 import { resolveModel, sourceOptions } from '../models';
 import { Redactor } from '../redact';
@@ -180,6 +180,11 @@ export async function startColo(
         return versions.length === 0 ? undefined : (versions[0]!.def.model ?? '');
       },
     };
+    const pricing = compilePricing(
+      config.pricing,
+      config.gateway.targets,
+      config.engine.models.map((m) => m.name),
+    );
     const pipeline = new RequestPipeline({
       runner,
       limits: callLimits(config),
@@ -187,6 +192,7 @@ export async function startColo(
       auth: auth.auth,
       limiter,
       audit,
+      price: (route, model, usage) => costOfRequest(pricing, route, model, usage),
       log,
     });
     let ready = true;

@@ -19,6 +19,7 @@ export { planScopes } from './plan';
 export {
   compilePricing,
   costOf,
+  costOfRequest,
   priceOf,
   pricingConfigSchema,
   priceSchema,

@@ -113,5 +113,23 @@ export function costOf(pricing: Pricing, route: PricedRoute, usage: Usage): numb
   return micros <= 0 ? 0 : Math.ceil(micros - 1e-6);
 }
 
+/**
+ * The cost of a request that may have ended before a result named its route (cancel,
+ * disconnect, deadline, shutdown): priced by its route when known, else by the model
+ * name it asked for when that names a priced local model or gateway target, else 0.
+ */
+export function costOfRequest(
+  pricing: Pricing,
+  route: PricedRoute | undefined,
+  model: string,
+  usage: Usage,
+): number {
+  if (route) return costOf(pricing, route, usage);
+  if (pricing.local.has(model)) return costOf(pricing, { kind: 'local', provider: 'local', model }, usage);
+  if (pricing.byTarget.has(model))
+    return costOf(pricing, { kind: 'remote', provider: '', model: '', target: model }, usage);
+  return 0;
+}
+
 /** USD (config) → integer micro-dollars (what the limiter counts). */
 export const usdToMicros = (usd: number): number => (usd > 0 ? Math.max(1, Math.round(usd * 1e6)) : 0);

@@ -4,6 +4,7 @@ import { ColoError } from '../../src/core/errors';
 import {
   compilePricing,
   costOf,
+  costOfRequest,
   limitsConfigSchema,
   MemoryLimiter,
   pricingConfigSchema,
@@ -77,6 +78,15 @@ describe('costOf: USD per million tokens → integer micro-dollars', () => {
         { promptTokens: 0, completionTokens: 0 },
       ),
     ).toBe(0);
+  });
+
+  it('prices a request that ended before its route was known by the model it named', () => {
+    const usage = { promptTokens: 100, completionTokens: 10 };
+    const p = pricing();
+    expect(costOfRequest(p, undefined, 'big', usage)).toBe(1 + 1);
+    expect(costOfRequest(p, undefined, 'claude', usage)).toBe(80 + 40);
+    expect(costOfRequest(p, undefined, 'some-alias', usage)).toBe(0);
+    expect(costOfRequest(p, { kind: 'cache', provider: 'x', model: 'y' }, 'claude', usage)).toBe(0);
   });
 
   it('refuses prices for names that are not configured (a typo would make a target free)', () => {
