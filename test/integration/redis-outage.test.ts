@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startColo, type Colo } from '../../src/app/colo';
 import { generateApiKey, RedisAuthStore } from '../../src/auth';
 import { CompletionCache, RedisCache, cacheConfigSchema } from '../../src/cache';
@@ -116,6 +117,22 @@ describe('a dead Redis', () => {
     expect(r.status).toBe(503);
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('UNAVAILABLE');
+    // A WebSocket upgrade is refused the same way (it answered 500 before).
+    const upgrade = await new Promise<{ status: number; retryAfter: string | undefined }>(
+      (resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${colo.port}/v1/ws`, {
+          headers: { authorization: `Bearer ${generateApiKey()}` },
+        });
+        ws.on('unexpected-response', (_req, res) => {
+          resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] });
+          ws.terminate();
+        });
+        ws.on('open', () => reject(new Error('upgrade accepted while Redis is down')));
+        ws.on('error', () => undefined);
+      },
+    );
+    expect(upgrade.status).toBe(503);
+    expect(Number(upgrade.retryAfter)).toBeGreaterThan(0);
 
     await redisServer(server.port);
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, '/readyz to recover');
