@@ -1,6 +1,6 @@
 /**
  * The `colo` command: a thin dispatcher over src/commands/*. Flags map onto config
- * paths; see `colo help`.
+ * paths; see `colo --help` and `colo <command> --help` (src/commands/usage.ts).
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, type ColoConfig } from './config';
@@ -11,29 +11,7 @@ import { trainCommand } from './commands/train';
 import { replayCommand } from './commands/replay';
 import { modelsCommand, pullCommand } from './commands/models';
 import { auditCommand } from './commands/audit';
-
-const HELP = `colo — low-latency LLM inference runtime for trading
-
-usage: colo <command> [flags]
-
-commands:
-  serve                start the server (default)
-  models               list configured models and the manifest, with what is on disk
-  pull SPEC            fetch a model: a manifest name, hf:owner/repo/file.gguf (sha256-checked) or
-                       synthetic:<0.5b|1b|3b|8b|tiny>-<q4_0|q8_0|f16> (generated)
-  audit                query the audit log: [--since] [--until] [--tenant] [--status] [--model] [--limit] [--json]
-  train-classifier     train an ONNX sentiment classifier: --train CSV --valid CSV --out DIR [--seed N] [--calibrate CSV] [--eval CSV]
-  replay               play a news tape into a running Colo: --news tape.jsonl [--url ws://...] [--speed N]
-                       [--prices prices.csv]; or --make-example DIR
-  help                 this text
-
-flags (serve, models):
-  --config FILE        JSON config file (or COLO_CONFIG)
-  --host HOST          listen address (default 127.0.0.1; or COLO_HOST)
-  --port PORT          listen port (default 8080; 0 picks one; or COLO_PORT)
-  --model SOURCE       serve this model instead of the configured ones (name, path, hf:, synthetic:)
-  --log-level LEVEL    debug | info | warn | error (or COLO_LOG_LEVEL)
-`;
+import { COMMAND_USAGE, HELP, wantsHelp } from './commands/usage';
 
 function serverConfig(argv: string[]): Readonly<ColoConfig> {
   const { values } = parseArgs({
@@ -71,14 +49,27 @@ function splitConfigFlags(argv: string[]): { config: Readonly<ColoConfig>; rest:
 
 async function main(argv: string[]): Promise<number | 'running'> {
   const [first, ...rest] = argv;
+  if (first === '--help' || first === '-h') {
+    process.stdout.write(HELP);
+    return 0;
+  }
   const command = !first || first.startsWith('-') ? 'serve' : first;
   const args = command === first ? rest : argv;
+  if (command === 'help') {
+    const usage = args[0] === undefined ? HELP : COMMAND_USAGE[args[0]];
+    if (usage === undefined) {
+      process.stderr.write(`colo: unknown command "${args[0]}"\n\n${HELP}`);
+      return 2;
+    }
+    process.stdout.write(usage);
+    return 0;
+  }
+  // Before any flag parsing: `colo pull --help` must not try to pull "--help".
+  if (wantsHelp(args) && COMMAND_USAGE[command] !== undefined) {
+    process.stdout.write(COMMAND_USAGE[command]);
+    return 0;
+  }
   switch (command) {
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(HELP);
-      return 0;
     case 'serve': {
       const config = serverConfig(args);
       await serveCommand(config, createLogger(config.log.level));

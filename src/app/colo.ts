@@ -14,15 +14,16 @@ import type { ExtraRoute, PlainRoute } from '../core/routes';
 import type { Catalogue, CallLimits } from '../api/validate';
 import { LocalEngine } from '../engine';
 import { Gateway } from '../gateway';
-import { connectRedis, createLimiter } from '../limits';
+import { compilePricing, connectRedis, costOfRequest, createLimiter } from '../limits';
 import { Metrics } from '../metrics';
-import { resolveModel } from '../models';
+import { resolveModel, sourceOptions } from '../models';
 import { Redactor } from '../redact';
 import { Router, type ClassifierRoute } from '../router';
 import { ColoServer, type ServerContext } from '../server';
 import { applyLayout, loadTuning } from '../tuning';
 import { SkillService, skillRoutes } from '../skills';
 import { registerGauges } from './gauges';
+import { dependencyHealth, type Health } from './health';
 import { startObservability } from './observability';
 import { RequestPipeline } from './pipeline';
 import { createRunner } from './runner';
@@ -57,6 +58,8 @@ export interface Colo {
   auditDir: string | undefined;
   /** Graceful: stop accepting, let in-flight work finish within the grace period, then close. */
   shutdown(reason?: string): Promise<void>;
+  /** The dependencies in use (Redis) and whether each is up; `/readyz` is false while one is down. */
+  health(): Health;
 }
 
 export interface StartOptions {
@@ -99,21 +102,24 @@ export async function startColo(
     closers.push(() => auth.close());
     const limiter = config.limits.enabled ? createLimiter(config.limits, { redis }) : undefined;
     if (limiter) closers.push(() => limiter.close());
-    const cache = config.cache.enabled ? createCompletionCache(config.cache, { redis }) : undefined;
+    const cache = config.cache.enabled ? createCompletionCache(config.cache, { redis, log }) : undefined;
     const gateway = Gateway.create(config.gateway);
     closers.push(() => gateway.close());
     const providerKeys = config.gateway.targets
       .flatMap((t) => [t.apiKey, t.apiKeyEnv ? process.env[t.apiKeyEnv] : undefined])
       .filter((k): k is string => !!k);
     const audit = config.audit.enabled
-      ? await AuditLog.open(config.audit, { secrets: providerKeys })
+      ? // 'full' keeps text as redaction masks it, on every route (whatever redact.applyTo says).
+        await AuditLog.open(config.audit, { secrets: providerKeys, masker: new Redactor(config.redact) })
       : undefined;
     if (audit) closers.push(() => audit.close());
 
+    const sources = await sourceOptions(config.models);
     const engine = await LocalEngine.create(
       config.engine,
       async (m) => {
         const r = await resolveModel(m.source ?? m.name, {
+          ...sources,
           modelDirs: [...config.engine.modelDirs],
           cacheDir: config.engine.cacheDir,
           fallbackToSynthetic: config.engine.syntheticFallback && m.name === config.engine.models[0]!.name,
@@ -174,6 +180,11 @@ export async function startColo(
         return versions.length === 0 ? undefined : (versions[0]!.def.model ?? '');
       },
     };
+    const pricing = compilePricing(
+      config.pricing,
+      config.gateway.targets,
+      config.engine.models.map((m) => m.name),
+    );
     const pipeline = new RequestPipeline({
       runner,
       limits: callLimits(config),
@@ -181,16 +192,24 @@ export async function startColo(
       auth: auth.auth,
       limiter,
       audit,
+      price: (route, model, usage) => costOfRequest(pricing, route, model, usage),
       log,
     });
     let ready = true;
+    const health = dependencyHealth({ redis });
 
     const adminRoute: PlainRoute = {
       method: 'any',
       pattern: '/admin/*',
       public: true,
       handle: (req) =>
-        auth.admin({ method: req.method, path: req.path, headers: req.headers, body: req.body }),
+        auth.admin({
+          method: req.method,
+          path: req.path,
+          query: req.query,
+          headers: req.headers,
+          body: req.body,
+        }),
     };
     const obs = await startObservability(config, metrics, (k) => auth.auth.isAdmin(k), log);
     closers.push(() => obs.close());
@@ -205,7 +224,8 @@ export async function startColo(
         ...gateway.listModels().map((m) => ({ id: m.id, ownedBy: `colo-remote:${m.provider}` })),
         ...classifiers.status().map((s) => ({ id: s.name, ownedBy: 'colo-onnx' })),
       ],
-      ready: () => ready,
+      // Not ready while shutting down or while a dependency in use (Redis) is down.
+      ready: () => ready && health().ok,
       metricsText: () => metrics.render(),
       observe: obs.observe,
       extraRoutes: [
@@ -255,6 +275,7 @@ export async function startColo(
       metricsPort: obs.listenerPort,
       auditDir: audit ? config.audit.dir : undefined,
       shutdown,
+      health,
     };
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => undefined);

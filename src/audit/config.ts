@@ -6,11 +6,15 @@ export const auditConfigSchema = z.strictObject({
   /** Directory of the append-only segments. Default 'data/audit'. */
   dir: z.string().default('data/audit'),
   /**
-   * What is kept of prompts and responses: 'full' text, 'hash' (SHA-256 hex only) or
-   * 'omit'. Default 'hash'. Raw model output is kept in full on SCHEMA_VIOLATION
-   * regardless (it is what needs debugging), after secret scrubbing.
+   * What is kept of prompts and responses: 'hash' (SHA-256 hex only), 'omit', 'full'
+   * (the text as redaction masks it: PII and credentials become `<EMAIL_1>`,
+   * `<SECRET_1>`… by the `redact` detectors, whatever the route) or 'raw' (the text as
+   * sent, PII included; credential shapes and provider keys are still scrubbed): raw
+   * content must be asked for by name. Default 'hash'. Model output is kept on
+   * SCHEMA_VIOLATION whatever the policy (it is what needs debugging), masked like 'full'
+   * unless 'raw'.
    */
-  content: z.enum(['full', 'hash', 'omit']).default('hash'),
+  content: z.enum(['full', 'raw', 'hash', 'omit']).default('hash'),
   /**
    * When an answer may go out relative to its record's durability:
    * - 'background' (default): the record is `write(2)` (synchronously, on the calling

@@ -7,6 +7,7 @@ export {
   type AuditInput,
   type AuditRecord,
   type AuditStatus,
+  type ContentMasker,
 } from './record';
 export { queryAudit, type AuditQuery, type AuditQueryResult } from './query';
 export { decodeSegment, encodeRecord, type DecodeResult } from './framing';

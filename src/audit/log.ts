@@ -29,7 +29,13 @@ import { join } from 'node:path';
 import { ColoError } from '../core/errors';
 import type { AuditConfig } from './config';
 import { encodeRecord } from './framing';
-import { buildAuditRecord, SecretScrubber, type AuditInput, type AuditRecord } from './record';
+import {
+  buildAuditRecord,
+  SecretScrubber,
+  type AuditInput,
+  type AuditRecord,
+  type ContentMasker,
+} from './record';
 import { listSegments, segmentName } from './segments';
 
 interface Waiter {
@@ -48,6 +54,11 @@ export const auditCommit = channel('colo:audit:commit');
 export interface AuditLogOptions {
   /** Literal secrets (provider keys) that must never appear in a record. Default []. */
   secrets?: readonly string[];
+  /**
+   * Masks kept text (src/redact's `Redactor`). Required with content 'full': open()
+   * refuses without it rather than write unmasked text. Default none.
+   */
+  masker?: ContentMasker | undefined;
 }
 
 export class AuditLog {
@@ -72,6 +83,7 @@ export class AuditLog {
   private flushing: Promise<void> | undefined;
   private closed = false;
   private readonly scrubber: SecretScrubber;
+  private readonly masker: ContentMasker | undefined;
   /** Records written since open (acknowledged). */
   written = 0;
   /** Batches written since open: one write + one fdatasync each. */
@@ -82,9 +94,16 @@ export class AuditLog {
     opts: AuditLogOptions,
   ) {
     this.scrubber = new SecretScrubber(opts.secrets);
+    this.masker = opts.masker;
   }
 
   static async open(cfg: AuditConfig, opts: AuditLogOptions = {}): Promise<AuditLog> {
+    if (cfg.content === 'full' && !opts.masker)
+      throw new ColoError(
+        'INVALID_ARGUMENT',
+        "audit.content 'full' keeps text masked by redaction and needs a masker; use 'raw' to keep it as sent",
+        { field: 'audit.content' },
+      );
     const log = new AuditLog(cfg, opts);
     await mkdir(cfg.dir, { recursive: true });
     const segs = await listSegments(cfg.dir);
@@ -99,7 +118,7 @@ export class AuditLog {
 
   /** Builds the record for a finished request (content policy, scrubbing) and writes it. */
   record(input: AuditInput): Promise<void> | undefined {
-    return this.write(buildAuditRecord(input, this.cfg, this.scrubber));
+    return this.write(buildAuditRecord(input, this.cfg, this.scrubber, this.masker));
   }
 
   /**

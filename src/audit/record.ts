@@ -1,12 +1,15 @@
 /**
  * The audit record and how one is built from a finished (or failed) request. Records
  * are assembled field by field from an explicit list — never by spreading a request,
- * headers or an error — so provider keys and API keys cannot ride along; free text that
- * is kept (prompts, responses, raw output in 'full' mode) is scrubbed of secrets too.
+ * headers or an error — so provider keys and API keys cannot ride along. Free text that
+ * is kept ('full': prompts, responses, raw output) is masked by the redaction detectors
+ * (PII and credentials); only content 'raw', asked for by name, keeps PII as sent.
+ * Credential shapes and provider keys are scrubbed from every kept text.
  */
 import { createHash } from 'node:crypto';
-import { toColoError, type ErrorCode } from '../core/errors';
+import { ColoError, toColoError, type ErrorCode } from '../core/errors';
 import type { ChatMessage, CompletionResult, InferenceRequest, RouteKind } from '../core/types';
+import { SECRET_SHAPES, secretRegex } from '../core/secrets';
 import type { AuditConfig } from './config';
 
 export type AuditStatus = 'ok' | 'error';
@@ -24,6 +27,7 @@ export interface AuditRecord {
   /** Who answered; absent when the request failed before routing. */
   route?: { kind: RouteKind; provider: string; model: string; cached: boolean } | undefined;
   tokens: { prompt: number; completion: number };
+  /** Cost in integer micro-dollars (`costOf` in src/limits/pricing.ts); 0 when unpriced. */
   cost: number;
   /** Microseconds from receipt. */
   latencyUs: { queue: number; ttft: number; total: number };
@@ -46,7 +50,7 @@ export interface AuditInput {
   result?: CompletionResult | undefined;
   /** Set when the request failed. */
   error?: unknown;
-  /** Cost in the gateway's unit; default 0. */
+  /** Cost in integer micro-dollars (`costOf(pricing, route, usage)`); default 0. */
   cost?: number | undefined;
   /** The model's raw output, for SCHEMA_VIOLATION. */
   rawOutput?: string | undefined;
@@ -57,10 +61,18 @@ export interface AuditInput {
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
-/** Secret shapes scrubbed from kept text even when not configured: OpenAI/Anthropic-style keys, Colo keys, bearer tokens. */
-const SECRET_SHAPES =
-  /\b(?:sk-(?:ant-)?[A-Za-z0-9_-]{16,}|colo_[0-9A-Za-z]{32}|AIza[0-9A-Za-z_-]{30,})\b|\b[Bb]earer\s+[A-Za-z0-9._~+/=-]{16,}/g;
+/**
+ * Masks PII and credentials in kept text: the redaction detectors (src/redact's
+ * `Redactor` fits). One session per record, so a value has the same placeholder in the
+ * prompt and the response.
+ */
+export interface ContentMasker {
+  session(): { mask(text: string): string };
+}
 
+const SHAPES = SECRET_SHAPES.map(secretRegex);
+
+/** Last line of defence on every kept text: credential shapes and the literal provider keys. */
 export class SecretScrubber {
   private readonly secrets: string[];
 
@@ -71,20 +83,48 @@ export class SecretScrubber {
   }
 
   scrub(text: string): string {
-    let out = text.replace(SECRET_SHAPES, '[REDACTED]');
+    let out = text;
+    for (const re of SHAPES) out = out.replace(re, '[REDACTED]');
     for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join('[REDACTED]');
     return out;
   }
+}
+
+/** How kept text is filtered: masked by redaction (default), or only scrubbed ('raw'). */
+function keeper(
+  content: AuditConfig['content'],
+  scrubber: SecretScrubber,
+  masker: ContentMasker | undefined,
+): (text: string) => string {
+  if (content === 'raw') return (t) => scrubber.scrub(t);
+  if (!masker) {
+    // Prompt and response text is never kept unmasked by accident. Raw output on
+    // SCHEMA_VIOLATION under 'hash'/'omit' is then scrubbed only; startColo always
+    // gives AuditLog a masker, so served records are masked.
+    if (content === 'full')
+      throw new ColoError('INTERNAL', "audit content 'full' needs a masker (AuditLogOptions.masker)");
+    return (t) => scrubber.scrub(t);
+  }
+  let session: { mask(text: string): string } | undefined;
+  return (t) => {
+    session ??= masker.session();
+    return scrubber.scrub(session.mask(t));
+  };
 }
 
 function promptText(req: InferenceRequest): string {
   return req.prompt ?? JSON.stringify(req.messages ?? []);
 }
 
+/**
+ * Builds the record. With content 'full' (and for raw output unless 'raw') `masker` is
+ * required: without it the text would be written unmasked.
+ */
 export function buildAuditRecord(
   input: AuditInput,
   cfg: Pick<AuditConfig, 'content'>,
   scrubber: SecretScrubber,
+  masker?: ContentMasker,
 ): AuditRecord {
   const { req, result } = input;
   const err = input.error === undefined ? undefined : toColoError(input.error);
@@ -120,17 +160,18 @@ export function buildAuditRecord(
     finishReason: result?.finishReason,
     redacted: input.redacted,
   };
-  if (cfg.content === 'full') {
+  const keep = keeper(cfg.content, scrubber, masker);
+  if (cfg.content === 'full' || cfg.content === 'raw') {
     rec.prompt =
       req.prompt !== undefined
-        ? scrubber.scrub(req.prompt)
-        : req.messages?.map((m) => ({ role: m.role, content: scrubber.scrub(m.content) }));
-    if (result) rec.response = scrubber.scrub(result.text);
+        ? keep(req.prompt)
+        : req.messages?.map((m) => ({ role: m.role, content: keep(m.content) }));
+    if (result) rec.response = keep(result.text);
   } else if (cfg.content === 'hash') {
     rec.promptSha256 = sha256(promptText(req));
     if (result) rec.responseSha256 = sha256(result.text);
   }
   if (err?.code === 'SCHEMA_VIOLATION' && input.rawOutput !== undefined)
-    rec.rawOutput = scrubber.scrub(input.rawOutput);
+    rec.rawOutput = keep(input.rawOutput);
   return rec;
 }

@@ -15,6 +15,12 @@ export interface AdminRequest {
   method: string;
   /** Path with optional query string, e.g. '/admin/keys?tenant=acme'. */
   path: string;
+  /**
+   * Query string without '?' (e.g. 'tenant=acme'), as HTTP servers hand it over
+   * separately from the path; when given it is the query (any in `path` is ignored).
+   * Default: the query in `path`, if any.
+   */
+  query?: string | undefined;
   /** Header names in any case. */
   headers: Record<string, string | undefined>;
   /** Parsed JSON, a JSON string, or undefined. */
@@ -145,6 +151,7 @@ export function createAdminHandler(auth: Authenticator): AdminHandler {
 
   async function route(req: AdminRequest, isAdmin: boolean): Promise<AdminResponse> {
     const url = new URL(req.path, 'http://admin.invalid');
+    if (req.query !== undefined) url.search = req.query;
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const q = (n: string): string | undefined => url.searchParams.get(n) ?? undefined;
     const m = req.method.toUpperCase();

@@ -6,6 +6,7 @@
  * and drop the local entry.
  */
 import type { Redis } from 'ioredis';
+import { callDependency } from '../core/dependency';
 import {
   matchesFilter,
   subscriptionKey,
@@ -44,6 +45,11 @@ export class RedisAuthStore implements AuthStore {
     this.ttl = opts.cacheTtlMs ?? 1000;
   }
 
+  /** Every Redis call fails with UNAVAILABLE (retry-after) while Redis is down or unreachable. */
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return callDependency('redis (auth)', this.redis, fn);
+  }
+
   private h(name: 'tenants' | 'keys' | 'subs' | 'subidx'): string {
     return this.prefix + name;
   }
@@ -62,12 +68,12 @@ export class RedisAuthStore implements AuthStore {
   }
 
   private async hget<T>(hash: string, field: string): Promise<T | undefined> {
-    const raw = await this.redis.hget(hash, field);
+    const raw = await this.call(() => this.redis.hget(hash, field));
     return raw === null ? undefined : (JSON.parse(raw) as T);
   }
 
   private async hvals<T>(hash: string): Promise<T[]> {
-    const vals = await this.redis.hvals(hash);
+    const vals = await this.call(() => this.redis.hvals(hash));
     return vals.map((v) => JSON.parse(v) as T);
   }
 
@@ -75,7 +81,7 @@ export class RedisAuthStore implements AuthStore {
     return this.cached(`t|${id}`, () => this.hget<Tenant>(this.h('tenants'), id));
   }
   async putTenant(t: Tenant): Promise<void> {
-    await this.redis.hset(this.h('tenants'), t.id, JSON.stringify(t));
+    await this.call(() => this.redis.hset(this.h('tenants'), t.id, JSON.stringify(t)));
     this.cache.delete(`t|${t.id}`);
   }
   listTenants(): Promise<Tenant[]> {
@@ -86,7 +92,7 @@ export class RedisAuthStore implements AuthStore {
     return this.cached(`k|${keyId}`, () => this.hget<ApiKeyRecord>(this.h('keys'), keyId));
   }
   async putKey(k: ApiKeyRecord): Promise<void> {
-    await this.redis.hset(this.h('keys'), k.keyId, JSON.stringify(k));
+    await this.call(() => this.redis.hset(this.h('keys'), k.keyId, JSON.stringify(k)));
     this.cache.delete(`k|${k.keyId}`);
   }
   async listKeys(tenant?: string): Promise<ApiKeyRecord[]> {
@@ -100,17 +106,19 @@ export class RedisAuthStore implements AuthStore {
   findSubscription(keyId: string, target: SubscriptionTarget): Promise<Subscription | undefined> {
     const sk = subscriptionKey(keyId, target);
     return this.cached(`s|${sk}`, async () => {
-      const id = await this.redis.hget(this.h('subidx'), sk);
+      const id = await this.call(() => this.redis.hget(this.h('subidx'), sk));
       return id === null ? undefined : this.hget<Subscription>(this.h('subs'), id);
     });
   }
   async putSubscription(s: Subscription): Promise<void> {
     const sk = subscriptionKey(s.keyId, s.target);
-    await this.redis
-      .multi()
-      .hset(this.h('subs'), s.id, JSON.stringify(s))
-      .hset(this.h('subidx'), sk, s.id)
-      .exec();
+    await this.call(() =>
+      this.redis
+        .multi()
+        .hset(this.h('subs'), s.id, JSON.stringify(s))
+        .hset(this.h('subidx'), sk, s.id)
+        .exec(),
+    );
     this.cache.delete(`s|${sk}`);
   }
   async listSubscriptions(filter?: SubscriptionFilter): Promise<Subscription[]> {

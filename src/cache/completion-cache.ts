@@ -8,13 +8,19 @@ import { cacheChannel } from '../core/events';
 import type { CompletionResult, InferenceRequest, Timings } from '../core/types';
 import type { CacheConfig } from './config';
 import { cacheKey } from './key';
+import { CacheErrorReporter, type CacheErrorReporterOptions } from './errors';
 import type { CacheBackend } from './types';
 
 export class CompletionCache {
+  private readonly errors: CacheErrorReporter;
+
   constructor(
     private readonly backend: CacheBackend<CompletionResult>,
     private readonly cfg: CacheConfig,
-  ) {}
+    opts: CacheErrorReporterOptions = {},
+  ) {
+    this.errors = new CacheErrorReporter(backend.constructor.name, opts);
+  }
 
   /**
    * Whether the request's answer is reproducible enough to reuse: greedy
@@ -35,14 +41,18 @@ export class CompletionCache {
     return cacheKey(req, this.tenantOf(req));
   }
 
-  /** A hit as the answer to `req`, or undefined. Never throws: a broken cache is a miss. */
+  /**
+   * A hit as the answer to `req`, or undefined. Never throws: a broken cache is a miss
+   * (published on `colo:cache:error`, logged rate-limited).
+   */
   async lookup(req: InferenceRequest): Promise<CompletionResult | undefined> {
     if (!this.isCacheable(req)) return undefined;
     let stored: CompletionResult | undefined;
     try {
       stored = await this.backend.get(this.key(req));
-    } catch {
+    } catch (err) {
       if (cacheChannel.hasSubscribers) cacheChannel.publish({ hit: false, error: true });
+      this.errors.report('get', err);
       return undefined;
     }
     if (cacheChannel.hasSubscribers) cacheChannel.publish({ hit: stored !== undefined });
@@ -56,8 +66,9 @@ export class CompletionCache {
     if (result.route.cached) return;
     try {
       await this.backend.set(this.key(req), result, this.cfg.ttlMs);
-    } catch {
+    } catch (err) {
       // A cache that cannot store is only slower; the request already has its answer.
+      this.errors.report('set', err);
     }
   }
 

@@ -2,7 +2,15 @@
 import { parseArgs } from 'node:util';
 import type { ColoConfig } from '../config';
 import { invalidArgument } from '../core/errors';
-import { formatBytes, formatParameters, inspectModel, listModels, pullModel } from '../models';
+import {
+  formatBytes,
+  formatParameters,
+  inspectModel,
+  listModels,
+  modelSourcesConfigSchema,
+  pullModel,
+  sourceOptions,
+} from '../models';
 
 export async function modelsCommand(config: Readonly<ColoConfig>): Promise<number> {
   const rows = await listModels({
@@ -28,14 +36,40 @@ export async function modelsCommand(config: Readonly<ColoConfig>): Promise<numbe
 }
 
 export async function pullCommand(config: Readonly<ColoConfig>, argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      offline: { type: 'boolean' },
+      'base-url': { type: 'string' },
+      sha256: { type: 'string' },
+    },
+  });
   const spec = positionals[0];
   if (!spec)
     throw invalidArgument(
       'SPEC',
-      'usage: colo pull <name | hf:owner/repo/file.gguf | synthetic:1b-q4_0 | path>',
+      'usage: colo pull <name | hf:owner/repo/file.gguf | synthetic:1b-q4_0 | path> (colo pull --help)',
     );
+  // Flags win over the `models` config section.
+  const parsed = modelSourcesConfigSchema.safeParse({
+    ...config.models,
+    ...(values.offline ? { offline: true } : {}),
+    ...(values['base-url'] ? { hfBaseUrl: values['base-url'] } : {}),
+    ...(values.sha256
+      ? { sha256Pins: { ...config.models.sha256Pins, [spec]: values.sha256.toLowerCase() } }
+      : {}),
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalidArgument(
+      `--${issue?.path[0] === 'hfBaseUrl' ? 'base-url' : 'sha256'}`,
+      issue?.message ?? 'invalid',
+    );
+  }
+  const models = parsed.data;
   const r = await pullModel(spec, {
+    ...(await sourceOptions(models)),
     modelDirs: [...config.engine.modelDirs],
     cacheDir: config.engine.cacheDir,
     progressOut: process.stderr,

@@ -79,6 +79,15 @@ function checkCrossField(cfg: ColoConfig): void {
     }
   }
   for (const n of remote) names.add(n);
+  // A misspelt priced name would make that target silently free.
+  const targets = new Set(cfg.gateway.targets.map((t) => t.name));
+  for (const n of Object.keys(cfg.pricing.targets))
+    if (!targets.has(n))
+      throw new ConfigError(`pricing.targets: "${n}" is not a gateway target`, `pricing.targets.${n}`);
+  const locals = new Set(cfg.engine.models.map((m) => m.name));
+  for (const n of Object.keys(cfg.pricing.models))
+    if (!locals.has(n))
+      throw new ConfigError(`pricing.models: "${n}" is not a local model name`, `pricing.models.${n}`);
   if (cfg.engine.defaultModel !== undefined && !names.has(cfg.engine.defaultModel)) {
     throw new ConfigError(
       `engine.defaultModel: "${cfg.engine.defaultModel}" is not a configured model name or alias`,

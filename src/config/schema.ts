@@ -9,6 +9,8 @@ import { classifierConfigSchema } from '../classifier/config';
 import { gatewayConfigSchema } from '../gateway/config';
 import { authConfigSchema } from '../auth/config';
 import { limitsConfigSchema } from '../limits/config';
+import { pricingConfigSchema } from '../limits/pricing';
+import { modelSourcesConfigSchema } from '../models/config';
 import { redisConfigSchema } from '../limits/redis';
 import { cacheConfigSchema } from '../cache/config';
 import { redactConfigSchema } from '../redact/config';
@@ -134,6 +136,10 @@ export const configSchema = z.strictObject({
   auth: authConfigSchema.default(authConfigSchema.parse({})),
   /** Quotas per key and tenant (src/limits/config.ts). Default: on, no limits set. */
   limits: limitsConfigSchema.default(limitsConfigSchema.parse({})),
+  /** Where model weights come from: offline, hf: mirror, sha256 pins, resumes (src/models/config.ts). */
+  models: modelSourcesConfigSchema.default(modelSourcesConfigSchema.parse({})),
+  /** Prices per gateway target and local model, USD per million tokens (src/limits/pricing.ts). Default: all free. */
+  pricing: pricingConfigSchema.default(pricingConfigSchema.parse({})),
   /** Exact-match response cache (src/cache/config.ts). Default: on, deterministic requests only. */
   cache: cacheConfigSchema.default(cacheConfigSchema.parse({})),
   /** Masking before remote providers (src/redact/config.ts). Default: on for remote routes. */

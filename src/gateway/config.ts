@@ -38,6 +38,17 @@ export const targetSchema = z.strictObject({
   connectTimeoutMs: ms().default(2000),
   /** Keep-alive connections in this target's pool. Default 64. */
   connections: z.number().int().min(1).max(10_000).default(64),
+  /**
+   * Longest SSE line (and event data) accepted from this upstream, in characters;
+   * past it the attempt fails with UPSTREAM_ERROR (protocol) instead of buffering
+   * without bound. Default 1048576.
+   */
+  maxSseLineChars: z
+    .number()
+    .int()
+    .min(1024)
+    .max(256 << 20)
+    .default(1 << 20),
   /** Idle keep-alive socket lifetime. Default 30000 ms. */
   keepAliveTimeoutMs: ms().default(30_000),
 });

@@ -55,6 +55,7 @@ export class Target {
       endpoint: config.endpoint,
       stream: config.stream,
       streamUsage: config.streamUsage,
+      maxSseLineChars: config.maxSseLineChars,
     });
     this.pool = provider.needsHttp
       ? new Pool(new URL(baseUrl).origin, {

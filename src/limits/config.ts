@@ -8,7 +8,7 @@ export const quotaSchema = z.strictObject({
   tokensPerMinute: z.number().min(0).default(0),
   /** Requests in flight at once. Default 0 (unlimited). */
   concurrent: z.number().int().min(0).default(0),
-  /** Cost budget per period, in the gateway's cost unit (USD). Default 0 (unlimited). */
+  /** Cost budget per period in USD (counted in micro-dollars from `pricing`). Default 0 (unlimited). */
   costBudget: z.number().min(0).default(0),
   /** Length of a budget period in ms, aligned to the Unix epoch (UTC). Default 86400000 (a UTC day). */
   budgetPeriodMs: z.number().int().min(1000).default(86_400_000),

@@ -16,6 +16,20 @@ export {
 export { MemoryLimiter, type MemoryLimiterOptions } from './memory-limiter';
 export { RedisLimiter, type RedisLimiterOptions } from './redis-limiter';
 export { planScopes } from './plan';
+export {
+  compilePricing,
+  costOf,
+  costOfRequest,
+  priceOf,
+  pricingConfigSchema,
+  priceSchema,
+  usdToMicros,
+  type Price,
+  type PricedRoute,
+  type PricedTarget,
+  type Pricing,
+  type PricingConfig,
+} from './pricing';
 export { connectRedis, redisConfigSchema, type RedisConfig } from './redis';
 export type * from './types';
 

@@ -1,14 +1,17 @@
 /** Which quotas apply to a request: config defaults ← config overrides ← request overrides. */
 import { invalidArgument } from '../core/errors';
 import type { LimitsConfig, Quota, QuotaOverride } from './config';
+import { usdToMicros } from './pricing';
 import type { ReserveRequest, ScopePlan } from './types';
 
+/** Merges overrides, then turns `costBudget` from USD (config) into micro-dollars (what is counted). */
 function merge(base: Quota, ...over: (QuotaOverride | undefined)[]): Quota {
   const q = { ...base };
   for (const o of over) {
     if (!o) continue;
     for (const [k, v] of Object.entries(o)) if (v !== undefined) (q as Record<string, number>)[k] = v;
   }
+  q.costBudget = usdToMicros(q.costBudget);
   return q;
 }
 

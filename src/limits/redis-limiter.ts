@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { callDependency } from '../core/dependency';
 import { ColoError, type ErrorCode } from '../core/errors';
 import type { LimitsConfig } from './config';
 import { planScopes } from './plan';
@@ -39,13 +40,16 @@ export class RedisLimiter implements Limiter {
     return out;
   }
 
-  private async run(keys: string[], argv: (string | number)[]): Promise<Reply> {
-    try {
-      return (await this.redis.evalsha(SHA, keys.length, ...keys, ...argv)) as Reply;
-    } catch (err) {
-      if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
-      return (await this.redis.eval(QUOTA_LUA, keys.length, ...keys, ...argv)) as Reply;
-    }
+  /** One script call; a Redis that is down or unreachable fails with UNAVAILABLE (retry-after). */
+  private run(keys: string[], argv: (string | number)[]): Promise<Reply> {
+    return callDependency('redis (quotas)', this.redis, async () => {
+      try {
+        return (await this.redis.evalsha(SHA, keys.length, ...keys, ...argv)) as Reply;
+      } catch (err) {
+        if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
+        return (await this.redis.eval(QUOTA_LUA, keys.length, ...keys, ...argv)) as Reply;
+      }
+    });
   }
 
   private argv(

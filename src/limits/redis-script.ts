@@ -63,32 +63,42 @@ for i = 1, n do
   ss[i] = s
 end
 
+-- Numbers are written with 17 significant digits: Redis would turn a Lua number into a
+-- string with 14, and bucket levels that lose their last bits drift from bucket.ts.
+local function num(x) return string.format('%.17g', x) end
 local function save(i)
   local s, q = ss[i], qs[i]
-  redis.call('HSET', KEYS[2 * i - 1], 'rl', s.rl, 'rt', s.rt, 'tl', s.tl, 'tt', s.tt, 'sp', s.sp, 'pd', s.pd)
+  redis.call('HSET', KEYS[2 * i - 1], 'rl', num(s.rl), 'rt', num(s.rt), 'tl', num(s.tl), 'tt', num(s.tt),
+    'sp', num(s.sp), 'pd', num(s.pd))
   local ttl = 120000
   if q.budget > 0 then ttl = math.max(ttl, 2 * q.per) end
   redis.call('PEXPIRE', KEYS[2 * i - 1], ttl)
 end
 
 if op == 'reserve' then
-  -- 2. Check every scope before charging any, so a refusal charges nothing.
+  -- 2. Check every scope before charging any, so a refusal charges nothing. The scopes
+  --    up to the refusing one keep their refill (bucket.ts advances them in place too):
+  --    refilling in one step or in two differs in the last bits of a double.
+  local function refuse(i, code, reason, retry)
+    for j = 1, i do save(j) end
+    return { 0, code, reason, retry, i }
+  end
   for i = 1, n do
     local q, s = qs[i], ss[i]
     if q.rpm > 0 and s.rl < 1 then
-      return { 0, 'RATE_LIMITED', 'requests', math.ceil((1 - s.rl) * MIN / q.rpm), i }
+      return refuse(i, 'RATE_LIMITED', 'requests', math.ceil((1 - s.rl) * MIN / q.rpm))
     end
     if q.tpm > 0 then
       local need = math.min(tokens, q.tpm)
       if s.tl < need then
-        return { 0, 'RATE_LIMITED', 'tokens', math.ceil((need - s.tl) * MIN / q.tpm), i }
+        return refuse(i, 'RATE_LIMITED', 'tokens', math.ceil((need - s.tl) * MIN / q.tpm))
       end
     end
     if q.conc > 0 and s.inflight >= q.conc then
-      return { 0, 'RATE_LIMITED', 'concurrency', -1, i }
+      return refuse(i, 'RATE_LIMITED', 'concurrency', -1)
     end
     if q.budget > 0 and (s.sp >= q.budget or s.sp + cost > q.budget) then
-      return { 0, 'QUOTA_EXCEEDED', 'budget', math.ceil((s.pd + 1) * q.per - now), i }
+      return refuse(i, 'QUOTA_EXCEEDED', 'budget', math.ceil((s.pd + 1) * q.per - now))
     end
   end
   -- 3. Charge every scope.

@@ -6,6 +6,7 @@ export interface ScopePlan {
   kind: 'key' | 'tenant';
   /** Stable name, e.g. 'key:colo_ab12cd34' or 'tenant:acme'. */
   name: string;
+  /** The merged quota; here `costBudget` is in micro-dollars (config gives USD). */
   quota: Quota;
 }
 
@@ -14,7 +15,11 @@ export interface ReserveRequest {
   keyId: string;
   /** Tokens to hold until settle: prompt tokens (or an estimate) + max_tokens. */
   tokens: number;
-  /** Estimated cost to hold against the budget; 0 when unknown. Default 0. */
+  /**
+   * Cost to hold against the budget until settle, in integer micro-dollars (`costOf`
+   * of the expected route and prompt + max_tokens). Default 0: only an already spent
+   * budget refuses, and the real cost lands at settle.
+   */
   cost?: number | undefined;
   /** Per-request overrides (e.g. from the tenant record); win over config. */
   overrides?: { tenant?: QuotaOverride | undefined; key?: QuotaOverride | undefined } | undefined;
@@ -36,7 +41,7 @@ export interface Reservation {
 export interface ActualUsage {
   /** Tokens really used (prompt + completion). */
   tokens: number;
-  /** Real cost. Default 0. */
+  /** Real cost in integer micro-dollars (`costOf(pricing, result.route, usage)`). Default 0. */
   cost?: number | undefined;
 }
 

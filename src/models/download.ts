@@ -2,16 +2,21 @@
  * Downloads a model file with integrity checking:
  *   1. stream the body to `<dest>.part`, hashing as bytes arrive;
  *   2. if a `.part` is already there, hash it and ask for the rest (HTTP Range);
- *   3. on completion compare the sha256; rename onto `dest` only if it matches,
+ *   3. when the connection drops or the body ends short, wait a little and go back to
+ *      2 — a Range request for the rest — up to `retries` times; then fail with a
+ *      clear error naming the bytes received and keep the `.part` for the next run;
+ *   4. on completion compare the sha256; rename onto `dest` only if it matches,
  *      otherwise delete the part and throw CHECKSUM_MISMATCH.
- * `dest` therefore never holds a partial or unverified file.
+ * `dest` therefore never holds a partial or unverified file. Every failure is a
+ * ColoError; whatever the HTTP client throws mid-body becomes UPSTREAM_UNAVAILABLE.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fetch } from 'undici';
-import { ColoError } from '../core/errors';
+import { ColoError, toColoError } from '../core/errors';
 
 export interface DownloadProgress {
   /** Bytes of the file on disk so far, resumed bytes included. */
@@ -34,7 +39,14 @@ export interface DownloadOptions {
   resume?: boolean | undefined;
   /** Extra request headers (e.g. an Authorization token). Never logged. Default {}. */
   headers?: Record<string, string> | undefined;
+  /** Resumes (Range requests) after a dropped connection or a short body. Default 3. */
+  retries?: number | undefined;
+  /** Wait before the first resume; doubles each time. Default 250 ms. */
+  retryDelayMs?: number | undefined;
 }
+
+/** Failures after which asking again for the rest can succeed. */
+const RESUMABLE = new Set(['UPSTREAM_UNAVAILABLE', 'STREAM_TRUNCATED']);
 
 export interface DownloadResult {
   path: string;
@@ -49,6 +61,46 @@ export async function downloadModel(
   dest: string,
   opts: DownloadOptions = {},
 ): Promise<DownloadResult> {
+  const retries = opts.retries ?? 3;
+  const firstOffset = opts.resume === false ? 0 : await partSize(`${dest}.part`);
+  let had = firstOffset;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await downloadOnce(url, dest, attempt === 0 ? opts : { ...opts, resume: true });
+      return { ...r, resumedFrom: attempt === 0 ? r.resumedFrom : firstOffset };
+    } catch (err) {
+      const e = err instanceof ColoError ? err : toColoError(err);
+      if (!RESUMABLE.has(e.code) || opts.signal?.aborted) throw e;
+      // Resume only while attempts make progress: an unreachable host, or a server that
+      // drops every connection before a byte, fails at once instead of being retried.
+      const kept = await partSize(`${dest}.part`);
+      const progressed = kept > had;
+      had = kept;
+      if (attempt >= retries || !progressed) {
+        if (attempt === 0 && kept === 0) throw e;
+        throw new ColoError(
+          e.code,
+          `${e.message}; gave up after ${attempt + 1} attempt(s)` +
+            (kept > 0 ? `, ${kept} bytes kept in ${dest}.part: run the pull again to resume` : ''),
+          { cause: e },
+        );
+      }
+      await delay((opts.retryDelayMs ?? 250) * 2 ** attempt, opts.signal).catch((abortErr: unknown) => {
+        throw new ColoError('CANCELLED', `download of ${url} cancelled`, { cause: abortErr });
+      });
+    }
+  }
+}
+
+async function partSize(part: string): Promise<number> {
+  try {
+    return (await stat(part)).size;
+  } catch {
+    return 0;
+  }
+}
+
+async function downloadOnce(url: string, dest: string, opts: DownloadOptions): Promise<DownloadResult> {
   const part = `${dest}.part`;
   await mkdir(dirname(dest), { recursive: true });
   let h = createHash('sha256');
@@ -85,9 +137,17 @@ export async function downloadModel(
     // The .part stays for the next attempt to resume.
     if (opts.signal?.aborted)
       throw new ColoError('CANCELLED', `download of ${url} cancelled`, { cause: err });
-    throw new ColoError('UPSTREAM_UNAVAILABLE', `download of ${url} failed after ${received} bytes`, {
-      cause: err,
-    });
+    // undici reports a dropped socket as TypeError('terminated') caused by the socket error.
+    const inner = ((err as { cause?: unknown } | null)?.cause ?? err) as {
+      code?: unknown;
+      message?: unknown;
+    } | null;
+    const why = inner?.code ?? inner?.message;
+    throw new ColoError(
+      'UPSTREAM_UNAVAILABLE',
+      `download of ${url} interrupted after ${received}${total !== undefined ? ` of ${total}` : ''} bytes (${String(why ?? 'connection closed')})`,
+      { cause: err },
+    );
   } finally {
     await fh.close();
   }

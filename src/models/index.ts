@@ -22,6 +22,7 @@ export {
 export {
   listModels,
   pullModel,
+  sourceOptions,
   type ListOptions,
   type LocalCopy,
   type ModelListing,

@@ -1,10 +1,22 @@
 /** The model operations behind `colo pull` and `colo models`. */
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
-import { defaultManifest, type Manifest } from './manifest';
+import type { ModelSourcesConfig } from './config';
+import { defaultManifest, loadManifest, type Manifest } from './manifest';
 import { progressReporter } from './progress';
 import { resolveModel, type ResolveOptions, type ResolvedModel } from './resolve';
 import { parseSource } from './source';
+
+/** The resolve options the `models` config section gives (loads its manifest, if one is named). */
+export async function sourceOptions(cfg: ModelSourcesConfig): Promise<ResolveOptions> {
+  return {
+    manifest: cfg.manifest ? await loadManifest(cfg.manifest) : undefined,
+    offline: cfg.offline,
+    hfBaseUrl: cfg.hfBaseUrl,
+    sha256Pins: cfg.sha256Pins,
+    downloadRetries: cfg.downloadRetries,
+  };
+}
 
 export interface PullOptions extends ResolveOptions {
   /** Where the progress bar goes (e.g. process.stderr). Default: no progress output. */

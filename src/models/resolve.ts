@@ -31,6 +31,10 @@ export interface ResolveOptions {
   fallbackToSynthetic?: boolean | undefined;
   /** Base URL for hf: sources. Default 'https://huggingface.co'. */
   hfBaseUrl?: string | undefined;
+  /** Expected sha256 by model name or source; wins over the manifest's pin. Default {}. */
+  sha256Pins?: Readonly<Record<string, string>> | undefined;
+  /** Resumes after a dropped connection (downloadModel `retries`). Default 3. */
+  downloadRetries?: number | undefined;
   /** Extra download headers (e.g. Authorization for gated repos). Never logged. Default {}. */
   headers?: Record<string, string> | undefined;
   onProgress?: ((p: DownloadProgress) => void) | undefined;
@@ -102,7 +106,7 @@ async function resolveStrict(spec: string, opts: ResolveOptions): Promise<Resolv
   }
   const sourceText = entry?.source ?? spec;
   const src = parseSource(sourceText, opts.hfBaseUrl ?? HF_BASE_URL);
-  const pin = entry?.sha256;
+  const pin = opts.sha256Pins?.[spec] ?? opts.sha256Pins?.[sourceText] ?? entry?.sha256;
   const base = { name: spec, source: sourceText, synthetic: src.kind === 'synthetic' };
 
   if (src.kind === 'path') {
@@ -164,6 +168,7 @@ async function obtain(
     onProgress: opts.onProgress,
     signal: opts.signal,
     headers: opts.headers,
+    retries: opts.downloadRetries,
   });
   await rememberSha256(dest, res.sha256, cacheDir);
   return { sha256: res.sha256 };

@@ -49,8 +49,14 @@ export const redactConfigSchema = z.strictObject({
       card: z.boolean().default(true),
       /** Account numbers by `accountPatterns`. Default true. */
       account: z.boolean().default(true),
+      /**
+       * Credentials (src/core/secrets.ts): `sk-…`/`sk-live-…` keys, AWS key ids
+       * (`AKIA…`), bearer tokens, JWTs, private-key blocks, GitHub/Slack/Google/Colo
+       * keys. Placeholder `<SECRET_n>`. Default true.
+       */
+      secret: z.boolean().default(true),
     })
-    .default({ email: true, phone: true, iban: true, card: true, account: true }),
+    .default({ email: true, phone: true, iban: true, card: true, account: true, secret: true }),
   /** Account-number patterns (regex source, case-insensitive; group 1 is masked). Default [DEFAULT_ACCOUNT_PATTERN]. */
   accountPatterns: z
     .array(z.string().refine(compiles('gi'), 'pattern does not compile'))

@@ -5,6 +5,7 @@
  * tickers — are left alone. False positives on real headlines are counted by
  * test/unit/redact.test.ts against the labelled headline set.
  */
+import { SECRET_SHAPES, secretRegex } from '../core/secrets';
 import { ibanValid, luhnValid } from './checks';
 import type { RedactConfig } from './config';
 
@@ -86,6 +87,9 @@ export function buildDetectors(cfg: RedactConfig): Detector[] {
   // Custom first: the operator's own patterns are the most specific.
   for (const c of cfg.custom)
     out.push(regexDetector(c.name, new RegExp(c.pattern, c.flags + 'gd'), undefined, true));
+  // Credentials next: a key must never reach a provider, whatever else it resembles.
+  if (cfg.detectors.secret)
+    for (const s of SECRET_SHAPES) out.push(regexDetector('SECRET', secretRegex(s), undefined, true));
   if (cfg.detectors.email) out.push(regexDetector('EMAIL', new RegExp(EMAIL_RE)));
   if (cfg.detectors.iban) out.push(regexDetector('IBAN', new RegExp(IBAN_RE), ibanValid));
   if (cfg.detectors.card) out.push(regexDetector('CARD', new RegExp(CARD_RE), cardOk));

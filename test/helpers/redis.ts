@@ -41,12 +41,13 @@ export function redisServerPath(): string {
   return bin;
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** `port`: start on this port (to bring a stopped server back where its clients reconnect). */
+export async function startRedis(opts: { port?: number } = {}): Promise<TestRedis> {
   const bin = redisServerPath();
   const dir = mkdtempSync(join(tmpdir(), 'colo-redis-'));
   // A port can be taken between probing and binding; retry a few times.
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+    const port = opts.port ?? (await freePort());
     const proc = spawn(
       bin,
       ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],

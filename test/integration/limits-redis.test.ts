@@ -6,8 +6,11 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ColoError } from '../../src/core/errors';
 import {
+  compilePricing,
+  costOf,
   limitsConfigSchema,
   MemoryLimiter,
+  pricingConfigSchema,
   RedisLimiter,
   type LimitsConfig,
   type Reservation,
@@ -98,7 +101,7 @@ describe('RedisLimiter', () => {
           tenant: 't',
           keyId: rnd() < 0.5 ? 'a' : 'b',
           tokens: Math.floor(rnd() * 400) + 1,
-          cost: Math.round(rnd() * 10) / 100,
+          cost: Math.round(rnd() * 10) * 10_000,
         };
         const m = await mem.reserve(req).catch((e: ColoError) => e);
         const r = await red.reserve(req).catch((e: ColoError) => e);
@@ -109,7 +112,7 @@ describe('RedisLimiter', () => {
         if (!(m instanceof ColoError) && !(r instanceof ColoError)) open.push([m, r]);
       } else if (x < 0.85 && open.length > 0) {
         const [m, r] = open.splice(Math.floor(rnd() * open.length), 1)[0]!;
-        const actual = { tokens: Math.floor(rnd() * m.tokens * 1.2), cost: Math.round(rnd() * 10) / 100 };
+        const actual = { tokens: Math.floor(rnd() * m.tokens * 1.2), cost: Math.round(rnd() * 10) * 10_000 };
         await mem.settle(m, actual);
         await red.settle(r, actual);
       } else {
@@ -121,6 +124,52 @@ describe('RedisLimiter', () => {
     expect(log.some((l) => l.includes('requests limit'))).toBe(true);
     expect(log.some((l) => l.includes('concurrency limit'))).toBe(true);
     expect(log.some((l) => l.startsWith('QUOTA_EXCEEDED'))).toBe(true);
+  });
+
+  it('enforces a cost budget exactly across two boxes (two limiters, two clients) per key and tenant', async () => {
+    // $0.01 per tenant = 10,000 µ$; each request holds and spends 300 µ$ (costOf of its
+    // route): exactly 33 of 200 concurrent requests fit, whichever box they land on.
+    const cfg = limitsConfigSchema.parse({ tenant: { costBudget: 0.01 }, key: { costBudget: 0.006 } });
+    const boxA = new RedisLimiter(server.client(), cfg);
+    const boxB = new RedisLimiter(server.client(), cfg);
+    const pricing = compilePricing(
+      pricingConfigSchema.parse({ targets: { oai: { inputPerMTok: 0.15, outputPerMTok: 0.6 } } }),
+      [{ name: 'oai', provider: 'openai', model: 'gpt-4o-mini' }],
+      [],
+    );
+    const route = { kind: 'remote', provider: 'openai', model: 'gpt-4o-mini', target: 'oai' } as const;
+    const usage = { promptTokens: 1000, completionTokens: 250 };
+    const cost = costOf(pricing, route, usage);
+    expect(cost).toBe(300);
+    const { ok, codes } = await outcomes(
+      Array.from({ length: 200 }, (_, i) =>
+        (i % 2 ? boxA : boxB).reserve({ tenant: 't', keyId: `k${i % 4}`, tokens: 0, cost }),
+      ),
+    );
+    expect(ok).toHaveLength(33);
+    expect(new Set(codes)).toEqual(new Set(['QUOTA_EXCEEDED']));
+    // No key went past its own $0.006 = 20 requests.
+    const perKey = new Map<string, number>();
+    for (const r of ok) perKey.set(r.keyId, (perKey.get(r.keyId) ?? 0) + 1);
+    for (const n of perKey.values()) expect(n).toBeLessThanOrEqual(20);
+    // Settling with the real (smaller) cost refunds the difference on every box.
+    for (const [i, r] of ok.entries())
+      await (i % 2 ? boxA : boxB).settle(r, {
+        tokens: 0,
+        cost: costOf(pricing, route, { ...usage, completionTokens: 0 }),
+      });
+    // Spend is now 33 · 150 = 4950 µ$: 5050 µ$ left = 16 more requests at 300.
+    const again = await outcomes(
+      Array.from({ length: 50 }, (_, i) =>
+        (i % 2 ? boxB : boxA).reserve({ tenant: 't', keyId: `k${i % 4}`, tokens: 0, cost }),
+      ),
+    );
+    expect(again.ok).toHaveLength(16);
+    const refused = await boxA
+      .reserve({ tenant: 't', keyId: 'k0', tokens: 0, cost })
+      .catch((e: ColoError) => e);
+    expect(refused).toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    expect((refused as ColoError).retryAfterMs).toBeGreaterThan(0);
   });
 
   it('shares one limit exactly across two separate processes', async () => {

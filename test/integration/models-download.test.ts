@@ -7,7 +7,14 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { downloadModel, pullModel, resolveModel, type DownloadProgress } from '../../src/models';
+import {
+  downloadModel,
+  modelSourcesConfigSchema,
+  pullModel,
+  resolveModel,
+  sourceOptions,
+  type DownloadProgress,
+} from '../../src/models';
 import { TINY_MODEL_SHA256, tempDir, tinyModelPath } from '../helpers/models';
 
 let good: Buffer;
@@ -17,6 +24,8 @@ let base: string;
 const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
 /** Paths whose response is cut off halfway (the connection is destroyed). */
 let cutOff = new Set<string>();
+/** Paths whose next response only is cut off halfway. */
+let cutOnce = new Set<string>();
 
 beforeAll(async () => {
   good = await readFile(tinyModelPath());
@@ -40,7 +49,7 @@ beforeAll(async () => {
       'content-length': slice.length,
       ...(m ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
     });
-    if (cutOff.has(req.url ?? '')) {
+    if (cutOff.has(req.url ?? '') || cutOnce.delete(req.url ?? '')) {
       res.write(slice.subarray(0, slice.length >> 1), () => res.destroy());
       return;
     }
@@ -57,6 +66,7 @@ beforeEach(async () => {
   ({ dir, remove } = await tempDir());
   seen.length = 0;
   cutOff = new Set();
+  cutOnce = new Set();
 });
 afterEach(() => remove());
 
@@ -97,9 +107,10 @@ describe('downloadModel', () => {
   it('keeps the .part of an interrupted transfer so the next attempt resumes it', async () => {
     const dest = join(dir, 'stories260K.gguf');
     cutOff.add('/stories260K.gguf');
-    const err = await downloadModel(`${base}/stories260K.gguf`, dest, { sha256: TINY_MODEL_SHA256 }).catch(
-      (e: unknown) => e,
-    );
+    const err = await downloadModel(`${base}/stories260K.gguf`, dest, {
+      sha256: TINY_MODEL_SHA256,
+      retries: 0,
+    }).catch((e: unknown) => e);
     expect(['UPSTREAM_UNAVAILABLE', 'STREAM_TRUNCATED']).toContain((err as { code: string }).code);
     const partSize = (await stat(`${dest}.part`)).size;
     expect(partSize).toBeGreaterThan(0);
@@ -108,6 +119,38 @@ describe('downloadModel', () => {
     const r = await downloadModel(`${base}/stories260K.gguf`, dest, { sha256: TINY_MODEL_SHA256 });
     expect(r.resumedFrom).toBe(partSize);
     expect((await readFile(dest)).equals(good)).toBe(true);
+  });
+
+  it('regression: the server closing the connection mid-download is resumed with a Range request in the same pull', async () => {
+    const dest = join(dir, 'stories260K.gguf');
+    cutOnce.add('/stories260K.gguf');
+    const r = await downloadModel(`${base}/stories260K.gguf`, dest, {
+      sha256: TINY_MODEL_SHA256,
+      retryDelayMs: 1,
+    });
+    expect(seen).toHaveLength(2);
+    expect(seen[0]!.headers.range).toBeUndefined();
+    expect(seen[1]!.headers.range).toMatch(/^bytes=\d+-$/);
+    expect(Number(/\d+/.exec(seen[1]!.headers.range!)![0])).toBeGreaterThan(0);
+    expect(r.sha256).toBe(TINY_MODEL_SHA256);
+    expect((await readFile(dest)).equals(good)).toBe(true);
+  });
+
+  it('gives up with a clear error after its resumes, keeping the .part for the next run', async () => {
+    const dest = join(dir, 'stories260K.gguf');
+    cutOff.add('/stories260K.gguf');
+    const err = (await downloadModel(`${base}/stories260K.gguf`, dest, {
+      sha256: TINY_MODEL_SHA256,
+      retries: 2,
+      retryDelayMs: 1,
+    }).catch((e: unknown) => e)) as { code: string; message: string };
+    expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(err.message).toMatch(/interrupted after \d+ of \d+ bytes/);
+    expect(err.message).toMatch(
+      /gave up after 3 attempt\(s\), \d+ bytes kept in .*stories260K\.gguf\.part: run the pull again to resume/,
+    );
+    expect(seen).toHaveLength(3);
+    expect(seen.slice(1).every((s) => /^bytes=\d+-$/.test(s.headers.range ?? ''))).toBe(true);
   });
 
   it('maps 404 to MODEL_NOT_FOUND and an unreachable host to UPSTREAM_UNAVAILABLE', async () => {
@@ -144,6 +187,30 @@ describe('resolveModel / pullModel downloads', () => {
     const again = await resolveModel('stories260K', { cacheDir, hfBaseUrl: base });
     expect(again.origin).toBe('cache');
     expect(seen).toHaveLength(1);
+  });
+
+  it('takes offline, the hf: base URL and sha256 pins from the models config section', async () => {
+    const cacheDir = join(dir, 'cache');
+    const cfg = (over: object) => sourceOptions(modelSourcesConfigSchema.parse({ hfBaseUrl: base, ...over }));
+    await expect(
+      resolveModel('stories260K', { cacheDir, ...(await cfg({ offline: true })) }),
+    ).rejects.toMatchObject({
+      code: 'MODEL_NOT_FOUND',
+    });
+    expect(seen).toHaveLength(0);
+    const wrong = 'f'.repeat(64);
+    await expect(
+      resolveModel('stories260K', { cacheDir, ...(await cfg({ sha256Pins: { stories260K: wrong } })) }),
+    ).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+    const ok = await resolveModel('stories260K', {
+      cacheDir,
+      ...(await cfg({ sha256Pins: { stories260K: TINY_MODEL_SHA256 } })),
+    });
+    expect(ok).toMatchObject({ origin: 'download', sha256: TINY_MODEL_SHA256 });
+    expect(seen.at(-1)!.url).toBe('/ggml-org/models/resolve/main/tinyllamas/stories260K.gguf');
+    expect(() => modelSourcesConfigSchema.parse({ sha256Pins: { x: 'nothex' } })).toThrow(
+      /64 lower-case hex/,
+    );
   });
 
   it('falls back to the synthetic model when the hub is unreachable', async () => {

@@ -92,7 +92,8 @@ describe('routing and controls, open (auth off)', () => {
 
   it('masks sensitive data before it leaves for a remote provider; the local route sees it unmasked', async () => {
     const before = upstream.requests.length;
-    const prompt = 'Email jane.doe@example.com about IBAN GB82WEST12345698765432';
+    const prompt =
+      'Email jane.doe@example.com about IBAN GB82WEST12345698765432 with key sk-live-4eC39HqLyjWDarjtT1zdp7dc';
     const r = await post(base, { model: 'remote-fast', prompt, max_tokens: 16 });
     expect(r.status).toBe(200);
     expect(r.body.colo.route.kind).toBe('remote');
@@ -102,6 +103,13 @@ describe('routing and controls, open (auth off)', () => {
     expect(sent).not.toContain('GB82WEST12345698765432');
     expect(sent).toContain('<EMAIL_1>');
     expect(sent).toContain('<IBAN_1>');
+    expect(sent).not.toContain('sk-live-4eC39');
+    expect(sent).toContain('<SECRET_1>');
+    // audit.content 'full' keeps the masked form, never the raw PII.
+    const { records } = await queryAudit(join(dir, 'audit'), { limit: 0 });
+    const rec = records.find((x) => x.requestId === r.body.id);
+    expect(rec?.prompt).toBe('Email <EMAIL_1> about IBAN <IBAN_1> with key <SECRET_1>');
+    expect(JSON.stringify(records)).not.toContain('jane.doe@example.com');
     // The provider key went to the upstream, and nowhere a client can see.
     expect(upstream.requests[before]!.headers.authorization).toBe('Bearer sk-test-secret-key-000000');
     expect(JSON.stringify(r.body)).not.toContain('sk-test-secret');

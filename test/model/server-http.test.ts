@@ -2,6 +2,13 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Colo } from '../../src/app/colo';
 import { request, startTestColo } from '../helpers/engine';
+import { sseReader } from '../helpers/wait';
+
+interface CompletionChunk {
+  choices?: { finish_reason?: string | null }[];
+  usage?: { completion_tokens: number };
+  error?: unknown;
+}
 
 let colo: Colo;
 let client: OpenAI;
@@ -131,21 +138,70 @@ describe('OpenAI-compatible HTTP API through the official openai SDK', () => {
 });
 
 describe('graceful shutdown', () => {
+  // Synchronised on events, never on sleeps (issue 15): the first streamed token proves
+  // the server accepted the request before the shutdown starts.
   it('stops accepting, lets the in-flight request finish, then closes', async () => {
-    const c = await startTestColo({ sequences: 2 });
+    const c = await startTestColo({ sequences: 2, server: { shutdownGraceMs: 60_000 } });
     const url = `http://127.0.0.1:${c.port}/v1/completions`;
-    const inflight = fetch(url, {
+    const r = await fetch(url, {
       method: 'POST',
-      body: JSON.stringify({ model: 'stories260K', prompt: 'Once', max_tokens: 200, temperature: 0 }),
+      body: JSON.stringify({
+        model: 'stories260K',
+        prompt: 'Once',
+        max_tokens: 200,
+        temperature: 0,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
     });
-    await new Promise((r) => setTimeout(r, 20));
-    const done = c.shutdown('test');
-    const r = await inflight;
     expect(r.status).toBe(200);
-    expect(
-      ((await r.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens,
-    ).toBeGreaterThan(0);
+    const sse = sseReader(r.body!);
+    const first = await sse.next();
+    expect(first).toBeDefined();
+    const done = c.shutdown('test');
+    const events = [first!, ...(await sse.rest())];
+    expect(events.at(-1)).toBe('[DONE]');
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as CompletionChunk);
+    expect(chunks.some((ch) => ch.error)).toBe(false);
+    expect(chunks.find((ch) => ch.choices?.[0]?.finish_reason)?.choices?.[0]?.finish_reason).toBe('length');
+    expect(chunks.find((ch) => ch.usage)?.usage?.completion_tokens).toBe(200);
     await done;
     await expect(fetch(`http://127.0.0.1:${c.port}/healthz`)).rejects.toThrow();
+  });
+
+  // Issue 10 item 9 / issue 15: a request that arrives while the server drains gets 503
+  // with retry-after (never a reset connection), and the in-flight one still finishes.
+  it('answers a request that arrives during the drain with 503 and retry-after', async () => {
+    const c = await startTestColo({
+      sequences: 2,
+      server: { shutdownGraceMs: 60_000 },
+      extra: { gateway: { targets: [{ name: 'slow', provider: 'dummy', model: 'slow:300' }] } },
+    });
+    try {
+      const base = `http://127.0.0.1:${c.port}`;
+      // 'slow' streams one word per 300 ms: 8 words keep it in flight for ~2.4 s.
+      const a = await fetch(`${base}/v1/completions`, {
+        method: 'POST',
+        body: JSON.stringify({
+          model: 'slow',
+          prompt: 'one two three four five six seven eight',
+          stream: true,
+        }),
+      });
+      const sse = sseReader(a.body!);
+      expect(await sse.next()).toBeDefined();
+      const done = c.shutdown('test');
+      const b = await fetch(`${base}/v1/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'stories260K', prompt: 'Once', max_tokens: 4 }),
+      });
+      expect(b.status).toBe(503);
+      expect(Number(b.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(((await b.json()) as { error: { code: string } }).error.code).toBe('SHUTTING_DOWN');
+      expect((await sse.rest()).at(-1)).toBe('[DONE]');
+      await done;
+    } finally {
+      await c.shutdown('test end');
+    }
   });
 });

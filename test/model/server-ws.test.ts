@@ -5,6 +5,7 @@ import type { Colo } from '../../src/app/colo';
 import { encodeCancel, encodePing, encodeRequest } from '../../src/protocol';
 import { startTestColo } from '../helpers/engine';
 import { WsClient } from '../helpers/ws';
+import { waitFor } from '../helpers/wait';
 
 let colo: Colo;
 beforeAll(async () => {
@@ -131,7 +132,7 @@ describe('WebSocket /v1/ws with FlatBuffers', () => {
       await Promise.all(clients.map((c, i) => c.next((m) => m.kind === 'token' && m.id === `d${i}`)));
       clients.forEach((c) => c.ws.terminate());
     }
-    for (let i = 0; i < 100 && pool.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => pool.inFlight === 0, 'the pool to release every sequence');
     expect(pool.inFlight).toBe(0);
     expect((await pool.workerInfo()).sequencesFree).toBe(8);
     const c = await WsClient.connect(colo.port);

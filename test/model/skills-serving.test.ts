@@ -5,6 +5,7 @@ import type { Colo } from '../../src/app/colo';
 import { encodeRequest } from '../../src/protocol';
 import { SHARED_MODELS, startTestColo } from '../helpers/engine';
 import { WsClient } from '../helpers/ws';
+import { waitFor } from '../helpers/wait';
 
 let colo: Colo;
 let base: string;
@@ -96,17 +97,17 @@ describe('skills served by Colo', () => {
       signal: abort.signal,
     }).catch((e: unknown) => e);
     const pool = colo.engine.get('stories260K');
-    for (let i = 0; i < 500 && pool.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 2));
+    await waitFor(() => pool.inFlight > 0, 'the skill request to reach the engine');
     expect(pool.inFlight).toBe(1);
     abort.abort();
     await pending;
     let rec;
-    for (let i = 0; i < 500 && !rec; i++) {
+    await waitFor(async () => {
       rec = (await queryAudit(colo.auditDir!, { limit: 0 })).records.find(
         (r) => r.requestId === 'skill-cancel-1',
       );
-      if (!rec) await new Promise((r) => setTimeout(r, 10));
-    }
+      return rec !== undefined;
+    }, 'the audit record of the cancelled skill request');
     expect(rec).toMatchObject({ status: 'error', errorCode: 'CANCELLED', skill: 'sentiment' });
   });
 });

@@ -15,6 +15,7 @@ import {
   type AuditRecord,
 } from '../../src/audit';
 import { ColoError } from '../../src/core/errors';
+import { redactConfigSchema, Redactor } from '../../src/redact';
 import type { CompletionResult, InferenceRequest } from '../../src/core/types';
 
 const req: InferenceRequest = {
@@ -73,14 +74,35 @@ describe('buildAuditRecord', () => {
     expect(JSON.stringify(r)).not.toContain('ACME a buy');
   });
 
-  it('keeps full text with secrets scrubbed; omits when told', () => {
+  const masker = new Redactor(redactConfigSchema.parse({}));
+
+  it("content 'full' keeps the text as redaction masks it (PII and credentials), one placeholder per value", () => {
     const full = buildAuditRecord(
-      { req: { ...req, prompt: req.prompt + ' and prov-secret-key-123' }, result },
+      {
+        req: { ...req, prompt: req.prompt + ' and prov-secret-key-123; mail jane@fund.example' },
+        result: { ...result, text: 'bullish, wrote to jane@fund.example' },
+      },
       auditConfigSchema.parse({ content: 'full' }),
       scrub,
+      masker,
     );
-    expect(full.prompt).toBe('Is ACME a buy? my key is [REDACTED] and [REDACTED]');
-    expect(full.response).toBe('bullish');
+    expect(full.prompt).toBe('Is ACME a buy? my key is <SECRET_1> and [REDACTED]; mail <EMAIL_1>');
+    expect(full.response).toBe('bullish, wrote to <EMAIL_1>');
+    // Without a masker, 'full' refuses instead of writing unmasked text.
+    expect(() =>
+      buildAuditRecord({ req, result }, auditConfigSchema.parse({ content: 'full' }), scrub),
+    ).toThrow(/masker/);
+  });
+
+  it("content 'raw' (asked for by name) keeps PII as sent, still scrubbing credentials; 'omit' keeps nothing", () => {
+    const raw = buildAuditRecord(
+      { req: { ...req, prompt: req.prompt + ' and prov-secret-key-123; mail jane@fund.example' }, result },
+      auditConfigSchema.parse({ content: 'raw' }),
+      scrub,
+      masker,
+    );
+    expect(raw.prompt).toBe('Is ACME a buy? my key is [REDACTED] and [REDACTED]; mail jane@fund.example');
+    expect(raw.response).toBe('bullish');
     const omit = buildAuditRecord({ req, result }, auditConfigSchema.parse({ content: 'omit' }), scrub);
     expect(omit.prompt ?? omit.promptSha256 ?? omit.response ?? omit.responseSha256).toBeUndefined();
   });
@@ -231,16 +253,25 @@ describe('AuditLog', () => {
   it('never writes a configured provider key', async () => {
     const log = await AuditLog.open(auditConfigSchema.parse({ dir, content: 'full' }), {
       secrets: ['prov-secret-key-123'],
+      masker: new Redactor(redactConfigSchema.parse({})),
     });
     await log.record({
-      req: { ...req, prompt: 'echo prov-secret-key-123' },
+      req: { ...req, prompt: 'echo prov-secret-key-123 to ops@fund.example' },
       result: { ...result, text: 'prov-secret-key-123' },
     });
     await log.close();
     const raw = readdirSync(dir)
       .map((n) => readFileSync(join(dir, n), 'utf8'))
       .join('');
-    expect(raw).toContain('echo [REDACTED]');
+    expect(raw).toContain('echo [REDACTED] to <EMAIL_1>');
     expect(raw).not.toContain('prov-secret-key-123');
+    expect(raw).not.toContain('ops@fund.example');
+  });
+
+  it("refuses to open with content 'full' and no masker (it would write unmasked text)", async () => {
+    await expect(AuditLog.open(auditConfigSchema.parse({ dir, content: 'full' }))).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'audit.content',
+    });
   });
 });

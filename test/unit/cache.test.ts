@@ -1,5 +1,15 @@
+import diagnostics from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
-import { cacheConfigSchema, cacheKey, canonicalJson, CompletionCache, LruCache } from '../../src/cache';
+import {
+  CACHE_ERROR_CHANNEL,
+  cacheConfigSchema,
+  cacheKey,
+  canonicalJson,
+  CompletionCache,
+  LruCache,
+  type CacheErrorEvent,
+} from '../../src/cache';
+import { ColoError } from '../../src/core/errors';
 import type { CompletionResult, InferenceRequest } from '../../src/core/types';
 
 const req = (over: Partial<InferenceRequest> = {}): InferenceRequest => ({
@@ -200,5 +210,60 @@ describe('CompletionCache', () => {
     const c = new CompletionCache(broken, cacheConfigSchema.parse({}));
     await expect(c.store(req(), result())).resolves.toBeUndefined();
     await expect(c.lookup(req())).resolves.toBeUndefined();
+  });
+});
+
+describe('cache backend errors (issue 10 item 17)', () => {
+  class DeadBackend {
+    get(): Promise<undefined> {
+      return Promise.reject(new ColoError('UNAVAILABLE', 'redis (cache) is unavailable; retry later'));
+    }
+    set(): Promise<void> {
+      return Promise.reject(new Error('ECONNRESET'));
+    }
+    delete = (): Promise<void> => Promise.resolve();
+    clear = (): Promise<void> => Promise.resolve();
+    close = (): Promise<void> => Promise.resolve();
+  }
+
+  it('are a miss for the request, published on colo:cache:error, and logged once per window', async () => {
+    const lines: { msg: string; fields?: Record<string, unknown> }[] = [];
+    const log = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (msg: string, fields?: Record<string, unknown>) => void lines.push({ msg, fields }),
+      error: () => undefined,
+    };
+    let now = 0;
+    const cache = new CompletionCache(new DeadBackend(), cacheConfigSchema.parse({}), {
+      log,
+      logEveryMs: 10_000,
+      clock: () => now,
+    });
+    const events: CacheErrorEvent[] = [];
+    const onEvent = (m: unknown) => void events.push(m as CacheErrorEvent);
+    diagnostics.subscribe(CACHE_ERROR_CHANNEL, onEvent);
+    try {
+      const r = req();
+      for (let i = 0; i < 5; i++) expect(await cache.lookup(r)).toBeUndefined();
+      await cache.store(r, result());
+      expect(events).toEqual([
+        ...Array.from({ length: 5 }, () => ({ op: 'get', code: 'UNAVAILABLE', backend: 'DeadBackend' })),
+        { op: 'set', code: 'INTERNAL', backend: 'DeadBackend' },
+      ]);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]!.fields).toMatchObject({ op: 'get', code: 'UNAVAILABLE', suppressedSinceLast: 0 });
+      now += 10_000;
+      await cache.store(r, result());
+      expect(lines).toHaveLength(2);
+      expect(lines[1]!.fields).toMatchObject({
+        op: 'set',
+        code: 'INTERNAL',
+        cause: 'ECONNRESET',
+        suppressedSinceLast: 5,
+      });
+    } finally {
+      diagnostics.unsubscribe(CACHE_ERROR_CHANNEL, onEvent);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SseParser, sseEvents } from '../../src/gateway/providers/sse';
+import { SseParser, SseProtocolError, sseEvents } from '../../src/gateway/providers/sse';
 
 const parseAll = (chunks: (string | Uint8Array)[]) => {
   const p = new SseParser();
@@ -66,5 +66,33 @@ describe('SseParser (WHATWG event stream)', () => {
     const got: string[] = [];
     for await (const e of sseEvents(body())) got.push(e.data);
     expect(got).toEqual(['{"a":1}']);
+  });
+
+  it('joins a line split across many chunks exactly once (an 8 MB line in 64 KiB pieces)', () => {
+    const p = new SseParser({ maxLineChars: 16 << 20 });
+    const piece = 'x'.repeat(64 << 10);
+    expect(p.push('data: ')).toEqual([]);
+    for (let i = 0; i < 128; i++) expect(p.push(piece)).toEqual([]);
+    const ev = p.push('\n\n');
+    expect(ev).toHaveLength(1);
+    expect(ev[0]!.data.length).toBe(8 << 20);
+  });
+
+  it('throws SseProtocolError past the line cap, before the line ends, and on oversize event data', () => {
+    const p = new SseParser({ maxLineChars: 1024 });
+    expect(() => p.push('data: ' + 'x'.repeat(1018))).not.toThrow(); // 1024 chars: at the cap, not past it
+    const q = new SseParser({ maxLineChars: 1024 });
+    q.push('data: ' + 'x'.repeat(1000));
+    expect(() => q.push('y'.repeat(100))).toThrow(SseProtocolError);
+    expect(() => new SseParser({ maxLineChars: 1024 }).push('data: ' + 'x'.repeat(2000) + '\n')).toThrow(
+      /SSE line longer than 1024 characters/,
+    );
+    // Many short data lines without a blank line: the event's data is capped too.
+    const r = new SseParser({ maxLineChars: 1024 });
+    expect(() => r.push('data: 0123456789\n'.repeat(200))).toThrow(/SSE event data longer than 1024/);
+    // Under the cap nothing changes.
+    expect(new SseParser({ maxLineChars: 1024 }).push('data: ok\n\n')).toEqual([
+      { event: 'message', data: 'ok', id: '' },
+    ]);
   });
 });

@@ -7,6 +7,7 @@ import { ColoError } from '../../src/core/errors';
 import { Gateway, type GatewayConfigInput, gatewayConfigSchema } from '../../src/gateway';
 import { orderTargets } from '../../src/gateway/policy';
 import { captureEvents, makeRequest, recordingSink } from '../mocks/upstream/requests';
+import { waitFor } from '../helpers/wait';
 
 const open: Gateway[] = [];
 afterEach(async () => {
@@ -274,8 +275,7 @@ describe('gateway breaker, stats and close', () => {
   it('close() cancels in-flight requests with SHUTTING_DOWN and refuses new ones', async () => {
     const g = Gateway.create({ targets: [dummy('s', 'stall')] });
     const p = g.complete(makeRequest({ model: 's' }), null, signal());
-    await new Promise((r) => setTimeout(r, 5));
-    expect(g.stats().inFlightRequests).toBe(1);
+    await waitFor(() => g.stats().inFlightRequests === 1, 'the request to be in flight');
     await g.close();
     expect(await codeOf(p)).toBe('SHUTTING_DOWN');
     expect(await codeOf(g.complete(makeRequest({ model: 's' }), null, signal()))).toBe('SHUTTING_DOWN');

@@ -116,23 +116,23 @@ describe('MemoryLimiter', () => {
     await expect(lim.reserve({ tenant: 't', keyId: 'k', tokens: 500 })).resolves.toBeDefined();
   });
 
-  it('enforces the cost budget per period with QUOTA_EXCEEDED until the next period', async () => {
+  it('enforces the cost budget (USD in config, micro-dollars counted) per period with QUOTA_EXCEEDED until the next period', async () => {
     const clk = frozen(Math.floor(T0 / 3_600_000) * 3_600_000 + 1000);
     const lim = new MemoryLimiter(
       limitsConfigSchema.parse({ tenant: { costBudget: 1, budgetPeriodMs: 3_600_000 } }),
       { clock: clk.now },
     );
-    const a = await lim.reserve({ tenant: 't', keyId: 'k', tokens: 1, cost: 0.4 });
-    await lim.settle(a, { tokens: 1, cost: 0.9 });
-    const b = await lim.reserve({ tenant: 't', keyId: 'k', tokens: 1, cost: 0.1 });
+    const a = await lim.reserve({ tenant: 't', keyId: 'k', tokens: 1, cost: 400_000 });
+    await lim.settle(a, { tokens: 1, cost: 900_000 });
+    const b = await lim.reserve({ tenant: 't', keyId: 'k', tokens: 1, cost: 100_000 });
     const refused = await lim
-      .reserve({ tenant: 't', keyId: 'k', tokens: 1, cost: 0.05 })
+      .reserve({ tenant: 't', keyId: 'k', tokens: 1, cost: 50_000 })
       .catch((e: ColoError) => e);
     expect(refused).toMatchObject({ code: 'QUOTA_EXCEEDED', retryAfterMs: 3_600_000 - 1000 });
-    await lim.settle(b, { tokens: 1, cost: 0 }); // refund: spent back to 0.9
-    await expect(lim.reserve({ tenant: 't', keyId: 'k', tokens: 1, cost: 0.05 })).resolves.toBeDefined();
+    await lim.settle(b, { tokens: 1, cost: 0 }); // refund: spent back to $0.90
+    await expect(lim.reserve({ tenant: 't', keyId: 'k', tokens: 1, cost: 50_000 })).resolves.toBeDefined();
     clk.advance(3_600_000);
-    await expect(lim.reserve({ tenant: 't', keyId: 'k', tokens: 1, cost: 1 })).resolves.toBeDefined();
+    await expect(lim.reserve({ tenant: 't', keyId: 'k', tokens: 1, cost: 1_000_000 })).resolves.toBeDefined();
   });
 
   it('charges key and tenant atomically: a refusal by one scope charges neither', async () => {

@@ -97,6 +97,54 @@ describe('detectors', () => {
     for (const s of safe) expect(found(s), s).toEqual([]);
   });
 
+  it('detects credentials by default: sk-/sk-live- keys, AWS key ids, bearer tokens, JWTs, private-key blocks', () => {
+    const jwt =
+      'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+    const pem =
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq\nq3J0ZmNvbG8=\n-----END RSA PRIVATE KEY-----';
+    const cases: [string, string][] = [
+      ['key sk-proj-Ab3dEf6hIj9kLm2nOp5q, go', 'sk-proj-Ab3dEf6hIj9kLm2nOp5q'],
+      ['live sk-live-4eC39HqLyjWDarjtT1zdp7dc here', 'sk-live-4eC39HqLyjWDarjtT1zdp7dc'],
+      ['stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc.', 'sk_live_4eC39HqLyjWDarjtT1zdp7dc'],
+      ['aws AKIAIOSFODNN7EXAMPLE in the env', 'AKIAIOSFODNN7EXAMPLE'],
+      [
+        'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+        'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      ],
+      ['Authorization: Bearer abcDEF123456ghiJKL789.xyz', 'abcDEF123456ghiJKL789.xyz'],
+      [`token ${jwt} ok`, jwt],
+      [`here:\n${pem}\nthanks`, pem],
+      ['cut -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg', '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg'],
+      ['gh ghp_0123456789abcdefghijABCDEFGHIJ0123456789 x', 'ghp_0123456789abcdefghijABCDEFGHIJ0123456789'],
+    ];
+    for (const [text, secret] of cases) expect(found(text), text).toEqual([['SECRET', secret]]);
+    const r = new Redactor(cfg).redactRequest({
+      id: 'r',
+      model: 'm',
+      prompt: `use sk-live-4eC39HqLyjWDarjtT1zdp7dc and ${jwt}`,
+      sampling: { maxTokens: 1, temperature: 0, topP: 1, stop: [] },
+      deadlineMs: 0,
+      priority: 0,
+      stream: false,
+    });
+    expect(r.request.prompt).toBe('use <SECRET_1> and <SECRET_2>');
+    expect(r.session.restore('got <SECRET_1>')).toBe('got sk-live-4eC39HqLyjWDarjtT1zdp7dc');
+  });
+
+  it('leaves look-alikes alone: short sk- words, ASIA/AKIA in prose, "bearer" in prose', () => {
+    for (const text of [
+      'risk-adjusted returns; sk-short',
+      'ASIA markets rally; AKIA is not a key',
+      'the bearer of bad news',
+      'eyJ alone is not a token',
+      'BEGIN PRIVATE talks',
+    ])
+      expect(found(text), text).toEqual([]);
+    expect(found('key sk-live-4eC39HqLyjWDarjtT1zdp7dc')).toHaveLength(1);
+    const off = buildDetectors(redactConfigSchema.parse({ detectors: { secret: false } }));
+    expect(detect('sk-live-4eC39HqLyjWDarjtT1zdp7dc', off)).toEqual([]);
+  });
+
   it('custom patterns get their own label; account patterns are configurable', () => {
     const r = new Redactor(
       redactConfigSchema.parse({

@@ -8,7 +8,7 @@ import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../../core/errors';
 import { UpstreamFailure, malformed } from './failure';
 import { parseRetryAfter } from './retry-after';
-import { type SseEvent, SseParser } from './sse';
+import { type SseEvent, SseParser, SseProtocolError } from './sse';
 import type { ProviderCall, ProviderChunk } from './types';
 
 /** Most bytes of an upstream error body kept for the message. */
@@ -195,13 +195,27 @@ export async function* sseChunks(
   res: ResponseData,
   translate: (ev: SseEvent, out: ProviderChunk[]) => boolean,
 ): AsyncGenerator<ProviderChunk> {
-  const parser = new SseParser();
+  const parser = new SseParser({ maxLineChars: call.target.maxSseLineChars });
   const out: ProviderChunk[] = [];
   let done = false;
   try {
     for await (const bytes of res.body) {
       if (done) continue;
-      const events = parser.push(bytes as Uint8Array);
+      let events: SseEvent[];
+      try {
+        events = parser.push(bytes as Uint8Array);
+      } catch (err) {
+        if (!(err instanceof SseProtocolError)) throw err;
+        // Not retried on this target (it would do it again); counts against its breaker.
+        throw new UpstreamFailure(
+          'UPSTREAM_ERROR',
+          `upstream ${call.target.name} broke the SSE protocol: ${err.message}`,
+          {
+            transient: false,
+            breaker: true,
+          },
+        );
+      }
       for (let i = 0; i < events.length && !done; i++) done = translate(events[i]!, out);
       for (let i = 0; i < out.length; i++) yield out[i]!;
       out.length = 0;

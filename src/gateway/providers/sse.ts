@@ -4,6 +4,9 @@
  * UTF-8 sequence, inside a line, between CR and LF. The numbered comments below are
  * the spec's steps; the parser keeps no reconnection logic (the gateway retries whole
  * requests), but it does track `id` and `retry` as the spec says, for completeness.
+ * Parsing is linear in the bytes received, and a line (or an event's data) is capped:
+ * an upstream that never sends a newline fails the attempt instead of stalling the
+ * event loop and growing memory.
  */
 
 export interface SseEvent {
@@ -15,9 +18,32 @@ export interface SseEvent {
   id: string;
 }
 
+/** An upstream broke the event-stream format in a way the parser will not absorb. */
+export class SseProtocolError extends Error {
+  override readonly name = 'SseProtocolError';
+}
+
+export interface SseParserOptions {
+  /**
+   * Longest line, and longest event data, in characters (UTF-16 units: bytes for ASCII
+   * JSON). Past it the parser throws SseProtocolError instead of buffering without
+   * bound. Default 1048576.
+   */
+  maxLineChars?: number | undefined;
+}
+
+export const DEFAULT_MAX_SSE_LINE_CHARS = 1 << 20;
+
 export class SseParser {
   private readonly decoder = new TextDecoder('utf-8');
-  private buffer = '';
+  /**
+   * The line not yet terminated, as the pieces it arrived in: joined once when its
+   * terminator comes, so a long line split into many chunks costs linear time (the old
+   * `buffer + text` rescanned and recopied it on every chunk).
+   */
+  private readonly partial: string[] = [];
+  private partialLen = 0;
+  private readonly maxLine: number;
   private sawFirstChunk = false;
   /** A CR ended the previous chunk; if the next chunk starts with LF, that LF belongs to it. */
   private pendingCr = false;
@@ -28,7 +54,14 @@ export class SseParser {
   /** Reconnection time from `retry:`; unused by the gateway, kept per spec. */
   reconnectionTimeMs: number | undefined;
 
-  /** Feeds raw bytes (or already-decoded text); returns the events completed by them. */
+  constructor(opts: SseParserOptions = {}) {
+    this.maxLine = opts.maxLineChars ?? DEFAULT_MAX_SSE_LINE_CHARS;
+  }
+
+  /**
+   * Feeds raw bytes (or already-decoded text); returns the events completed by them.
+   * Throws SseProtocolError when a line or an event's data exceeds `maxLineChars`.
+   */
   push(chunk: Uint8Array | string): SseEvent[] {
     // 1. The stream is decoded as UTF-8; `stream: true` keeps a split multi-byte
     //    sequence for the next chunk instead of emitting U+FFFD.
@@ -43,26 +76,47 @@ export class SseParser {
       if (text.charCodeAt(0) === 0x0a) text = text.slice(1);
     }
     const out: SseEvent[] = [];
-    let buf = this.buffer + text;
     let start = 0;
-    // 3. Lines end with CRLF, a lone LF or a lone CR.
-    for (let i = 0; i < buf.length; i++) {
-      const c = buf.charCodeAt(i);
-      if (c !== 0x0a && c !== 0x0d) continue;
-      this.line(buf.slice(start, i), out);
-      if (c === 0x0d) {
-        if (i + 1 < buf.length) {
-          if (buf.charCodeAt(i + 1) === 0x0a) i++;
+    // 3. Lines end with CRLF, a lone LF or a lone CR. Each chunk is searched once, by
+    //    native indexOf; a position is searched again only after it was passed.
+    let lf = text.indexOf('\n');
+    let cr = text.indexOf('\r');
+    while (lf !== -1 || cr !== -1) {
+      const end = cr === -1 ? lf : lf === -1 ? cr : Math.min(lf, cr);
+      let line = text.slice(start, end);
+      if (this.partialLen > 0) {
+        this.partial.push(line);
+        line = this.partial.join('');
+        this.partial.length = 0;
+        this.partialLen = 0;
+      }
+      if (line.length > this.maxLine) this.tooLong('line', line.length);
+      this.line(line, out);
+      start = end + 1;
+      if (end === cr) {
+        if (start < text.length) {
+          if (text.charCodeAt(start) === 0x0a) start++;
         } else {
           // CR is the last character we have: an LF may follow in the next chunk.
           this.pendingCr = true;
         }
       }
-      start = i + 1;
+      if (lf !== -1 && lf < start) lf = text.indexOf('\n', start);
+      if (cr !== -1 && cr < start) cr = text.indexOf('\r', start);
     }
-    buf = buf.slice(start);
-    this.buffer = buf;
+    if (start < text.length) {
+      const rest = start === 0 ? text : text.slice(start);
+      this.partialLen += rest.length;
+      // Fail as soon as the cap is passed, not when (if ever) the line ends.
+      if (this.partialLen > this.maxLine) this.tooLong('line', this.partialLen);
+      this.partial.push(rest);
+    }
     return out;
+  }
+
+  private tooLong(what: 'line' | 'event data', n: number): never {
+    this.end();
+    throw new SseProtocolError(`SSE ${what} longer than ${this.maxLine} characters (${n} so far)`);
   }
 
   /**
@@ -70,7 +124,8 @@ export class SseParser {
    * discarded: an upstream that cuts mid-event must not yield half an event.
    */
   end(): void {
-    this.buffer = '';
+    this.partial.length = 0;
+    this.partialLen = 0;
     this.dataBuffer = '';
     this.hasData = false;
     this.eventType = '';
@@ -109,6 +164,8 @@ export class SseParser {
         // The LF is added lazily (between lines) so the common one-line case allocates less.
         this.dataBuffer = this.hasData ? `${this.dataBuffer}\n${value}` : value;
         this.hasData = true;
+        // Many short data lines without a blank line must not grow the buffer forever either.
+        if (this.dataBuffer.length > this.maxLine) this.tooLong('event data', this.dataBuffer.length);
         return;
       case 'id':
         // An id containing U+0000 NULL is ignored.
@@ -144,8 +201,11 @@ export class SseParser {
 }
 
 /** Async view over a byte stream. Yields events as blank lines complete them. */
-export async function* sseEvents(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseEvent> {
-  const parser = new SseParser();
+export async function* sseEvents(
+  body: AsyncIterable<Uint8Array | string>,
+  opts: SseParserOptions = {},
+): AsyncGenerator<SseEvent> {
+  const parser = new SseParser(opts);
   for await (const chunk of body) {
     const events = parser.push(chunk);
     for (let i = 0; i < events.length; i++) yield events[i]!;

@@ -51,6 +51,8 @@ export interface ProviderTarget {
   stream: boolean;
   /** Ask for token usage inside the stream where the API needs asking (OpenAI). */
   streamUsage: boolean;
+  /** Longest SSE line or event data accepted, in characters. Default 1048576 (sse.ts). */
+  maxSseLineChars?: number | undefined;
 }
 
 /** One call: a target, its keep-alive pool (null for providers without HTTP) and a cancel signal. */
