@@ -45,7 +45,7 @@ const common = {
 };
 
 const contentPart = z.object({ type: z.literal('text'), text: z.string() });
-const message = z.object({
+export const chatMessage = z.object({
   role: z.enum(['system', 'developer', 'user', 'assistant']),
   content: z.union([z.string(), z.array(contentPart)]),
 });
@@ -53,7 +53,7 @@ const message = z.object({
 export const completionBody = z
   .object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]) })
   .passthrough();
-export const chatBody = z.object({ ...common, messages: z.array(message) }).passthrough();
+export const chatBody = z.object({ ...common, messages: z.array(chatMessage) }).passthrough();
 
 const UNSUPPORTED = ['logprobs', 'top_logprobs', 'tools', 'functions', 'best_of', 'echo', 'suffix'] as const;
 
@@ -103,6 +103,14 @@ function toInput(
   };
 }
 
+/** OpenAI chat messages (developer → system, text parts joined) as Colo's. */
+export function toChatMessages(ms: z.infer<typeof chatMessage>[]): ChatMessage[] {
+  return ms.map((m) => ({
+    role: m.role === 'developer' ? 'system' : m.role,
+    content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
+  }));
+}
+
 export interface ParsedApiRequest {
   input: CallInput;
   includeUsage: boolean;
@@ -119,10 +127,7 @@ export function parseCompletion(body: unknown, receivedAt = performance.now()): 
 
 export function parseChat(body: unknown, receivedAt = performance.now()): ParsedApiRequest {
   const b = parseBody(chatBody, body);
-  const messages: ChatMessage[] = b.messages.map((m) => ({
-    role: m.role === 'developer' ? 'system' : m.role,
-    content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
-  }));
+  const messages = toChatMessages(b.messages);
   return {
     input: toInput(b, newId('chatcmpl'), receivedAt, { messages }),
     includeUsage: b.stream_options?.include_usage ?? false,

@@ -13,7 +13,7 @@ import { renderPrompt } from './prompt';
 import { decode, type DecodeProgress } from './decode';
 import { Outbox } from './outbox';
 
-interface Active {
+export interface Active {
   outbox: Outbox;
   promptTokens: number;
   progress: DecodeProgress;
@@ -21,6 +21,10 @@ interface Active {
 
 /** Generations in progress, so a fatal error can answer every one of them. */
 const active = new Set<Active>();
+
+/** Registers a task (generation or scoring) so a fatal error answers it; returns whether it was still active on removal. */
+export const trackActive = (a: Active): void => void active.add(a);
+export const untrackActive = (a: Active): boolean => active.delete(a);
 
 export function failAllActive(error: WorkerFailed['error']): void {
   for (const a of active)
@@ -108,14 +112,14 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
 }
 
 /** The vocabulary may ask for BOS first (LlamaCompletion adds it the same way); usage counts it. */
-function withBos(m: LoadedModel, tokens: Token[]): Token[] {
+export function withBos(m: LoadedModel, tokens: Token[]): Token[] {
   const bos = m.model.tokens.bos;
   if (m.model.tokens.shouldPrependBosToken && bos !== null && tokens[0] !== bos) tokens.unshift(bos);
   return tokens;
 }
 
 /** node-llama-cpp batches higher evaluation priorities first (1..5). */
-function toEvaluationPriority(p: number): 1 | 2 | 3 | 4 | 5 {
+export function toEvaluationPriority(p: number): 1 | 2 | 3 | 4 | 5 {
   return (Math.min(4, Math.floor(p / 52)) + 1) as 1 | 2 | 3 | 4 | 5;
 }
 

@@ -41,6 +41,19 @@ export interface GenerateTask {
   jsonSchema?: string | undefined;
 }
 
+/**
+ * Scores `choices` as continuations of the prompt (src/engine/score.ts): nothing is
+ * generated; the port gets one WorkerDone carrying `choiceLogprobs` (or WorkerFailed).
+ */
+export interface ScoreTask {
+  kind: 'score';
+  port: MessagePort;
+  prompt?: string | undefined;
+  messages?: ChatMessage[] | undefined;
+  choices: string[];
+  priority: number;
+}
+
 export interface InfoTask {
   kind: 'info';
 }
@@ -51,7 +64,7 @@ export interface CrashTask {
   afterMs: number;
 }
 
-export type WorkerTask = GenerateTask | InfoTask | CrashTask;
+export type WorkerTask = GenerateTask | ScoreTask | InfoTask | CrashTask;
 
 /** Why the main thread ends a generation early; each maps to one error code. */
 export type CancelReason = 'cancel' | 'deadline' | 'preempt' | 'shutdown';
@@ -85,6 +98,8 @@ export interface WorkerDone {
   /** Text not yet sent (merged into the final message). */
   text: string;
   stats: DecodeStats;
+  /** Score tasks: each choice's total log-probability, in request order. */
+  choiceLogprobs?: number[] | undefined;
 }
 
 export interface WorkerFailed {
