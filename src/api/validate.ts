@@ -60,6 +60,8 @@ export interface Catalogue {
 }
 
 const MAX_U32 = 0xffffffff;
+/** Longest response_format json_schema, as JSON text. */
+const MAX_SCHEMA_CHARS = 16_384;
 
 export function validateCall(
   input: CallInput,
@@ -228,6 +230,9 @@ function checkFormat(
     throw invalidArgument('response_format', 'applies to language models (skills have their own schema)');
   if (choices !== undefined) throw invalidArgument('response_format', 'cannot be combined with choices');
   if (f.type === 'json_schema') {
+    // Bounds a grammar's compile time (with the depth and size bounds of src/engine/grammar-schema.ts).
+    if (f.schema.length > MAX_SCHEMA_CHARS)
+      throw invalidArgument('response_format', `json_schema.schema is over ${MAX_SCHEMA_CHARS} characters`);
     let schema: unknown;
     try {
       schema = JSON.parse(f.schema);

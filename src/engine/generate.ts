@@ -123,13 +123,32 @@ export function toEvaluationPriority(p: number): 1 | 2 | 3 | 4 | 5 {
   return (Math.min(4, Math.floor(p / 52)) + 1) as 1 | 2 | 3 | 4 | 5;
 }
 
+/** Compiled grammars kept per worker; the oldest is dropped beyond this. */
+const MAX_GRAMMARS = 64;
+
+/**
+ * The grammar for a JSON Schema, compiled once per schema text. The main thread has
+ * already refused schemas the grammar cannot enforce (src/engine/grammar-schema.ts);
+ * a compile error left is still the client's schema: INVALID_ARGUMENT naming
+ * `response_format`, never INTERNAL, and not cached.
+ */
 async function grammarFor(m: LoadedModel, schemaText: string): Promise<LlamaGrammar> {
   let g = m.grammars.get(schemaText);
   if (!g) {
     // The API's const generic infers result types from a literal schema; a schema parsed at
     // run time cannot satisfy it, and the output is validated against the schema (src/skills).
-    g = m.llama.createGrammarForJsonSchema(JSON.parse(schemaText) as never);
+    g = Promise.resolve().then(() => m.llama.createGrammarForJsonSchema(JSON.parse(schemaText) as never));
+    if (m.grammars.size >= MAX_GRAMMARS) m.grammars.delete(m.grammars.keys().next().value!);
     m.grammars.set(schemaText, g);
   }
-  return (await g) as LlamaGrammar;
+  try {
+    return (await g) as LlamaGrammar;
+  } catch (err) {
+    m.grammars.delete(schemaText);
+    throw new ColoError(
+      'INVALID_ARGUMENT',
+      `response_format: the schema cannot be compiled to a grammar: ${(err as Error).message}`,
+      { field: 'response_format' },
+    );
+  }
 }

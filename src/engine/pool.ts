@@ -35,6 +35,7 @@ import { RequestTrace } from './trace';
 import { deadlineOf, promptChars } from './deadline';
 import { timerDelay } from '../core/deadline';
 import { argmax, softmax } from './choices';
+import { checkGrammarSchema } from './grammar-schema';
 
 export interface ModelPoolOptions {
   name: string;
@@ -123,6 +124,8 @@ export class ModelPool {
   private crashFailures = 0;
   private preemptions = 0;
   private closed = false;
+  /** Schema texts already found enforceable (src/engine/grammar-schema.ts), so each is walked once. */
+  private readonly checkedSchemas = new Set<string>();
   info: WorkerInfo | undefined;
 
   private constructor(private readonly opts: ModelPoolOptions) {
@@ -247,6 +250,15 @@ export class ModelPool {
   ): Promise<CompletionResult> {
     if (this.closed) return Promise.reject(new ColoError('SHUTTING_DOWN', 'engine is shutting down'));
     if (signal.aborted) return Promise.reject(new ColoError('CANCELLED', 'request cancelled'));
+    if (opts.jsonSchema !== undefined && !this.checkedSchemas.has(opts.jsonSchema)) {
+      try {
+        checkGrammarSchema(JSON.parse(opts.jsonSchema));
+      } catch (err) {
+        return Promise.reject(toColoError(err));
+      }
+      if (this.checkedSchemas.size >= 256) this.checkedSchemas.clear();
+      this.checkedSchemas.add(opts.jsonSchema);
+    }
     return new Promise<CompletionResult>((resolve, reject) => {
       const p: Pending = {
         ...this.jobOf(req, trace.receivedAt),
