@@ -115,6 +115,14 @@ export function validateCall(
   const choices = input.choices === undefined ? undefined : checkChoices(input.choices, target, limits);
   const tickers = input.tickers === undefined ? undefined : checkTickers(input.tickers, limits);
   const responseFormat = checkFormat(input.response_format, target, choices);
+  const logprobs = input.logprobs;
+  if (logprobs !== undefined) {
+    if (!Number.isInteger(logprobs) || logprobs < 0 || logprobs > 20)
+      throw invalidArgument('logprobs', 'top alternatives must be an integer in 0..20');
+    if (target.kind !== 'model') throw invalidArgument('logprobs', 'applies to language models');
+    if (choices !== undefined) throw invalidArgument('logprobs', 'cannot be combined with choices');
+    if (input.stream) throw invalidArgument('logprobs', 'is not supported with stream: true yet');
+  }
 
   const call: Call = {
     id,
@@ -136,6 +144,7 @@ export function validateCall(
     responseFormat,
     responseSchema: responseFormat?.type === 'json_schema' ? responseFormat.schema : undefined,
     choices,
+    logprobs,
     tickers,
     tenant: principal?.tenant,
     keyId: principal?.keyId,

@@ -73,6 +73,7 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
           sampling: task.sampling,
           maxTokens: Math.min(task.sampling.maxTokens, m.info.contextSize - input.length - 1),
           grammar,
+          logprobs: task.logprobs,
           evaluationPriority: toEvaluationPriority(task.priority),
           emit: (text) => a.outbox.push(text),
           cancelled: () => cancelReason,
@@ -90,6 +91,7 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
           promptTokens: input.length,
           completionTokens: res.completionTokens,
           stats: res.stats,
+          logprobs: a.progress.logprobs,
         });
     } catch (err) {
       m.gate.running--;

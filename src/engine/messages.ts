@@ -10,7 +10,7 @@
  * guaranteed, so the final message always follows the last chunk.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { ChatMessage, SamplingParams } from '../core/types';
+import type { ChatMessage, SamplingParams, TokenLogprob } from '../core/types';
 import type { SerializedError } from '../core/errors';
 
 /** Passed once as Piscina workerData. */
@@ -39,6 +39,8 @@ export interface GenerateTask {
   priority: number;
   /** JSON Schema (as JSON text) constraining the output through a grammar. */
   jsonSchema?: string | undefined;
+  /** Record each token's log-probability and this many top alternatives; undefined: none. */
+  logprobs?: number | undefined;
 }
 
 /**
@@ -98,6 +100,8 @@ export interface WorkerDone {
   /** Text not yet sent (merged into the final message). */
   text: string;
   stats: DecodeStats;
+  /** When the task asked for logprobs: one entry per generated token. */
+  logprobs?: TokenLogprob[] | undefined;
   /** Score tasks: each choice's total log-probability, in request order. */
   choiceLogprobs?: number[] | undefined;
 }

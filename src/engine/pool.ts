@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { ColoError, toColoError } from '../core/errors';
-import type { CompletionResult, InferenceRequest, TokenSink } from '../core/types';
+import type { CompletionResult, InferenceRequest, TokenLogprob, TokenSink } from '../core/types';
 import { ServiceEstimator } from './estimator';
 import type {
   CancelReason,
@@ -111,6 +111,14 @@ function scoredChoices(
 ): Pick<CompletionResult, 'choice' | 'choiceProbs' | 'choiceLogprobs'> {
   const probs = softmax(logprobs);
   return { choice: choices[argmax(probs)], choiceProbs: probs, choiceLogprobs: logprobs };
+}
+
+/** The entries of the tokens that made the final text (a stop string cuts the text, not the list). */
+function trimLogprobs(lps: TokenLogprob[], textLength: number): TokenLogprob[] {
+  let n = 0;
+  let chars = 0;
+  while (n < lps.length && chars + lps[n]!.token.length <= textLength) chars += lps[n++]!.token.length;
+  return lps.slice(0, n);
 }
 
 export class ModelPool {
@@ -369,6 +377,7 @@ export class ModelPool {
           sampling: p.req.sampling,
           priority: p.req.priority,
           jsonSchema: p.opts.jsonSchema,
+          logprobs: p.req.logprobs,
         };
     this.piscina.run(task, { transferList: [port2] }).catch((err: unknown) => {
       // The worker died with this task on it (Piscina replaces the worker). Tokens
@@ -437,6 +446,7 @@ export class ModelPool {
       route: { kind: 'local', provider: 'local', model: this.name, cached: false },
       timings,
       ...scored,
+      logprobs: msg.logprobs && trimLogprobs(msg.logprobs, text().length),
     });
   }
 

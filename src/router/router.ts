@@ -127,8 +127,9 @@ export class Router {
     let route: RequestDoneEvent['route'] = 'none';
     let provider = 'none';
     try {
-      // The cache key holds no choices or schema: those requests are never cached.
-      const cacheable = ctx.jsonSchema === undefined && req.choices === undefined;
+      // The cache key holds no choices, schema or logprobs: those requests are never cached.
+      const cacheable =
+        ctx.jsonSchema === undefined && req.choices === undefined && req.logprobs === undefined;
       const cached = cacheable ? await this.opts.cache?.lookup(req) : undefined;
       if (cached) {
         const result: CompletionResult = { ...cached, id: req.id, timings: trace.finish() };
@@ -153,9 +154,16 @@ export class Router {
             `choices: scoring needs a local model; "${req.model}" is a remote target`,
             { field: 'choices' },
           );
-        // Scoring runs locally only (providers expose no continuation scoring): never remote.
+        if (req.logprobs !== undefined && !pool)
+          throw new ColoError(
+            'INVALID_ARGUMENT',
+            `logprobs: supported on local models only; "${req.model}" is a remote target`,
+            { field: 'logprobs' },
+          );
+        // Scoring and logprobs run locally only (not passed to providers yet): never remote.
         const remote =
           req.choices === undefined &&
+          req.logprobs === undefined &&
           remoteModel !== undefined &&
           ctx.allowRemote !== false &&
           (this.opts.gateway?.hasModel(remoteModel) ?? false);
