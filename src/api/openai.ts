@@ -2,7 +2,9 @@
  * The OpenAI-compatible API as pure translation: request JSON → InferenceRequest
  * (validated, errors name the field) and CompletionResult/tokens → response JSON and
  * SSE chunk objects. Unknown OpenAI fields are ignored, as OpenAI's own API does for
- * most; fields Colo cannot honour (n > 1, logprobs, tools) are refused by name.
+ * most; fields Colo cannot honour (n > 1, tools, echo...) are refused by name.
+ * `logprobs` (completions: 0..5 alternatives; chat: `logprobs` + `top_logprobs` 0..20)
+ * become the call's `logprobs` (top alternatives per token), local models only.
  * Colo extensions: `deadline_ms`, `priority` in the body; a `colo` object (route,
  * timings) in the final response or chunk.
  */
@@ -45,17 +47,29 @@ const common = {
 };
 
 const contentPart = z.object({ type: z.literal('text'), text: z.string() });
-const message = z.object({
+export const chatMessage = z.object({
   role: z.enum(['system', 'developer', 'user', 'assistant']),
   content: z.union([z.string(), z.array(contentPart)]),
 });
 
 export const completionBody = z
-  .object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]) })
+  .object({
+    ...common,
+    prompt: z.union([z.string(), z.array(z.string()).length(1)]),
+    // Completions: the number of top alternatives per token (OpenAI allows 0..5).
+    logprobs: z.number().nullish(),
+  })
   .passthrough();
-export const chatBody = z.object({ ...common, messages: z.array(message) }).passthrough();
+export const chatBody = z
+  .object({
+    ...common,
+    messages: z.array(chatMessage),
+    logprobs: z.boolean().nullish(),
+    top_logprobs: z.number().nullish(),
+  })
+  .passthrough();
 
-const UNSUPPORTED = ['logprobs', 'top_logprobs', 'tools', 'functions', 'best_of', 'echo', 'suffix'] as const;
+const UNSUPPORTED = ['tools', 'functions', 'best_of', 'echo', 'suffix'] as const;
 
 export { newId };
 
@@ -103,6 +117,14 @@ function toInput(
   };
 }
 
+/** OpenAI chat messages (developer → system, text parts joined) as Colo's. */
+export function toChatMessages(ms: z.infer<typeof chatMessage>[]): ChatMessage[] {
+  return ms.map((m) => ({
+    role: m.role === 'developer' ? 'system' : m.role,
+    content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
+  }));
+}
+
 export interface ParsedApiRequest {
   input: CallInput;
   includeUsage: boolean;
@@ -111,20 +133,26 @@ export interface ParsedApiRequest {
 export function parseCompletion(body: unknown, receivedAt = performance.now()): ParsedApiRequest {
   const b = parseBody(completionBody, body);
   const prompt = typeof b.prompt === 'string' ? b.prompt : b.prompt[0]!;
+  if (b.logprobs != null && b.logprobs > 5) throw invalidArgument('logprobs', 'must be an integer in 0..5');
   return {
-    input: toInput(b, newId('cmpl'), receivedAt, { prompt }),
+    input: { ...toInput(b, newId('cmpl'), receivedAt, { prompt }), logprobs: b.logprobs ?? undefined },
     includeUsage: b.stream_options?.include_usage ?? false,
   };
 }
 
 export function parseChat(body: unknown, receivedAt = performance.now()): ParsedApiRequest {
   const b = parseBody(chatBody, body);
-  const messages: ChatMessage[] = b.messages.map((m) => ({
-    role: m.role === 'developer' ? 'system' : m.role,
-    content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
-  }));
+  const messages = toChatMessages(b.messages);
+  if (b.top_logprobs != null && b.logprobs !== true)
+    throw invalidArgument('top_logprobs', 'needs logprobs: true');
+  if (
+    b.top_logprobs != null &&
+    !(Number.isInteger(b.top_logprobs) && b.top_logprobs >= 0 && b.top_logprobs <= 20)
+  )
+    throw invalidArgument('top_logprobs', 'must be an integer in 0..20');
+  const logprobs = b.logprobs === true ? (b.top_logprobs ?? 0) : undefined;
   return {
-    input: toInput(b, newId('chatcmpl'), receivedAt, { messages }),
+    input: { ...toInput(b, newId('chatcmpl'), receivedAt, { messages }), logprobs },
     includeUsage: b.stream_options?.include_usage ?? false,
   };
 }
@@ -150,7 +178,9 @@ export function completionResponse(r: CompletionResult) {
     object: 'text_completion',
     created: created(),
     model: r.route.model,
-    choices: [{ index: 0, text: r.text, logprobs: null, finish_reason: finish(r.finishReason) }],
+    choices: [
+      { index: 0, text: r.text, logprobs: completionLogprobs(r), finish_reason: finish(r.finishReason) },
+    ],
     usage: usage(r),
     colo: colo(r),
   };
@@ -166,12 +196,45 @@ export function chatResponse(r: CompletionResult) {
       {
         index: 0,
         message: { role: 'assistant', content: r.text, refusal: null },
-        logprobs: null,
+        logprobs: chatLogprobs(r),
         finish_reason: finish(r.finishReason),
       },
     ],
     usage: usage(r),
     colo: colo(r),
+  };
+}
+
+/** `/v1/completions` logprobs, as OpenAI's legacy shape: parallel arrays and text offsets. */
+function completionLogprobs(r: CompletionResult) {
+  if (!r.logprobs) return null;
+  const offsets: number[] = [];
+  let at = 0;
+  for (const t of r.logprobs) {
+    offsets.push(at);
+    at += t.token.length;
+  }
+  return {
+    tokens: r.logprobs.map((t) => t.token),
+    token_logprobs: r.logprobs.map((t) => t.logprob),
+    top_logprobs: r.logprobs.map((t) => Object.fromEntries(t.top.map((a) => [a.token, a.logprob]))),
+    text_offset: offsets,
+  };
+}
+
+const utf8 = (s: string): number[] => [...Buffer.from(s, 'utf8')];
+
+/** `/v1/chat/completions` logprobs: `content`, one entry per token with its UTF-8 bytes. */
+function chatLogprobs(r: CompletionResult) {
+  if (!r.logprobs) return null;
+  return {
+    content: r.logprobs.map((t) => ({
+      token: t.token,
+      logprob: t.logprob,
+      bytes: utf8(t.token),
+      top_logprobs: t.top.map((a) => ({ token: a.token, logprob: a.logprob, bytes: utf8(a.token) })),
+    })),
+    refusal: null,
   };
 }
 

@@ -60,6 +60,8 @@ export interface Catalogue {
 }
 
 const MAX_U32 = 0xffffffff;
+/** Longest response_format json_schema, as JSON text. */
+const MAX_SCHEMA_CHARS = 16_384;
 
 export function validateCall(
   input: CallInput,
@@ -113,6 +115,14 @@ export function validateCall(
   const choices = input.choices === undefined ? undefined : checkChoices(input.choices, target, limits);
   const tickers = input.tickers === undefined ? undefined : checkTickers(input.tickers, limits);
   const responseFormat = checkFormat(input.response_format, target, choices);
+  const logprobs = input.logprobs;
+  if (logprobs !== undefined) {
+    if (!Number.isInteger(logprobs) || logprobs < 0 || logprobs > 20)
+      throw invalidArgument('logprobs', 'top alternatives must be an integer in 0..20');
+    if (target.kind !== 'model') throw invalidArgument('logprobs', 'applies to language models');
+    if (choices !== undefined) throw invalidArgument('logprobs', 'cannot be combined with choices');
+    if (input.stream) throw invalidArgument('logprobs', 'is not supported with stream: true yet');
+  }
 
   const call: Call = {
     id,
@@ -134,6 +144,7 @@ export function validateCall(
     responseFormat,
     responseSchema: responseFormat?.type === 'json_schema' ? responseFormat.schema : undefined,
     choices,
+    logprobs,
     tickers,
     tenant: principal?.tenant,
     keyId: principal?.keyId,
@@ -228,6 +239,9 @@ function checkFormat(
     throw invalidArgument('response_format', 'applies to language models (skills have their own schema)');
   if (choices !== undefined) throw invalidArgument('response_format', 'cannot be combined with choices');
   if (f.type === 'json_schema') {
+    // Bounds a grammar's compile time (with the depth and size bounds of src/engine/grammar-schema.ts).
+    if (f.schema.length > MAX_SCHEMA_CHARS)
+      throw invalidArgument('response_format', `json_schema.schema is over ${MAX_SCHEMA_CHARS} characters`);
     let schema: unknown;
     try {
       schema = JSON.parse(f.schema);

@@ -12,6 +12,7 @@ import { ColoError } from '../core/errors';
 import type { Logger } from '../core/log';
 import type { ExtraRoute, PlainRoute } from '../core/routes';
 import type { Catalogue, CallLimits } from '../api/validate';
+import { decideRoute } from '../api/decide';
 import { LocalEngine } from '../engine';
 import { Gateway } from '../gateway';
 import { compilePricing, connectRedis, costOfRequest, createLimiter } from '../limits';
@@ -230,6 +231,7 @@ export async function startColo(
       observe: obs.observe,
       extraRoutes: [
         adminRoute,
+        decideRoute,
         ...classifierRoutes(classifiers),
         ...skillRoutes(skills.registry),
         ...(opts.extraRoutes?.() ?? []),

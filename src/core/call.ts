@@ -52,6 +52,8 @@ export interface CallInput {
   priority?: number | undefined;
   stream?: boolean | undefined;
   choices?: string[] | undefined;
+  /** Top alternatives per generated token (0..20); undefined: no logprobs. */
+  logprobs?: number | undefined;
   tickers?: string[] | undefined;
   response_format?: ResponseFormat | undefined;
   /** performance.now() when the request arrived. */

@@ -58,6 +58,11 @@ export interface InferenceRequest {
   responseSchema?: string | undefined;
   /** Score these answers as continuations instead of generating (/v1/decide, WS `choices`). */
   choices?: string[] | undefined;
+  /**
+   * Return each generated token's log-probability and this many most likely alternatives
+   * (0..20); undefined: none. Local models only.
+   */
+  logprobs?: number | undefined;
   /** Fan-out: one signal per ticker, sharing the prompt prefix. */
   tickers?: string[] | undefined;
   /** Caller identity, filled in by auth, never by the client. */
@@ -112,6 +117,13 @@ export interface Signal {
   abstain: boolean;
 }
 
+/** One generated token and its log-probability (natural log), with the top alternatives. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  top: { token: string; logprob: number }[];
+}
+
 export interface CompletionResult {
   id: string;
   text: string;
@@ -132,6 +144,8 @@ export interface CompletionResult {
   classifications?:
     | { label: string; confidence: number; probs: Record<string, number>; escalate?: boolean | undefined }[]
     | undefined;
+  /** Per generated token, when the request asked for logprobs. */
+  logprobs?: TokenLogprob[] | undefined;
   /** Cost in micro-dollars from the configured prices (0 when unpriced). */
   costMicros?: number | undefined;
 }

@@ -10,7 +10,7 @@
  */
 import type { LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import { LlamaGrammarEvaluationState } from 'node-llama-cpp';
-import type { SamplingParams } from '../core/types';
+import type { SamplingParams, TokenLogprob } from '../core/types';
 import type { BatchGate } from './batching';
 import type { CancelReason, DecodeStats, WorkerFinish } from './messages';
 import { StreamDetokenizer } from './detok';
@@ -28,6 +28,8 @@ export interface DecodeInput {
   evaluationPriority: 1 | 2 | 3 | 4 | 5;
   /** Receives text that is safe to stream now. */
   emit: (text: string) => void;
+  /** Record each token's log-probability and this many top alternatives (undefined: off, the lean path). */
+  logprobs?: number | undefined;
   /** Read once per token: set by the main thread's cancel message. */
   cancelled: () => CancelReason | undefined;
 }
@@ -41,6 +43,8 @@ export interface DecodeOutput {
 /** Progress of a decode in flight, readable if it fails half-way (usage on error). */
 export interface DecodeProgress {
   completionTokens: number;
+  /** Filled when DecodeInput.logprobs is set: one entry per generated token. */
+  logprobs?: TokenLogprob[] | undefined;
 }
 
 const FINISH_OF_CANCEL: Record<CancelReason, WorkerFinish> = {
@@ -74,7 +78,7 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
     if (end > 0) d.emit(t.slice(0, end));
   };
 
-  const it = seq.evaluate(toEval, {
+  const evalOpts = {
     temperature: sampling.temperature,
     topP: sampling.topP,
     seed: sampling.seed,
@@ -82,7 +86,17 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
       ? new LlamaGrammarEvaluationState({ model, grammar: d.grammar })
       : undefined,
     evaluationPriority: d.evaluationPriority,
-  });
+  };
+  const it =
+    d.logprobs === undefined
+      ? seq.evaluate(toEval, evalOpts)
+      : recordingLogprobs(
+          model,
+          seq.evaluateWithMetadata(toEval, { probabilities: true }, evalOpts),
+          prompt.at(-1)!,
+          d.logprobs,
+          (progress.logprobs = []),
+        );
 
   let finish: WorkerFinish | undefined;
   let batchSum = 0;
@@ -132,4 +146,42 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
       batch: n > 0 ? batchSum / n : 1,
     },
   };
+}
+
+/**
+ * The token stream of `evaluateWithMetadata`, recording each sampled token's
+ * log-probability and the `top` most likely alternatives (the distribution sampled from:
+ * after temperature, top_p and any grammar). Only requests that ask for logprobs take
+ * this path; its cost is the vocabulary-sized probability map per token.
+ */
+async function* recordingLogprobs(
+  model: LlamaModel,
+  src: AsyncGenerator<{ token: Token; probabilities: Map<Token, number> }, void, void | Token | Token[]>,
+  lastPromptToken: Token,
+  top: number,
+  out: TokenLogprob[],
+): AsyncGenerator<Token, void, void> {
+  let prev = lastPromptToken;
+  // A token's text in context: SentencePiece drops a leading space of a token decoded alone.
+  const text = (t: Token) => {
+    const before = model.detokenize([prev]);
+    return model.detokenize([prev, t]).slice(before.length);
+  };
+  try {
+    for (;;) {
+      const r = await src.next();
+      if (r.done) return;
+      const { token, probabilities } = r.value;
+      const alts: TokenLogprob['top'] = [];
+      for (const [t, p] of probabilities) {
+        if (alts.length >= top) break;
+        alts.push({ token: text(t), logprob: Math.log(p) });
+      }
+      out.push({ token: text(token), logprob: Math.log(probabilities.get(token) ?? 0), top: alts });
+      prev = token;
+      yield token;
+    }
+  } finally {
+    await src.return();
+  }
 }

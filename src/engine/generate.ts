@@ -13,7 +13,7 @@ import { renderPrompt } from './prompt';
 import { decode, type DecodeProgress } from './decode';
 import { Outbox } from './outbox';
 
-interface Active {
+export interface Active {
   outbox: Outbox;
   promptTokens: number;
   progress: DecodeProgress;
@@ -21,6 +21,10 @@ interface Active {
 
 /** Generations in progress, so a fatal error can answer every one of them. */
 const active = new Set<Active>();
+
+/** Registers a task (generation or scoring) so a fatal error answers it; returns whether it was still active on removal. */
+export const trackActive = (a: Active): void => void active.add(a);
+export const untrackActive = (a: Active): boolean => active.delete(a);
 
 export function failAllActive(error: WorkerFailed['error']): void {
   for (const a of active)
@@ -69,6 +73,7 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
           sampling: task.sampling,
           maxTokens: Math.min(task.sampling.maxTokens, m.info.contextSize - input.length - 1),
           grammar,
+          logprobs: task.logprobs,
           evaluationPriority: toEvaluationPriority(task.priority),
           emit: (text) => a.outbox.push(text),
           cancelled: () => cancelReason,
@@ -86,6 +91,7 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
           promptTokens: input.length,
           completionTokens: res.completionTokens,
           stats: res.stats,
+          logprobs: a.progress.logprobs,
         });
     } catch (err) {
       m.gate.running--;
@@ -108,24 +114,43 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
 }
 
 /** The vocabulary may ask for BOS first (LlamaCompletion adds it the same way); usage counts it. */
-function withBos(m: LoadedModel, tokens: Token[]): Token[] {
+export function withBos(m: LoadedModel, tokens: Token[]): Token[] {
   const bos = m.model.tokens.bos;
   if (m.model.tokens.shouldPrependBosToken && bos !== null && tokens[0] !== bos) tokens.unshift(bos);
   return tokens;
 }
 
 /** node-llama-cpp batches higher evaluation priorities first (1..5). */
-function toEvaluationPriority(p: number): 1 | 2 | 3 | 4 | 5 {
+export function toEvaluationPriority(p: number): 1 | 2 | 3 | 4 | 5 {
   return (Math.min(4, Math.floor(p / 52)) + 1) as 1 | 2 | 3 | 4 | 5;
 }
 
+/** Compiled grammars kept per worker; the oldest is dropped beyond this. */
+const MAX_GRAMMARS = 64;
+
+/**
+ * The grammar for a JSON Schema, compiled once per schema text. The main thread has
+ * already refused schemas the grammar cannot enforce (src/engine/grammar-schema.ts);
+ * a compile error left is still the client's schema: INVALID_ARGUMENT naming
+ * `response_format`, never INTERNAL, and not cached.
+ */
 async function grammarFor(m: LoadedModel, schemaText: string): Promise<LlamaGrammar> {
   let g = m.grammars.get(schemaText);
   if (!g) {
     // The API's const generic infers result types from a literal schema; a schema parsed at
     // run time cannot satisfy it, and the output is validated against the schema (src/skills).
-    g = m.llama.createGrammarForJsonSchema(JSON.parse(schemaText) as never);
+    g = Promise.resolve().then(() => m.llama.createGrammarForJsonSchema(JSON.parse(schemaText) as never));
+    if (m.grammars.size >= MAX_GRAMMARS) m.grammars.delete(m.grammars.keys().next().value!);
     m.grammars.set(schemaText, g);
   }
-  return (await g) as LlamaGrammar;
+  try {
+    return (await g) as LlamaGrammar;
+  } catch (err) {
+    m.grammars.delete(schemaText);
+    throw new ColoError(
+      'INVALID_ARGUMENT',
+      `response_format: the schema cannot be compiled to a grammar: ${(err as Error).message}`,
+      { field: 'response_format' },
+    );
+  }
 }

@@ -10,7 +10,7 @@
  * guaranteed, so the final message always follows the last chunk.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { ChatMessage, SamplingParams } from '../core/types';
+import type { ChatMessage, SamplingParams, TokenLogprob } from '../core/types';
 import type { SerializedError } from '../core/errors';
 
 /** Passed once as Piscina workerData. */
@@ -39,6 +39,21 @@ export interface GenerateTask {
   priority: number;
   /** JSON Schema (as JSON text) constraining the output through a grammar. */
   jsonSchema?: string | undefined;
+  /** Record each token's log-probability and this many top alternatives; undefined: none. */
+  logprobs?: number | undefined;
+}
+
+/**
+ * Scores `choices` as continuations of the prompt (src/engine/score.ts): nothing is
+ * generated; the port gets one WorkerDone carrying `choiceLogprobs` (or WorkerFailed).
+ */
+export interface ScoreTask {
+  kind: 'score';
+  port: MessagePort;
+  prompt?: string | undefined;
+  messages?: ChatMessage[] | undefined;
+  choices: string[];
+  priority: number;
 }
 
 export interface InfoTask {
@@ -51,7 +66,7 @@ export interface CrashTask {
   afterMs: number;
 }
 
-export type WorkerTask = GenerateTask | InfoTask | CrashTask;
+export type WorkerTask = GenerateTask | ScoreTask | InfoTask | CrashTask;
 
 /** Why the main thread ends a generation early; each maps to one error code. */
 export type CancelReason = 'cancel' | 'deadline' | 'preempt' | 'shutdown';
@@ -85,6 +100,10 @@ export interface WorkerDone {
   /** Text not yet sent (merged into the final message). */
   text: string;
   stats: DecodeStats;
+  /** When the task asked for logprobs: one entry per generated token. */
+  logprobs?: TokenLogprob[] | undefined;
+  /** Score tasks: each choice's total log-probability, in request order. */
+  choiceLogprobs?: number[] | undefined;
 }
 
 export interface WorkerFailed {

@@ -19,11 +19,12 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { ColoError, toColoError } from '../core/errors';
-import type { CompletionResult, InferenceRequest, TokenSink } from '../core/types';
+import type { CompletionResult, InferenceRequest, TokenLogprob, TokenSink } from '../core/types';
 import { ServiceEstimator } from './estimator';
 import type {
   CancelReason,
   GenerateTask,
+  ScoreTask,
   WorkerDone,
   WorkerInfo,
   WorkerInit,
@@ -33,6 +34,8 @@ import { Scheduler, type Job, type Plan } from './scheduler';
 import { RequestTrace } from './trace';
 import { deadlineOf, promptChars } from './deadline';
 import { timerDelay } from '../core/deadline';
+import { argmax, softmax } from './choices';
+import { checkGrammarSchema } from './grammar-schema';
 
 export interface ModelPoolOptions {
   name: string;
@@ -101,6 +104,23 @@ export function workerFile(): string {
   return file;
 }
 
+/** A score task's answer: the most probable choice and the softmax of the total log-probabilities. */
+function scoredChoices(
+  choices: readonly string[],
+  logprobs: number[],
+): Pick<CompletionResult, 'choice' | 'choiceProbs' | 'choiceLogprobs'> {
+  const probs = softmax(logprobs);
+  return { choice: choices[argmax(probs)], choiceProbs: probs, choiceLogprobs: logprobs };
+}
+
+/** The entries of the tokens that made the final text (a stop string cuts the text, not the list). */
+function trimLogprobs(lps: TokenLogprob[], textLength: number): TokenLogprob[] {
+  let n = 0;
+  let chars = 0;
+  while (n < lps.length && chars + lps[n]!.token.length <= textLength) chars += lps[n++]!.token.length;
+  return lps.slice(0, n);
+}
+
 export class ModelPool {
   readonly name: string;
   readonly aliases: readonly string[];
@@ -112,6 +132,8 @@ export class ModelPool {
   private crashFailures = 0;
   private preemptions = 0;
   private closed = false;
+  /** Schema texts already found enforceable (src/engine/grammar-schema.ts), so each is walked once. */
+  private readonly checkedSchemas = new Set<string>();
   info: WorkerInfo | undefined;
 
   private constructor(private readonly opts: ModelPoolOptions) {
@@ -218,7 +240,10 @@ export class ModelPool {
     return {
       priority: req.priority,
       deadlineAt: deadlineOf(req, receivedAt),
-      maxTokens: Math.min(req.sampling.maxTokens, this.info?.contextSize ?? req.sampling.maxTokens),
+      // Scoring generates nothing: its service time is the prompt's (about one step per trie branch).
+      maxTokens: req.choices
+        ? 1
+        : Math.min(req.sampling.maxTokens, this.info?.contextSize ?? req.sampling.maxTokens),
       promptTokens: this.estimator.promptTokens(promptChars(req)),
       tokens: 0,
     };
@@ -233,6 +258,15 @@ export class ModelPool {
   ): Promise<CompletionResult> {
     if (this.closed) return Promise.reject(new ColoError('SHUTTING_DOWN', 'engine is shutting down'));
     if (signal.aborted) return Promise.reject(new ColoError('CANCELLED', 'request cancelled'));
+    if (opts.jsonSchema !== undefined && !this.checkedSchemas.has(opts.jsonSchema)) {
+      try {
+        checkGrammarSchema(JSON.parse(opts.jsonSchema));
+      } catch (err) {
+        return Promise.reject(toColoError(err));
+      }
+      if (this.checkedSchemas.size >= 256) this.checkedSchemas.clear();
+      this.checkedSchemas.add(opts.jsonSchema);
+    }
     return new Promise<CompletionResult>((resolve, reject) => {
       const p: Pending = {
         ...this.jobOf(req, trace.receivedAt),
@@ -326,15 +360,25 @@ export class ModelPool {
       if (msg.text.length > 0) onText(msg.text);
       this.finish(p, msg);
     });
-    const task: GenerateTask = {
-      kind: 'generate',
-      port: port2,
-      prompt: p.req.prompt,
-      messages: p.req.messages,
-      sampling: p.req.sampling,
-      priority: p.req.priority,
-      jsonSchema: p.opts.jsonSchema,
-    };
+    const task: GenerateTask | ScoreTask = p.req.choices
+      ? {
+          kind: 'score',
+          port: port2,
+          prompt: p.req.prompt,
+          messages: p.req.messages,
+          choices: p.req.choices,
+          priority: p.req.priority,
+        }
+      : {
+          kind: 'generate',
+          port: port2,
+          prompt: p.req.prompt,
+          messages: p.req.messages,
+          sampling: p.req.sampling,
+          priority: p.req.priority,
+          jsonSchema: p.opts.jsonSchema,
+          logprobs: p.req.logprobs,
+        };
     this.piscina.run(task, { transferList: [port2] }).catch((err: unknown) => {
       // The worker died with this task on it (Piscina replaces the worker). Tokens
       // generated are known only as the chunks that arrived: a lower bound.
@@ -354,18 +398,20 @@ export class ModelPool {
     const usage = { promptTokens: msg.promptTokens, completionTokens: msg.completionTokens };
     const text = (): string => p.texts.join('');
     // Every ending teaches the rates, early ones included: learning only from successes
-    // would never see the slowness that made requests miss.
-    this.estimator.observe({
-      promptChars: promptChars(p.req),
-      promptTokens: msg.promptTokens,
-      overheadMs:
-        p.trace.firstTokenAt < 0 ? -1 : p.trace.firstTokenAt - p.trace.dispatchedAt - msg.stats.prefillMs,
-      prefillTokens: msg.stats.prefillTokens,
-      prefillMs: msg.stats.prefillMs,
-      decodeMs: msg.stats.decodeMs,
-      tokens: msg.completionTokens,
-      batch: msg.stats.batch,
-    });
+    // would never see the slowness that made requests miss. Scoring decodes no tokens and
+    // is not a generation's shape: it teaches nothing.
+    if (msg.choiceLogprobs === undefined && !p.req.choices)
+      this.estimator.observe({
+        promptChars: promptChars(p.req),
+        promptTokens: msg.promptTokens,
+        overheadMs:
+          p.trace.firstTokenAt < 0 ? -1 : p.trace.firstTokenAt - p.trace.dispatchedAt - msg.stats.prefillMs,
+        prefillTokens: msg.stats.prefillTokens,
+        prefillMs: msg.stats.prefillMs,
+        decodeMs: msg.stats.decodeMs,
+        tokens: msg.completionTokens,
+        batch: msg.stats.batch,
+      });
     switch (msg.finishReason) {
       case 'cancelled':
         return this.fail(p, new ColoError('CANCELLED', 'request cancelled', { usage }));
@@ -390,13 +436,17 @@ export class ModelPool {
     }
     const timings = p.trace.finish();
     this.settle(p);
+    const scored =
+      msg.choiceLogprobs && p.req.choices ? scoredChoices(p.req.choices, msg.choiceLogprobs) : {};
     p.resolve({
       id: p.req.id,
-      text: text(),
+      text: scored.choice ?? text(),
       finishReason: msg.finishReason,
       usage,
       route: { kind: 'local', provider: 'local', model: this.name, cached: false },
       timings,
+      ...scored,
+      logprobs: msg.logprobs && trimLogprobs(msg.logprobs, text().length),
     });
   }
 

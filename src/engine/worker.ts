@@ -3,12 +3,14 @@
  * ending a thread that holds llama.cpp's native backend can abort the process) and
  * owns one Llama, one model and one context with `sequences` sequences. Several
  * generate tasks run here at once (Piscina concurrentTasksPerWorker = sequences);
- * node-llama-cpp batches their evaluations into shared decode calls.
+ * node-llama-cpp batches their evaluations into shared decode calls. Score tasks
+ * (choices) use a sequence the same way and generate nothing.
  */
 import { workerData } from 'node:worker_threads';
 import type { WorkerInit, WorkerTask, WorkerInfo } from './messages';
 import { loadLocalModel, type LoadedModel } from './load';
 import { generate, failAllActive } from './generate';
+import { score } from './score';
 
 const init = workerData as WorkerInit;
 let loaded: Promise<LoadedModel> | undefined;
@@ -59,6 +61,9 @@ export default async function run(task: WorkerTask): Promise<WorkerInfo | null> 
     }
     case 'generate':
       await generate(await model(), task);
+      return null;
+    case 'score':
+      await score(await model(), task);
       return null;
     case 'crash':
       if (!init.faultInjection) throw new Error('fault injection is disabled');

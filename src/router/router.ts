@@ -127,7 +127,10 @@ export class Router {
     let route: RequestDoneEvent['route'] = 'none';
     let provider = 'none';
     try {
-      const cached = ctx.jsonSchema === undefined ? await this.opts.cache?.lookup(req) : undefined;
+      // The cache key holds no choices, schema or logprobs: those requests are never cached.
+      const cacheable =
+        ctx.jsonSchema === undefined && req.choices === undefined && req.logprobs === undefined;
+      const cached = cacheable ? await this.opts.cache?.lookup(req) : undefined;
       if (cached) {
         const result: CompletionResult = { ...cached, id: req.id, timings: trace.finish() };
         if (admissionChannel.hasSubscribers)
@@ -145,7 +148,22 @@ export class Router {
         const pool = this.opts.engine.pool(req.model);
         const local = pool ? this.opts.localRoutes?.[pool.name] : undefined;
         const remoteModel = pool ? local?.fallback : req.model;
+        if (req.choices && !pool)
+          throw new ColoError(
+            'INVALID_ARGUMENT',
+            `choices: scoring needs a local model; "${req.model}" is a remote target`,
+            { field: 'choices' },
+          );
+        if (req.logprobs !== undefined && !pool)
+          throw new ColoError(
+            'INVALID_ARGUMENT',
+            `logprobs: supported on local models only; "${req.model}" is a remote target`,
+            { field: 'logprobs' },
+          );
+        // Scoring and logprobs run locally only (not passed to providers yet): never remote.
         const remote =
+          req.choices === undefined &&
+          req.logprobs === undefined &&
           remoteModel !== undefined &&
           ctx.allowRemote !== false &&
           (this.opts.gateway?.hasModel(remoteModel) ?? false);
@@ -188,7 +206,7 @@ export class Router {
           result.id = req.id;
         }
       }
-      if (ctx.jsonSchema === undefined) await this.opts.cache?.store(req, result);
+      if (cacheable) await this.opts.cache?.store(req, result);
       publish(ctx.api, req, result.route.kind, result.route.provider, trace, result, undefined);
       return result;
     } catch (err) {

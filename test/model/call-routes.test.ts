@@ -88,9 +88,15 @@ function request(route: CallRoute, key: string) {
 }
 
 describe('every route that runs a model authorizes, charges and audits', () => {
-  it('the server lists its call routes: the OpenAI API, classify and skills', () => {
+  it('the server lists its call routes: the OpenAI API, classify, skills and decide', () => {
     expect(colo.server.callRoutes().map((r) => r.pattern)).toEqual(
-      expect.arrayContaining(['/v1/completions', '/v1/chat/completions', '/v1/classify', '/v1/skills/:name']),
+      expect.arrayContaining([
+        '/v1/completions',
+        '/v1/chat/completions',
+        '/v1/classify',
+        '/v1/skills/:name',
+        '/v1/decide',
+      ]),
     );
   });
 

@@ -1,0 +1,187 @@
+/**
+ * Choice scoring inside a worker (/v1/decide, WebSocket `choices`): nothing is
+ * generated. The prompt is evaluated once (its KV-cached prefix reused, as for a
+ * generation); each choice's tokens are scored as its continuation, and choices sharing
+ * a token prefix share that prefix's evaluation (a depth-first walk of the token trie:
+ * evaluate down a branch, erase back to the fork, evaluate the next branch).
+ *
+ * A choice's log-probability is the sum over its tokens of log softmax(raw logits):
+ * llama.cpp returns the logits of the tokens asked for, the max logit and
+ * Σ exp(logit − max) (`totalLogitWeight`), so log p(t) = logit(t) − max − ln Σ, without
+ * copying the vocabulary across the native boundary. The last token of a choice is never
+ * evaluated: only the logits before it are needed, so single-token choices cost the
+ * prompt's evaluation and nothing more.
+ */
+import type { ControlledEvaluateInputItem, LlamaContextSequence, Token } from 'node-llama-cpp';
+import { ColoError, toColoError } from '../core/errors';
+import type { CancelReason, ScoreTask } from './messages';
+import type { LoadedModel } from './load';
+import { renderPrompt } from './prompt';
+import { Outbox } from './outbox';
+import { trackActive, untrackActive, withBos, toEvaluationPriority, type Active } from './generate';
+import { commonPrefix, continuationText, continuationTokens, nextTokensByPrefix, trieOrder } from './choices';
+
+/** The next-token distribution after some tokens, restricted to the tokens asked for. */
+interface Dist {
+  logits: Map<Token, number>;
+  max: number;
+  lnWeight: number;
+}
+
+export async function score(m: LoadedModel, task: ScoreTask): Promise<void> {
+  const { port } = task;
+  let cancelReason: CancelReason | undefined;
+  port.on('message', (reason: CancelReason) => {
+    cancelReason ??= reason;
+  });
+  const input = withBos(m, renderPrompt(m.model, task));
+  const a: Active = {
+    outbox: new Outbox(port, input.length),
+    promptTokens: input.length,
+    progress: { completionTokens: 0 },
+  };
+  trackActive(a);
+  try {
+    const conts = task.choices.map((c) => choiceTokens(m, task, input, c));
+    const longest = Math.max(...conts.map((c) => c.length));
+    if (input.length + longest >= m.info.contextSize)
+      throw new ColoError(
+        'INVALID_ARGUMENT',
+        `prompt and longest choice are ${input.length + longest} tokens; the context holds ${m.info.contextSize}`,
+        { field: 'prompt' },
+      );
+    const seq = m.sequences.acquire(input);
+    if (!seq) throw new ColoError('OVERLOADED', 'no free sequence in this worker');
+    m.gate.running++;
+    const t0 = performance.now();
+    try {
+      const r = await walk(m, seq, input, conts, toEvaluationPriority(task.priority), () => cancelReason);
+      m.gate.running--;
+      m.sequences.release(seq);
+      // Every trie node below the root is one evaluated token: input the caller is charged for.
+      const scored = nextTokensByPrefix(conts).size - 1;
+      if (untrackActive(a))
+        a.outbox.end({
+          type: 'done',
+          finishReason: r.cancelled ?? 'stop',
+          promptTokens: input.length + scored,
+          completionTokens: 0,
+          stats: { prefillTokens: r.evaluated, prefillMs: performance.now() - t0, decodeMs: 0, batch: 1 },
+          choiceLogprobs: r.cancelled ? undefined : r.logprobs,
+        });
+    } catch (err) {
+      m.gate.running--;
+      m.sequences.release(seq);
+      throw err;
+    }
+  } catch (err) {
+    const error = toColoError(err).toJSON();
+    if (!(err instanceof ColoError)) error.message = `scoring failed: ${(err as Error).message}`;
+    if (untrackActive(a))
+      a.outbox.end({ type: 'error', error, promptTokens: a.promptTokens, completionTokens: 0 });
+  }
+}
+
+/** A choice's tokens after the prompt (src/engine/choices.ts says how it is joined). */
+function choiceTokens(m: LoadedModel, task: ScoreTask, input: Token[], choice: string): Token[] {
+  // Chat: the choice starts the model's turn, tokenized as a text start.
+  if (task.prompt === undefined) return m.model.tokenize(choice);
+  const text = continuationText(task.prompt, choice);
+  const whole = withBos(m, m.model.tokenize(task.prompt + text));
+  const toks = continuationTokens(input, whole, () => m.model.tokenize(text, false, 'trimLeadingSpace'));
+  if (toks.length === 0)
+    throw new ColoError('INVALID_ARGUMENT', `"${choice}" has no tokens`, { field: 'choices' });
+  return toks;
+}
+
+type Finish = 'cancelled' | 'deadline' | 'preempted' | 'shutdown';
+const FINISH: Record<CancelReason, Finish> = {
+  cancel: 'cancelled',
+  deadline: 'deadline',
+  preempt: 'preempted',
+  shutdown: 'shutdown',
+};
+
+async function walk(
+  m: LoadedModel,
+  seq: LlamaContextSequence,
+  prompt: Token[],
+  conts: Token[][],
+  evaluationPriority: 1 | 2 | 3 | 4 | 5,
+  cancelled: () => CancelReason | undefined,
+): Promise<{ logprobs: number[]; evaluated: number; cancelled?: Finish }> {
+  const { gate } = m;
+  const next = nextTokensByPrefix(conts);
+  const ask = (prefix: readonly Token[]) => ({
+    generateNext: {
+      logits: { filter: { tokens: next.get(prefix.join(','))!, includeMax: true } },
+      totalLogitWeight: true,
+    },
+  });
+  const evaluate = async (items: ControlledEvaluateInputItem[]) => {
+    const held = gate.pass();
+    if (held) await held;
+    gate.waiting++;
+    try {
+      return await seq.controlledEvaluate(items, { evaluationPriority });
+    } finally {
+      gate.waiting--;
+    }
+  };
+
+  // 1. The prompt: keep the cached prefix, evaluate the rest (at least its last token,
+  //    whose logits score every choice's first token).
+  await gate.edit(() => seq.adaptStateToTokens(prompt.slice(0, -1), false));
+  const toEval = prompt.slice(seq.nextTokenIndex);
+  const items: ControlledEvaluateInputItem[] = toEval.slice(0, -1);
+  items.push([toEval.at(-1)!, ask([])]);
+  const out = await evaluate(items);
+  const dists: Dist[] = [dist(out[items.length - 1])];
+  let evaluated = toEval.length;
+
+  // 2. Depth-first over the trie: `path` is what the sequence holds past the prompt.
+  const P = prompt.length;
+  let path: Token[] = [];
+  const logprobs = new Array<number>(conts.length);
+  for (const i of trieOrder(conts)) {
+    const c = cancelled();
+    if (c) return { logprobs, evaluated, cancelled: FINISH[c] };
+    const cont = conts[i]!;
+    const need = cont.slice(0, -1);
+    const k = commonPrefix(path, need);
+    if (path.length > k) {
+      const end = P + path.length;
+      await gate.edit(() => seq.eraseContextTokenRanges([{ start: P + k, end }]));
+      path = path.slice(0, k);
+      dists.length = k + 1;
+    }
+    if (need.length > k) {
+      const branch: ControlledEvaluateInputItem[] = need
+        .slice(k)
+        .map((t, j) => [t, ask(need.slice(0, k + j + 1))] as ControlledEvaluateInputItem);
+      const res = await evaluate(branch);
+      for (let j = 0; j < branch.length; j++) dists.push(dist(res[j]));
+      evaluated += branch.length;
+      path = need;
+    }
+    let lp = 0;
+    for (let d = 0; d < cont.length; d++) lp += logprob(dists[d]!, cont[d]!);
+    logprobs[i] = lp;
+  }
+  return { logprobs, evaluated };
+}
+
+function dist(out: { next: { logits?: Map<Token, number>; totalLogitWeight?: number } } | undefined): Dist {
+  const logits = out?.next.logits;
+  const w = out?.next.totalLogitWeight;
+  if (!logits || w === undefined || !(w > 0)) throw new Error('the model returned no logits');
+  let max = -Infinity;
+  for (const v of logits.values()) if (v > max) max = v;
+  return { logits, max, lnWeight: Math.log(w) };
+}
+
+function logprob(d: Dist, t: Token): number {
+  const l = d.logits.get(t);
+  if (l === undefined) throw new Error(`no logit for token ${t}`);
+  return l - d.max - d.lnWeight;
+}
