@@ -66,6 +66,8 @@ export interface LocalCallOptions {
 /** What admission would do with a request now (no side effects): for the router. */
 export interface LocalPrediction {
   fits: boolean;
+  /** Fits only as a probe (predicted to miss; admitted to relearn rates): a remote target is better. */
+  probe?: boolean | undefined;
   /** When it does not fit: DEADLINE (never fits) or OVERLOADED (fits on a less busy model). */
   code?: 'DEADLINE' | 'OVERLOADED' | undefined;
   reason?: 'too-long' | 'deadline' | 'capacity' | undefined;
@@ -225,7 +227,9 @@ export class ModelPool {
 
   /** What admission would do with this request now; changes nothing. */
   predict(req: InferenceRequest, receivedAt = performance.now()): LocalPrediction {
-    const plan = this.sched.plan(this.jobOf(req, receivedAt));
+    const plan = this.sched.plan(this.jobOf(req, receivedAt), performance.now(), false);
+    if (plan.action === 'start' && plan.probe)
+      return { fits: true, probe: true, needMs: undefined, code: 'DEADLINE', reason: 'too-long' };
     if (plan.action !== 'refuse') return { fits: true };
     return {
       fits: false,

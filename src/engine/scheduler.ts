@@ -36,7 +36,8 @@ export interface Job extends Queued {
 }
 
 export type Plan<J> =
-  | { action: 'start' }
+  /** `probe`: predicted to miss, admitted anyway to relearn the rates (see PROBE_MS). */
+  | { action: 'start'; probe?: boolean }
   | { action: 'queue' }
   | { action: 'preempt'; victim: J }
   | {
@@ -87,7 +88,12 @@ export class Scheduler<J extends Job> {
     return Math.max(0, r.maxTokens - r.tokens) * this.estimator.stepMs(b);
   }
 
-  plan(job: Job, now = performance.now()): Plan<J> {
+  /**
+   * What to do with `job`. `commit` false (a prediction) takes nothing: in particular it
+   * does not use up the probe, and a probe is marked (`probe: true`) so a caller with a
+   * remote target can prefer it over a request predicted to miss.
+   */
+  plan(job: Job, now = performance.now(), commit = true): Plan<J> {
     if (this.mode === 'admit-all') {
       if (this.running.size < this.slots && this.queue.length === 0) return { action: 'start' };
       if (this.queue.length < this.queue.capacity) return { action: 'queue' };
@@ -102,8 +108,8 @@ export class Scheduler<J extends Job> {
       // Only one with time for a few tokens: a shorter one would teach nothing.
       const teaches = latest - now >= this.service({ ...job, maxTokens: 4 }, 1);
       if (teaches && this.running.size === 0 && this.queue.length === 0 && now - this.lastProbe >= PROBE_MS) {
-        this.lastProbe = now;
-        return { action: 'start' };
+        if (commit) this.lastProbe = now;
+        return { action: 'start', probe: true };
       }
       return { action: 'refuse', code: 'DEADLINE', reason: 'too-long', needMs: Math.ceil(alone) };
     }

@@ -14,6 +14,8 @@ export interface DecisionInput {
   local: boolean;
   /** The local scheduler's prediction (ModelPool.predict); ignored when !local. */
   localFits: boolean;
+  /** It fits only as a rate probe (predicted to miss): remote, when allowed, goes first. */
+  localProbe?: boolean | undefined;
   /** Why it does not fit: DEADLINE (never) or OVERLOADED (now). */
   localCode?: 'DEADLINE' | 'OVERLOADED' | undefined;
   /** Local refusal came from a full queue rather than a predicted miss. */
@@ -47,7 +49,7 @@ export function decide(d: DecisionInput): Decision {
     };
   if (d.remote && (d.policy === 'remote-first' || !d.local)) return { route: 'remote', reason: 'policy' };
   // d.local is true from here.
-  if (d.localFits) return { route: 'local' };
+  if (d.localFits && !(d.localProbe && d.remote && d.policy !== 'local-only')) return { route: 'local' };
   if (d.remote && d.policy !== 'local-only')
     return { route: 'remote', reason: d.localFull ? 'capacity' : 'deadline' };
   if (d.localCode === 'DEADLINE')

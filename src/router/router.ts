@@ -171,6 +171,7 @@ export class Router {
         const decision = decide({
           local: pool !== undefined,
           localFits: prediction?.fits ?? false,
+          localProbe: prediction?.probe,
           localCode: prediction?.code,
           localFull: prediction?.reason === 'capacity',
           localRetryAfterMs: prediction?.retryAfterMs,

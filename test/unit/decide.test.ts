@@ -24,6 +24,14 @@ describe('decide', () => {
     expect(decide({ ...base, ...missesNow, remote: true })).toEqual({ route: 'remote', reason: 'deadline' });
     expect(decide({ ...base, ...neverFits, remote: true })).toEqual({ route: 'remote', reason: 'deadline' });
   });
+  // Regression: a rate probe (predicted to miss, admitted on an idle model) took the
+  // request locally even with a remote target allowed; the skill then failed DEADLINE.
+  it('prefers an allowed remote over a local rate probe, and probes when there is none', () => {
+    const probe = { localFits: true, localProbe: true };
+    expect(decide({ ...base, ...probe, remote: true })).toEqual({ route: 'remote', reason: 'deadline' });
+    expect(decide({ ...base, ...probe, remote: false })).toEqual({ route: 'local' });
+    expect(decide({ ...base, ...probe, remote: true, policy: 'local-only' })).toEqual({ route: 'local' });
+  });
   it('falls back to remote when the local queue is full', () => {
     expect(decide({ ...base, ...full, remote: true })).toEqual({ route: 'remote', reason: 'capacity' });
   });

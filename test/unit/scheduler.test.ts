@@ -14,7 +14,7 @@ function sched(slots = 4, maxQueue = 8, margin = 0): Scheduler<Job> {
   const est = new ServiceEstimator(slots, rates);
   const s = new Scheduler<Job>(slots, maxQueue, est, margin);
   // Use up the idle model's probe (tested on its own below).
-  expect(s.plan(job({ deadlineAt: NOW + 50 }), NOW - 1)).toEqual({ action: 'start' });
+  expect(s.plan(job({ deadlineAt: NOW + 50 }), NOW - 1)).toEqual({ action: 'start', probe: true });
   return s;
 }
 
@@ -47,11 +47,13 @@ describe('Scheduler: predict, then admit', () => {
   it('an idle model admits one request per second it predicts to miss (a probe), so it can re-learn', () => {
     const s = new Scheduler<Job>(4, 8, new ServiceEstimator(4, rates), 0);
     const hopeless = job({ deadlineAt: NOW + 50 });
-    expect(s.plan(hopeless, NOW)).toEqual({ action: 'start' });
+    // A prediction (commit false) neither uses up the probe nor hides that it is one.
+    expect(s.plan(hopeless, NOW, false)).toEqual({ action: 'start', probe: true });
+    expect(s.plan(hopeless, NOW)).toEqual({ action: 'start', probe: true });
     expect(s.plan(hopeless, NOW + 10)).toMatchObject({ action: 'refuse', code: 'DEADLINE' });
     // Not one with no time to teach anything (a few tokens).
     expect(s.plan(job({ deadlineAt: NOW + 1001 }), NOW + 1000)).toMatchObject({ action: 'refuse' });
-    expect(s.plan(job({ deadlineAt: NOW + 1060 }), NOW + 1000)).toEqual({ action: 'start' });
+    expect(s.plan(job({ deadlineAt: NOW + 1060 }), NOW + 1000)).toEqual({ action: 'start', probe: true });
     // Never while anything runs.
     s.running.add(job({ deadlineAt: NOW + 99_999 }));
     expect(s.plan(job({ deadlineAt: NOW + 2050 }), NOW + 2000)).toMatchObject({ action: 'refuse' });
