@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { newId } from '../core/ids';
-import { invalidArgument } from '../core/errors';
+import { parsedOrInvalid } from '../core/errors';
 import type { CallRoute } from '../core/routes';
 import type { CompletionResult } from '../core/types';
 import { chatMessage, toChatMessages } from './openai';
@@ -53,12 +53,7 @@ export const decideRoute: CallRoute = {
   api: 'decide',
   example: { model: '{model}', prompt: 'Once upon a time', choices: ['there', 'dog'] },
   toCall(req, receivedAt) {
-    const parsed = body.safeParse(req.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw invalidArgument(issue.path.join('.') || 'body', issue.message);
-    }
-    const b = parsed.data;
+    const b = parsedOrInvalid(body.safeParse(req.body));
     return {
       id: b.id ?? newId('dec'),
       model: b.model,

@@ -10,7 +10,7 @@
  */
 import { newId } from '../core/ids';
 import { z } from 'zod';
-import { ERROR_INFO, invalidArgument, type ColoError } from '../core/errors';
+import { ERROR_INFO, invalidArgument, parsedOrInvalid, type ColoError } from '../core/errors';
 import type { CallInput } from '../core/call';
 import type { ChatMessage, CompletionResult, FinishReason } from '../core/types';
 
@@ -74,18 +74,13 @@ const UNSUPPORTED = ['tools', 'functions', 'best_of', 'echo', 'suffix'] as const
 export { newId };
 
 function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const r = schema.safeParse(body);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const field = issue.path.join('.') || 'body';
-    throw invalidArgument(field, issue.message);
-  }
-  const obj = r.data as Record<string, unknown>;
+  const data = parsedOrInvalid<z.infer<T>>(schema.safeParse(body));
+  const obj = data as Record<string, unknown>;
   for (const k of UNSUPPORTED) {
     if (obj[k] !== undefined && obj[k] !== null && obj[k] !== false)
       throw invalidArgument(k, 'is not supported by Colo');
   }
-  return r.data;
+  return data;
 }
 
 function toInput(

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { newId } from '../core/ids';
-import { invalidArgument } from '../core/errors';
+import { parsedOrInvalid } from '../core/errors';
 import type { CallRoute, PlainRoute } from '../core/routes';
 import type { ClassifierRegistry } from './registry';
 
@@ -29,12 +29,7 @@ export function classifierRoutes(registry: Pick<ClassifierRegistry, 'status'>): 
       api: 'classify',
       example: { model: '{classifier}', input: 'Shares of Acme surge after record quarterly profit' },
       toCall(req, receivedAt) {
-        const parsed = body.safeParse(req.body);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          throw invalidArgument(issue.path.join('.') || 'body', issue.message);
-        }
-        const b = parsed.data;
+        const b = parsedOrInvalid(body.safeParse(req.body));
         return {
           id: b.id ?? newId('clf'),
           model: b.model,

@@ -169,3 +169,15 @@ export function toColoError(err: unknown): ColoError {
 
 export const invalidArgument = (field: string, message: string): ColoError =>
   new ColoError('INVALID_ARGUMENT', `${field}: ${message}`, { field });
+
+/** A schema library's `safeParse` result (zod's shape), typed here without importing it. */
+export type Parsed<T> =
+  | { success: true; data: T }
+  | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+
+/** The parsed value, or INVALID_ARGUMENT naming the first issue's field (`body` at the root). */
+export function parsedOrInvalid<T>(r: Parsed<T>): T {
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw invalidArgument(issue.path.map(String).join('.') || 'body', issue.message);
+}

@@ -6,7 +6,7 @@
  * Errors are thrown as ColoErrors; the server maps them to statuses.
  */
 import { z } from 'zod';
-import { ColoError, invalidArgument } from '../core/errors';
+import { ColoError, invalidArgument, parsedOrInvalid } from '../core/errors';
 import { newId } from '../core/ids';
 import type { ExtraRoute } from '../core/routes';
 import type { SkillResult } from './types';
@@ -141,12 +141,7 @@ export function skillRoutes(registry: Pick<SkillRegistry, 'list' | 'versions' | 
       example: { input: 'Acme Corp (ACME) beats estimates and raises full-year guidance' },
       toCall(req, receivedAt) {
         const name = nameOf(req.path);
-        const parsed = runBody.safeParse(req.body);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          throw invalidArgument(issue.path.join('.') || 'body', issue.message);
-        }
-        const b = parsed.data;
+        const b = parsedOrInvalid(runBody.safeParse(req.body));
         return {
           id: b.id ?? newId('skill'),
           model: b.model ?? '',
