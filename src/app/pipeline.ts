@@ -21,6 +21,7 @@ import type { Logger } from '../core/log';
 import type { Principal } from '../core/routes';
 import {
   DEFAULT_SAMPLING,
+  promptChars,
   type CompletionResult,
   type InferenceRequest,
   type Route,
@@ -74,12 +75,7 @@ export interface PipelineDeps {
 type Reservation = Awaited<ReturnType<Limiter['reserve']>>;
 
 /** Rough prompt size for the token reservation; settle corrects it to the real count. */
-function estimatePromptTokens(call: Call): number {
-  let chars = call.prompt?.length ?? 0;
-  if (call.messages) for (const m of call.messages) chars += m.content.length + 4;
-  if (call.inputs) for (const t of call.inputs) chars += t.length;
-  return Math.ceil(chars / 4);
-}
+const estimatePromptTokens = (call: Call): number => Math.ceil(promptChars(call, 4) / 4);
 
 /** Logs an INTERNAL error's cause at most this often (per pipeline), with the request id. */
 const INTERNAL_LOG_INTERVAL_MS = 1000;

@@ -167,3 +167,18 @@ export const DEFAULT_SAMPLING: Readonly<SamplingParams> = Object.freeze({
   seed: undefined,
   stop: [],
 });
+
+/**
+ * Characters of a request's input text, for token estimates before a tokenizer has
+ * seen it: the prompt, the classifier inputs, and each chat message's content plus
+ * `perMessage` characters for its share of the chat template.
+ */
+export function promptChars(
+  req: Pick<InferenceRequest, 'prompt' | 'messages' | 'inputs'>,
+  perMessage: number,
+): number {
+  let chars = req.prompt?.length ?? 0;
+  if (req.messages) for (const m of req.messages) chars += m.content.length + perMessage;
+  if (req.inputs) for (const t of req.inputs) chars += t.length;
+  return chars;
+}

@@ -4,15 +4,11 @@
  * back to receivedAt + deadlineMs here, and nowhere else).
  */
 import { absoluteDeadline } from '../core/deadline';
-import type { InferenceRequest } from '../core/types';
+import { promptChars as textChars, type InferenceRequest } from '../core/types';
 
 export function deadlineOf(req: InferenceRequest, receivedAt: number): number {
   return req.deadlineAt ?? absoluteDeadline(req.receivedAt ?? receivedAt, req.deadlineMs, 0);
 }
 
 /** Characters of prompt text (chat messages with a little for their template), for the token estimate. */
-export function promptChars(req: InferenceRequest): number {
-  let chars = req.prompt?.length ?? 0;
-  for (const m of req.messages ?? []) chars += m.content.length + 8;
-  return chars;
-}
+export const promptChars = (req: InferenceRequest): number => textChars(req, 8);

@@ -5,13 +5,14 @@
  * it leaves the box); then one colo:request:done event (metrics) per request.
  */
 import { ColoError, toColoError } from '../core/errors';
-import type {
-  Completer,
-  CompletionResult,
-  InferenceRequest,
-  RouteKind,
-  Signal,
-  TokenSink,
+import {
+  promptChars,
+  type Completer,
+  type CompletionResult,
+  type InferenceRequest,
+  type RouteKind,
+  type Signal,
+  type TokenSink,
 } from '../core/types';
 import type { LocalEngine } from '../engine';
 import { RequestTrace } from '../engine/trace';
@@ -285,11 +286,7 @@ export class Router {
 }
 
 /** Prompt size estimate for a request that failed before the upstream reported usage. */
-function estimateTokens(req: InferenceRequest): number {
-  let chars = req.prompt?.length ?? 0;
-  if (req.messages) for (const m of req.messages) chars += m.content.length + 4;
-  return Math.ceil(chars / 4);
-}
+const estimateTokens = (req: InferenceRequest): number => Math.ceil(promptChars(req, 4) / 4);
 
 function admissionOf(model: string, d: Decision): AdmissionEvent {
   const reason = d.route === 'local' ? 'fits' : d.route === 'remote' ? d.reason : d.code;
