@@ -6,12 +6,34 @@
  */
 import { crc32 } from 'node:zlib';
 
+/** A record framed in its own buffer (safe to keep). */
 export function encodeRecord(record: object): Buffer {
-  const json = Buffer.from(JSON.stringify(record), 'utf8');
-  const head = Buffer.from(crc32(json).toString(16).padStart(8, '0') + ' ', 'latin1');
-  return Buffer.concat([head, json, NEWLINE]);
+  return Buffer.from(frameRecord(record));
 }
-const NEWLINE = Buffer.from('\n');
+
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
+/**
+ * A record framed in a scratch buffer shared by every call: valid only until the next
+ * call (the synchronous audit write uses it at once; no allocation per record).
+ */
+export function frameRecord(record: object): Buffer {
+  const json = JSON.stringify(record);
+  // UTF-8 needs at most 3 bytes per UTF-16 code unit; + 9 for the CRC and space, + 1 newline.
+  const need = json.length * 3 + 10;
+  if (scratch.length < need) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
+  const n = scratch.write(json, 9, 'utf8');
+  scratch.write(
+    crc32(scratch.subarray(9, 9 + n))
+      .toString(16)
+      .padStart(8, '0'),
+    0,
+    'latin1',
+  );
+  scratch[8] = 0x20;
+  scratch[9 + n] = 0x0a;
+  return scratch.subarray(0, 10 + n);
+}
 
 export interface DecodeResult<T> {
   records: T[];

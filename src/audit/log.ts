@@ -28,7 +28,7 @@ import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ColoError } from '../core/errors';
 import type { AuditConfig } from './config';
-import { encodeRecord } from './framing';
+import { encodeRecord, frameRecord } from './framing';
 import {
   buildAuditRecord,
   SecretScrubber,
@@ -133,7 +133,7 @@ export class AuditLog {
       return Promise.reject(e);
     }
     if (this.synchronous) {
-      this.writeNow(encodeRecord(record));
+      this.writeNow(frameRecord(record));
       return undefined;
     }
     if (this.waiters.length >= this.cfg.maxPendingRecords) {

@@ -42,7 +42,11 @@ export class Classifier {
   /** Loads a model directory; throws MODEL_LOAD_FAILED naming the file at fault. */
   static async load(dir: string, options: Partial<ClassifierOptions> = {}): Promise<Classifier> {
     const { models: _models, ...opts } = classifierConfigSchema.parse({ ...options });
-    const runnerOpts: RunnerOptions = { intraOpThreads: opts.intraOpThreads, maxTokens: opts.maxTokens };
+    const runnerOpts: RunnerOptions = {
+      intraOpThreads: opts.intraOpThreads,
+      maxTokens: opts.maxTokens,
+      kernel: opts.kernel,
+    };
     // Loading inline first validates the directory with precise errors and tells us the labels.
     const runner: ClassifierRunner = await loadRunner(dir, runnerOpts);
     const { kind, labels } = runner;

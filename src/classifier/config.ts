@@ -46,6 +46,14 @@ export const classifierConfigSchema = z.strictObject({
     .default(4096),
   /** HF models: tokens kept per text (longer texts are cut). Default 128. */
   maxTokens: z.number().int().min(2).max(8192).default(128),
+  /**
+   * Hashed models: 'auto' computes Colo's own linear graph in TypeScript, after checking at
+   * load that it agrees with onnxruntime on probe texts (an onnxruntime run costs ~30–60 µs
+   * of fixed overhead a call, the TypeScript kernel ~1 µs: bench/README.md "Classifier
+   * kernel"); any other graph, or a disagreement, stays on onnxruntime. 'onnx' runs
+   * onnxruntime on every request. HF models always run on onnxruntime. Default 'auto'.
+   */
+  kernel: z.enum(['auto', 'onnx']).default('auto'),
   /** onnxruntime threads inside one run. Default 1. */
   intraOpThreads: z.number().int().min(1).max(64).default(1),
 });

@@ -11,6 +11,8 @@ export interface RunnerOptions {
   intraOpThreads?: number;
   /** HF models: most tokens per text, longer texts are cut. Default 128. */
   maxTokens?: number;
+  /** Hashed models: 'auto' computes Colo's own graph in TypeScript (checked against onnxruntime at load); 'onnx' always runs onnxruntime. Default 'auto'. */
+  kernel?: 'auto' | 'onnx';
 }
 
 export interface ClassifierRunner {

@@ -11,8 +11,13 @@ export interface SessionOptions {
   intraOpThreads?: number;
 }
 
-export async function openSession(path: string, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
-  const bytes = await readBytes(path);
+export async function openSession(
+  path: string,
+  opts: SessionOptions = {},
+  /** The file's bytes, when the caller has read them already. */
+  bytes?: Uint8Array,
+): Promise<ort.InferenceSession> {
+  bytes ??= await readBytes(path);
   if (bytes.length === 0) throw loadFailed(path, 'file is empty');
   try {
     return await ort.InferenceSession.create(bytes, {

@@ -1,6 +1,7 @@
 /**
  * The router: one place where a request's route is chosen and its outcome recorded.
- * In order: the response cache; an ONNX classifier if the model names one; then
+ * In order: an ONNX classifier if the model names one (never cached: it answers faster
+ * than the cache can key a request); the response cache; then
  * decide() between the local pool and the model's remote fallback (redacted before
  * it leaves the box); then one colo:request:done event (metrics) per request.
  */
@@ -128,6 +129,14 @@ export class Router {
     let route: RequestDoneEvent['route'] = 'none';
     let provider = 'none';
     try {
+      // A classifier answers in microseconds, faster than the cache could key and store it.
+      if (this.opts.classifiers?.has(req.model)) {
+        route = 'local';
+        provider = 'onnx';
+        const result = await this.classify(req, trace);
+        publish(ctx.api, req, 'local', 'onnx', trace, result, undefined);
+        return result;
+      }
       // The cache key holds no choices, schema or logprobs: those requests are never cached.
       const cacheable =
         ctx.jsonSchema === undefined && req.choices === undefined && req.logprobs === undefined;
@@ -141,11 +150,7 @@ export class Router {
         return result;
       }
       let result: CompletionResult;
-      if (this.opts.classifiers?.has(req.model)) {
-        route = 'local';
-        provider = 'onnx';
-        result = await this.classify(req, trace);
-      } else {
+      {
         const pool = this.opts.engine.pool(req.model);
         const local = pool ? this.opts.localRoutes?.[pool.name] : undefined;
         const remoteModel = pool ? local?.fallback : req.model;

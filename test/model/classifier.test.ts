@@ -12,6 +12,10 @@ import { Classifier } from '../../src/classifier/classifier';
 import { parseLabelledCsv } from '../../src/classifier/csv';
 import { Featurizer } from '../../src/classifier/featurize';
 import { predictProbs } from '../../src/classifier/linear';
+import { HashedRunner } from '../../src/classifier/hashedRunner';
+import { readHashedModel } from '../../src/classifier/onnx/hashedGraph';
+import { DataType, encodeModel } from '../../src/classifier/onnx/onnx';
+import type { LinearModel } from '../../src/classifier/linear';
 import { buildMeanPoolTextModel } from '../../src/classifier/onnx/textGraph';
 import { ClassifierRegistry } from '../../src/classifier/registry';
 import { type TrainResult, trainClassifier } from '../../src/classifier/train';
@@ -85,8 +89,8 @@ describe('trainClassifier', () => {
 });
 
 describe('Classifier (hashed ONNX)', () => {
-  it('gives the same probabilities as the TypeScript reference forward pass', async () => {
-    const c = await Classifier.load(join(tmp, 'model'));
+  it('onnxruntime gives the same probabilities as the TypeScript reference forward pass', async () => {
+    const c = await Classifier.load(join(tmp, 'model'), { kernel: 'onnx' });
     try {
       const f = new Featurizer(trained.featurizer);
       const sample = validTexts.slice(0, 300);
@@ -101,6 +105,41 @@ describe('Classifier (hashed ONNX)', () => {
       expect(got[0]!.confidence).toBe(Math.max(...got[0]!.probs));
     } finally {
       await c.close();
+    }
+  });
+
+  it("serves Colo's own graph with the TypeScript kernel, answering as onnxruntime does", async () => {
+    const auto = await HashedRunner.load(join(tmp, 'model'));
+    const onnx = await HashedRunner.load(join(tmp, 'model'), { kernel: 'onnx' });
+    try {
+      expect(auto.kernel).toBe('typescript');
+      expect(onnx.kernel).toBe('onnx');
+      const sample = validTexts.slice(0, 300);
+      const [a, b] = await Promise.all([auto.run(sample), onnx.run(sample)]);
+      expect(a.length).toBe(sample.length * 3);
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-5);
+    } finally {
+      await Promise.all([auto.close(), onnx.close()]);
+    }
+  });
+
+  it('keeps any other hashed graph on onnxruntime', async () => {
+    // The same weights behind one extra node: not the graph buildHashedModel writes.
+    const dir = join(tmp, 'other-graph');
+    await mkdir(dir, { recursive: true });
+    for (const f of ['featurizer.json', 'labels.json']) await copyFile(join(tmp, 'model', f), join(dir, f));
+    const linear = readHashedModel(await readFile(join(tmp, 'model', 'model.onnx')))!;
+    expect(linear.classes).toBe(3);
+    await writeFile(join(dir, 'model.onnx'), hashedWithExtraNode(linear));
+    const r = await HashedRunner.load(dir);
+    const ref = await HashedRunner.load(join(tmp, 'model'));
+    try {
+      expect(r.kernel).toBe('onnx');
+      const sample = validTexts.slice(0, 50);
+      const [a, b] = await Promise.all([r.run(sample), ref.run(sample)]);
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-5);
+    } finally {
+      await Promise.all([r.close(), ref.close()]);
     }
   });
 
@@ -278,3 +317,49 @@ describe('HF-style model (tokenizer.json + ONNX)', () => {
     expect(err.message).toContain('labels.json');
   });
 });
+
+/** Colo's hashed graph with an Identity node before the output: same answers, another graph. */
+function hashedWithExtraNode(m: LinearModel): Uint8Array {
+  const C = m.classes;
+  return encodeModel({
+    opset: 17,
+    graph: {
+      name: 'hashed_plus_identity',
+      initializers: [
+        { name: 'W', dataType: DataType.FLOAT, dims: [m.dim, C], data: m.weights },
+        { name: 'b', dataType: DataType.FLOAT, dims: [1, C], data: m.bias },
+        { name: 'num_classes', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(BigInt(C)) },
+        { name: 'axis1', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(1n) },
+      ],
+      nodes: [
+        { op: 'Gather', inputs: ['W', 'indices'], outputs: ['w_rows'], attrs: { axis: { int: 0 } } },
+        { op: 'Unsqueeze', inputs: ['values', 'axis1'], outputs: ['values_col'] },
+        { op: 'Mul', inputs: ['w_rows', 'values_col'], outputs: ['contrib'] },
+        { op: 'Cast', inputs: ['rows'], outputs: ['rows64'], attrs: { to: { int: DataType.INT64 } } },
+        { op: 'Unsqueeze', inputs: ['rows64', 'axis1'], outputs: ['row_idx'] },
+        {
+          op: 'Concat',
+          inputs: ['batch_size', 'num_classes'],
+          outputs: ['out_shape'],
+          attrs: { axis: { int: 0 } },
+        },
+        { op: 'Expand', inputs: ['b', 'out_shape'], outputs: ['bias_rows'] },
+        {
+          op: 'ScatterND',
+          inputs: ['bias_rows', 'row_idx', 'contrib'],
+          outputs: ['logits'],
+          attrs: { reduction: { string: 'add' } },
+        },
+        { op: 'Softmax', inputs: ['logits'], outputs: ['probs'], attrs: { axis: { int: -1 } } },
+        { op: 'Identity', inputs: ['probs'], outputs: ['probabilities'] },
+      ],
+      inputs: [
+        { name: 'indices', dataType: DataType.INT32, shape: ['nnz'] },
+        { name: 'values', dataType: DataType.FLOAT, shape: ['nnz'] },
+        { name: 'rows', dataType: DataType.INT32, shape: ['nnz'] },
+        { name: 'batch_size', dataType: DataType.INT64, shape: [1] },
+      ],
+      outputs: [{ name: 'probabilities', dataType: DataType.FLOAT, shape: ['batch', C] }],
+    },
+  });
+}

@@ -15,6 +15,7 @@
  */
 import type { LinearModel } from '../linear';
 import { DataType, encodeModel } from './onnx';
+import { floatsOf, readGraph } from './read';
 
 export const HASHED_INPUTS = ['indices', 'values', 'rows', 'batch_size'] as const;
 export const HASHED_OUTPUT = 'probabilities';
@@ -66,4 +67,34 @@ export function buildHashedModel(model: LinearModel, metadata: Record<string, st
       outputs: [{ name: HASHED_OUTPUT, dataType: DataType.FLOAT, shape: ['batch', C] }],
     },
   });
+}
+
+/** The op sequence buildHashedModel writes; a file with any other graph is not read as linear. */
+const HASHED_OPS = [
+  'Gather',
+  'Unsqueeze',
+  'Mul',
+  'Cast',
+  'Unsqueeze',
+  'Concat',
+  'Expand',
+  'ScatterND',
+  'Softmax',
+] as const;
+
+/**
+ * The weights of a hashed classifier file when its graph is exactly the one
+ * buildHashedModel writes (so its arithmetic is `linear.ts`'s), else undefined.
+ * Throws only on bytes that are not a readable protobuf.
+ */
+export function readHashedModel(bytes: Uint8Array): LinearModel | undefined {
+  const g = readGraph(bytes);
+  if (g.ops.length !== HASHED_OPS.length || g.ops.some((op, i) => op !== HASHED_OPS[i])) return undefined;
+  const W = g.initializers.get('W');
+  const b = g.initializers.get('b');
+  if (!W || !b || W.dataType !== DataType.FLOAT || b.dataType !== DataType.FLOAT) return undefined;
+  const [dim, classes] = W.dims;
+  if (W.dims.length !== 2 || dim === undefined || classes === undefined || classes < 1) return undefined;
+  if (W.raw.byteLength !== dim * classes * 4 || b.raw.byteLength !== classes * 4) return undefined;
+  return { dim, classes, weights: floatsOf(W), bias: floatsOf(b) };
 }
