@@ -3,7 +3,7 @@
  *   - WebSocket: a classifier InferenceRequest (stream=false → one Result) against a
  *     Ping on the same /v1/ws connection (target: p50 ≤ +150 µs, p99 ≤ +300 µs);
  *   - HTTP: POST /v1/classify against GET /healthz on the same keep-alive socket
- *     (target: p50 ≤ +150 µs).
+ *     (target: p50 ≤ +150 µs), from a raw-socket client (HttpClient below).
  * Every Colo is a separate server process (dist/cli.js, or saved builds for a
  * before/after) with the DEFAULT configuration (durable audit on) plus one classifier;
  * the client is this process. Closed loop, one request in flight; rounds interleave
@@ -12,12 +12,13 @@
  *
  *   npm run build && node bench/lib/run.mjs bench/e2e/edge-floor.ts \
  *     [--n 5000] [--warmup 5000] [--rounds 3] [--colo after=dist/cli.js,before=SAVED/cli.js]
+ *     [--config '{"audit":{"fsync":"never"}}']
  *
  * Checks the answers first (labels of known headlines on both transports).
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { Agent, request } from 'undici';
+import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { decodeServerFrame, encodePing, encodeRequest } from '../../src/protocol';
 import { machineLine, writeResult } from '../lib';
@@ -31,6 +32,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '5000' },
     rounds: { type: 'string', default: '3' },
     colo: { type: 'string', default: 'colo=dist/cli.js' },
+    /** Extra config merged into every server's (JSON), e.g. '{"audit":{"fsync":"never"}}'; default none. */
+    config: { type: 'string', default: '{}' },
   },
 });
 const N = Number(values.n);
@@ -74,35 +77,72 @@ class WsClient {
   }
 }
 
-/** One keep-alive socket (undici, pipelining 1, one connection). */
+/**
+ * One keep-alive HTTP/1.1 socket, one request at a time, on a raw `net` socket: the
+ * request bytes are built once and the response is read by content-length, so the
+ * client costs the same for GET /healthz and POST /v1/classify and the difference
+ * between the two is the server's (undici adds tens of µs more to a POST than a GET).
+ */
 class HttpClient {
-  readonly agent: Agent;
-  constructor(readonly origin: string) {
-    this.agent = new Agent({ connections: 1, pipelining: 1, keepAliveTimeout: 60_000 });
-  }
-  async get(path: string): Promise<string> {
-    const r = await request(this.origin + path, { dispatcher: this.agent });
-    return r.body.text();
-  }
-  async post(path: string, body: string): Promise<string> {
-    const r = await request(this.origin + path, {
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'application/json' },
-      dispatcher: this.agent,
+  private buf: Buffer = Buffer.alloc(0);
+  private waiting: ((r: { status: number; body: string }) => void) | null = null;
+  private constructor(private readonly sock: Socket) {
+    sock.setNoDelay(true);
+    sock.on('data', (d: Buffer) => {
+      this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = this.buf.subarray(0, end).toString('latin1');
+      const len = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      if (this.buf.length < end + 4 + len) return;
+      const body = this.buf.subarray(end + 4, end + 4 + len).toString('utf8');
+      this.buf = this.buf.subarray(end + 4 + len);
+      const w = this.waiting;
+      this.waiting = null;
+      w?.({ status: Number(head.slice(9, 12)), body });
     });
-    const text = await r.body.text();
-    if (r.statusCode !== 200) throw new Error(`POST ${path}: ${r.statusCode} ${text}`);
-    return text;
   }
+  static connect(port: number): Promise<HttpClient> {
+    return new Promise((res, rej) => {
+      const sock = connect(port, '127.0.0.1', () => res(new HttpClient(sock)));
+      sock.once('error', rej);
+    });
+  }
+  send(req: Buffer): Promise<{ status: number; body: string }> {
+    return new Promise((r) => {
+      this.waiting = r;
+      this.sock.write(req);
+    });
+  }
+  close(): void {
+    this.sock.destroy();
+  }
+}
+
+const getRequest = (path: string) => Buffer.from(`GET ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`, 'latin1');
+function postRequest(path: string, json: string): Buffer {
+  const body = Buffer.from(json);
+  return Buffer.concat([
+    Buffer.from(
+      `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`,
+      'latin1',
+    ),
+    body,
+  ]);
+}
+async function ok(r: Promise<{ status: number; body: string }>): Promise<string> {
+  const { status, body } = await r;
+  if (status !== 200) throw new Error(`HTTP ${status}: ${body}`);
+  return body;
 }
 
 const wsPing = (s: Subject, i: number) => s.ws.ask(encodePing(BigInt(i)));
 const wsClassify = (s: Subject, i: number) =>
   s.ws.ask(encodeRequest({ id: `c${i}`, model: 'fin-sentiment', prompt: HEADLINE, stream: false }));
-const httpHealth = (s: Subject) => s.http.get('/healthz');
-const CLASSIFY_BODY = JSON.stringify({ model: 'fin-sentiment', input: HEADLINE });
-const httpClassify = (s: Subject) => s.http.post('/v1/classify', CLASSIFY_BODY);
+const HEALTHZ = getRequest('/healthz');
+const CLASSIFY = postRequest('/v1/classify', JSON.stringify({ model: 'fin-sentiment', input: HEADLINE }));
+const httpHealth = (s: Subject) => ok(s.http.send(HEALTHZ));
+const httpClassify = (s: Subject) => ok(s.http.send(CLASSIFY));
 
 const PATHS = {
   'ws ping': wsPing,
@@ -134,7 +174,10 @@ const builds = values.colo!.split(',').map((kv) => {
 const subjects: Subject[] = [];
 for (const b of builds) {
   const proc = await startColoProcess(
-    { classifiers: { models: [{ name: 'fin-sentiment', dir: clf.dir }] } },
+    {
+      ...(JSON.parse(values.config!) as object),
+      classifiers: { models: [{ name: 'fin-sentiment', dir: clf.dir }] },
+    },
     {},
     [],
     b.cli,
@@ -143,7 +186,7 @@ for (const b of builds) {
     name: b.name,
     proc,
     ws: await WsClient.connect(proc.port),
-    http: new HttpClient(`http://127.0.0.1:${proc.port}`),
+    http: await HttpClient.connect(proc.port),
   });
 }
 try {
@@ -159,7 +202,9 @@ try {
       const label = f.kind === 'result' ? f.signals[0]?.label : f.kind;
       if (label !== h.label) throw new Error(`${s.name} ws: "${h.text}" → ${label}, want ${h.label}`);
       const body = JSON.parse(
-        await s.http.post('/v1/classify', JSON.stringify({ model: 'fin-sentiment', input: h.text })),
+        await ok(
+          s.http.send(postRequest('/v1/classify', JSON.stringify({ model: 'fin-sentiment', input: h.text }))),
+        ),
       ) as { results?: { label?: string }[] };
       if (body.results?.[0]?.label !== h.label)
         throw new Error(`${s.name} http: "${h.text}" → ${JSON.stringify(body)}, want ${h.label}`);
@@ -211,7 +256,7 @@ try {
 } finally {
   for (const s of subjects) {
     s.ws.close();
-    await s.http.agent.close();
+    s.http.close();
     await s.proc.stop();
   }
 }
