@@ -60,6 +60,13 @@ export function commonPrefix(a: readonly number[], b: readonly number[]): number
   return k;
 }
 
+/** Length of the token prefix every sequence shares (the whole sequence when there is one). */
+export function sharedPrefixLength(seqs: readonly (readonly number[])[]): number {
+  let k = seqs[0]?.length ?? 0;
+  for (let i = 1; i < seqs.length && k > 0; i++) k = Math.min(k, commonPrefix(seqs[0]!, seqs[i]!));
+  return k;
+}
+
 /**
  * For each trie node (a token prefix, keyed by its tokens joined with ','), the tokens
  * that follow it in some choice: the logits asked for after evaluating that prefix.

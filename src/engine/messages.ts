@@ -46,6 +46,9 @@ export interface GenerateTask {
 /**
  * Scores `choices` as continuations of the prompt (src/engine/score.ts): nothing is
  * generated; the port gets one WorkerDone carrying `choiceLogprobs` (or WorkerFailed).
+ * With `tickers`, the choices are scored after each ticker's prompt (the prompt plus
+ * its ticker suffix, src/core/ticker.ts), the shared prefix evaluated once, and
+ * `choiceLogprobs` holds tickers × choices values, ticker-major.
  */
 export interface ScoreTask {
   kind: 'score';
@@ -53,6 +56,7 @@ export interface ScoreTask {
   prompt?: string | undefined;
   messages?: ChatMessage[] | undefined;
   choices: string[];
+  tickers?: string[] | undefined;
   priority: number;
 }
 
@@ -102,7 +106,7 @@ export interface WorkerDone {
   stats: DecodeStats;
   /** When the task asked for logprobs: one entry per generated token. */
   logprobs?: TokenLogprob[] | undefined;
-  /** Score tasks: each choice's total log-probability, in request order. */
+  /** Score tasks: each choice's total log-probability, in request order (per ticker, ticker-major). */
   choiceLogprobs?: number[] | undefined;
 }
 

@@ -110,9 +110,25 @@ export function workerFile(): string {
 function scoredChoices(
   choices: readonly string[],
   logprobs: number[],
-): Pick<CompletionResult, 'choice' | 'choiceProbs' | 'choiceLogprobs'> {
+): Pick<CompletionResult, 'text' | 'choice' | 'choiceProbs' | 'choiceLogprobs'> {
   const probs = softmax(logprobs);
-  return { choice: choices[argmax(probs)], choiceProbs: probs, choiceLogprobs: logprobs };
+  const choice = choices[argmax(probs)]!;
+  return { text: choice, choice, choiceProbs: probs, choiceLogprobs: logprobs };
+}
+
+/** A fan-out score task's answer: one decision per ticker (`logprobs` is tickers × choices, ticker-major). */
+function tickerDecisions(
+  tickers: readonly string[],
+  choices: readonly string[],
+  logprobs: number[],
+): Pick<CompletionResult, 'decisions' | 'text'> {
+  const n = choices.length;
+  const decisions = tickers.map((ticker, t) => {
+    const lps = logprobs.slice(t * n, (t + 1) * n);
+    const probs = softmax(lps);
+    return { ticker, choice: choices[argmax(probs)]!, probs, logprobs: lps };
+  });
+  return { decisions, text: decisions.map((d) => `${d.ticker}: ${d.choice}`).join('\n') };
 }
 
 /** The entries of the tokens that made the final text (a stop string cuts the text, not the list). */
@@ -371,6 +387,7 @@ export class ModelPool {
           prompt: p.req.prompt,
           messages: p.req.messages,
           choices: p.req.choices,
+          tickers: p.req.tickers,
           priority: p.req.priority,
         }
       : {
@@ -440,11 +457,13 @@ export class ModelPool {
     }
     const timings = p.trace.finish();
     this.settle(p);
+    const lps = msg.choiceLogprobs;
+    const { choices, tickers } = p.req;
     const scored =
-      msg.choiceLogprobs && p.req.choices ? scoredChoices(p.req.choices, msg.choiceLogprobs) : {};
+      !lps || !choices ? {} : tickers ? tickerDecisions(tickers, choices, lps) : scoredChoices(choices, lps);
     p.resolve({
       id: p.req.id,
-      text: scored.choice ?? text(),
+      text: text(),
       finishReason: msg.finishReason,
       usage,
       route: { kind: 'local', provider: 'local', model: this.name, cached: false },

@@ -11,6 +11,12 @@
  * copying the vocabulary across the native boundary. The last token of a choice is never
  * evaluated: only the logits before it are needed, so single-token choices cost the
  * prompt's evaluation and nothing more.
+ *
+ * Fan-out (`tickers`): each ticker's prompt is the prompt plus a short suffix
+ * (src/core/ticker.ts). Their common token prefix is the root of the walk, evaluated
+ * once (or reused from the KV cache); each ticker's suffix tokens lead its choices'
+ * branches, so the suffix is evaluated once per ticker and only the choices' tokens
+ * count toward a choice's log-probability.
  */
 import type { ControlledEvaluateInputItem, LlamaContextSequence, Token } from 'node-llama-cpp';
 import { ColoError, toColoError } from '../core/errors';
@@ -19,7 +25,15 @@ import type { LoadedModel } from './load';
 import { renderPrompt } from './prompt';
 import { Outbox } from './outbox';
 import { trackActive, untrackActive, withBos, toEvaluationPriority, type Active } from './generate';
-import { commonPrefix, continuationText, continuationTokens, nextTokensByPrefix, trieOrder } from './choices';
+import { withTicker } from '../core/ticker';
+import {
+  commonPrefix,
+  continuationText,
+  continuationTokens,
+  nextTokensByPrefix,
+  sharedPrefixLength,
+  trieOrder,
+} from './choices';
 
 /** The next-token distribution after some tokens, restricted to the tokens asked for. */
 interface Dist {
@@ -34,7 +48,13 @@ export async function score(m: LoadedModel, task: ScoreTask): Promise<void> {
   port.on('message', (reason: CancelReason) => {
     cancelReason ??= reason;
   });
-  const input = withBos(m, renderPrompt(m.model, task));
+  // One prompt per ticker (fan-out), or the prompt alone. The walk starts after their
+  // common token prefix, evaluated once; each ticker's suffix is a trie branch like a
+  // choice's tokens, and only the choices' tokens are scored.
+  const variants = task.tickers ? task.tickers.map((t) => withTicker(task, t)) : [task];
+  const inputs = variants.map((v) => withBos(m, renderPrompt(m.model, v)));
+  const shared = sharedPrefixLength(inputs);
+  const input = inputs[0]!.slice(0, shared);
   const a: Active = {
     outbox: new Outbox(port, input.length),
     promptTokens: input.length,
@@ -42,7 +62,19 @@ export async function score(m: LoadedModel, task: ScoreTask): Promise<void> {
   };
   trackActive(a);
   try {
-    const conts = task.choices.map((c) => choiceTokens(m, task, input, c));
+    if (shared === 0)
+      throw new ColoError('INVALID_ARGUMENT', "the tickers' prompts share no token prefix", {
+        field: 'prompt',
+      });
+    const conts: Token[][] = [];
+    const from: number[] = [];
+    variants.forEach((v, t) => {
+      const suffix = inputs[t]!.slice(shared);
+      for (const c of task.choices) {
+        conts.push([...suffix, ...choiceTokens(m, v, inputs[t]!, c)]);
+        from.push(suffix.length);
+      }
+    });
     const longest = Math.max(...conts.map((c) => c.length));
     if (input.length + longest >= m.info.contextSize)
       throw new ColoError(
@@ -55,7 +87,15 @@ export async function score(m: LoadedModel, task: ScoreTask): Promise<void> {
     m.gate.running++;
     const t0 = performance.now();
     try {
-      const r = await walk(m, seq, input, conts, toEvaluationPriority(task.priority), () => cancelReason);
+      const r = await walk(
+        m,
+        seq,
+        input,
+        conts,
+        from,
+        toEvaluationPriority(task.priority),
+        () => cancelReason,
+      );
       m.gate.running--;
       m.sequences.release(seq);
       // Every trie node below the root is one evaluated token: input the caller is charged for.
@@ -82,12 +122,17 @@ export async function score(m: LoadedModel, task: ScoreTask): Promise<void> {
   }
 }
 
-/** A choice's tokens after the prompt (src/engine/choices.ts says how it is joined). */
-function choiceTokens(m: LoadedModel, task: ScoreTask, input: Token[], choice: string): Token[] {
+/** A choice's tokens after a prompt (src/engine/choices.ts says how it is joined). */
+function choiceTokens(
+  m: LoadedModel,
+  v: { prompt?: string | undefined },
+  input: Token[],
+  choice: string,
+): Token[] {
   // Chat: the choice starts the model's turn, tokenized as a text start.
-  if (task.prompt === undefined) return m.model.tokenize(choice);
-  const text = continuationText(task.prompt, choice);
-  const whole = withBos(m, m.model.tokenize(task.prompt + text));
+  if (v.prompt === undefined) return m.model.tokenize(choice);
+  const text = continuationText(v.prompt, choice);
+  const whole = withBos(m, m.model.tokenize(v.prompt + text));
   const toks = continuationTokens(input, whole, () => m.model.tokenize(text, false, 'trimLeadingSpace'));
   if (toks.length === 0)
     throw new ColoError('INVALID_ARGUMENT', `"${choice}" has no tokens`, { field: 'choices' });
@@ -107,6 +152,8 @@ async function walk(
   seq: LlamaContextSequence,
   prompt: Token[],
   conts: Token[][],
+  /** Per continuation, where its scored tokens start (after a ticker's suffix). */
+  from: readonly number[],
   evaluationPriority: 1 | 2 | 3 | 4 | 5,
   cancelled: () => CancelReason | undefined,
 ): Promise<{ logprobs: number[]; evaluated: number; cancelled?: Finish }> {
@@ -165,7 +212,7 @@ async function walk(
       path = need;
     }
     let lp = 0;
-    for (let d = 0; d < cont.length; d++) lp += logprob(dists[d]!, cont[d]!);
+    for (let d = from[i]!; d < cont.length; d++) lp += logprob(dists[d]!, cont[d]!);
     logprobs[i] = lp;
   }
   return { logprobs, evaluated };

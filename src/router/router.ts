@@ -149,6 +149,12 @@ export class Router {
         const pool = this.opts.engine.pool(req.model);
         const local = pool ? this.opts.localRoutes?.[pool.name] : undefined;
         const remoteModel = pool ? local?.fallback : req.model;
+        if (req.tickers && !pool)
+          throw new ColoError(
+            'INVALID_ARGUMENT',
+            `tickers: fan-out scores on a local model; "${req.model}" is a remote target`,
+            { field: 'tickers' },
+          );
         if (req.choices && !pool)
           throw new ColoError(
             'INVALID_ARGUMENT',
