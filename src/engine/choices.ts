@@ -83,6 +83,19 @@ export function nextTokensByPrefix<T extends number>(conts: readonly (readonly T
   return new Map([...out].map(([k, s]) => [k, [...s]]));
 }
 
+/**
+ * The trie nodes (keyed like nextTokensByPrefix) whose next-token logits are read: those
+ * before a scored token, i.e. at depth from[i]..len-1 of continuation i. A ticker's
+ * suffix tokens (depth < from[i]) are evaluated without logits.
+ */
+export function scoredPrefixes(conts: readonly (readonly number[])[], from: readonly number[]): Set<string> {
+  const out = new Set<string>();
+  conts.forEach((c, i) => {
+    for (let d = from[i] ?? 0; d < c.length; d++) out.add(c.slice(0, d).join(','));
+  });
+  return out;
+}
+
 /** Softmax of total log-probabilities (numerically stable); sums to 1. */
 export function softmax(logprobs: readonly number[]): number[] {
   const max = Math.max(...logprobs);

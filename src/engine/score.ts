@@ -31,6 +31,7 @@ import {
   continuationText,
   continuationTokens,
   nextTokensByPrefix,
+  scoredPrefixes,
   sharedPrefixLength,
   trieOrder,
 } from './choices';
@@ -159,12 +160,22 @@ async function walk(
 ): Promise<{ logprobs: number[]; evaluated: number; cancelled?: Finish }> {
   const { gate } = m;
   const next = nextTokensByPrefix(conts);
-  const ask = (prefix: readonly Token[]) => ({
-    generateNext: {
-      logits: { filter: { tokens: next.get(prefix.join(','))!, includeMax: true } },
-      totalLogitWeight: true,
-    },
-  });
+  // Logits only where a scored token follows: not inside a ticker's suffix.
+  const scored = scoredPrefixes(conts, from);
+  const ask = (prefix: readonly Token[]) => {
+    const key = prefix.join(',');
+    if (!scored.has(key)) return undefined;
+    return {
+      generateNext: {
+        logits: { filter: { tokens: next.get(key)!, includeMax: true } },
+        totalLogitWeight: true,
+      },
+    };
+  };
+  const item = (t: Token, prefix: readonly Token[]): ControlledEvaluateInputItem => {
+    const a = ask(prefix);
+    return a ? [t, a] : t;
+  };
   const evaluate = async (items: ControlledEvaluateInputItem[]) => {
     const held = gate.pass();
     if (held) await held;
@@ -181,9 +192,9 @@ async function walk(
   await gate.edit(() => seq.adaptStateToTokens(prompt.slice(0, -1), false));
   const toEval = prompt.slice(seq.nextTokenIndex);
   const items: ControlledEvaluateInputItem[] = toEval.slice(0, -1);
-  items.push([toEval.at(-1)!, ask([])]);
+  items.push(item(toEval.at(-1)!, []));
   const out = await evaluate(items);
-  const dists: Dist[] = [dist(out[items.length - 1])];
+  const dists: (Dist | undefined)[] = [scored.has('') ? dist(out[items.length - 1]) : undefined];
   let evaluated = toEval.length;
 
   // 2. Depth-first over the trie: `path` is what the sequence holds past the prompt.
@@ -205,9 +216,9 @@ async function walk(
     if (need.length > k) {
       const branch: ControlledEvaluateInputItem[] = need
         .slice(k)
-        .map((t, j) => [t, ask(need.slice(0, k + j + 1))] as ControlledEvaluateInputItem);
+        .map((t, j) => item(t, need.slice(0, k + j + 1)));
       const res = await evaluate(branch);
-      for (let j = 0; j < branch.length; j++) dists.push(dist(res[j]));
+      for (let j = 0; j < branch.length; j++) dists.push(Array.isArray(branch[j]) ? dist(res[j]) : undefined);
       evaluated += branch.length;
       path = need;
     }

@@ -8,7 +8,7 @@ import { DEFAULT_CALL_LIMITS, validateCall, type Catalogue } from '../../src/api
 import type { CallInput } from '../../src/core/call';
 import { tickerSuffix, withTicker } from '../../src/core/ticker';
 import { promptChars, type CompletionResult, type InferenceRequest } from '../../src/core/types';
-import { sharedPrefixLength } from '../../src/engine/choices';
+import { scoredPrefixes, sharedPrefixLength } from '../../src/engine/choices';
 import { decodeClientFrame, decodeServerFrame, encodeRequest, encodeResult } from '../../src/protocol';
 import { SkillService, type SkillCallContext } from '../../src/skills';
 import { fanoutOutput, fanoutSignal } from '../../src/skills/fanout';
@@ -99,6 +99,19 @@ describe('ticker prompts', () => {
       ]),
     ).toBe(2);
     expect(sharedPrefixLength([[1, 2], [3]])).toBe(0);
+  });
+
+  it('logits are read only before scored tokens, never inside a ticker suffix', () => {
+    // Two tickers: suffixes [7, 8] and [9]; choices [1] and [2, 3].
+    const conts = [
+      [7, 8, 1],
+      [7, 8, 2, 3],
+      [9, 1],
+      [9, 2, 3],
+    ];
+    expect([...scoredPrefixes(conts, [2, 2, 1, 1])].sort()).toEqual(['7,8', '7,8,2', '9', '9,2']);
+    // No fan-out: the prompt's own last token scores every first choice token.
+    expect([...scoredPrefixes([[1], [2, 3]], [0, 0])].sort()).toEqual(['', '2']);
   });
 
   it('the size estimate (quota reservation, scheduler) grows with each ticker', () => {
