@@ -122,7 +122,6 @@ export function validateCall(
       throw invalidArgument('logprobs', 'top alternatives must be an integer in 0..20');
     if (target.kind !== 'model') throw invalidArgument('logprobs', 'applies to language models');
     if (choices !== undefined) throw invalidArgument('logprobs', 'cannot be combined with choices');
-    if (input.stream) throw invalidArgument('logprobs', 'is not supported with stream: true yet');
   }
 
   const call: Call = {
