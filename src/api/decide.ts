@@ -1,7 +1,13 @@
 /**
- * `POST /v1/decide` {model, prompt | messages, choices: string[2..64], id?, deadline_ms?,
- * priority?} → {model, choice, probabilities: {<choice>: p}, logprobs: {<choice>: total
- * log-probability}, usage: {prompt_tokens, completion_tokens: 0}, colo: {route, timings}}.
+ * `POST /v1/decide` {model, prompt | messages, choices: string[2..64], tickers?:
+ * string[1..64], id?, deadline_ms?, priority?} → {model, choice, probabilities:
+ * {<choice>: p}, logprobs: {<choice>: total log-probability}, usage: {prompt_tokens,
+ * completion_tokens: 0}, colo: {route, timings}}.
+ *
+ * With `tickers` (fan-out) the answer has `decisions: [{ticker, choice, probabilities,
+ * logprobs}]`, one per ticker in request order, instead of the top-level choice: each
+ * ticker's prompt is the prompt plus a short ticker suffix (src/core/ticker.ts), so the
+ * prompt is evaluated once for all of them and usage counts it once.
  *
  * Scores a closed set of answers instead of generating one: the prompt is evaluated
  * once and each choice is scored as its continuation (src/engine/score.ts), so the
@@ -22,22 +28,36 @@ const body = z.strictObject({
   prompt: z.string().optional(),
   messages: z.array(chatMessage).optional(),
   choices: z.array(z.string()),
+  tickers: z.array(z.string()).optional(),
   id: z.string().optional(),
   deadline_ms: z.number().optional(),
   priority: z.number().optional(),
 });
 
+const byChoice = (choices: readonly string[], xs: readonly number[] | undefined) =>
+  Object.fromEntries(choices.map((ch, i) => [ch, xs?.[i]]));
+
 export function decideResponse(r: CompletionResult, choices: readonly string[]) {
-  const probs = r.choiceProbs ?? [];
-  const lps = r.choiceLogprobs ?? [];
   const { promptTokens: p, completionTokens: c } = r.usage;
+  const answer = r.decisions
+    ? {
+        decisions: r.decisions.map((d) => ({
+          ticker: d.ticker,
+          choice: d.choice,
+          probabilities: byChoice(choices, d.probs),
+          logprobs: byChoice(choices, d.logprobs),
+        })),
+      }
+    : {
+        choice: r.choice,
+        probabilities: byChoice(choices, r.choiceProbs),
+        logprobs: byChoice(choices, r.choiceLogprobs),
+      };
   return {
     id: r.id,
     object: 'decision',
     model: r.route.model,
-    choice: r.choice,
-    probabilities: Object.fromEntries(choices.map((ch, i) => [ch, probs[i]])),
-    logprobs: Object.fromEntries(choices.map((ch, i) => [ch, lps[i]])),
+    ...answer,
     usage: { prompt_tokens: p, completion_tokens: c, total_tokens: p + c },
     colo: {
       route: r.route,
@@ -60,6 +80,7 @@ export const decideRoute: CallRoute = {
       prompt: b.prompt,
       messages: b.messages && toChatMessages(b.messages),
       choices: b.choices,
+      tickers: b.tickers,
       // Nothing is generated; quota reserves the prompt and one token, not a default answer's length.
       max_tokens: 1,
       temperature: 0,

@@ -4,7 +4,8 @@
  * SSE chunk objects. Unknown OpenAI fields are ignored, as OpenAI's own API does for
  * most; fields Colo cannot honour (n > 1, tools, echo...) are refused by name.
  * `logprobs` (completions: 0..5 alternatives; chat: `logprobs` + `top_logprobs` 0..20)
- * become the call's `logprobs` (top alternatives per token), local models only.
+ * become the call's `logprobs` (top alternatives per token): in the response, or per
+ * chunk when streamed (`streamLogprobs`).
  * Colo extensions: `deadline_ms`, `priority` in the body; a `colo` object (route,
  * timings) in the final response or chunk.
  */
@@ -12,7 +13,7 @@ import { newId } from '../core/ids';
 import { z } from 'zod';
 import { ERROR_INFO, invalidArgument, parsedOrInvalid, type ColoError } from '../core/errors';
 import type { CallInput } from '../core/call';
-import type { ChatMessage, CompletionResult, FinishReason } from '../core/types';
+import type { ChatMessage, CompletionResult, FinishReason, TokenLogprob } from '../core/types';
 
 const stop = z.union([z.string(), z.array(z.string())]).optional();
 
@@ -174,7 +175,12 @@ export function completionResponse(r: CompletionResult) {
     created: created(),
     model: r.route.model,
     choices: [
-      { index: 0, text: r.text, logprobs: completionLogprobs(r), finish_reason: finish(r.finishReason) },
+      {
+        index: 0,
+        text: r.text,
+        logprobs: resultLogprobs('completion', r),
+        finish_reason: finish(r.finishReason),
+      },
     ],
     usage: usage(r),
     colo: colo(r),
@@ -191,7 +197,7 @@ export function chatResponse(r: CompletionResult) {
       {
         index: 0,
         message: { role: 'assistant', content: r.text, refusal: null },
-        logprobs: chatLogprobs(r),
+        logprobs: resultLogprobs('chat', r),
         finish_reason: finish(r.finishReason),
       },
     ],
@@ -200,19 +206,17 @@ export function chatResponse(r: CompletionResult) {
   };
 }
 
-/** `/v1/completions` logprobs, as OpenAI's legacy shape: parallel arrays and text offsets. */
-function completionLogprobs(r: CompletionResult) {
-  if (!r.logprobs) return null;
+/** `/v1/completions` logprobs, as OpenAI's legacy shape: parallel arrays and text offsets from `at`. */
+function completionLogprobs(lps: readonly TokenLogprob[], at = 0) {
   const offsets: number[] = [];
-  let at = 0;
-  for (const t of r.logprobs) {
+  for (const t of lps) {
     offsets.push(at);
     at += t.token.length;
   }
   return {
-    tokens: r.logprobs.map((t) => t.token),
-    token_logprobs: r.logprobs.map((t) => t.logprob),
-    top_logprobs: r.logprobs.map((t) => Object.fromEntries(t.top.map((a) => [a.token, a.logprob]))),
+    tokens: lps.map((t) => t.token),
+    token_logprobs: lps.map((t) => t.logprob),
+    top_logprobs: lps.map((t) => Object.fromEntries(t.top.map((a) => [a.token, a.logprob]))),
     text_offset: offsets,
   };
 }
@@ -220,16 +224,37 @@ function completionLogprobs(r: CompletionResult) {
 const utf8 = (s: string): number[] => [...Buffer.from(s, 'utf8')];
 
 /** `/v1/chat/completions` logprobs: `content`, one entry per token with its UTF-8 bytes. */
-function chatLogprobs(r: CompletionResult) {
-  if (!r.logprobs) return null;
+function chatLogprobs(lps: readonly TokenLogprob[]) {
   return {
-    content: r.logprobs.map((t) => ({
+    content: lps.map((t) => ({
       token: t.token,
       logprob: t.logprob,
       bytes: utf8(t.token),
       top_logprobs: t.top.map((a) => ({ token: a.token, logprob: a.logprob, bytes: utf8(a.token) })),
     })),
     refusal: null,
+  };
+}
+
+const resultLogprobs = (kind: 'completion' | 'chat', r: CompletionResult) =>
+  !r.logprobs ? null : kind === 'chat' ? chatLogprobs(r.logprobs) : completionLogprobs(r.logprobs);
+
+export type ChunkLogprobs = ReturnType<typeof completionLogprobs> | ReturnType<typeof chatLogprobs>;
+
+/**
+ * A stream's per-chunk logprobs, as OpenAI streams them: each chunk carries the entries
+ * of the tokens it completes (chat: `content`; completions: the parallel arrays, with
+ * `text_offset` counted from the start of the answer).
+ */
+export function streamLogprobs(
+  kind: 'completion' | 'chat',
+): (lps: readonly TokenLogprob[] | undefined) => ChunkLogprobs {
+  let at = 0;
+  return (lps = []) => {
+    if (kind === 'chat') return chatLogprobs(lps);
+    const out = completionLogprobs(lps, at);
+    for (const t of lps) at += t.token.length;
+    return out;
   };
 }
 
@@ -240,6 +265,7 @@ export function tokenChunk(
   model: string,
   text: string,
   first: boolean,
+  logprobs: ChunkLogprobs | null = null,
 ) {
   if (kind === 'completion') {
     return {
@@ -247,7 +273,7 @@ export function tokenChunk(
       object: 'text_completion',
       created: created(),
       model,
-      choices: [{ index: 0, text, logprobs: null, finish_reason: null }],
+      choices: [{ index: 0, text, logprobs, finish_reason: null }],
     };
   }
   const delta = first ? { role: 'assistant', content: text } : { content: text };
@@ -256,7 +282,7 @@ export function tokenChunk(
     object: 'chat.completion.chunk',
     created: created(),
     model,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: null }],
+    choices: [{ index: 0, delta, logprobs, finish_reason: null }],
   };
 }
 

@@ -113,7 +113,8 @@ export function validateCall(
 
   // 6. scoring, fan-out, format
   const choices = input.choices === undefined ? undefined : checkChoices(input.choices, target, limits);
-  const tickers = input.tickers === undefined ? undefined : checkTickers(input.tickers, limits);
+  const tickers =
+    input.tickers === undefined ? undefined : checkTickers(input.tickers, target, choices, limits);
   const responseFormat = checkFormat(input.response_format, target, choices);
   const logprobs = input.logprobs;
   if (logprobs !== undefined) {
@@ -121,7 +122,6 @@ export function validateCall(
       throw invalidArgument('logprobs', 'top alternatives must be an integer in 0..20');
     if (target.kind !== 'model') throw invalidArgument('logprobs', 'applies to language models');
     if (choices !== undefined) throw invalidArgument('logprobs', 'cannot be combined with choices');
-    if (input.stream) throw invalidArgument('logprobs', 'is not supported with stream: true yet');
   }
 
   const call: Call = {
@@ -221,11 +221,36 @@ function checkChoices(choices: readonly string[], target: CallTarget, limits: Ca
   return choices.slice();
 }
 
-function checkTickers(tickers: readonly string[], limits: CallLimits): string[] {
+/**
+ * A ticker is written into the prompt (src/core/ticker.ts), so it is held to ticker
+ * characters: letters, digits and `. - : ^ / = _`, 1..16 of them (BRK.B, 005930.KS,
+ * ^GSPC, EUR/USD, CL=F); no spaces or newlines that could steer the prompt.
+ */
+const TICKER = /^[A-Za-z0-9.\-:^/=_]{1,16}$/;
+
+function checkTickers(
+  tickers: readonly string[],
+  target: CallTarget,
+  choices: readonly string[] | undefined,
+  limits: CallLimits,
+): string[] {
+  if (target.kind === 'classifier')
+    throw invalidArgument('tickers', 'a classifier reads the whole text; fan-out needs choices or a skill');
+  if (target.kind === 'model' && choices === undefined)
+    throw invalidArgument('tickers', 'fan-out on a model needs choices (or a skill that supports tickers)');
   if (tickers.length === 0 || tickers.length > limits.maxTickers)
     throw invalidArgument('tickers', `give 1..${limits.maxTickers} tickers`);
-  for (const t of tickers)
-    if (!/^[A-Za-z0-9.\-:^]{1,16}$/.test(t)) throw invalidArgument('tickers', `"${t}" is not a ticker`);
+  const seen = new Set<string>();
+  for (const t of tickers) {
+    if (!TICKER.test(t))
+      throw invalidArgument(
+        'tickers',
+        `"${t.slice(0, 32)}" is not a ticker (1..16 of A-Z a-z 0-9 . - : ^ / = _)`,
+      );
+    const key = t.toUpperCase();
+    if (seen.has(key)) throw invalidArgument('tickers', `"${t}" appears twice`);
+    seen.add(key);
+  }
   return tickers.slice();
 }
 

@@ -24,6 +24,8 @@ export interface AuditRecord {
   /** The model the request asked for. */
   model: string;
   skill?: string | undefined;
+  /** Fan-out: the tickers the request asked about, in request order. */
+  tickers?: string[] | undefined;
   /** Who answered; absent when the request failed before routing. */
   route?: { kind: RouteKind; provider: string; model: string; cached: boolean } | undefined;
   tokens: { prompt: number; completion: number };
@@ -137,6 +139,7 @@ export function buildAuditRecord(
     keyId: req.keyId ?? '',
     model: req.model,
     skill: req.skill,
+    tickers: req.tickers,
     route: result
       ? {
           kind: result.route.kind,

@@ -3,6 +3,7 @@
  * cache, skills) speaks. The wire (FlatBuffers, OpenAI JSON) is decoded into these at
  * the edge and encoded from them on the way out.
  */
+import { tickerSuffix } from './ticker';
 
 export type Role = 'system' | 'user' | 'assistant';
 
@@ -63,7 +64,11 @@ export interface InferenceRequest {
    * (0..20); undefined: none. Local models only.
    */
   logprobs?: number | undefined;
-  /** Fan-out: one signal per ticker, sharing the prompt prefix. */
+  /**
+   * Fan-out: one answer per ticker (with `choices`: a decision each; with a skill that
+   * supports it: a signal each), every ticker's prompt sharing the evaluated prompt as a
+   * common prefix (src/core/ticker.ts).
+   */
   tickers?: string[] | undefined;
   /** Caller identity, filled in by auth, never by the client. */
   tenant?: string | undefined;
@@ -117,6 +122,17 @@ export interface Signal {
   abstain: boolean;
 }
 
+/** One ticker's scored choices (a `choices` request with `tickers`). */
+export interface TickerDecision {
+  ticker: string;
+  /** The most probable choice. */
+  choice: string;
+  /** Each choice's probability, in request order (sums to 1). */
+  probs: number[];
+  /** Each choice's total log-probability, in request order (the WebSocket Result carries probabilities only). */
+  logprobs?: number[] | undefined;
+}
+
 /** One generated token and its log-probability (natural log), with the top alternatives. */
 export interface TokenLogprob {
   token: string;
@@ -140,6 +156,8 @@ export interface CompletionResult {
   choiceProbs?: number[] | undefined;
   /** Total log-probability of each choice (request order). */
   choiceLogprobs?: number[] | undefined;
+  /** For `choices` requests with `tickers`: one decision per ticker, in request order (`choice` unset). */
+  decisions?: TickerDecision[] | undefined;
   /** For classifier calls: each text's label, confidence and per-label probabilities. */
   classifications?:
     | { label: string; confidence: number; probs: Record<string, number>; escalate?: boolean | undefined }[]
@@ -152,7 +170,11 @@ export interface CompletionResult {
 
 /** Receives streamed text as it is produced. Must not throw. */
 export interface TokenSink {
-  onToken(text: string): void;
+  /**
+   * `logprobs`: when the request asked for them, the entries of the tokens this text
+   * completes (OpenAI's per-chunk logprobs); a chunk may carry none.
+   */
+  onToken(text: string, logprobs?: readonly TokenLogprob[]): void;
 }
 
 /** Anything that can complete a request: the engine, the gateway, the router. */
@@ -171,14 +193,23 @@ export const DEFAULT_SAMPLING: Readonly<SamplingParams> = Object.freeze({
 /**
  * Characters of a request's input text, for token estimates before a tokenizer has
  * seen it: the prompt, the classifier inputs, and each chat message's content plus
- * `perMessage` characters for its share of the chat template.
+ * `perMessage` characters for its share of the chat template. Scoring evaluates its
+ * choices as input too (one space each for the join), once per ticker on a fan-out,
+ * and each ticker adds its prompt suffix (src/core/ticker.ts).
  */
 export function promptChars(
-  req: Pick<InferenceRequest, 'prompt' | 'messages' | 'inputs'>,
+  req: Pick<InferenceRequest, 'prompt' | 'messages' | 'inputs' | 'choices' | 'tickers'>,
   perMessage: number,
 ): number {
   let chars = req.prompt?.length ?? 0;
   if (req.messages) for (const m of req.messages) chars += m.content.length + perMessage;
   if (req.inputs) for (const t of req.inputs) chars += t.length;
+  const chat = req.prompt === undefined;
+  if (req.tickers) for (const t of req.tickers) chars += tickerSuffix(t, chat).length;
+  if (req.choices) {
+    let c = 0;
+    for (const x of req.choices) c += x.length + 1;
+    chars += c * Math.max(1, req.tickers?.length ?? 0);
+  }
   return chars;
 }

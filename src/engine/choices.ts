@@ -60,6 +60,13 @@ export function commonPrefix(a: readonly number[], b: readonly number[]): number
   return k;
 }
 
+/** Length of the token prefix every sequence shares (the whole sequence when there is one). */
+export function sharedPrefixLength(seqs: readonly (readonly number[])[]): number {
+  let k = seqs[0]?.length ?? 0;
+  for (let i = 1; i < seqs.length && k > 0; i++) k = Math.min(k, commonPrefix(seqs[0]!, seqs[i]!));
+  return k;
+}
+
 /**
  * For each trie node (a token prefix, keyed by its tokens joined with ','), the tokens
  * that follow it in some choice: the logits asked for after evaluating that prefix.
@@ -74,6 +81,19 @@ export function nextTokensByPrefix<T extends number>(conts: readonly (readonly T
       s.add(c[d]!);
     }
   return new Map([...out].map(([k, s]) => [k, [...s]]));
+}
+
+/**
+ * The trie nodes (keyed like nextTokensByPrefix) whose next-token logits are read: those
+ * before a scored token, i.e. at depth from[i]..len-1 of continuation i. A ticker's
+ * suffix tokens (depth < from[i]) are evaluated without logits.
+ */
+export function scoredPrefixes(conts: readonly (readonly number[])[], from: readonly number[]): Set<string> {
+  const out = new Set<string>();
+  conts.forEach((c, i) => {
+    for (let d = from[i] ?? 0; d < c.length; d++) out.add(c.slice(0, d).join(','));
+  });
+  return out;
 }
 
 /** Softmax of total log-probabilities (numerically stable); sums to 1. */

@@ -44,10 +44,11 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
     cancelReason ??= reason;
   });
   const input = withBos(m, renderPrompt(m.model, task));
+  const progress: DecodeProgress = { completionTokens: 0 };
   const a: Active = {
-    outbox: new Outbox(port, input.length),
+    outbox: new Outbox(port, input.length, () => progress.logprobs),
     promptTokens: input.length,
-    progress: { completionTokens: 0 },
+    progress,
   };
   active.add(a);
   try {
@@ -91,7 +92,6 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
           promptTokens: input.length,
           completionTokens: res.completionTokens,
           stats: res.stats,
-          logprobs: a.progress.logprobs,
         });
     } catch (err) {
       m.gate.running--;

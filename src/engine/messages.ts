@@ -4,7 +4,9 @@
  * A generate task carries a MessagePort. Over it the worker streams text: the first
  * chunk as a WorkerFirst object (it carries the prompt's token count, so usage is
  * known even if the thread dies), every later chunk as a bare string (the hot path:
- * no object per token; text ready in the same tick goes as one message), and ends
+ * no object per token; text ready in the same tick goes as one message) or, for a
+ * generation that asked for logprobs, as a WorkerText with the entries recorded since
+ * the last message (streamed logprobs, OpenAI's per-chunk shape), and ends
  * with exactly one WorkerDone (which may carry the last text) or WorkerFailed. The
  * main thread sends a CancelReason string to stop early. Ordering on one port is
  * guaranteed, so the final message always follows the last chunk.
@@ -46,6 +48,9 @@ export interface GenerateTask {
 /**
  * Scores `choices` as continuations of the prompt (src/engine/score.ts): nothing is
  * generated; the port gets one WorkerDone carrying `choiceLogprobs` (or WorkerFailed).
+ * With `tickers`, the choices are scored after each ticker's prompt (the prompt plus
+ * its ticker suffix, src/core/ticker.ts), the shared prefix evaluated once, and
+ * `choiceLogprobs` holds tickers × choices values, ticker-major.
  */
 export interface ScoreTask {
   kind: 'score';
@@ -53,6 +58,7 @@ export interface ScoreTask {
   prompt?: string | undefined;
   messages?: ChatMessage[] | undefined;
   choices: string[];
+  tickers?: string[] | undefined;
   priority: number;
 }
 
@@ -78,6 +84,15 @@ export interface WorkerFirst {
   type: 'first';
   text: string;
   promptTokens: number;
+  /** When the task asked for logprobs: the entries recorded so far (they may run ahead of the text). */
+  logprobs?: TokenLogprob[] | undefined;
+}
+
+/** Later text of a generation that asked for logprobs, with the entries recorded since the last message. */
+export interface WorkerText {
+  type: 'text';
+  text: string;
+  logprobs: TokenLogprob[];
 }
 
 /** What one generation measured, for the main thread's rate estimator (src/engine/estimator.ts). */
@@ -100,9 +115,9 @@ export interface WorkerDone {
   /** Text not yet sent (merged into the final message). */
   text: string;
   stats: DecodeStats;
-  /** When the task asked for logprobs: one entry per generated token. */
+  /** When the task asked for logprobs: the entries not sent with earlier text (one entry per generated token in all). */
   logprobs?: TokenLogprob[] | undefined;
-  /** Score tasks: each choice's total log-probability, in request order. */
+  /** Score tasks: each choice's total log-probability, in request order (per ticker, ticker-major). */
   choiceLogprobs?: number[] | undefined;
 }
 
@@ -114,7 +129,7 @@ export interface WorkerFailed {
   completionTokens: number;
 }
 
-export type WorkerPortMessage = string | WorkerFirst | WorkerDone | WorkerFailed;
+export type WorkerPortMessage = string | WorkerFirst | WorkerText | WorkerDone | WorkerFailed;
 
 export interface WorkerInfo {
   modelName: string;

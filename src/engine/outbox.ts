@@ -4,21 +4,40 @@
  * to a buffer flushed by one microtask, so text produced in the same tick (held bytes
  * released together, the last chunk and the final message) crosses the thread
  * boundary as one message, and the last text rides on the final message itself.
+ *
+ * A generation that records logprobs sends, with each text, the entries recorded since
+ * the last message (they may run ahead of the text: a stop string or an incomplete
+ * UTF-8 character holds text back, never an entry); the main thread lines them up with
+ * the text (src/engine/pool.ts). Without logprobs the messages stay bare strings.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { WorkerDone, WorkerFailed, WorkerFirst } from './messages';
+import type { TokenLogprob } from '../core/types';
+import type { WorkerDone, WorkerFailed, WorkerFirst, WorkerText } from './messages';
 
 export class Outbox {
   private buf = '';
   private scheduled = false;
   private started = false;
   private closed = false;
+  /** Logprob entries already sent. */
+  private sentLps = 0;
   private readonly flushNow = () => this.flush();
 
+  /** `logprobs`: the generation's recorded entries, when it records them (read at each send). */
   constructor(
     private readonly port: MessagePort,
     private readonly promptTokens: number,
+    private readonly logprobs: () => TokenLogprob[] | undefined = () => undefined,
   ) {}
+
+  /** Entries recorded since the last send; undefined when the generation records none. */
+  private newLogprobs(): TokenLogprob[] | undefined {
+    const all = this.logprobs();
+    if (!all) return undefined;
+    const out = all.slice(this.sentLps);
+    this.sentLps = all.length;
+    return out;
+  }
 
   /** Whether any text has been sent (or is buffered). */
   get sentText(): boolean {
@@ -29,7 +48,12 @@ export class Outbox {
     if (text.length === 0 || this.closed) return;
     if (!this.started) {
       this.started = true;
-      const first: WorkerFirst = { type: 'first', text, promptTokens: this.promptTokens };
+      const first: WorkerFirst = {
+        type: 'first',
+        text,
+        promptTokens: this.promptTokens,
+        logprobs: this.newLogprobs(),
+      };
       this.port.postMessage(first);
       return;
     }
@@ -45,7 +69,7 @@ export class Outbox {
     if (this.closed) return;
     this.closed = true;
     if (msg.type === 'done') {
-      const done: WorkerDone = { ...msg, text: this.buf };
+      const done: WorkerDone = { ...msg, text: this.buf, logprobs: this.newLogprobs() };
       this.buf = '';
       this.port.postMessage(done);
     } else {
@@ -59,6 +83,9 @@ export class Outbox {
     if (this.buf.length === 0) return;
     const text = this.buf;
     this.buf = '';
-    this.port.postMessage(text);
+    const logprobs = this.newLogprobs();
+    if (!logprobs) return this.port.postMessage(text);
+    const msg: WorkerText = { type: 'text', text, logprobs };
+    this.port.postMessage(msg);
   }
 }

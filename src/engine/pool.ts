@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { ColoError, toColoError } from '../core/errors';
-import type { CompletionResult, InferenceRequest, TokenLogprob, TokenSink } from '../core/types';
+import type { CompletionResult, InferenceRequest, TokenSink } from '../core/types';
 import { ServiceEstimator } from './estimator';
 import type {
   CancelReason,
@@ -36,6 +36,7 @@ import { deadlineOf, promptChars } from './deadline';
 import { timerDelay } from '../core/deadline';
 import { argmax, softmax } from './choices';
 import { checkGrammarSchema } from './grammar-schema';
+import { LogprobLineup, trimLogprobs } from './logprobs';
 
 export interface ModelPoolOptions {
   name: string;
@@ -86,6 +87,8 @@ interface Pending extends Job {
   /** Set once dispatched. */
   cancel?: (reason: CancelReason) => void;
   texts: string[];
+  /** Set when the request asked for logprobs. */
+  logprobs?: LogprobLineup | undefined;
   /** Exact once the worker's first message arrives. */
   workerPromptTokens: number;
   settled: boolean;
@@ -110,17 +113,25 @@ export function workerFile(): string {
 function scoredChoices(
   choices: readonly string[],
   logprobs: number[],
-): Pick<CompletionResult, 'choice' | 'choiceProbs' | 'choiceLogprobs'> {
+): Pick<CompletionResult, 'text' | 'choice' | 'choiceProbs' | 'choiceLogprobs'> {
   const probs = softmax(logprobs);
-  return { choice: choices[argmax(probs)], choiceProbs: probs, choiceLogprobs: logprobs };
+  const choice = choices[argmax(probs)]!;
+  return { text: choice, choice, choiceProbs: probs, choiceLogprobs: logprobs };
 }
 
-/** The entries of the tokens that made the final text (a stop string cuts the text, not the list). */
-function trimLogprobs(lps: TokenLogprob[], textLength: number): TokenLogprob[] {
-  let n = 0;
-  let chars = 0;
-  while (n < lps.length && chars + lps[n]!.token.length <= textLength) chars += lps[n++]!.token.length;
-  return lps.slice(0, n);
+/** A fan-out score task's answer: one decision per ticker (`logprobs` is tickers × choices, ticker-major). */
+function tickerDecisions(
+  tickers: readonly string[],
+  choices: readonly string[],
+  logprobs: number[],
+): Pick<CompletionResult, 'decisions' | 'text'> {
+  const n = choices.length;
+  const decisions = tickers.map((ticker, t) => {
+    const lps = logprobs.slice(t * n, (t + 1) * n);
+    const probs = softmax(lps);
+    return { ticker, choice: choices[argmax(probs)]!, probs, logprobs: lps };
+  });
+  return { decisions, text: decisions.map((d) => `${d.ticker}: ${d.choice}`).join('\n') };
 }
 
 export class ModelPool {
@@ -281,6 +292,7 @@ export class ModelPool {
         resolve,
         reject,
         texts: [],
+        logprobs: req.logprobs !== undefined && !req.choices ? new LogprobLineup() : undefined,
         workerPromptTokens: 0,
         settled: false,
         signal,
@@ -342,18 +354,22 @@ export class ModelPool {
     p.trace.markDispatched();
     const { port1, port2 } = new MessageChannel();
     p.cancel = (reason) => port1.postMessage(reason);
+    const lineup = p.logprobs;
     const onText = (text: string) => {
       p.tokens++;
       p.trace.markToken();
       p.texts.push(text);
-      p.sink?.onToken(text);
+      if (lineup) p.sink?.onToken(text, lineup.take(text));
+      else p.sink?.onToken(text);
     };
     port1.on('message', (msg: WorkerPortMessage) => {
       if (typeof msg === 'string') return onText(msg);
+      lineup?.add(msg.type === 'error' ? undefined : msg.logprobs);
       if (msg.type === 'first') {
         p.workerPromptTokens = msg.promptTokens;
         return onText(msg.text);
       }
+      if (msg.type === 'text') return onText(msg.text);
       port1.close();
       if (msg.type === 'error') {
         if (msg.error.code === 'WORKER_CRASHED') this.crashFailures++;
@@ -371,6 +387,7 @@ export class ModelPool {
           prompt: p.req.prompt,
           messages: p.req.messages,
           choices: p.req.choices,
+          tickers: p.req.tickers,
           priority: p.req.priority,
         }
       : {
@@ -440,17 +457,19 @@ export class ModelPool {
     }
     const timings = p.trace.finish();
     this.settle(p);
+    const lps = msg.choiceLogprobs;
+    const { choices, tickers } = p.req;
     const scored =
-      msg.choiceLogprobs && p.req.choices ? scoredChoices(p.req.choices, msg.choiceLogprobs) : {};
+      !lps || !choices ? {} : tickers ? tickerDecisions(tickers, choices, lps) : scoredChoices(choices, lps);
     p.resolve({
       id: p.req.id,
-      text: scored.choice ?? text(),
+      text: text(),
       finishReason: msg.finishReason,
       usage,
       route: { kind: 'local', provider: 'local', model: this.name, cached: false },
       timings,
       ...scored,
-      logprobs: msg.logprobs && trimLogprobs(msg.logprobs, text().length),
+      logprobs: p.logprobs && trimLogprobs(p.logprobs.all, text().length),
     });
   }
 

@@ -11,6 +11,12 @@
  * copying the vocabulary across the native boundary. The last token of a choice is never
  * evaluated: only the logits before it are needed, so single-token choices cost the
  * prompt's evaluation and nothing more.
+ *
+ * Fan-out (`tickers`): each ticker's prompt is the prompt plus a short suffix
+ * (src/core/ticker.ts). Their common token prefix is the root of the walk, evaluated
+ * once (or reused from the KV cache); each ticker's suffix tokens lead its choices'
+ * branches, so the suffix is evaluated once per ticker and only the choices' tokens
+ * count toward a choice's log-probability.
  */
 import type { ControlledEvaluateInputItem, LlamaContextSequence, Token } from 'node-llama-cpp';
 import { ColoError, toColoError } from '../core/errors';
@@ -19,7 +25,16 @@ import type { LoadedModel } from './load';
 import { renderPrompt } from './prompt';
 import { Outbox } from './outbox';
 import { trackActive, untrackActive, withBos, toEvaluationPriority, type Active } from './generate';
-import { commonPrefix, continuationText, continuationTokens, nextTokensByPrefix, trieOrder } from './choices';
+import { withTicker } from '../core/ticker';
+import {
+  commonPrefix,
+  continuationText,
+  continuationTokens,
+  nextTokensByPrefix,
+  scoredPrefixes,
+  sharedPrefixLength,
+  trieOrder,
+} from './choices';
 
 /** The next-token distribution after some tokens, restricted to the tokens asked for. */
 interface Dist {
@@ -34,7 +49,13 @@ export async function score(m: LoadedModel, task: ScoreTask): Promise<void> {
   port.on('message', (reason: CancelReason) => {
     cancelReason ??= reason;
   });
-  const input = withBos(m, renderPrompt(m.model, task));
+  // One prompt per ticker (fan-out), or the prompt alone. The walk starts after their
+  // common token prefix, evaluated once; each ticker's suffix is a trie branch like a
+  // choice's tokens, and only the choices' tokens are scored.
+  const variants = task.tickers ? task.tickers.map((t) => withTicker(task, t)) : [task];
+  const inputs = variants.map((v) => withBos(m, renderPrompt(m.model, v)));
+  const shared = sharedPrefixLength(inputs);
+  const input = inputs[0]!.slice(0, shared);
   const a: Active = {
     outbox: new Outbox(port, input.length),
     promptTokens: input.length,
@@ -42,7 +63,19 @@ export async function score(m: LoadedModel, task: ScoreTask): Promise<void> {
   };
   trackActive(a);
   try {
-    const conts = task.choices.map((c) => choiceTokens(m, task, input, c));
+    if (shared === 0)
+      throw new ColoError('INVALID_ARGUMENT', "the tickers' prompts share no token prefix", {
+        field: 'prompt',
+      });
+    const conts: Token[][] = [];
+    const from: number[] = [];
+    variants.forEach((v, t) => {
+      const suffix = inputs[t]!.slice(shared);
+      for (const c of task.choices) {
+        conts.push([...suffix, ...choiceTokens(m, v, inputs[t]!, c)]);
+        from.push(suffix.length);
+      }
+    });
     const longest = Math.max(...conts.map((c) => c.length));
     if (input.length + longest >= m.info.contextSize)
       throw new ColoError(
@@ -55,7 +88,15 @@ export async function score(m: LoadedModel, task: ScoreTask): Promise<void> {
     m.gate.running++;
     const t0 = performance.now();
     try {
-      const r = await walk(m, seq, input, conts, toEvaluationPriority(task.priority), () => cancelReason);
+      const r = await walk(
+        m,
+        seq,
+        input,
+        conts,
+        from,
+        toEvaluationPriority(task.priority),
+        () => cancelReason,
+      );
       m.gate.running--;
       m.sequences.release(seq);
       // Every trie node below the root is one evaluated token: input the caller is charged for.
@@ -82,12 +123,17 @@ export async function score(m: LoadedModel, task: ScoreTask): Promise<void> {
   }
 }
 
-/** A choice's tokens after the prompt (src/engine/choices.ts says how it is joined). */
-function choiceTokens(m: LoadedModel, task: ScoreTask, input: Token[], choice: string): Token[] {
+/** A choice's tokens after a prompt (src/engine/choices.ts says how it is joined). */
+function choiceTokens(
+  m: LoadedModel,
+  v: { prompt?: string | undefined },
+  input: Token[],
+  choice: string,
+): Token[] {
   // Chat: the choice starts the model's turn, tokenized as a text start.
-  if (task.prompt === undefined) return m.model.tokenize(choice);
-  const text = continuationText(task.prompt, choice);
-  const whole = withBos(m, m.model.tokenize(task.prompt + text));
+  if (v.prompt === undefined) return m.model.tokenize(choice);
+  const text = continuationText(v.prompt, choice);
+  const whole = withBos(m, m.model.tokenize(v.prompt + text));
   const toks = continuationTokens(input, whole, () => m.model.tokenize(text, false, 'trimLeadingSpace'));
   if (toks.length === 0)
     throw new ColoError('INVALID_ARGUMENT', `"${choice}" has no tokens`, { field: 'choices' });
@@ -107,17 +153,29 @@ async function walk(
   seq: LlamaContextSequence,
   prompt: Token[],
   conts: Token[][],
+  /** Per continuation, where its scored tokens start (after a ticker's suffix). */
+  from: readonly number[],
   evaluationPriority: 1 | 2 | 3 | 4 | 5,
   cancelled: () => CancelReason | undefined,
 ): Promise<{ logprobs: number[]; evaluated: number; cancelled?: Finish }> {
   const { gate } = m;
   const next = nextTokensByPrefix(conts);
-  const ask = (prefix: readonly Token[]) => ({
-    generateNext: {
-      logits: { filter: { tokens: next.get(prefix.join(','))!, includeMax: true } },
-      totalLogitWeight: true,
-    },
-  });
+  // Logits only where a scored token follows: not inside a ticker's suffix.
+  const scored = scoredPrefixes(conts, from);
+  const ask = (prefix: readonly Token[]) => {
+    const key = prefix.join(',');
+    if (!scored.has(key)) return undefined;
+    return {
+      generateNext: {
+        logits: { filter: { tokens: next.get(key)!, includeMax: true } },
+        totalLogitWeight: true,
+      },
+    };
+  };
+  const item = (t: Token, prefix: readonly Token[]): ControlledEvaluateInputItem => {
+    const a = ask(prefix);
+    return a ? [t, a] : t;
+  };
   const evaluate = async (items: ControlledEvaluateInputItem[]) => {
     const held = gate.pass();
     if (held) await held;
@@ -134,9 +192,9 @@ async function walk(
   await gate.edit(() => seq.adaptStateToTokens(prompt.slice(0, -1), false));
   const toEval = prompt.slice(seq.nextTokenIndex);
   const items: ControlledEvaluateInputItem[] = toEval.slice(0, -1);
-  items.push([toEval.at(-1)!, ask([])]);
+  items.push(item(toEval.at(-1)!, []));
   const out = await evaluate(items);
-  const dists: Dist[] = [dist(out[items.length - 1])];
+  const dists: (Dist | undefined)[] = [scored.has('') ? dist(out[items.length - 1]) : undefined];
   let evaluated = toEval.length;
 
   // 2. Depth-first over the trie: `path` is what the sequence holds past the prompt.
@@ -158,14 +216,14 @@ async function walk(
     if (need.length > k) {
       const branch: ControlledEvaluateInputItem[] = need
         .slice(k)
-        .map((t, j) => [t, ask(need.slice(0, k + j + 1))] as ControlledEvaluateInputItem);
+        .map((t, j) => item(t, need.slice(0, k + j + 1)));
       const res = await evaluate(branch);
-      for (let j = 0; j < branch.length; j++) dists.push(dist(res[j]));
+      for (let j = 0; j < branch.length; j++) dists.push(Array.isArray(branch[j]) ? dist(res[j]) : undefined);
       evaluated += branch.length;
       path = need;
     }
     let lp = 0;
-    for (let d = 0; d < cont.length; d++) lp += logprob(dists[d]!, cont[d]!);
+    for (let d = from[i]!; d < cont.length; d++) lp += logprob(dists[d]!, cont[d]!);
     logprobs[i] = lp;
   }
   return { logprobs, evaluated };

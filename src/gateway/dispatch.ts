@@ -11,7 +11,7 @@
  * CANCELLED as its reason.
  */
 import { ColoError, type ErrorCode } from '../core/errors';
-import type { FinishReason, TokenSink } from '../core/types';
+import type { FinishReason, TokenLogprob, TokenSink } from '../core/types';
 import { Attempt, HEDGE_LOST, type HeadOutcome } from './attempt';
 import { hedgeChannel, retryChannel } from './events';
 import type { Planner } from './planner';
@@ -41,6 +41,8 @@ export interface DispatchResult {
   textChunks: number;
   firstAttemptAt: number;
   firstTokenAt: number;
+  /** The upstream's logprob entries, in order, when it sent any. */
+  logprobs: TokenLogprob[] | undefined;
 }
 
 type Wake = HeadOutcome | 'hedge';
@@ -65,14 +67,17 @@ export async function dispatch(ctx: DispatchContext): Promise<DispatchResult> {
     let completionTokens: number | undefined;
     let textChunks = 0;
     let firstTokenAt = 0;
+    let logprobs: TokenLogprob[] | undefined;
     const take = (c: ProviderChunk): void => {
       if (c.kind === 'text') {
         if (firstTokenAt === 0) firstTokenAt = ctx.now();
         text += c.text;
         textChunks++;
+        if (c.logprobs) (logprobs ??= []).push(...c.logprobs);
         if (ctx.sink) {
           sent = true;
-          ctx.sink.onToken(c.text);
+          if (c.logprobs) ctx.sink.onToken(c.text, c.logprobs);
+          else ctx.sink.onToken(c.text);
         }
       } else if (c.kind === 'usage') {
         if (c.promptTokens !== undefined) promptTokens = c.promptTokens;
@@ -104,6 +109,7 @@ export async function dispatch(ctx: DispatchContext): Promise<DispatchResult> {
         textChunks,
         firstAttemptAt: state.firstAttemptAt,
         firstTokenAt,
+        logprobs,
       };
     } catch (thrown) {
       const err = thrown instanceof ColoError ? thrown : a.toError(thrown);

@@ -149,6 +149,15 @@ export class Gateway implements Completer {
     if (this.closed) throw new ColoError('SHUTTING_DOWN', 'gateway is closed');
     const route = this.routes.get(req.model);
     if (!route) throw new ColoError('MODEL_NOT_FOUND', `no remote model '${req.model}'`);
+    // Logprobs go only to targets whose provider returns them.
+    const targets =
+      req.logprobs === undefined ? route.targets : route.targets.filter((t) => t.provider.logprobs === true);
+    if (targets.length === 0)
+      throw new ColoError(
+        'INVALID_ARGUMENT',
+        `logprobs: remote model '${req.model}' (${route.targets.map((t) => t.provider.name).join(', ')}) does not return logprobs`,
+        { field: 'logprobs' },
+      );
     if ((req.prompt === undefined) === (req.messages === undefined)) {
       throw new ColoError('INVALID_ARGUMENT', 'exactly one of prompt and messages must be set', {
         field: 'prompt',
@@ -170,7 +179,7 @@ export class Gateway implements Completer {
     signal.addEventListener('abort', onCancel, { once: true });
     this.inflight.add(ctl);
     const planner = new Planner(
-      orderTargets(route.alias.policy, route.targets, this.random),
+      orderTargets(route.alias.policy, targets, this.random),
       this.cfg.retry,
       this.random,
     );
@@ -182,6 +191,7 @@ export class Gateway implements Completer {
           messages: req.messages,
           sampling: req.sampling,
           responseSchema: req.responseSchema ? (JSON.parse(req.responseSchema) as unknown) : undefined,
+          logprobs: req.logprobs,
         },
         planner,
         hedgeDelayMs: route.alias.hedgeDelayMs,
@@ -222,6 +232,7 @@ export class Gateway implements Completer {
           ttftUs: Math.round(((r.firstTokenAt || end) - t0) * 1000),
           totalUs: Math.round((end - t0) * 1000),
         },
+        logprobs: req.logprobs === undefined ? undefined : (r.logprobs ?? []),
       };
     } catch (err) {
       const e = err instanceof ColoError ? err : new ColoError('INTERNAL', 'internal error', { cause: err });
@@ -236,6 +247,11 @@ export class Gateway implements Completer {
 
   hasModel(name: string): boolean {
     return this.routes.has(name);
+  }
+
+  /** Whether some target of the model returns logprobs (a logprobs request goes to those only). */
+  supportsLogprobs(name: string): boolean {
+    return this.routes.get(name)?.targets.some((t) => t.provider.logprobs === true) ?? false;
   }
 
   listModels(): ModelInfo[] {

@@ -215,6 +215,16 @@ function decodeResult(r: fb.Result): ServerMessage {
     result.choice = choice;
     result.choiceProbs = Array.from(r.choiceProbsArray() ?? []);
   }
+  if (r.decisionsLength() > 0) {
+    const d = new fb.Decision();
+    result.decisions = [];
+    for (let i = 0; i < r.decisionsLength(); i++) {
+      r.decisions(i, d);
+      // The wire carries probabilities (float32) only; log-probabilities stay on HTTP.
+      const probs = Array.from(d.choiceProbsArray() ?? []);
+      result.decisions.push({ ticker: d.ticker() ?? '', choice: d.choice() ?? '', probs });
+    }
+  }
   const cost = Number(r.costMicros());
   if (cost > 0) result.costMicros = cost;
   return { kind: 'result', result, skill: r.skill() || undefined, signals };

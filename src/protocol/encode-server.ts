@@ -8,7 +8,7 @@
  */
 import * as flatbuffers from 'flatbuffers';
 import type { ColoError } from '../core/errors';
-import type { CompletionResult, RouteKind } from '../core/types';
+import type { CompletionResult, RouteKind, TickerDecision } from '../core/types';
 import { errorCodeToWire, finishReasonToWire, routeKindToWire } from './enums';
 import * as fb from './generated/colo_generated';
 import type { Signal } from './signal';
@@ -70,6 +70,7 @@ export class ServerFrameEncoder {
     const signalsOff = signals && signals.length > 0 ? this.signals(signals) : 0;
     const choiceOff = r.choice !== undefined ? writeString(b, r.choice) : 0;
     const probsOff = r.choiceProbs ? fb.Result.createChoiceProbsVector(b, r.choiceProbs) : 0;
+    const decisionsOff = r.decisions ? this.decisions(r.decisions) : 0;
     const usageOff = fb.Usage.createUsage(b, u32(r.usage.promptTokens), u32(r.usage.completionTokens));
     const providerOff = writeString(b, r.route.provider);
     const modelOff = writeString(b, r.route.model);
@@ -98,6 +99,7 @@ export class ServerFrameEncoder {
     if (choiceOff) fb.Result.addChoice(b, choiceOff);
     if (probsOff) fb.Result.addChoiceProbs(b, probsOff);
     if (r.costMicros) fb.Result.addCostMicros(b, u64(r.costMicros));
+    if (decisionsOff) fb.Result.addDecisions(b, decisionsOff);
     return this.finish(fb.ServerBody.Result, fb.Result.endResult(b), opts);
   }
 
@@ -151,6 +153,23 @@ export class ServerFrameEncoder {
       );
     }
     return fb.Result.createSignalsVector(b, offs);
+  }
+
+  private decisions(decisions: readonly TickerDecision[]): flatbuffers.Offset {
+    const b = this.b;
+    const offs = new Array<flatbuffers.Offset>(decisions.length);
+    for (let i = 0; i < decisions.length; i++) {
+      const d = decisions[i]!;
+      const ticker = writeString(b, d.ticker);
+      const choice = writeString(b, d.choice);
+      const probs = fb.Decision.createChoiceProbsVector(b, d.probs);
+      fb.Decision.startDecision(b);
+      fb.Decision.addTicker(b, ticker);
+      fb.Decision.addChoice(b, choice);
+      fb.Decision.addChoiceProbs(b, probs);
+      offs[i] = fb.Decision.endDecision(b);
+    }
+    return fb.Result.createDecisionsVector(b, offs);
   }
 
   private begin(): flatbuffers.Builder {

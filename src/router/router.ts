@@ -43,6 +43,8 @@ export interface ClassifierRoute {
 /** What the router needs of the remote gateway. */
 export interface RemoteRoute extends Completer {
   hasModel(name: string): boolean;
+  /** Whether some target of the model returns logprobs; a request with logprobs goes only to those. */
+  supportsLogprobs?(name: string): boolean;
   complete(
     req: InferenceRequest,
     sink: TokenSink | null,
@@ -154,23 +156,33 @@ export class Router {
         const pool = this.opts.engine.pool(req.model);
         const local = pool ? this.opts.localRoutes?.[pool.name] : undefined;
         const remoteModel = pool ? local?.fallback : req.model;
+        if (req.tickers && !pool)
+          throw new ColoError(
+            'INVALID_ARGUMENT',
+            `tickers: fan-out scores on a local model; "${req.model}" is a remote target`,
+            { field: 'tickers' },
+          );
         if (req.choices && !pool)
           throw new ColoError(
             'INVALID_ARGUMENT',
             `choices: scoring needs a local model; "${req.model}" is a remote target`,
             { field: 'choices' },
           );
-        if (req.logprobs !== undefined && !pool)
+        const gateway = this.opts.gateway;
+        // Logprobs: locally, or on a remote model that has a target returning them.
+        const logprobsOk = (name: string) =>
+          req.logprobs === undefined || (gateway?.supportsLogprobs?.(name) ?? false);
+        if (!pool && gateway?.hasModel(req.model) && !logprobsOk(req.model))
           throw new ColoError(
             'INVALID_ARGUMENT',
-            `logprobs: supported on local models only; "${req.model}" is a remote target`,
+            `logprobs: remote model "${req.model}" has no target that returns logprobs (openai-compatible and gemini do; anthropic does not)`,
             { field: 'logprobs' },
           );
-        // Scoring and logprobs run locally only (not passed to providers yet): never remote.
+        // Scoring runs locally only: never remote.
         const remote =
           req.choices === undefined &&
-          req.logprobs === undefined &&
           remoteModel !== undefined &&
+          logprobsOk(remoteModel) &&
           ctx.allowRemote !== false &&
           (this.opts.gateway?.hasModel(remoteModel) ?? false);
         const prediction = pool?.predict(req, trace.receivedAt);
@@ -239,10 +251,12 @@ export class Router {
     const restore = redaction?.changed && this.opts.redaction!.restores ? redaction.session : undefined;
     const restorer = restore?.createRestorer();
     const counting: TokenSink = {
-      onToken: (t) => {
+      onToken: (t, logprobs) => {
         trace.markToken();
         const out = restorer ? restorer.push(t) : t;
-        if (out) sink?.onToken(out);
+        // Logprob entries are the upstream's tokens, as it produced them (placeholders are not restored in them).
+        if (logprobs) sink?.onToken(out, logprobs);
+        else if (out) sink?.onToken(out);
       },
     };
     let result: CompletionResult;

@@ -141,9 +141,10 @@ function serveOpenAi(pattern: string): Serve {
     const sse = new SseWriter(g, ctx.config.maxBackpressureBytes);
     let first = true;
     const model = input.model;
+    const lps = input.logprobs !== undefined ? openai.streamLogprobs(kind) : undefined;
     const sink: TokenSink = {
-      onToken: (text) => {
-        sse.event(openai.tokenChunk(kind, input.id, model, text, first));
+      onToken: (text, logprobs) => {
+        sse.event(openai.tokenChunk(kind, input.id, model, text, first, lps ? lps(logprobs) : null));
         first = false;
       },
     };

@@ -48,6 +48,21 @@ export const ensembleSchema = z.strictObject({
   weight: z.number().min(0).max(1).default(0.5),
 });
 
+const templateSchema = z.strictObject({
+  /** Default ''. */
+  system: z.string().max(20_000).default(''),
+  /** Must contain {{input}}. Required. */
+  user: z.string().min(1).max(20_000),
+});
+
+/** How a skill answers `tickers`: its labels scored after each ticker's prompt (src/skills/fanout.ts). */
+export const fanoutSchema = z.strictObject({
+  /** Scoring prompt ({{input}}, {{skill}}); it should ask for one label about the ticker that follows. Default: the base skill's; required without one. */
+  template: templateSchema.optional(),
+  /** 2..16 labels, each mapped to a direction like a direction word. Default: the base skill's; required without one. */
+  labels: z.array(z.string().min(1).max(64)).min(2).max(16).optional(),
+});
+
 export const skillConfigSchema = z.strictObject({
   /** Name clients call (`POST /v1/skills/:name`). Required. */
   name: z.string().regex(SKILL_NAME, 'lowercase letters, digits, - and _, starting with a letter'),
@@ -62,14 +77,7 @@ export const skillConfigSchema = z.strictObject({
   /** Notice returned with answers while deprecated. Default: a generic notice naming the skill. */
   deprecation: z.string().max(500).optional(),
   /** Prompt template (placeholders {{input}}, {{shape}}, {{skill}}). Default: the base skill's; required without base. */
-  template: z
-    .strictObject({
-      /** Default ''. */
-      system: z.string().max(20_000).default(''),
-      /** Must contain {{input}}. Required. */
-      user: z.string().min(1).max(20_000),
-    })
-    .optional(),
+  template: templateSchema.optional(),
   /** 'chat' (system + user messages) or 'completion' (one prompt, base models). Default: the base skill's, else 'chat'. */
   promptFormat: z.enum(['chat', 'completion']).optional(),
   /** Output JSON Schema (see src/skills/README.md for the subset). Not allowed with base; required without. */
@@ -91,6 +99,8 @@ export const skillConfigSchema = z.strictObject({
   model: z.string().min(1).optional(),
   /** Combine the model with an ONNX classifier; enables modes 'ensemble' and 'classifier'. Default: none. */
   ensemble: ensembleSchema.optional(),
+  /** Answer `tickers` with one signal per ticker. Default: the base skill's (sentiment has one), else none (tickers refused). */
+  fanout: fanoutSchema.optional(),
 });
 export type SkillConfig = z.infer<typeof skillConfigSchema>;
 

@@ -165,8 +165,22 @@ function definitionFromConfig(c: SkillConfig, cfg: SkillsConfig, field: string):
     maxInputBytes: Math.min(c.maxInputBytes ?? base?.maxInputBytes ?? 8192, cfg.maxInputBytes),
     model: c.model ?? base?.model ?? (cfg.defaultModel || undefined),
     ensemble: c.ensemble ?? base?.ensemble,
+    fanout: fanoutFromConfig(c, base, bad),
     map: base?.map ?? declarativeMapperChecked(c, outputSchema, field),
   };
+}
+
+function fanoutFromConfig(
+  c: SkillConfig,
+  base: SkillDefinition | undefined,
+  bad: (k: string, msg: string) => ColoError,
+): SkillDefinition['fanout'] {
+  if (!c.fanout) return base?.fanout;
+  const template = c.fanout.template ?? base?.fanout?.template;
+  const labels = c.fanout.labels ?? base?.fanout?.labels;
+  if (!template) throw bad('fanout.template', 'is required without a base skill that has a fan-out');
+  if (!labels) throw bad('fanout.labels', 'is required without a base skill that has a fan-out');
+  return { template, labels };
 }
 
 function declarativeMapperChecked(c: SkillConfig, schema: JsonSchema, field: string): SignalMapper {

@@ -2,7 +2,7 @@
  * HTTP routes for skills, as plain-data handlers the server registers:
  *   GET  /v1/skills          the catalogue (every name and version)
  *   GET  /v1/skills/:name    one skill (default version, or ?version=) and its versions
- *   POST /v1/skills/:name    run it: {input, model?, deadline_ms?, version?, mode?, draft?, priority?, id?}
+ *   POST /v1/skills/:name    run it: {input, model?, deadline_ms?, version?, mode?, draft?, priority?, id?, tickers?}
  * Errors are thrown as ColoErrors; the server maps them to statuses.
  */
 import { z } from 'zod';
@@ -23,6 +23,7 @@ const runBody = z.strictObject({
   draft: z.boolean().optional(),
   priority: z.number().optional(),
   id: z.string().optional(),
+  tickers: z.array(z.string()).optional(),
 });
 
 /** The POST body as JSON Schema, for the catalogue (kept beside the zod schema it mirrors). */
@@ -42,6 +43,18 @@ function inputSchema(s: Skill) {
       draft: { type: 'boolean' },
       priority: { type: 'integer', minimum: 0, maximum: 255 },
       id: { type: 'string' },
+      ...(s.def.fanout
+        ? {
+            tickers: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 64,
+              uniqueItems: true,
+              items: { type: 'string', pattern: '^[A-Za-z0-9.\\-:^/=_]{1,16}$' },
+              description: 'fan-out: one signal per ticker, in this order',
+            },
+          }
+        : {}),
     },
     required: ['input'],
     additionalProperties: false,
@@ -67,6 +80,7 @@ export function describeSkill(s: Skill) {
     max_output_chars: s.maxOutputChars,
     ...(d.model ? { model: d.model } : {}),
     ...(d.ensemble ? { ensemble: d.ensemble } : {}),
+    ...(d.fanout ? { fanout: { labels: d.fanout.labels } } : {}),
     input_schema: inputSchema(s),
     output_schema: s.outputSchema,
   };
@@ -148,6 +162,7 @@ export function skillRoutes(registry: Pick<SkillRegistry, 'list' | 'versions' | 
           prompt: b.input,
           skill: name,
           skillOptions: { version: b.version, mode: b.mode, draft: b.draft },
+          tickers: b.tickers,
           deadline_ms: b.deadline_ms,
           priority: b.priority,
           stream: false,

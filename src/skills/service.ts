@@ -13,7 +13,8 @@ import { type SkillsConfig, type SkillsConfigInput } from './config';
 import { classifierSignal, classifierVote, combine, llmVote } from './ensemble';
 import { validateInput } from './input';
 import { SkillRegistry } from './registry';
-import type { Skill } from './skill';
+import { applyThreshold, type Skill } from './skill';
+import { fanoutOutput, fanoutSignal } from './fanout';
 import type { EnsembleReport, SkillClassifiers, SkillCompleter, SkillMode, SkillResult, Vote } from './types';
 
 export interface SkillServiceDeps {
@@ -95,6 +96,7 @@ export class SkillService {
         `mode: ${mode} needs a skill with an ensemble classifier; ${skill.id} has none`,
         { field: 'mode' },
       );
+    const fan = req.tickers ? this.fanoutOf(skill, mode) : undefined;
     if (signal.aborted) throw new ColoError('CANCELLED', 'request cancelled');
 
     if (mode === 'classifier') return this.runClassifier(req, skill, input, t0);
@@ -104,31 +106,44 @@ export class SkillService {
     const inner: InferenceRequest = {
       id: req.id,
       model: req.model || skill.def.model || '',
-      ...skill.render(input),
-      sampling: { ...skill.sampling, stop: [] },
+      ...(fan ? skill.renderFanout(input) : skill.render(input)),
+      // Fan-out scores the labels after each ticker's prompt: nothing is generated or streamed.
+      sampling: fan ? { maxTokens: 1, temperature: 0, topP: 1, stop: [] } : { ...skill.sampling, stop: [] },
       deadlineMs: req.deadlineMs > 0 ? req.deadlineMs : this.registry.config.defaultDeadlineMs,
       // The one absolute deadline, made at the edge (src/api/validate.ts), when there is one.
       deadlineAt: req.deadlineAt,
       priority: req.priority,
-      stream: req.stream,
+      stream: fan ? false : req.stream,
       skill: skill.name,
+      choices: fan ? [...fan.labels] : undefined,
+      tickers: fan ? req.tickers : undefined,
       receivedAt: t0,
       tenant: principal?.tenant ?? req.tenant,
       keyId: principal?.keyId ?? req.keyId,
     };
-    const result = await this.deps.complete(inner, sink, signal, {
+    const result = await this.deps.complete(inner, fan ? null : sink, signal, {
       api: 'skill',
-      jsonSchema: skill.grammarSchemaText,
+      jsonSchema: fan ? undefined : skill.grammarSchemaText,
     });
-    const output = skill.parse(result.text, result.finishReason);
+    let output: unknown;
+    // Mapped, before the threshold.
+    let raw: Signal[];
+    if (fan) {
+      const decisions = result.decisions;
+      if (!decisions) throw new ColoError('INTERNAL', `skill ${skill.id}: the fan-out got no decisions`);
+      output = fanoutOutput(decisions, fan.labels);
+      raw = decisions.map((d) => fanoutSignal(d, fan.labels));
+    } else {
+      output = skill.parse(result.text, result.finishReason);
+      raw = skill.mapSignals(output, input);
+    }
     let signals: Signal[];
     let ensemble: EnsembleReport | undefined;
-    if (!vote) signals = skill.toSignals(output, input);
+    if (!vote) signals = raw.map((s) => applyThreshold(s, skill.def.threshold));
     else {
       const v = await vote;
       const clf = v.ok ? v.value : undefined;
       // Combined before the threshold: a voice below it still counts, with its own confidence.
-      const raw = skill.mapSignals(output, input);
       const combined = raw.map((s) => combine(s, clf, ens!.weight, skill.def.threshold));
       ensemble = {
         classifier: ens!.classifier,
@@ -146,6 +161,8 @@ export class SkillService {
     }
     return {
       ...result,
+      // A fan-out's decisions became its signals.
+      decisions: undefined,
       text: JSON.stringify(output),
       timings: { ...result.timings, totalUs: usSince(t0) },
       skill: skill.name,
@@ -156,6 +173,29 @@ export class SkillService {
       deprecation: skill.def.deprecation,
       ensemble,
     };
+  }
+
+  /** The skill's fan-out, or INVALID_ARGUMENT naming `tickers` when it (or the mode) has none. */
+  private fanoutOf(skill: Skill, mode: SkillMode): NonNullable<Skill['def']['fanout']> {
+    const fan = skill.def.fanout;
+    if (!fan) {
+      const can = this.registry
+        .list()
+        .filter((s) => s.def.fanout)
+        .map((s) => s.name);
+      throw new ColoError(
+        'INVALID_ARGUMENT',
+        `tickers: skill ${skill.id} has no fan-out (one signal per ticker); skills with one: ${[...new Set(can)].join(', ') || 'none'}`,
+        { field: 'tickers' },
+      );
+    }
+    if (mode === 'classifier')
+      throw new ColoError(
+        'INVALID_ARGUMENT',
+        'tickers: mode classifier reads the whole text and cannot tell tickers apart; use mode llm or ensemble',
+        { field: 'tickers' },
+      );
+    return fan;
   }
 
   private async vote(classifier: string, input: string): Promise<Vote> {

@@ -3,10 +3,11 @@
  * (normalized schema, ajv validator, grammar text, prompt shape). Rendering, parsing and
  * mapping are pure, so snapshot and unit tests need no model.
  */
+import { ColoError } from '../core/errors';
 import type { FinishReason, Signal } from '../core/types';
 import { SchemaViolationError } from './errors';
 import { describeShape, maxOutputChars, normalizeSchema, toGrammarSchema } from './jsonSchema';
-import { checkTemplate, renderPrompt, type RenderedPrompt } from './template';
+import { checkTemplate, renderPrompt, renderScoringPrompt, type RenderedPrompt } from './template';
 import type { JsonSchema, SkillDefinition, SkillSampling } from './types';
 import { compileValidator, type OutputValidator } from './validate';
 
@@ -25,6 +26,7 @@ export class Skill {
 
   constructor(readonly def: Readonly<SkillDefinition>) {
     checkTemplate(def.template);
+    if (def.fanout) checkFanout(def.fanout.template, def.fanout.labels);
     this.outputSchema = normalizeSchema(def.outputSchema);
     const grammar = toGrammarSchema(this.outputSchema);
     this.grammarSchemaText = JSON.stringify(grammar);
@@ -49,6 +51,15 @@ export class Skill {
 
   render(input: string): RenderedPrompt {
     return renderPrompt(this.def.template, this.def.promptFormat, {
+      input,
+      shape: this.shape,
+      skill: this.def.name,
+    });
+  }
+
+  /** The scoring prompt of a fan-out run (`tickers`); the engine adds each ticker's suffix. */
+  renderFanout(input: string): RenderedPrompt {
+    return renderScoringPrompt(this.def.fanout!.template, this.def.promptFormat, {
       input,
       shape: this.shape,
       skill: this.def.name,
@@ -90,6 +101,16 @@ export class Skill {
   toSignals(output: unknown, input: string): Signal[] {
     return this.mapSignals(output, input).map((s) => applyThreshold(s, this.def.threshold));
   }
+}
+
+/** A fan-out needs a usable scoring template and 2..16 distinct, non-blank labels. */
+function checkFanout(template: SkillDefinition['template'], labels: readonly string[]): void {
+  checkTemplate(template, 'fanout.template');
+  const bad = (msg: string) =>
+    new ColoError('INVALID_ARGUMENT', `fanout.labels: ${msg}`, { field: 'fanout.labels' });
+  if (labels.length < 2 || labels.length > 16) throw bad('give 2..16 labels');
+  if (new Set(labels).size !== labels.length) throw bad('labels must be distinct');
+  if (labels.some((l) => l.trim().length === 0)) throw bad('labels must not be blank');
 }
 
 export function applyThreshold(s: Signal, threshold: number): Signal {

@@ -48,3 +48,18 @@ export function renderPrompt(t: SkillTemplate, format: PromptFormat, vars: Templ
   // Completion mode: end on the opening of the answer so a base model continues with JSON.
   return { prompt: `${system ? `${system}\n\n` : ''}${user}\nJSON:\n` };
 }
+
+/**
+ * A scoring prompt (fan-out): like renderPrompt, but a completion prompt ends on the
+ * text itself, since the engine appends each ticker's suffix and scores the labels after
+ * it (src/core/ticker.ts).
+ */
+export function renderScoringPrompt(
+  t: SkillTemplate,
+  format: PromptFormat,
+  vars: TemplateVars,
+): RenderedPrompt {
+  if (format === 'chat') return renderPrompt(t, format, vars);
+  const system = fill(t.system, vars);
+  return { prompt: `${system ? `${system}\n\n` : ''}${fill(t.user, vars)}` };
+}

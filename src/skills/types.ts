@@ -54,6 +54,19 @@ export interface EnsembleConfig {
   weight: number;
 }
 
+/**
+ * Fan-out (`tickers`): instead of generating the JSON answer, the skill's labels are
+ * scored as the answer after each ticker's prompt (the rendered template plus a ticker
+ * suffix, src/core/ticker.ts), in one scoring request that evaluates the shared prompt
+ * once. One signal per ticker: the most probable label, its direction and confidence.
+ */
+export interface SkillFanout {
+  /** The scoring prompt ({{input}}, {{skill}}); it should ask for one of the labels about the ticker that follows. */
+  template: SkillTemplate;
+  /** 2..16 labels; each maps to a direction like a direction word (bullish/up/buy → +1, bearish/down/sell → -1, else 0). */
+  labels: readonly string[];
+}
+
 export interface SkillDefinition {
   name: string;
   /** Dotted numeric version, e.g. 1.0.0. Several versions of one name may be registered. */
@@ -74,6 +87,8 @@ export interface SkillDefinition {
   /** Model the skill runs on when the request names none; undefined means the router's default. */
   model?: string | undefined;
   ensemble?: EnsembleConfig | undefined;
+  /** How the skill answers `tickers` (one signal per ticker); undefined: it refuses them. */
+  fanout?: SkillFanout | undefined;
   map: SignalMapper;
 }
 

@@ -1,24 +1,46 @@
 /**
- * `logprobs` / `top_logprobs` on /v1/completions and /v1/chat/completions, local model,
- * in OpenAI's shapes; the values agree with /v1/decide's scoring of the same token.
+ * `logprobs` / `top_logprobs` on /v1/completions and /v1/chat/completions, in OpenAI's
+ * shapes, in the response and per streamed chunk: on the local model (the values agree
+ * with /v1/decide's scoring of the same token) and passed through to remote targets that
+ * return them (the mock upstream's OpenAI-compatible API); refused naming `logprobs` for
+ * those that do not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Colo } from '../../src/app/colo';
 import { startTestColo } from '../helpers/engine';
+import { type MockUpstream, startMockUpstream } from '../mocks/upstream/server';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 let colo: Colo;
 let base: string;
+let mock: MockUpstream;
 beforeAll(async () => {
+  mock = await startMockUpstream();
+  const remote = (name: string, provider: string, baseUrl: string) => ({
+    name,
+    provider,
+    model: 'gpt-mock',
+    baseUrl,
+    apiKey: 'sk-test-0123456789',
+  });
   colo = await startTestColo({
     sequences: 2,
-    extra: { gateway: { targets: [{ name: 'echo-remote', provider: 'dummy', model: 'echo' }] } },
+    extra: {
+      gateway: {
+        targets: [
+          { name: 'echo-remote', provider: 'dummy', model: 'echo' },
+          remote('mock-oai', 'openai', mock.baseUrl.openai),
+          remote('mock-claude', 'anthropic', mock.baseUrl.anthropic),
+        ],
+      },
+    },
   });
   base = `http://127.0.0.1:${colo.port}`;
 });
 afterAll(async () => {
   await colo?.shutdown('test end');
+  await mock?.close();
 });
 
 async function post(path: string, body: unknown): Promise<{ status: number; body: Json }> {
@@ -27,6 +49,18 @@ async function post(path: string, body: unknown): Promise<{ status: number; body
 }
 
 const PROMPT = 'Once upon a time,';
+
+/** A streamed answer's JSON chunks, up to [DONE]. */
+async function stream(path: string, body: unknown): Promise<Json[]> {
+  const r = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  expect(r.status).toBe(200);
+  const text = await r.text();
+  expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+  return text
+    .split('\n\n')
+    .filter((e) => e.startsWith('data: ') && e !== 'data: [DONE]')
+    .map((e) => JSON.parse(e.slice(6)) as Json);
+}
 
 describe('logprobs on a local model', () => {
   it('/v1/completions: tokens make the text, greedy tokens are their own top alternative', async () => {
@@ -104,10 +138,75 @@ describe('logprobs on a local model', () => {
     }
   });
 
+  it('streams: each /v1/completions chunk carries the entries of the tokens it completes', async () => {
+    const body = { model: 'stories260K', prompt: PROMPT, max_tokens: 12, temperature: 0, logprobs: 2 };
+    const whole = await post('/v1/completions', body);
+    const chunks = await stream('/v1/completions', { ...body, stream: true });
+    const tokens = chunks.filter((c) => c.choices[0]?.finish_reason === null);
+    expect(tokens.length).toBeGreaterThan(1);
+    let text = '';
+    let listed = '';
+    const all: Json[] = [];
+    for (const c of tokens) {
+      const ch = c.choices[0];
+      text += ch.text;
+      const lp = ch.logprobs;
+      expect(lp.tokens).toHaveLength(lp.token_logprobs.length);
+      // Offsets count from the start of the answer and run on across chunks.
+      lp.tokens.forEach((t: string, i: number) => {
+        expect(lp.text_offset[i]).toBe(listed.length);
+        listed += t;
+        all.push({ token: t, logprob: lp.token_logprobs[i], top: lp.top_logprobs[i] });
+      });
+      // Never ahead of the text streamed so far.
+      expect(text.startsWith(listed)).toBe(true);
+    }
+    expect(listed).toBe(text);
+    expect(text).toBe(whole.body.choices[0].text);
+    const w = whole.body.choices[0].logprobs;
+    expect(all.map((x) => x.token)).toEqual(w.tokens);
+    all.forEach((x, i) => {
+      expect(x.logprob).toBeCloseTo(w.token_logprobs[i], 6);
+      expect(Object.keys(x.top)).toHaveLength(2);
+    });
+    // The final chunk carries no entries of its own.
+    expect(chunks.at(-1)!.choices[0].logprobs).toBeNull();
+  });
+
+  it('streams: chat chunks carry logprobs.content; a stop string streams none of its tokens', async () => {
+    const body = {
+      model: 'stories260K',
+      messages: [{ role: 'user', content: 'Tell me a story' }],
+      max_tokens: 10,
+      temperature: 0,
+      logprobs: true,
+      top_logprobs: 1,
+    };
+    const whole = await post('/v1/chat/completions', body);
+    const answer = whole.body.choices[0].message.content as string;
+    const chunks = await stream('/v1/chat/completions', { ...body, stream: true });
+    const content = chunks.flatMap((c) => (c.choices[0]?.logprobs?.content ?? []) as Json[]);
+    expect(content.map((x) => x.token).join('')).toBe(answer);
+    for (const x of content) {
+      expect(x.top_logprobs).toHaveLength(1);
+      expect(Buffer.from(x.bytes).toString('utf8')).toBe(x.token);
+    }
+    // Cut by a stop string: what streams (text and entries) ends before it.
+    const stopAt = answer.slice(Math.floor(answer.length / 2)).search(/\S/) + Math.floor(answer.length / 2);
+    const stop = answer.slice(stopAt, stopAt + 3);
+    const cut = await stream('/v1/chat/completions', { ...body, stop: [stop], stream: true });
+    const cutText = cut.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+    const cutTokens = cut
+      .flatMap((c) => (c.choices[0]?.logprobs?.content ?? []) as Json[])
+      .map((x) => x.token);
+    expect(cutText).toBe(answer.slice(0, answer.indexOf(stop)));
+    expect(cutText.startsWith(cutTokens.join(''))).toBe(true);
+    expect(cutTokens.join('')).not.toContain(stop);
+  });
+
   it('refuses what it cannot honour, naming the field', async () => {
     const cases: [string, Json, string][] = [
       ['/v1/completions', { prompt: PROMPT, logprobs: 6 }, 'logprobs'],
-      ['/v1/completions', { prompt: PROMPT, logprobs: 2, stream: true }, 'logprobs'],
       [
         '/v1/chat/completions',
         { messages: [{ role: 'user', content: 'x' }], top_logprobs: 2 },
@@ -119,6 +218,11 @@ describe('logprobs on a local model', () => {
         'top_logprobs',
       ],
       ['/v1/completions', { model: 'echo-remote', prompt: PROMPT, logprobs: 1 }, 'logprobs'],
+      [
+        '/v1/chat/completions',
+        { model: 'mock-claude', messages: [{ role: 'user', content: 'x' }], logprobs: true },
+        'logprobs',
+      ],
     ];
     for (const [path, body, field] of cases) {
       const r = await post(path, { model: 'stories260K', max_tokens: 4, ...body });
@@ -126,5 +230,40 @@ describe('logprobs on a local model', () => {
       expect(r.body.error.code).toBe('INVALID_ARGUMENT');
       expect(r.body.error.param).toBe(field);
     }
+  });
+});
+
+describe('logprobs on a remote target', () => {
+  const TOKENS = ['The', ' market', ' is', ' up'];
+  const chat = {
+    model: 'mock-oai',
+    messages: [{ role: 'user', content: 'Is the market up?' }],
+    max_tokens: 8,
+    logprobs: true,
+    top_logprobs: 2,
+  };
+
+  it('passes logprobs/top_logprobs to an OpenAI-compatible upstream and returns its entries', async () => {
+    const r = await post('/v1/chat/completions', chat);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.colo.route).toMatchObject({ kind: 'remote', provider: 'openai' });
+    const content = r.body.choices[0].logprobs.content as Json[];
+    expect(content.map((x) => x.token)).toEqual(TOKENS);
+    expect(content[3]!.top_logprobs.map((x: Json) => x.token)).toEqual([' up', ' down']);
+    const sent = mock.requests.at(-1)!.body as Json;
+    expect([sent.logprobs, sent.top_logprobs]).toEqual([true, 2]);
+
+    const c = await post('/v1/completions', { model: 'mock-oai', prompt: 'Is the market up?', logprobs: 2 });
+    expect(c.status, JSON.stringify(c.body)).toBe(200);
+    expect(c.body.choices[0].logprobs.tokens).toEqual(TOKENS);
+    expect(c.body.choices[0].logprobs.text_offset).toEqual([0, 3, 10, 13]);
+  });
+
+  it('streams the upstream entries chunk by chunk', async () => {
+    const chunks = await stream('/v1/chat/completions', { ...chat, stream: true });
+    const withText = chunks.filter((c) => c.choices[0]?.delta?.content);
+    expect(withText.map((c) => c.choices[0].delta.content)).toEqual(TOKENS);
+    for (const c of withText)
+      expect(c.choices[0].logprobs.content.map((x: Json) => x.token)).toEqual([c.choices[0].delta.content]);
   });
 });

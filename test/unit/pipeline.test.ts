@@ -33,6 +33,7 @@ function harness(run: CallRunner['run'], over: { authorize?: () => Promise<void>
   const settled: { tokens: number; cost?: number | undefined }[] = [];
   const audited: { code?: string; tokens?: number }[] = [];
   const logs: Record<string, unknown>[] = [];
+  const reserved: number[] = [];
   const pipeline = new RequestPipeline({
     runner: {
       run: (...a) => {
@@ -53,7 +54,11 @@ function harness(run: CallRunner['run'], over: { authorize?: () => Promise<void>
       },
     } as never,
     limiter: {
-      reserve: async () => (steps.push('reserve'), { settled: false }),
+      reserve: async (r: { tokens: number }) => (
+        steps.push('reserve'),
+        reserved.push(r.tokens),
+        { settled: false }
+      ),
       settle: async (_r: unknown, u: { tokens: number; cost?: number }) => void settled.push(u),
       close: async () => undefined,
     } as never,
@@ -75,7 +80,7 @@ function harness(run: CallRunner['run'], over: { authorize?: () => Promise<void>
       error: (msg: string, f?: Record<string, unknown>) => void logs.push({ msg, ...f }),
     },
   });
-  return { pipeline, steps, settled, audited, logs };
+  return { pipeline, steps, settled, audited, logs, reserved };
 }
 
 const exec = (p: RequestPipeline, i: CallInput, signal = new AbortController().signal) =>
@@ -88,6 +93,22 @@ describe('RequestPipeline', () => {
     expect(h.steps).toEqual(['authorize', 'reserve', 'run', 'audit']);
     expect(h.settled).toEqual([{ tokens: 7, cost: 3 * 2 + 4 * 10 }]);
     expect(r.costMicros).toBe(46);
+  });
+
+  it('reserves quota for every ticker of a fan-out, then settles what was used', async () => {
+    const h = harness(async (call) => ok(call.id));
+    const fan = (n: number) =>
+      input({
+        choices: ['up', 'down', 'flat'],
+        max_tokens: 1,
+        tickers: Array.from({ length: n }, (_, i) => `TKR${i}`),
+      });
+    await exec(h.pipeline, fan(1));
+    await exec(h.pipeline, fan(33));
+    const [one, many] = h.reserved as [number, number];
+    // Each ticker adds its prompt suffix and the choices (about 8 tokens here).
+    expect(many - one).toBeGreaterThanOrEqual(32 * 8);
+    expect(h.settled.at(-1)).toEqual({ tokens: 7, cost: 46 });
   });
 
   it('a refused authorization never reserves or runs, and is audited', async () => {

@@ -5,7 +5,7 @@
  * breakers, hedging or deadlines: the gateway owns those and cancels through `signal`.
  */
 import type { Dispatcher } from 'undici';
-import type { ChatMessage, FinishReason, SamplingParams } from '../../core/types';
+import type { ChatMessage, FinishReason, SamplingParams, TokenLogprob } from '../../core/types';
 
 /** What the gateway asks of one upstream target, already resolved from config. */
 export interface UnifiedRequest {
@@ -15,13 +15,19 @@ export interface UnifiedRequest {
   sampling: SamplingParams;
   /** JSON Schema (parsed) the answer must follow, for providers with structured output. */
   responseSchema?: unknown;
+  /**
+   * Return each generated token's log-probability and this many top alternatives
+   * (0..20); undefined: none. Sent only to providers with `logprobs: true`.
+   */
+  logprobs?: number | undefined;
 }
 
 /**
  * One piece of an upstream answer.
  * - `open`: the upstream accepted the request (HTTP headers with a 2xx status). Lets
  *   the gateway tell a time-to-first-byte stall from an inter-chunk stall.
- * - `text`: a text delta, in order.
+ * - `text`: a text delta, in order, with the logprob entries of its tokens when the
+ *   request asked for them (the text may then be empty).
  * - `usage`: token counts as far as the upstream reported them; a later chunk
  *   overrides the fields it sets.
  * - `finish`: the upstream ended the answer on purpose. A stream that ends without
@@ -29,7 +35,7 @@ export interface UnifiedRequest {
  */
 export type ProviderChunk =
   | { kind: 'open' }
-  | { kind: 'text'; text: string }
+  | { kind: 'text'; text: string; logprobs?: TokenLogprob[] | undefined }
   | { kind: 'usage'; promptTokens?: number | undefined; completionTokens?: number | undefined }
   | { kind: 'finish'; reason: FinishReason };
 
@@ -71,6 +77,12 @@ export interface Provider {
   readonly needsHttp: boolean;
   /** Endpoints the provider supports; config naming another fails at start-up. */
   readonly endpoints: readonly ('chat' | 'completion')[];
+  /**
+   * Whether the provider returns token log-probabilities. The gateway sends a request
+   * with `logprobs` only to targets whose provider does, and refuses it (INVALID_ARGUMENT
+   * naming `logprobs`) when none of a model's targets does. Default false.
+   */
+  readonly logprobs?: boolean;
   /** Rejects a model name at start-up (returns why), for providers that can tell. */
   validateModel?(model: string): string | undefined;
   /**

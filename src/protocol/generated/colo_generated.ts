@@ -433,7 +433,10 @@ responseSchema(optionalEncoding?:any):string|Uint8Array|null {
 }
 
 /**
- * Fan-out: one signal per ticker (skills and choices), sharing the prompt prefix.
+ * Fan-out (1..64 unique tickers): one answer per ticker, sharing the evaluated
+ * prompt as a common prefix. With `choices`: one Decision per ticker in the
+ * Result's `decisions`; with `skill` (skills that support it, e.g. sentiment): one
+ * Signal per ticker. Request order.
  */
 tickers(index: number):string
 tickers(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
@@ -1157,6 +1160,109 @@ static createSignal(builder:flatbuffers.Builder, entityOffset:flatbuffers.Offset
 }
 }
 
+/**
+ * One ticker's answer to a request with `choices` and `tickers`.
+ */
+export class Decision {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):Decision {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsDecision(bb:flatbuffers.ByteBuffer, obj?:Decision):Decision {
+  return (obj || new Decision()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsDecision(bb:flatbuffers.ByteBuffer, obj?:Decision):Decision {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new Decision()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+ticker():string|null
+ticker(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+ticker(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * The most probable choice for this ticker.
+ */
+choice():string|null
+choice(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+choice(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * One probability per choice, in request order (sums to 1).
+ */
+choiceProbs(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readFloat32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+choiceProbsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+choiceProbsArray():Float32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? new Float32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+static startDecision(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addTicker(builder:flatbuffers.Builder, tickerOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, tickerOffset, 0);
+}
+
+static addChoice(builder:flatbuffers.Builder, choiceOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, choiceOffset, 0);
+}
+
+static addChoiceProbs(builder:flatbuffers.Builder, choiceProbsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, choiceProbsOffset, 0);
+}
+
+static createChoiceProbsVector(builder:flatbuffers.Builder, data:number[]|Float32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createChoiceProbsVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createChoiceProbsVector(builder:flatbuffers.Builder, data:number[]|Float32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addFloat32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startChoiceProbsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static endDecision(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createDecision(builder:flatbuffers.Builder, tickerOffset:flatbuffers.Offset, choiceOffset:flatbuffers.Offset, choiceProbsOffset:flatbuffers.Offset):flatbuffers.Offset {
+  Decision.startDecision(builder);
+  Decision.addTicker(builder, tickerOffset);
+  Decision.addChoice(builder, choiceOffset);
+  Decision.addChoiceProbs(builder, choiceProbsOffset);
+  return Decision.endDecision(builder);
+}
+}
+
 export class Result {
   bb: flatbuffers.ByteBuffer|null = null;
   bb_pos = 0;
@@ -1265,8 +1371,22 @@ costMicros():bigint {
   return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
 }
 
+/**
+ * For a request with `choices` and `tickers`: one Decision per ticker, in request
+ * order (`choice` and `choice_probs` are then unset).
+ */
+decisions(index: number, obj?:Decision):Decision|null {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? (obj || new Decision()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+decisionsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
 static startResult(builder:flatbuffers.Builder) {
-  builder.startObject(11);
+  builder.startObject(12);
 }
 
 static addId(builder:flatbuffers.Builder, idOffset:flatbuffers.Offset) {
@@ -1340,6 +1460,22 @@ static startChoiceProbsVector(builder:flatbuffers.Builder, numElems:number) {
 
 static addCostMicros(builder:flatbuffers.Builder, costMicros:bigint) {
   builder.addFieldInt64(10, costMicros, BigInt('0'));
+}
+
+static addDecisions(builder:flatbuffers.Builder, decisionsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(11, decisionsOffset, 0);
+}
+
+static createDecisionsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startDecisionsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
 }
 
 static endResult(builder:flatbuffers.Builder):flatbuffers.Offset {

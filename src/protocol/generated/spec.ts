@@ -16,6 +16,11 @@ export const WIRE_SPEC: WireSpec = {
       { name: 'body_type', id: 0, slot: 4, kind: 'utype', size: 1 },
       { name: 'body', id: 1, slot: 6, kind: 'union', union: 'ClientBody', typeSlot: 4 },
     ],
+    Decision: [
+      { name: 'ticker', id: 0, slot: 4, kind: 'string' },
+      { name: 'choice', id: 1, slot: 6, kind: 'string' },
+      { name: 'choice_probs', id: 2, slot: 8, kind: 'vector', element: 'scalar', size: 4 },
+    ],
     Error: [
       { name: 'id', id: 0, slot: 4, kind: 'string' },
       { name: 'code', id: 1, slot: 6, kind: 'scalar', size: 2 },
@@ -62,6 +67,7 @@ export const WIRE_SPEC: WireSpec = {
       { name: 'choice', id: 8, slot: 20, kind: 'string' },
       { name: 'choice_probs', id: 9, slot: 22, kind: 'vector', element: 'scalar', size: 4 },
       { name: 'cost_micros', id: 10, slot: 24, kind: 'scalar', size: 8 },
+      { name: 'decisions', id: 11, slot: 26, kind: 'vector', element: 'table', table: 'Decision' },
     ],
     Route: [
       { name: 'kind', id: 0, slot: 4, kind: 'scalar', size: 1 },

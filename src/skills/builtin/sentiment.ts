@@ -94,5 +94,15 @@ export const sentimentSkill: SkillDefinition = {
   threshold: 0.6,
   sampling: { temperature: 0, topP: 1 },
   maxInputBytes: 4096,
+  // `tickers`: one signal per ticker, scoring the direction words after each ticker's prompt.
+  fanout: {
+    template: {
+      system:
+        'You are a financial news analyst. Say whether the text is bullish, bearish or neutral for the stock whose ticker follows it. ' +
+        'Answer with one word: bullish, bearish or neutral.',
+      user: 'Text:\n"""\n{{input}}\n"""',
+    },
+    labels: DIRECTION_WORDS,
+  },
   map: mapSentiment,
 };

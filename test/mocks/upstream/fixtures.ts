@@ -7,7 +7,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type Flavor = 'openai-chat' | 'openai-completion' | 'anthropic' | 'gemini';
+export type Flavor =
+  | 'openai-chat'
+  | 'openai-completion'
+  | 'anthropic'
+  | 'gemini'
+  | 'openai-chat-logprobs'
+  | 'openai-completion-logprobs'
+  | 'gemini-logprobs';
 
 /**
  * Next to this file when run from source; when bundled (bench/lib/run.mjs puts the
@@ -50,14 +57,26 @@ export function fixture(flavor: Flavor): Fixture {
 export const FIXTURE_TEXT = 'The market is up';
 export const FIXTURE_USAGE = Object.freeze({ promptTokens: 12, completionTokens: 4 });
 
-/** Which fixture a request path asks for, and whether it streams. */
+/**
+ * Which fixture a request path asks for, and whether it streams. A request for logprobs
+ * (OpenAI `logprobs`, Gemini `generationConfig.responseLogprobs`) gets the same answer
+ * with the upstream's logprobs in it.
+ */
 export function route(path: string, body: unknown): { flavor: Flavor; stream: boolean } | null {
-  const stream = (body as { stream?: unknown } | null)?.stream === true;
+  const b = body as {
+    stream?: unknown;
+    logprobs?: unknown;
+    generationConfig?: { responseLogprobs?: unknown };
+  } | null;
+  const stream = b?.stream === true;
+  const lp = b?.logprobs !== undefined && b?.logprobs !== null && b?.logprobs !== false;
+  const glp = b?.generationConfig?.responseLogprobs === true ? '-logprobs' : '';
   const p = path.split('?')[0]!;
-  if (p.endsWith('/chat/completions')) return { flavor: 'openai-chat', stream };
-  if (p.endsWith('/completions')) return { flavor: 'openai-completion', stream };
+  if (p.endsWith('/chat/completions')) return { flavor: lp ? 'openai-chat-logprobs' : 'openai-chat', stream };
+  if (p.endsWith('/completions'))
+    return { flavor: lp ? 'openai-completion-logprobs' : 'openai-completion', stream };
   if (p.endsWith('/messages')) return { flavor: 'anthropic', stream };
-  if (p.endsWith(':streamGenerateContent')) return { flavor: 'gemini', stream: true };
-  if (p.endsWith(':generateContent')) return { flavor: 'gemini', stream: false };
+  if (p.endsWith(':streamGenerateContent')) return { flavor: `gemini${glp}`, stream: true };
+  if (p.endsWith(':generateContent')) return { flavor: `gemini${glp}`, stream: false };
   return null;
 }

@@ -196,6 +196,16 @@ void decode_result(const fb::Result* r, Event& ev) {
   x.choice_probs.clear();
   if (const auto* cp = r->choice_probs()) x.choice_probs.assign(cp->begin(), cp->end());
   x.cost_micros = r->cost_micros();
+  x.decisions.clear();
+  if (const auto* ds = r->decisions()) {
+    for (const auto* d : *ds) {
+      Decision g;
+      assign(g.ticker, d->ticker());
+      assign(g.choice, d->choice());
+      if (const auto* cp = d->choice_probs()) g.choice_probs.assign(cp->begin(), cp->end());
+      x.decisions.push_back(std::move(g));
+    }
+  }
   ev.id = x.id;
 }
 }  // namespace

@@ -118,12 +118,14 @@ void codec() {
     std::vector<flatbuffers::Offset<fb::Signal>> sigs{
         fb::CreateSignalDirect(b, "Tesla", "TSLA", fb::Direction::Bearish, -0.7f, 0.7f, "bearish", "", false)};
     std::vector<float> probs{0.25f, 0.75f};
+    std::vector<float> dprobs{0.875f, 0.125f};
+    std::vector<flatbuffers::Offset<fb::Decision>> decisions{fb::CreateDecisionDirect(b, "AAPL", "up", &dprobs)};
     auto usage = fb::CreateUsage(b, 3, 1);
     auto route = fb::CreateRouteDirect(b, fb::RouteKind::Local, "onnx", "fin", false);
     auto timings = fb::CreateTimings(b, 1, 2, 3);
     inbox.push_back(server_frame(b, fb::ServerBody::Result,
                                  fb::CreateResultDirect(b, "u1", " Once", fb::FinishReason::Length, usage, route,
-                                                        timings, "sentiment", &sigs, "down", &probs, 42)
+                                                        timings, "sentiment", &sigs, "down", &probs, 42, &decisions)
                                      .Union()));
   }
   colo::Event tokens;
@@ -134,6 +136,8 @@ void codec() {
   CHECK(res.route.provider == "onnx" && res.timings.total_us == 3 && res.skill == "sentiment");
   CHECK(res.signals.size() == 1 && res.signals[0].ticker == "TSLA" && res.signals[0].direction == colo::Direction::Bearish);
   CHECK(res.choice == "down" && res.choice_probs.size() == 2 && res.choice_probs[1] == 0.75f && res.cost_micros == 42);
+  CHECK(res.decisions.size() == 1 && res.decisions[0].ticker == "AAPL" && res.decisions[0].choice == "up" &&
+        res.decisions[0].choice_probs.size() == 2 && res.decisions[0].choice_probs[0] == 0.875f);
 
   b.Clear();
   auto eu = fb::CreateUsage(b, 3, 5);

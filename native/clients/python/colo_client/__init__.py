@@ -11,6 +11,7 @@ from .errors import ColoError, Direction, ErrorCode, FinishReason, Role, RouteKi
 from .sync import Client
 from .types import (
     Accepted,
+    Decision,
     Message,
     Pong,
     Request,
@@ -30,6 +31,7 @@ __all__ = [
     "Call",
     "Client",
     "ColoError",
+    "Decision",
     "Direction",
     "ErrorCode",
     "FinishReason",

@@ -24,7 +24,7 @@ from colo.wire.ClientBody import ClientBody
 from colo.wire.ServerBody import ServerBody
 
 from .errors import ColoError, Direction, ErrorCode, FinishReason, RouteKind, TransportError
-from .types import Accepted, Pong, Result, Route, Signal, Timings, Token, Usage
+from .types import Accepted, Decision, Pong, Result, Route, Signal, Timings, Token, Usage
 
 FILE_IDENTIFIER = b"COLO"
 U32 = 0xFFFFFFFF
@@ -226,4 +226,13 @@ def _result(r):
         choice=_text(r.Choice()),
         choice_probs=[r.ChoiceProbs(i) for i in range(r.ChoiceProbsLength())],
         cost_micros=r.CostMicros(),
+        decisions=[_decision(r.Decisions(i)) for i in range(r.DecisionsLength())],
+    )
+
+
+def _decision(d):
+    return Decision(
+        ticker=_text(d.Ticker()),
+        choice=_text(d.Choice()),
+        choice_probs=[d.ChoiceProbs(i) for i in range(d.ChoiceProbsLength())],
     )

@@ -75,6 +75,15 @@ class Signal:
 
 
 @dataclass
+class Decision:
+    """One ticker's answer to a request with choices and tickers (fan-out)."""
+
+    ticker: str = ""
+    choice: str = ""  # the most probable choice for this ticker
+    choice_probs: List[float] = field(default_factory=list)  # one per choice, request order
+
+
+@dataclass
 class Result:
     id: str
     text: str = ""
@@ -87,6 +96,7 @@ class Result:
     choice: str = ""  # for a request with choices
     choice_probs: List[float] = field(default_factory=list)
     cost_micros: int = 0
+    decisions: List[Decision] = field(default_factory=list)  # choices + tickers: one per ticker
 
 
 @dataclass

@@ -6,7 +6,7 @@ values. Run: PYTHONPATH=native/clients/python python3 -m unittest discover -s na
 import unittest
 
 import flatbuffers
-from colo.wire import ClientFrame, Error, InferenceRequest, Result, ServerFrame, Signal, Usage
+from colo.wire import ClientFrame, Decision, Error, InferenceRequest, Result, ServerFrame, Signal, Usage
 from colo.wire.ClientBody import ClientBody
 from colo.wire.ServerBody import ServerBody
 
@@ -117,6 +117,19 @@ class DecodeTest(unittest.TestCase):
         b.PrependFloat32(0.75)
         b.PrependFloat32(0.25)
         probs = b.EndVector()
+        dticker, dchoice = b.CreateString("AAPL"), b.CreateString("up")
+        Decision.StartChoiceProbsVector(b, 2)
+        b.PrependFloat32(0.125)
+        b.PrependFloat32(0.875)
+        dprobs = b.EndVector()
+        Decision.Start(b)
+        Decision.AddTicker(b, dticker)
+        Decision.AddChoice(b, dchoice)
+        Decision.AddChoiceProbs(b, dprobs)
+        dec = Decision.End(b)
+        Result.StartDecisionsVector(b, 1)
+        b.PrependUOffsetTRelative(dec)
+        decisions = b.EndVector()
         Usage.Start(b)
         Usage.AddPromptTokens(b, 3)
         usage = Usage.End(b)
@@ -129,10 +142,14 @@ class DecodeTest(unittest.TestCase):
         Result.AddChoice(b, choice)
         Result.AddChoiceProbs(b, probs)
         Result.AddCostMicros(b, 42)
+        Result.AddDecisions(b, decisions)
         r = decode_server_frame(server_frame(b, ServerBody.Result, Result.End(b)))
         self.assertEqual((r.id, r.text, r.finish_reason, r.usage.prompt_tokens), ("r1", "bearish", FinishReason.Length, 3))
         self.assertEqual((r.signals[0].ticker, r.signals[0].direction), ("TSLA", Direction.BEARISH))
         self.assertEqual((r.choice, r.choice_probs, r.cost_micros), ("down", [0.25, 0.75], 42))
+        self.assertEqual(len(r.decisions), 1)
+        d = r.decisions[0]
+        self.assertEqual((d.ticker, d.choice, d.choice_probs), ("AAPL", "up", [0.875, 0.125]))
 
     def test_error_with_partial_usage_and_unknown_codes(self):
         b = flatbuffers.Builder(128)

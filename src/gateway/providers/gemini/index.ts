@@ -23,5 +23,6 @@ export const geminiProvider: Provider = {
   defaultBaseUrl: 'https://generativelanguage.googleapis.com/v1beta',
   needsHttp: true,
   endpoints: ['chat'],
+  logprobs: true,
   call,
 };

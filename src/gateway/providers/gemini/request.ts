@@ -30,6 +30,11 @@ export function buildRequest(target: ProviderTarget, req: UnifiedRequest): Gemin
   // JSON mode only: Gemini's responseSchema takes an OpenAPI subset that a JSON Schema
   // may not fit, so the schema itself is checked by the caller (src/skills).
   if (req.responseSchema !== undefined) generationConfig.responseMimeType = 'application/json';
+  // The chosen token's log-probability, and `logprobs` top candidates per step.
+  if (req.logprobs !== undefined) {
+    generationConfig.responseLogprobs = true;
+    if (req.logprobs > 0) generationConfig.logprobs = req.logprobs;
+  }
   const body: Record<string, unknown> = { contents, generationConfig };
   if (system.length > 0) body.systemInstruction = { parts: system };
   const model = encodeURIComponent(target.model);

@@ -23,5 +23,6 @@ export const openaiProvider: Provider = {
   defaultBaseUrl: 'https://api.openai.com/v1',
   needsHttp: true,
   endpoints: ['chat', 'completion'],
+  logprobs: true,
   call,
 };

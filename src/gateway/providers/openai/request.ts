@@ -40,6 +40,15 @@ export function buildRequest(target: ProviderTarget, req: UnifiedRequest): OpenA
       };
     }
   }
+  // Logprobs as each endpoint takes them: completions a count of alternatives, chat a flag
+  // and `top_logprobs`.
+  if (req.logprobs !== undefined) {
+    if (target.endpoint === 'completion') body.logprobs = req.logprobs;
+    else {
+      body.logprobs = true;
+      body.top_logprobs = req.logprobs;
+    }
+  }
   const headers: Record<string, string> = {};
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   return { path, headers, body };

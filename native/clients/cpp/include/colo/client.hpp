@@ -68,7 +68,7 @@ struct Request {
   bool stream = true;        ///< TokenChunk frames before the Result
   std::vector<std::string> choices;  ///< score these answers instead of generating (2..64)
   std::string response_schema;       ///< JSON Schema the answer must follow
-  std::vector<std::string> tickers;  ///< one signal per ticker
+  std::vector<std::string> tickers;  ///< fan-out: one Decision (choices) or Signal (skill) per ticker
 };
 
 struct Usage {
@@ -102,6 +102,13 @@ struct Signal {
   bool abstain = false;  ///< confidence below the threshold: do not act
 };
 
+/// One ticker's answer to a request with choices and tickers (fan-out).
+struct Decision {
+  std::string ticker;
+  std::string choice;               ///< the most probable choice for this ticker
+  std::vector<float> choice_probs;  ///< one per choice, request order
+};
+
 struct Result {
   std::string id;
   std::string text;
@@ -114,6 +121,7 @@ struct Result {
   std::string choice;               ///< for a request with choices
   std::vector<float> choice_probs;  ///< one per choice, request order
   uint64_t cost_micros = 0;
+  std::vector<Decision> decisions;  ///< choices + tickers: one per ticker, request order
 };
 
 /// An Error frame's content.

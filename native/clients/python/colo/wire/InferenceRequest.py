@@ -150,7 +150,10 @@ class InferenceRequest(object):
             return self._tab.String(o + self._tab.Pos)
         return None
 
-    # Fan-out: one signal per ticker (skills and choices), sharing the prompt prefix.
+    # Fan-out (1..64 unique tickers): one answer per ticker, sharing the evaluated
+    # prompt as a common prefix. With `choices`: one Decision per ticker in the
+    # Result's `decisions`; with `skill` (skills that support it, e.g. sentiment): one
+    # Signal per ticker. Request order.
     # InferenceRequest
     def Tickers(self, j):
         o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(26))

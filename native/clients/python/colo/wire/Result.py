@@ -159,7 +159,34 @@ class Result(object):
             return self._tab.Get(flatbuffers.number_types.Uint64Flags, o + self._tab.Pos)
         return 0
 
-def ResultStart(builder): builder.StartObject(11)
+    # For a request with `choices` and `tickers`: one Decision per ticker, in request
+    # order (`choice` and `choice_probs` are then unset).
+    # Result
+    def Decisions(self, j):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(26))
+        if o != 0:
+            x = self._tab.Vector(o)
+            x += flatbuffers.number_types.UOffsetTFlags.py_type(j) * 4
+            x = self._tab.Indirect(x)
+            from colo.wire.Decision import Decision
+            obj = Decision()
+            obj.Init(self._tab.Bytes, x)
+            return obj
+        return None
+
+    # Result
+    def DecisionsLength(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(26))
+        if o != 0:
+            return self._tab.VectorLen(o)
+        return 0
+
+    # Result
+    def DecisionsIsNone(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(26))
+        return o == 0
+
+def ResultStart(builder): builder.StartObject(12)
 def Start(builder):
     return ResultStart(builder)
 def ResultAddId(builder, id): builder.PrependUOffsetTRelativeSlot(0, flatbuffers.number_types.UOffsetTFlags.py_type(id), 0)
@@ -201,6 +228,12 @@ def StartChoiceProbsVector(builder, numElems):
 def ResultAddCostMicros(builder, costMicros): builder.PrependUint64Slot(10, costMicros, 0)
 def AddCostMicros(builder, costMicros):
     return ResultAddCostMicros(builder, costMicros)
+def ResultAddDecisions(builder, decisions): builder.PrependUOffsetTRelativeSlot(11, flatbuffers.number_types.UOffsetTFlags.py_type(decisions), 0)
+def AddDecisions(builder, decisions):
+    return ResultAddDecisions(builder, decisions)
+def ResultStartDecisionsVector(builder, numElems): return builder.StartVector(4, numElems, 4)
+def StartDecisionsVector(builder, numElems):
+    return ResultStartDecisionsVector(builder, numElems)
 def ResultEnd(builder): return builder.EndObject()
 def End(builder):
     return ResultEnd(builder)
