@@ -152,78 +152,74 @@ export class Router {
         return result;
       }
       let result: CompletionResult;
-      {
-        const pool = this.opts.engine.pool(req.model);
-        const local = pool ? this.opts.localRoutes?.[pool.name] : undefined;
-        const remoteModel = pool ? local?.fallback : req.model;
-        if (req.tickers && !pool)
-          throw new ColoError(
-            'INVALID_ARGUMENT',
-            `tickers: fan-out scores on a local model; "${req.model}" is a remote target`,
-            { field: 'tickers' },
-          );
-        if (req.choices && !pool)
-          throw new ColoError(
-            'INVALID_ARGUMENT',
-            `choices: scoring needs a local model; "${req.model}" is a remote target`,
-            { field: 'choices' },
-          );
-        const gateway = this.opts.gateway;
-        // Logprobs: locally, or on a remote model that has a target returning them.
-        const logprobsOk = (name: string) =>
-          req.logprobs === undefined || (gateway?.supportsLogprobs?.(name) ?? false);
-        if (!pool && gateway?.hasModel(req.model) && !logprobsOk(req.model))
-          throw new ColoError(
-            'INVALID_ARGUMENT',
-            `logprobs: remote model "${req.model}" has no target that returns logprobs (openai-compatible and gemini do; anthropic does not)`,
-            { field: 'logprobs' },
-          );
-        // Scoring runs locally only: never remote.
-        const remote =
-          req.choices === undefined &&
-          remoteModel !== undefined &&
-          logprobsOk(remoteModel) &&
-          ctx.allowRemote !== false &&
-          (this.opts.gateway?.hasModel(remoteModel) ?? false);
-        const prediction = pool?.predict(req, trace.receivedAt);
-        const decision = decide({
-          local: pool !== undefined,
-          localFits: prediction?.fits ?? false,
-          localProbe: prediction?.probe,
-          localCode: prediction?.code,
-          localFull: prediction?.reason === 'capacity',
-          localRetryAfterMs: prediction?.retryAfterMs,
-          localNeedMs: prediction?.needMs,
-          remote,
-          remainingMs: remainingMs(deadlineOf(req, trace.receivedAt)),
-          policy: local?.policy ?? 'local-first',
-        });
-        if (admissionChannel.hasSubscribers) admissionChannel.publish(admissionOf(req.model, decision));
-        if (decision.route === 'reject') {
-          throw new ColoError(
-            decision.code,
-            `${decision.message}: ${req.model}`,
-            decision.code === 'MODEL_NOT_FOUND'
-              ? { field: 'model' }
-              : { retryAfterMs: decision.retryAfterMs },
-          );
-        } else if (decision.route === 'local') {
-          route = 'local';
-          provider = 'local';
-          result = await pool!.complete(req, sink, signal, { jsonSchema: ctx.jsonSchema }, trace);
-        } else {
-          route = 'remote';
-          provider = 'gateway';
-          result = await this.remote(
-            { ...req, model: remoteModel!, responseSchema: ctx.jsonSchema },
-            sink,
-            signal,
-            trace,
-            outcome,
-          );
-          provider = result.route.provider;
-          result.id = req.id;
-        }
+      const pool = this.opts.engine.pool(req.model);
+      const local = pool ? this.opts.localRoutes?.[pool.name] : undefined;
+      const remoteModel = pool ? local?.fallback : req.model;
+      if (req.tickers && !pool)
+        throw new ColoError(
+          'INVALID_ARGUMENT',
+          `tickers: fan-out scores on a local model; "${req.model}" is a remote target`,
+          { field: 'tickers' },
+        );
+      if (req.choices && !pool)
+        throw new ColoError(
+          'INVALID_ARGUMENT',
+          `choices: scoring needs a local model; "${req.model}" is a remote target`,
+          { field: 'choices' },
+        );
+      const gateway = this.opts.gateway;
+      // Logprobs: locally, or on a remote model that has a target returning them.
+      const logprobsOk = (name: string) =>
+        req.logprobs === undefined || (gateway?.supportsLogprobs?.(name) ?? false);
+      if (!pool && gateway?.hasModel(req.model) && !logprobsOk(req.model))
+        throw new ColoError(
+          'INVALID_ARGUMENT',
+          `logprobs: remote model "${req.model}" has no target that returns logprobs (openai-compatible and gemini do; anthropic does not)`,
+          { field: 'logprobs' },
+        );
+      // Scoring runs locally only: never remote.
+      const remote =
+        req.choices === undefined &&
+        remoteModel !== undefined &&
+        logprobsOk(remoteModel) &&
+        ctx.allowRemote !== false &&
+        (this.opts.gateway?.hasModel(remoteModel) ?? false);
+      const prediction = pool?.predict(req, trace.receivedAt);
+      const decision = decide({
+        local: pool !== undefined,
+        localFits: prediction?.fits ?? false,
+        localProbe: prediction?.probe,
+        localCode: prediction?.code,
+        localFull: prediction?.reason === 'capacity',
+        localRetryAfterMs: prediction?.retryAfterMs,
+        localNeedMs: prediction?.needMs,
+        remote,
+        remainingMs: remainingMs(deadlineOf(req, trace.receivedAt)),
+        policy: local?.policy ?? 'local-first',
+      });
+      if (admissionChannel.hasSubscribers) admissionChannel.publish(admissionOf(req.model, decision));
+      if (decision.route === 'reject') {
+        throw new ColoError(
+          decision.code,
+          `${decision.message}: ${req.model}`,
+          decision.code === 'MODEL_NOT_FOUND' ? { field: 'model' } : { retryAfterMs: decision.retryAfterMs },
+        );
+      } else if (decision.route === 'local') {
+        route = 'local';
+        provider = 'local';
+        result = await pool!.complete(req, sink, signal, { jsonSchema: ctx.jsonSchema }, trace);
+      } else {
+        route = 'remote';
+        provider = 'gateway';
+        result = await this.remote(
+          { ...req, model: remoteModel!, responseSchema: ctx.jsonSchema },
+          sink,
+          signal,
+          trace,
+          outcome,
+        );
+        provider = result.route.provider;
+        result.id = req.id;
       }
       if (cacheable) await this.opts.cache?.store(req, result);
       publish(ctx.api, req, result.route.kind, result.route.provider, trace, result, undefined);
