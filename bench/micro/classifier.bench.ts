@@ -1,6 +1,7 @@
 /**
- * Classifying one headline with the hashed ONNX classifier: featurize + onnxruntime run,
- * inline on this thread vs through the Piscina pool, one text vs a batch of 32, and the
+ * Classifying one headline with the hashed classifier: the two kernels (TypeScript, the
+ * default for Colo's own graph, vs featurize + onnxruntime run), inline on this thread vs
+ * through the Piscina pool, one text vs a batch of 32, featurize alone, and the
  * dense-input alternative we did not pick (float [1, 2^14] · W) for comparison.
  *
  *   node bench/lib/run.mjs bench/micro/classifier.bench.ts
@@ -26,7 +27,9 @@ if (!existsSync(join(MODEL, 'model.onnx'))) {
 const texts = parseLabelledCsv(readFileSync(join(DATA, 'valid.csv'), 'utf8'), 3).map((e) => e.text);
 const inline = await Classifier.load(MODEL, { mode: 'inline' });
 const pool = await Classifier.load(MODEL, { mode: 'pool', poolThreads: 1 });
-const runner = await HashedRunner.load(MODEL);
+const runner = await HashedRunner.load(MODEL, { kernel: 'onnx' });
+const tsRunner = await HashedRunner.load(MODEL);
+if (tsRunner.kernel !== 'typescript') throw new Error('the TypeScript kernel was not chosen');
 
 // Dense alternative: [1, D] float input, D = 2^14, MatMul + Add + Softmax.
 const D = 1 << 14;
@@ -60,7 +63,9 @@ const batch32 = (): string[] => Array.from({ length: 32 }, next);
 await runMicro(
   'classifier',
   [
-    { name: 'runner.run 1 (featurize+ort, no batcher)', fn: () => runner.run([next()]) },
+    { name: 'featurize 1 (alone)', fn: () => void f.featurize(next()) },
+    { name: 'runner.run 1, TypeScript kernel (featurize+dot)', fn: () => tsRunner.run([next()]) },
+    { name: 'runner.run 1, onnxruntime kernel (featurize+ort)', fn: () => runner.run([next()]) },
     { name: 'inline classify 1', fn: () => inline.classify([next()]) },
     { name: 'inline classify 32 (per text)', fn: () => inline.classify(batch32()), batch: 32 },
     { name: 'pool classify 1', fn: () => pool.classify([next()]) },
@@ -87,8 +92,10 @@ await runMicro(
       if (a.map((r) => r.label).join() !== 'bullish,bearish,neutral')
         throw new Error(`unexpected labels ${a.map((r) => r.label)}`);
       if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error('pool and inline disagree');
+      const [x, y] = await Promise.all([tsRunner.run(probe), runner.run(probe)]);
+      if (x.some((v, k) => Math.abs(v - y[k]!) > 1e-5)) throw new Error('the two kernels disagree');
     },
     meta: { model: MODEL, threads: 1 },
   },
 );
-await Promise.all([inline.close(), pool.close(), runner.close(), dense.release()]);
+await Promise.all([inline.close(), pool.close(), runner.close(), tsRunner.close(), dense.release()]);
