@@ -193,6 +193,10 @@ export class RequestPipeline {
       cost,
       redacted: outcome.redacted,
       rawOutput: error ? outcome.rawOutput : undefined,
+      elapsedUs:
+        result || call.receivedAt === undefined
+          ? undefined
+          : Math.max(0, Math.round((performance.now() - call.receivedAt) * 1000)),
     };
     const fail = (e: unknown): void => {
       this.deps.log.error('audit write failed', { requestId: call.id, error: String(e) });
@@ -249,6 +253,7 @@ function refusedRequest(input: CallInput, principal: Principal | undefined): Inf
     deadlineMs: input.deadline_ms ?? 0,
     priority: 0,
     stream: input.stream ?? false,
+    receivedAt: input.receivedAt,
     tenant: principal?.tenant,
     keyId: principal?.keyId,
   };

@@ -59,6 +59,8 @@ export interface AuditInput {
   redacted?: boolean | undefined;
   /** Finish time; default now. */
   at?: Date | undefined;
+  /** µs from receipt to the end, for a request that ended without a result (a refusal, a failure). */
+  elapsedUs?: number | undefined;
 }
 
 /** One-shot hashing (crypto.hash): ~0.6 µs for a headline against ~2 µs through createHash. */
@@ -157,7 +159,7 @@ export function buildAuditRecord(
     latencyUs: {
       queue: result?.timings.queueUs ?? 0,
       ttft: result?.timings.ttftUs ?? 0,
-      total: result?.timings.totalUs ?? 0,
+      total: result?.timings.totalUs ?? input.elapsedUs ?? 0,
     },
     status: err ? 'error' : 'ok',
     errorCode: err?.code,

@@ -132,12 +132,17 @@ export class Scheduler<J extends Job> {
     const victim = this.victimFor(job, live);
     if (victim && now + this.service(job, live.length) <= latest) return { action: 'preempt', victim };
 
-    // 5. It would fit on a less busy model.
+    // 5. It would fit on a less busy model. Retry after a sequence frees up, and at
+    // least until the first running request ends: with a sequence free, what stands in
+    // the way is the batch it would join (a retry-after of "now" only invites a storm).
+    let retryAt = start;
+    if (start <= now && live.length > 0)
+      retryAt = Math.min(...live.map((r) => now + this.remainingMs(r, live.length)));
     return {
       action: 'refuse',
       code: 'OVERLOADED',
       reason: this.queue.length >= this.queue.capacity ? 'capacity' : 'deadline',
-      retryAfterMs: Math.max(1, Math.ceil(start - now)),
+      retryAfterMs: Math.max(1, Math.ceil(retryAt - now)),
     };
   }
 

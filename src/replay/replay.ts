@@ -3,7 +3,7 @@
  * as possible (`speed: 0`, bounded by `maxInFlight`), and records every reply with its
  * client-side latency (send → reply, µs).
  */
-import { toColoError } from '../core/errors';
+import { ColoError, toColoError } from '../core/errors';
 import type { Signal } from '../protocol/signal';
 import { LatencyRecorder, type LatencySummary } from './latency';
 import { type TapeEvent, tickerOf } from './tape';
@@ -19,9 +19,13 @@ export interface ReplayOptions {
   /**
    * A request refused with OVERLOADED is sent again after its retry-after (a server
    * that predicts it cannot finish in time refuses at once rather than failing late),
-   * at most this many times. DEADLINE (it can never fit) is final. Default 200.
+   * at most this many times, and only within the first attempt's deadline: each retry
+   * asks for what is left of it, and none is sent when its retry-after would pass it
+   * (the event then ends DEADLINE at once). DEADLINE from the server (it can never fit) is final. Default 200.
    */
   maxRetries?: number;
+  /** The deadline of an event, ms from its first attempt, when `maxRetries` > 0. Default: none (retries are bounded by count only). */
+  deadlineMs?: number;
 }
 
 export interface ReplayRecord {
@@ -64,20 +68,31 @@ export async function runReplay(
   const fire = (index: number): Promise<void> => {
     const event = events[index] as TapeEvent;
     const ticker = tickerOf(event);
-    let sent = performance.now();
+    // Latency is measured from the first attempt: a retried event waited for all of them.
+    const sent = performance.now();
     const send = async (): Promise<ReplayReply> => {
       for (let attempt = 0; ; attempt++) {
-        sent = performance.now();
+        const left = opts.deadlineMs === undefined ? undefined : opts.deadlineMs - (performance.now() - sent);
+        if (left !== undefined && left < 1)
+          throw new ColoError(
+            'DEADLINE',
+            `deadline of ${opts.deadlineMs} ms passed after ${attempt} attempts`,
+          );
         try {
           return await transport.send({
             id: `r${index}${attempt ? `.${attempt}` : ''}`,
             text: event.text,
             ticker,
+            deadlineMs: attempt === 0 || left === undefined ? undefined : Math.floor(left),
           });
         } catch (err) {
           const e = toColoError(err);
           if (e.code !== 'OVERLOADED' || attempt >= maxRetries) throw e;
-          await sleep(Math.min(1000, Math.max(1, e.retryAfterMs ?? 10)));
+          const wait = Math.min(1000, Math.max(1, e.retryAfterMs ?? 10));
+          // No point waiting for a retry that could not finish in time: end it now.
+          if (opts.deadlineMs !== undefined && performance.now() - sent + wait >= opts.deadlineMs)
+            throw new ColoError('DEADLINE', `${e.message}; retry-after ${wait} ms would pass the deadline`);
+          await sleep(wait);
         }
       }
     };

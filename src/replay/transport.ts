@@ -14,6 +14,8 @@ export interface ReplayRequest {
   id: string;
   text: string;
   ticker?: string | undefined;
+  /** This attempt's deadline, ms (a retry gets what is left of the first one's); default the transport's. */
+  deadlineMs?: number | undefined;
 }
 
 export interface ReplayReply {
@@ -120,7 +122,7 @@ export class WsTransport implements ReplayTransport {
       skill: this.opts.skill ?? 'sentiment',
       model: this.opts.model ?? '',
       stream: false,
-      deadlineMs: this.opts.deadlineMs ?? 1000,
+      deadlineMs: req.deadlineMs ?? this.opts.deadlineMs ?? 1000,
     });
     return new Promise((resolve, reject) => {
       this.waiting.set(req.id, { resolve, reject });

@@ -32,6 +32,7 @@ function harness(run: CallRunner['run'], over: { authorize?: () => Promise<void>
   const steps: string[] = [];
   const settled: { tokens: number; cost?: number | undefined }[] = [];
   const audited: { code?: string; tokens?: number }[] = [];
+  const elapsed: (number | undefined)[] = [];
   const logs: Record<string, unknown>[] = [];
   const reserved: number[] = [];
   const pipeline = new RequestPipeline({
@@ -63,8 +64,9 @@ function harness(run: CallRunner['run'], over: { authorize?: () => Promise<void>
       close: async () => undefined,
     } as never,
     audit: {
-      record: (i: { error?: ColoError; result?: CompletionResult }) => {
+      record: (i: { error?: ColoError; result?: CompletionResult; elapsedUs?: number }) => {
         steps.push('audit');
+        elapsed.push(i.elapsedUs);
         audited.push({
           code: i.error?.code,
           tokens: i.result?.usage.completionTokens ?? i.error?.usage?.completionTokens,
@@ -80,7 +82,7 @@ function harness(run: CallRunner['run'], over: { authorize?: () => Promise<void>
       error: (msg: string, f?: Record<string, unknown>) => void logs.push({ msg, ...f }),
     },
   });
-  return { pipeline, steps, settled, audited, logs, reserved };
+  return { pipeline, steps, settled, audited, logs, reserved, elapsed };
 }
 
 const exec = (p: RequestPipeline, i: CallInput, signal = new AbortController().signal) =>
@@ -118,6 +120,26 @@ describe('RequestPipeline', () => {
     await expect(exec(h.pipeline, input())).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     expect(h.steps).toEqual(['authorize', 'audit']);
     expect(h.audited).toEqual([{ code: 'PERMISSION_DENIED', tokens: undefined }]);
+  });
+
+  it('a request that ends without a result is audited with its time from receipt to the refusal', async () => {
+    const h = harness(async (call) => {
+      if (call.id === 'busy') throw new ColoError('OVERLOADED', 'busy', { retryAfterMs: 5 });
+      return ok(call.id);
+    });
+    const receivedAt = performance.now() - 7;
+    await expect(exec(h.pipeline, input({ id: 'busy', receivedAt }))).rejects.toMatchObject({
+      code: 'OVERLOADED',
+    });
+    await expect(exec(h.pipeline, input({ receivedAt, max_tokens: 0 }))).rejects.toMatchObject({
+      field: 'max_tokens',
+    });
+    await exec(h.pipeline, input({ receivedAt }));
+    const [overloaded, invalid, answered] = h.elapsed;
+    expect(overloaded).toBeGreaterThanOrEqual(7000);
+    expect(invalid).toBeGreaterThanOrEqual(7000);
+    // An answered request's record takes its timings from the result instead.
+    expect(answered).toBeUndefined();
   });
 
   it('an invalid request is refused before authorize, and still audited', async () => {

@@ -89,6 +89,29 @@ describe('runReplay', () => {
     expect(calls).toBe(11);
   });
 
+  it('retries OVERLOADED only within the first attempt deadline, each retry asking for what is left', async () => {
+    const asked: (number | undefined)[] = [];
+    const t: ReplayTransport = {
+      async send(req) {
+        asked.push(req.deadlineMs);
+        throw new ColoError('OVERLOADED', 'busy', { retryAfterMs: 10 });
+      },
+      async close() {},
+    };
+    const res = await runReplay([{ ts: 0, text: 'a' }], t, { speed: 0, deadlineMs: 60 });
+    expect(res.records[0]!.error?.code).toBe('DEADLINE');
+    // About 60 / 10 attempts, not maxRetries (200); the first uses the transport's default.
+    expect(asked.length).toBeGreaterThanOrEqual(2);
+    expect(asked.length).toBeLessThanOrEqual(7);
+    expect(asked[0]).toBeUndefined();
+    const later = asked.slice(1) as number[];
+    for (let i = 0; i < later.length; i++) {
+      expect(later[i]).toBeLessThan(60);
+      if (i > 0) expect(later[i]).toBeLessThan(later[i - 1]!);
+    }
+    expect(res.records[0]!.latencyUs).toBeGreaterThanOrEqual(50_000);
+  });
+
   it('keeps the recorded pace scaled by speed', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] });
     try {

@@ -84,6 +84,17 @@ describe('Scheduler: predict, then admit', () => {
     expect((plan as { retryAfterMs: number }).retryAfterMs).toBeGreaterThanOrEqual(90);
   });
 
+  it('with a sequence free but the batch too slow, retry-after is when the first running request ends', () => {
+    const s = sched();
+    // Running: 100 tokens left (~100 ms alone). The new one fits alone (~101 ms in 120)
+    // but not in a batch of 2 (1.33 ms/step): refused, and retrying in 1 ms would only
+    // meet the same batch.
+    s.running.add(job({ deadlineAt: NOW + 5000 }));
+    const plan = s.plan(job({ deadlineAt: NOW + 120 }), NOW);
+    expect(plan).toMatchObject({ action: 'refuse', code: 'OVERLOADED', reason: 'deadline' });
+    expect((plan as { retryAfterMs: number }).retryAfterMs).toBeGreaterThanOrEqual(90);
+  });
+
   it('counts the queued requests served before it (EDF) in the wait, not those after', () => {
     const s = sched(1, 8);
     s.running.add(job({ deadlineAt: NOW + 5000 }));
