@@ -8,7 +8,7 @@
  * medians, so neighbours' load hits every subject alike.
  *
  *   npm run build && node bench/lib/run.mjs bench/e2e/stream-floor.ts \
- *     [--rounds 5] [--runs 12] [--tokens 128] [--colo after=dist/cli.js,before=SAVED/cli.js]
+ *     [--rounds 5] [--runs 12] [--tokens 128] [--warmup 500] [--colo after=dist/cli.js,before=SAVED/cli.js]
  *
  * Checks the answer first: greedy decoding must give the same text on every path.
  */
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     prompt: { type: 'string', default: 'Once upon a time' },
     colo: { type: 'string', default: 'colo=dist/cli.js' },
     sequences: { type: 'string', default: '8' },
+    /** Short requests (2 tokens) sent to each Colo before timing, so its JIT is warm as a serving process's is. */
+    warmup: { type: 'string', default: '500' },
   },
 });
 const TOKENS = Number(values.tokens);
@@ -85,7 +87,7 @@ async function openWs(colo: ColoProcess): Promise<WebSocket> {
 }
 
 let reqId = 0;
-function throughColo(ws: WebSocket): Promise<Run> {
+function throughColo(ws: WebSocket, tokens = TOKENS): Promise<Run> {
   return new Promise<Run>((res, rej) => {
     let first = 0;
     let last = 0;
@@ -113,7 +115,7 @@ function throughColo(ws: WebSocket): Promise<Run> {
         id: `s${reqId++}`,
         model: 'bench',
         prompt: PROMPT,
-        sampling: { maxTokens: TOKENS, temperature: 0 },
+        sampling: { maxTokens: tokens, temperature: 0 },
         stream: true,
       }),
     );
@@ -166,7 +168,10 @@ for (const s of subjects) {
   }
 }
 
-// 2. Interleaved rounds: every subject runs RUNS streams per round (2 warm-ups first).
+// 2. Warm each server's request path (a serving process has run thousands of requests).
+for (const c of colos) for (let i = 0; i < Number(values.warmup); i++) await throughColo(c.ws, 2);
+
+// 3. Interleaved rounds: every subject runs RUNS streams per round (2 warm-ups first).
 const perRound = new Map<string, { ttftUs: number[]; decodeTokS: number[] }>();
 for (const s of subjects) perRound.set(s.label, { ttftUs: [], decodeTokS: [] });
 for (let r = 0; r < ROUNDS; r++) {
