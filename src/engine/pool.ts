@@ -490,7 +490,13 @@ export class ModelPool {
       const next = this.sched.queue.pop();
       if (!next) return;
       if (next.settled) continue;
-      if (!this.sched.stillFits(next)) {
+      const now = this.sched.dispatchable(next);
+      if (now === 'wait') {
+        // Fits once the running requests are done: back at the head, until the next one ends.
+        this.sched.queue.push(next, true);
+        return;
+      }
+      if (now === 'shed') {
         // Shed: it can no longer finish in time, so it ends now rather than at its deadline.
         this.fail(
           next,

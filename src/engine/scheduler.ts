@@ -123,10 +123,12 @@ export class Scheduler<J extends Job> {
         return { action: 'start' };
     }
 
-    // 3. Wait, simulated in service order.
+    // 3. Wait, simulated in service order: pessimistically in a full batch, or one after
+    // another once batching would make someone miss (the dispatcher then runs them so).
     const start = this.predictedStart(job, live, now);
-    if (start + this.service(job, this.slots) <= latest && this.queue.length < this.queue.capacity)
-      return { action: 'queue' };
+    const fitsWaiting =
+      start + this.service(job, this.slots) <= latest || this.serialFinish(job, live, now) <= latest;
+    if (fitsWaiting && this.queue.length < this.queue.capacity) return { action: 'queue' };
 
     // 4. Preempt a lower-priority running request.
     const victim = this.victimFor(job, live);
@@ -146,10 +148,31 @@ export class Scheduler<J extends Job> {
     };
   }
 
-  /** When a job dispatched from the queue now would still finish in time (else it is shed). */
-  stillFits(job: Job, now = performance.now()): boolean {
-    if (this.mode === 'admit-all') return true;
-    return now + this.service(job, this.live().length + 1) <= job.deadlineAt;
+  /**
+   * What to do with the head of the queue when a sequence frees: `start` it if it fits
+   * at the batch it makes without making a running request miss; else `wait` (stay at
+   * the head) if it still fits once the running requests are done, one after another;
+   * else `shed` it (it ends now rather than at its deadline).
+   */
+  dispatchable(job: Job, now = performance.now()): 'start' | 'wait' | 'shed' {
+    if (this.mode === 'admit-all') return 'start';
+    const live = this.live();
+    const b = live.length + 1;
+    if (now + this.service(job, b) <= job.deadlineAt && !this.breaksRunning(live, job, b, now))
+      return 'start';
+    if (live.length > 0 && this.serialFinish(job, live, now, false) <= job.deadlineAt) return 'wait';
+    return 'shed';
+  }
+
+  /**
+   * When `job` would finish if what runs and what is served before it went one at a
+   * time, each alone (batch 1): the plan for a burst whose requests do not fit together.
+   */
+  private serialFinish(job: Job, live: J[], now: number, queued = true): number {
+    let t = now;
+    for (const r of live) t += this.remainingMs(r, 1);
+    if (queued) for (const q of this.queue.ahead(job)) t += this.service(q, 1);
+    return t + this.service(job, 1);
   }
 
   private breaksRunning(live: J[], job: Job, b: number, now: number): boolean {

@@ -155,7 +155,31 @@ describe('Scheduler: predict, then admit', () => {
   it('sheds a queued request that can no longer finish when its turn comes', () => {
     const s = sched(1, 8);
     const j = job({ deadlineAt: NOW + 150 });
-    expect(s.stillFits(j, NOW)).toBe(true);
-    expect(s.stillFits(j, NOW + 100)).toBe(false);
+    expect(s.dispatchable(j, NOW)).toBe('start');
+    expect(s.dispatchable(j, NOW + 100)).toBe('shed');
+  });
+
+  it('queues a burst one after another when batching would make them miss, and dispatches them so', () => {
+    // Batching hurts a lot here: 1 ms/step alone, 8 ms/step with all 4 sequences busy
+    // (3.33 ms at 2). 100 tokens: 100 ms alone, 333 ms in a pair; 300 ms deadlines.
+    const s = new Scheduler<Job>(
+      4,
+      8,
+      new ServiceEstimator(4, { prefillMsPerToken: 0, stepMs1: 1, stepMsFull: 8 }),
+      0.1,
+    );
+    expect(s.plan(job({ deadlineAt: NOW + 50 }), NOW - 1)).toMatchObject({ probe: true });
+    const [a, b, c] = [0, 1, 2].map(() => job({ deadlineAt: NOW + 300 }));
+    expect(s.plan(a!, NOW)).toEqual({ action: 'start' });
+    s.running.add(a!);
+    // Not beside a (both would miss), but after it: done by ~200 ms.
+    expect(s.plan(b!, NOW)).toEqual({ action: 'queue' });
+    s.queue.push(b!);
+    // A third would end at ~300 ms, past the 270 ms kept after the margin.
+    expect(s.plan(c!, NOW)).toMatchObject({ action: 'refuse', code: 'OVERLOADED' });
+    // While a runs, b waits at the head; once a is done it starts alone.
+    expect(s.dispatchable(b!, NOW + 10)).toBe('wait');
+    s.running.delete(a!);
+    expect(s.dispatchable(b!, NOW + 100)).toBe('start');
   });
 });
