@@ -2,8 +2,9 @@
  * The lexicon classifier against the one before it (issue 14), in the same run: both
  * trained here (seed 1) on the shared headlines, scored on the shared valid split and on
  * the hand-written press-release set (bench/data/finnews-{dev,test}.csv; dev only for the
- * temperature), then timed per text: featurize alone, and featurize + onnxruntime
- * (HashedRunner.run of one text, no batcher). Timed tasks alternate baseline / lexicon
+ * temperature), then timed per text: featurize alone, and featurize + the serving kernel
+ * (HashedRunner.run of one text, no batcher: the TypeScript kernel since issue 16, as
+ * served by default; bench/micro/classifier.bench.ts times onnxruntime beside it). Timed tasks alternate baseline / lexicon
  * over three rounds so drift in the box's load hits both.
  *
  *   node bench/lib/run.mjs bench/micro/classifier-crossdomain.bench.ts
@@ -75,7 +76,7 @@ for (let round = 1; round <= 3; round++) {
     ['lexicon', newRunner],
   ] as const) {
     tasks.push({ name: `${name} featurize r${round}`, fn: () => r.featurizer.featurize(next()) });
-    tasks.push({ name: `${name} featurize+ort r${round}`, fn: () => r.run([next()]) });
+    tasks.push({ name: `${name} featurize+kernel r${round}`, fn: () => r.run([next()]) });
   }
 }
 
