@@ -13,8 +13,8 @@ import { parseLabelledCsv } from '../../src/classifier/csv';
 import { Featurizer } from '../../src/classifier/featurize';
 import { predictProbs } from '../../src/classifier/linear';
 import { HashedRunner } from '../../src/classifier/hashedRunner';
-import { readHashedModel } from '../../src/classifier/onnx/hashedGraph';
-import { DataType, encodeModel } from '../../src/classifier/onnx/onnx';
+import { hashedGraph, readHashedModel } from '../../src/classifier/onnx/hashedGraph';
+import { encodeModel } from '../../src/classifier/onnx/onnx';
 import type { LinearModel } from '../../src/classifier/linear';
 import { buildMeanPoolTextModel } from '../../src/classifier/onnx/textGraph';
 import { ClassifierRegistry } from '../../src/classifier/registry';
@@ -320,46 +320,18 @@ describe('HF-style model (tokenizer.json + ONNX)', () => {
 
 /** Colo's hashed graph with an Identity node before the output: same answers, another graph. */
 function hashedWithExtraNode(m: LinearModel): Uint8Array {
-  const C = m.classes;
+  const g = hashedGraph(m);
+  const softmax = g.nodes.at(-1)!;
   return encodeModel({
     opset: 17,
     graph: {
+      ...g,
       name: 'hashed_plus_identity',
-      initializers: [
-        { name: 'W', dataType: DataType.FLOAT, dims: [m.dim, C], data: m.weights },
-        { name: 'b', dataType: DataType.FLOAT, dims: [1, C], data: m.bias },
-        { name: 'num_classes', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(BigInt(C)) },
-        { name: 'axis1', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(1n) },
-      ],
       nodes: [
-        { op: 'Gather', inputs: ['W', 'indices'], outputs: ['w_rows'], attrs: { axis: { int: 0 } } },
-        { op: 'Unsqueeze', inputs: ['values', 'axis1'], outputs: ['values_col'] },
-        { op: 'Mul', inputs: ['w_rows', 'values_col'], outputs: ['contrib'] },
-        { op: 'Cast', inputs: ['rows'], outputs: ['rows64'], attrs: { to: { int: DataType.INT64 } } },
-        { op: 'Unsqueeze', inputs: ['rows64', 'axis1'], outputs: ['row_idx'] },
-        {
-          op: 'Concat',
-          inputs: ['batch_size', 'num_classes'],
-          outputs: ['out_shape'],
-          attrs: { axis: { int: 0 } },
-        },
-        { op: 'Expand', inputs: ['b', 'out_shape'], outputs: ['bias_rows'] },
-        {
-          op: 'ScatterND',
-          inputs: ['bias_rows', 'row_idx', 'contrib'],
-          outputs: ['logits'],
-          attrs: { reduction: { string: 'add' } },
-        },
-        { op: 'Softmax', inputs: ['logits'], outputs: ['probs'], attrs: { axis: { int: -1 } } },
-        { op: 'Identity', inputs: ['probs'], outputs: ['probabilities'] },
+        ...g.nodes.slice(0, -1),
+        { ...softmax, outputs: ['probs'] },
+        { op: 'Identity', inputs: ['probs'], outputs: softmax.outputs },
       ],
-      inputs: [
-        { name: 'indices', dataType: DataType.INT32, shape: ['nnz'] },
-        { name: 'values', dataType: DataType.FLOAT, shape: ['nnz'] },
-        { name: 'rows', dataType: DataType.INT32, shape: ['nnz'] },
-        { name: 'batch_size', dataType: DataType.INT64, shape: [1] },
-      ],
-      outputs: [{ name: 'probabilities', dataType: DataType.FLOAT, shape: ['batch', C] }],
     },
   });
 }

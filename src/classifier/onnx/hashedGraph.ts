@@ -14,7 +14,7 @@
  * float input would be 1 MiB per headline to copy.
  */
 import type { LinearModel } from '../linear';
-import { DataType, encodeModel } from './onnx';
+import { DataType, encodeModel, type GraphInit } from './onnx';
 import { floatsOf, readGraph } from './read';
 
 export const HASHED_INPUTS = ['indices', 'values', 'rows', 'batch_size'] as const;
@@ -23,64 +23,64 @@ export const HASHED_OUTPUT = 'probabilities';
 const OPSET = 17;
 
 export function buildHashedModel(model: LinearModel, metadata: Record<string, string> = {}): Uint8Array {
-  const C = model.classes;
   return encodeModel({
     opset: OPSET,
     producer: 'colo-train-classifier',
     docString: 'Colo hashed-feature softmax classifier',
     metadata,
-    graph: {
-      name: 'colo_hashed_linear',
-      initializers: [
-        { name: 'W', dataType: DataType.FLOAT, dims: [model.dim, C], data: model.weights },
-        { name: 'b', dataType: DataType.FLOAT, dims: [1, C], data: model.bias },
-        { name: 'num_classes', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(BigInt(C)) },
-        { name: 'axis1', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(1n) },
-      ],
-      nodes: [
-        { op: 'Gather', inputs: ['W', 'indices'], outputs: ['w_rows'], attrs: { axis: { int: 0 } } },
-        { op: 'Unsqueeze', inputs: ['values', 'axis1'], outputs: ['values_col'] },
-        { op: 'Mul', inputs: ['w_rows', 'values_col'], outputs: ['contrib'] },
-        { op: 'Cast', inputs: ['rows'], outputs: ['rows64'], attrs: { to: { int: DataType.INT64 } } },
-        { op: 'Unsqueeze', inputs: ['rows64', 'axis1'], outputs: ['row_idx'] },
-        {
-          op: 'Concat',
-          inputs: ['batch_size', 'num_classes'],
-          outputs: ['out_shape'],
-          attrs: { axis: { int: 0 } },
-        },
-        { op: 'Expand', inputs: ['b', 'out_shape'], outputs: ['bias_rows'] },
-        {
-          op: 'ScatterND',
-          inputs: ['bias_rows', 'row_idx', 'contrib'],
-          outputs: ['logits'],
-          attrs: { reduction: { string: 'add' } },
-        },
-        { op: 'Softmax', inputs: ['logits'], outputs: [HASHED_OUTPUT], attrs: { axis: { int: -1 } } },
-      ],
-      inputs: [
-        { name: 'indices', dataType: DataType.INT32, shape: ['nnz'] },
-        { name: 'values', dataType: DataType.FLOAT, shape: ['nnz'] },
-        { name: 'rows', dataType: DataType.INT32, shape: ['nnz'] },
-        { name: 'batch_size', dataType: DataType.INT64, shape: [1] },
-      ],
-      outputs: [{ name: HASHED_OUTPUT, dataType: DataType.FLOAT, shape: ['batch', C] }],
-    },
+    graph: hashedGraph(model),
   });
 }
 
+/** The graph buildHashedModel writes (exported so tests can build a variant of it). */
+export function hashedGraph(model: LinearModel): GraphInit {
+  const C = model.classes;
+  return {
+    name: 'colo_hashed_linear',
+    initializers: [
+      { name: 'W', dataType: DataType.FLOAT, dims: [model.dim, C], data: model.weights },
+      { name: 'b', dataType: DataType.FLOAT, dims: [1, C], data: model.bias },
+      { name: 'num_classes', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(BigInt(C)) },
+      { name: 'axis1', dataType: DataType.INT64, dims: [1], data: BigInt64Array.of(1n) },
+    ],
+    nodes: [
+      { op: 'Gather', inputs: ['W', 'indices'], outputs: ['w_rows'], attrs: { axis: { int: 0 } } },
+      { op: 'Unsqueeze', inputs: ['values', 'axis1'], outputs: ['values_col'] },
+      { op: 'Mul', inputs: ['w_rows', 'values_col'], outputs: ['contrib'] },
+      { op: 'Cast', inputs: ['rows'], outputs: ['rows64'], attrs: { to: { int: DataType.INT64 } } },
+      { op: 'Unsqueeze', inputs: ['rows64', 'axis1'], outputs: ['row_idx'] },
+      {
+        op: 'Concat',
+        inputs: ['batch_size', 'num_classes'],
+        outputs: ['out_shape'],
+        attrs: { axis: { int: 0 } },
+      },
+      { op: 'Expand', inputs: ['b', 'out_shape'], outputs: ['bias_rows'] },
+      {
+        op: 'ScatterND',
+        inputs: ['bias_rows', 'row_idx', 'contrib'],
+        outputs: ['logits'],
+        attrs: { reduction: { string: 'add' } },
+      },
+      { op: 'Softmax', inputs: ['logits'], outputs: [HASHED_OUTPUT], attrs: { axis: { int: -1 } } },
+    ],
+    inputs: [
+      { name: 'indices', dataType: DataType.INT32, shape: ['nnz'] },
+      { name: 'values', dataType: DataType.FLOAT, shape: ['nnz'] },
+      { name: 'rows', dataType: DataType.INT32, shape: ['nnz'] },
+      { name: 'batch_size', dataType: DataType.INT64, shape: [1] },
+    ],
+    outputs: [{ name: HASHED_OUTPUT, dataType: DataType.FLOAT, shape: ['batch', C] }],
+  };
+}
+
 /** The op sequence buildHashedModel writes; a file with any other graph is not read as linear. */
-const HASHED_OPS = [
-  'Gather',
-  'Unsqueeze',
-  'Mul',
-  'Cast',
-  'Unsqueeze',
-  'Concat',
-  'Expand',
-  'ScatterND',
-  'Softmax',
-] as const;
+const HASHED_OPS = hashedGraph({
+  dim: 1,
+  classes: 1,
+  weights: new Float32Array(1),
+  bias: new Float32Array(1),
+}).nodes.map((n) => n.op);
 
 /**
  * The weights of a hashed classifier file when its graph is exactly the one
