@@ -3,6 +3,7 @@
  * cache, skills) speaks. The wire (FlatBuffers, OpenAI JSON) is decoded into these at
  * the edge and encoded from them on the way out.
  */
+import type { CancelSignal } from './cancel';
 
 export type Role = 'system' | 'user' | 'assistant';
 
@@ -157,7 +158,7 @@ export interface TokenSink {
 
 /** Anything that can complete a request: the engine, the gateway, the router. */
 export interface Completer {
-  complete(req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal): Promise<CompletionResult>;
+  complete(req: InferenceRequest, sink: TokenSink | null, signal: CancelSignal): Promise<CompletionResult>;
 }
 
 export const DEFAULT_SAMPLING: Readonly<SamplingParams> = Object.freeze({

@@ -36,6 +36,7 @@ import { deadlineOf, promptChars } from './deadline';
 import { timerDelay } from '../core/deadline';
 import { argmax, softmax } from './choices';
 import { checkGrammarSchema } from './grammar-schema';
+import type { CancelSignal } from '../core/cancel';
 
 export interface ModelPoolOptions {
   name: string;
@@ -91,7 +92,7 @@ interface Pending extends Job {
   settled: boolean;
   timer?: NodeJS.Timeout;
   onAbort?: () => void;
-  signal: AbortSignal;
+  signal: CancelSignal;
 }
 
 export function workerFile(): string {
@@ -256,7 +257,7 @@ export class ModelPool {
   complete(
     req: InferenceRequest,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     opts: LocalCallOptions = {},
     trace = new RequestTrace(req.receivedAt),
   ): Promise<CompletionResult> {

@@ -21,6 +21,7 @@ import { requestDone, type RequestDoneEvent } from '../metrics/events';
 import { remainingMs } from '../core/deadline';
 import { admissionChannel, type AdmissionEvent } from '../core/events';
 import { decide, type Decision, type RoutePolicy } from './decide';
+import type { CancelSignal } from '../core/cancel';
 
 /** One classified text. */
 export interface Classification {
@@ -45,7 +46,7 @@ export interface RemoteRoute extends Completer {
   complete(
     req: InferenceRequest,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     receivedAt?: number,
   ): Promise<CompletionResult>;
 }
@@ -118,7 +119,7 @@ export class Router {
   async complete(
     req: InferenceRequest,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     ctx: CallContext,
     outcome: RouteOutcome = { redacted: false },
   ): Promise<CompletionResult> {
@@ -222,7 +223,7 @@ export class Router {
   private async remote(
     req: InferenceRequest,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     trace: RequestTrace,
     outcome: RouteOutcome,
   ): Promise<CompletionResult> {

@@ -15,6 +15,7 @@ import { validateInput } from './input';
 import { SkillRegistry } from './registry';
 import type { Skill } from './skill';
 import type { EnsembleReport, SkillClassifiers, SkillCompleter, SkillMode, SkillResult, Vote } from './types';
+import type { CancelSignal } from '../core/cancel';
 
 export interface SkillServiceDeps {
   /** Router.complete (or engine.complete in tests): `(req, sink, signal, { api, jsonSchema })`. */
@@ -77,7 +78,7 @@ export class SkillService {
   async run(
     req: InferenceRequest,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     principal?: Principal,
     opts: SkillRunOptions = {},
   ): Promise<SkillResult> {
