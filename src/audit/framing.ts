@@ -6,12 +6,16 @@
  */
 import { crc32 } from 'node:zlib';
 
-export function encodeRecord(record: object): Buffer {
-  const json = Buffer.from(JSON.stringify(record), 'utf8');
-  const head = Buffer.from(crc32(json).toString(16).padStart(8, '0') + ' ', 'latin1');
-  return Buffer.concat([head, json, NEWLINE]);
+/** One record as its line, a string (written with one write(2); its UTF-8 bytes are the frame). */
+export function encodeLine(record: object): string {
+  const json = JSON.stringify(record);
+  // zlib.crc32 of a string is the CRC of its UTF-8 bytes, the bytes written.
+  return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
 }
-const NEWLINE = Buffer.from('\n');
+
+export function encodeRecord(record: object): Buffer {
+  return Buffer.from(encodeLine(record), 'utf8');
+}
 
 export interface DecodeResult<T> {
   records: T[];

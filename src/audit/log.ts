@@ -28,7 +28,7 @@ import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ColoError } from '../core/errors';
 import type { AuditConfig } from './config';
-import { encodeRecord } from './framing';
+import { encodeLine, encodeRecord } from './framing';
 import {
   buildAuditRecord,
   SecretScrubber,
@@ -133,7 +133,7 @@ export class AuditLog {
       return Promise.reject(e);
     }
     if (this.synchronous) {
-      this.writeNow(encodeRecord(record));
+      this.writeNow(encodeLine(record));
       return undefined;
     }
     if (this.waiters.length >= this.cfg.maxPendingRecords) {
@@ -149,15 +149,21 @@ export class AuditLog {
     });
   }
 
-  private writeNow(buf: Buffer): void {
+  /** One write(2) of the line (Node encodes the string straight into the call); a short write finishes from bytes. */
+  private writeNow(line: string): void {
+    let bytes: number;
     try {
-      let off = 0;
-      while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+      bytes = writeSync(this.fd, line);
+      const size = Buffer.byteLength(line);
+      if (bytes < size) {
+        const buf = Buffer.from(line, 'utf8');
+        while (bytes < size) bytes += writeSync(this.fd, buf, bytes, size - bytes);
+      }
     } catch (err) {
       throw new ColoError('INTERNAL', 'audit write failed', { cause: err });
     }
     this.written++;
-    this.segmentBytes += buf.length;
+    this.segmentBytes += bytes;
     if (this.cfg.fsync === 'background') {
       if (this.unsynced++ === 0) this.unsyncedSince = performance.now();
       this.scheduleSync();

@@ -6,7 +6,7 @@
  * (PII and credentials); only content 'raw', asked for by name, keeps PII as sent.
  * Credential shapes and provider keys are scrubbed from every kept text.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ColoError, toColoError, type ErrorCode } from '../core/errors';
 import type { ChatMessage, CompletionResult, InferenceRequest, RouteKind } from '../core/types';
 import { SECRET_SHAPES, secretRegex } from '../core/secrets';
@@ -59,7 +59,8 @@ export interface AuditInput {
   at?: Date | undefined;
 }
 
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+/** One-shot `crypto.hash`: no Hash object per call (two per audited request). */
+const sha256 = (s: string): string => hash('sha256', s, 'hex');
 
 /**
  * Masks PII and credentials in kept text: the redaction detectors (src/redact's
