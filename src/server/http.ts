@@ -147,15 +147,23 @@ export function sendError(g: Guard, err: unknown): void {
  * mid-stream is sent as a data event carrying `error` and no [DONE], so a truncated
  * answer never looks like a clean finish.
  *
+ * Events produced in one event-loop turn go out in one corked write, flushed from
+ * `setImmediate` (the check phase right after the I/O that produced them): an upstream
+ * that delivers several tokens in one read costs one socket write, not one per token.
+ *
  * Backpressure: once uWS reports a write it could not complete, later events wait in
  * `pending` (in order, coalesced into one write) until `onWritable`; past `maxPending`
  * bytes the client is not reading and the response is closed (the request is then
  * aborted like a disconnect: generation stops, usage is charged).
  */
 export class SseWriter {
+  /** Status and headers written. */
   private started = false;
+  /** An event was accepted: errors from here on are events. */
+  private accepted = false;
   private pending = '';
   private waiting = false;
+  private scheduled = false;
 
   constructor(
     private readonly g: Guard,
@@ -179,8 +187,9 @@ export class SseWriter {
 
   private write(text: string): void {
     if (this.g.done) return;
+    this.accepted = true;
+    this.pending += text;
     if (this.waiting) {
-      this.pending += text;
       if (this.pending.length > this.maxPending) {
         this.g.done = true;
         this.g.res.close();
@@ -188,10 +197,21 @@ export class SseWriter {
       }
       return;
     }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.g.done || this.waiting || this.pending.length === 0) return;
+    const out = this.pending;
+    this.pending = '';
     let ok = true;
     this.g.res.cork(() => {
       this.start();
-      ok = this.g.res.write(text);
+      ok = this.g.res.write(out);
     });
     if (!ok) {
       this.waiting = true;
@@ -207,11 +227,11 @@ export class SseWriter {
         return done;
       });
     }
-  }
+  };
 
-  /** Headers are committed: errors from here on must be written as events. */
+  /** An event was accepted: errors from here on must be written as events. */
   get committed(): boolean {
-    return this.started;
+    return this.accepted;
   }
 
   /** The one way a stream ends: `[DONE]` after a result, nothing more after an error event. */
