@@ -119,6 +119,9 @@ function registerCall(
         sendError(g, err);
       } finally {
         state.inflight.delete(abort);
+        // uWS holds its callbacks (and through them g) in handles that young-generation
+        // GCs treat as live; g must not keep the request's objects once it is answered.
+        g.onAbort = undefined;
       }
     })();
   });
@@ -228,6 +231,8 @@ function registerPlain(app: TemplatedApp, ctx: ServerContext, state: HttpState, 
         sendJson(g, out.status, out.body, out.headers);
       } catch (err) {
         sendError(g, err);
+      } finally {
+        g.onAbort = undefined;
       }
     })();
   });
