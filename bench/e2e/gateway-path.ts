@@ -24,8 +24,9 @@
  *   1. compare: every path at --rate (default 1,000/s) for --duration, --rounds rounds,
  *      order rotated per round; + = path minus direct in the same round, median of rounds.
  *      Colo's GC pauses and worst event-loop delay in the run come from its /metrics.
- *   2. sweep: rates ascending (--sweep), each path until its p99 reaches --p99-limit-ms or
- *      it saturates; reports the highest rate each path sustains with p99 under the limit.
+ *   2. sweep: rates ascending (--sweep), each path until the median p99 of its
+ *      --sweep-rounds runs at a rate reaches --p99-limit-ms (default 10) or a run saturates;
+ *      reports the highest rate each path sustains with p99 under the limit.
  *   3. --stages: a Colo with gateway-path-probe.mjs preloaded; per-stage times of each
  *      request (receipt → upstream request created → sent → upstream headers → upstream
  *      body complete → result → audit write), from requests that ran alone (--stage-rate,
@@ -63,6 +64,8 @@ const { values } = parseArgs({
     before: { type: 'string', default: '' },
     sweep: { type: 'string', default: QUICK ? '1000,4000' : '1000,2000,3000,4000,5000,6000,8000' },
     'sweep-duration': { type: 'string', default: QUICK ? '2000' : '5000' },
+    'sweep-rounds': { type: 'string', default: QUICK ? '1' : '3' },
+    prewarm: { type: 'string', default: QUICK ? '500' : '3000' },
     'no-sweep': { type: 'boolean', default: false },
     'no-compare': { type: 'boolean', default: false },
     'p99-limit-ms': { type: 'string', default: '10' },
@@ -526,6 +529,18 @@ async function main(): Promise<void> {
       [...servers].map(([p, s]) => [p, Math.round((processCpuUs(s.pid) - idle0.get(p)!) / 2000)]),
     );
 
+    // JIT, lazy compilation and V8's young-generation sizing settle in the first seconds of
+    // load: every server gets --prewarm ms of every variant at 1,000/s before anything is timed.
+    for (const v of variants)
+      for (const p of paths)
+        await runClient(
+          targetOf(p).port,
+          join(tmp, `${isColo(p) ? 'colo' : 'direct'}-${v}.json`),
+          v,
+          1000,
+          Number(values.prewarm),
+        );
+
     const run = (p: Path, v: Variant, round: number, r: number, ms: number) =>
       timedRun(p, v, round, r, ms, targetOf(p), upstream, isColo(p) ? targetOf(p).port : undefined);
 
@@ -581,14 +596,26 @@ async function main(): Promise<void> {
         const runs: Run[] = [];
         const best: Record<string, number> = {};
         const live = new Set(paths);
+        // Each rate is run --sweep-rounds times per path (paths interleaved); a path passes
+        // a rate when the median of its p99s is under the limit and no run saturated.
+        const sweepRounds = Number(values['sweep-rounds']);
         for (const r of sweepRates) {
+          const atRate: Run[] = [];
+          for (let round = 0; round < sweepRounds; round++) {
+            for (const p of round % 2 ? [...paths].reverse() : paths) {
+              if (!live.has(p)) continue;
+              await sleep(300);
+              const x = await run(p, v, round, r, Number(values['sweep-duration']));
+              runs.push(x);
+              atRate.push(x);
+              console.error(`sweep ${line(x)}`);
+            }
+          }
           for (const p of paths) {
             if (!live.has(p)) continue;
-            await sleep(300);
-            const x = await run(p, v, 0, r, Number(values['sweep-duration']));
-            runs.push(x);
-            console.error(`sweep ${line(x)}`);
-            if (x.saturated || x.errors > 0 || x.latency.p99 >= limitUs) live.delete(p);
+            const mine = atRate.filter((x) => x.path === p);
+            const bad = mine.some((x) => x.saturated || x.errors > 0);
+            if (bad || median(mine.map((x) => x.latency.p99)) >= limitUs) live.delete(p);
             else best[p] = r;
           }
           if (live.size === 0) break;
