@@ -28,6 +28,7 @@ E2E=(
   "bench/e2e/classifier-dispatch.ts"
   "bench/e2e/loadgen.ts --mode=open --rate=50 --count=0 --duration=5000 --name=loadgen-ws-open"
   "bench/e2e/gateway-peer.ts --rates=1000 --duration=2000 --rounds=1 --warmup=500"
+  "bench/e2e/gateway-path.ts --paths=direct,proxy-floor,colo --rounds=1 --duration=2000 --warmup=500 --sweep=1000,3000 --sweep-duration=2000"
   # synthetic-shapes.ts is left out: minutes per model on CPU (npm run bench:synthetic).
 )
 

@@ -30,7 +30,7 @@
  * thread's time went (top self-time functions and files). BENCH_QUICK=1: 2 s runs, 1 round.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -42,6 +42,7 @@ import { SseParser } from '../../src/gateway/providers/sse';
 import { FIXTURE_TEXT } from '../../test/mocks/upstream/fixtures';
 import { startMockUpstream } from '../../test/mocks/upstream/server';
 import { type LatencySummary, machineInfo, machineLine, runOpenLoop, writeResult } from '../lib';
+import { processCpuUs as cpuUs, summarizeCpuProfile } from '../lib/profile';
 import { ROOT, startColoProcess } from './colo-process';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -63,7 +64,6 @@ const { values } = parseArgs({
 
 type Variant = 'json' | 'sse';
 type Mode = 'direct' | 'colo' | 'colo-noaudit' | 'portkey';
-const CLK_TCK = 100; // Linux USER_HZ; /proc/<pid>/stat times are in these ticks.
 
 interface Server {
   child: ChildProcess;
@@ -167,13 +167,6 @@ async function startColo(upstream: string, audit: boolean, nodeArgs: string[] = 
   );
   children.add(p.child);
   return { child: p.child, pid: p.child.pid!, url: `http://127.0.0.1:${p.port}`, stop: () => p.stop() };
-}
-
-/** /proc/<pid>/stat utime + stime (all threads), in µs. */
-function cpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
 }
 
 const MESSAGES = [{ role: 'user', content: 'Is the market up?' }];
@@ -303,50 +296,6 @@ const median = (xs: number[]): number => {
   return Math.round(m * 10) / 10;
 };
 
-/**
- * Top self-time functions and files of a --cpu-prof profile (main thread, tid 0), idle
- * left out, counting only samples from `fromUs` on (CLOCK_MONOTONIC µs, the clock of
- * both V8's profile timestamps and process.hrtime), so start-up and warm-up are excluded.
- */
-function summarizeProfile(dir: string, fromUs: number, n = 25) {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && f.split('.')[4] === '0');
-  const byFn = new Map<string, number>();
-  const byFile = new Map<string, number>();
-  let total = 0;
-  for (const f of files) {
-    const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
-      nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
-      startTime: number;
-      samples: number[];
-      timeDeltas: number[];
-    };
-    const byId = new Map(p.nodes.map((node) => [node.id, node.callFrame]));
-    let at = p.startTime;
-    p.samples.forEach((id, i) => {
-      at += p.timeDeltas[i] ?? 0;
-      if (at < fromUs) return;
-      const cf = byId.get(id)!;
-      if (cf.functionName === '(idle)' || cf.functionName === '(program)') return;
-      const dt = (p.timeDeltas[i] ?? 0) / 1000;
-      const file = cf.url ? cf.url.replace(/^file:\/\//, '').replace(`${ROOT}/`, '') : `(${cf.functionName})`;
-      const fn = `${cf.functionName || '(anonymous)'} ${file.split('/').slice(-2).join('/')}:${cf.lineNumber + 1}`;
-      total += dt;
-      byFn.set(fn, (byFn.get(fn) ?? 0) + dt);
-      byFile.set(file, (byFile.get(file) ?? 0) + dt);
-    });
-  }
-  const top = (m: Map<string, number>) =>
-    [...m.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, n)
-      .map(([name, ms]) => ({
-        name,
-        selfMs: Math.round(ms),
-        pct: Math.round((ms / Math.max(total, 1e-9)) * 1000) / 10,
-      }));
-  return { totalMs: Math.round(total), functions: top(byFn), files: top(byFile) };
-}
-
 async function main(): Promise<void> {
   const rates = values.rates!.split(',').map(Number);
   const variants = values.variants!.split(',') as Variant[];
@@ -474,12 +423,12 @@ async function main(): Promise<void> {
     }
 
     // V8 writes a profile when the process exits, so the profiled servers stop first.
-    const profile: Record<string, ReturnType<typeof summarizeProfile>> = {};
+    const profile: Record<string, ReturnType<typeof summarizeCpuProfile>> = {};
     for (const mode of ['colo', 'colo-noaudit'] as const) {
       if (!profileDir || !servers.has(mode)) continue;
       await servers.get(mode)!.stop();
       servers.delete(mode);
-      profile[mode] = summarizeProfile(join(profileDir, mode), timedFromUs);
+      profile[mode] = summarizeCpuProfile(join(profileDir, mode), timedFromUs, ROOT);
     }
     const out = {
       bench: 'gateway-peer',

@@ -30,3 +30,4 @@ export {
   LATENCY_METRICS,
   type ComparisonRow,
 } from './compare';
+export { processCpuUs, summarizeCpuProfile, type ProfileEntry, type ProfileSummary } from './profile';

@@ -89,6 +89,7 @@ function toInput(
   id: string,
   receivedAt: number,
   input: { prompt?: string; messages?: ChatMessage[] },
+  logprobs: number | undefined,
 ): CallInput {
   const f = b.response_format;
   return {
@@ -110,6 +111,7 @@ function toInput(
           ? { type: 'json_schema', schema: JSON.stringify(f.json_schema.schema) }
           : { type: f.type },
     receivedAt,
+    logprobs,
   };
 }
 
@@ -131,7 +133,9 @@ export function parseCompletion(body: unknown, receivedAt = performance.now()): 
   const prompt = typeof b.prompt === 'string' ? b.prompt : b.prompt[0]!;
   if (b.logprobs != null && b.logprobs > 5) throw invalidArgument('logprobs', 'must be an integer in 0..5');
   return {
-    input: { ...toInput(b, newId('cmpl'), receivedAt, { prompt }), logprobs: b.logprobs ?? undefined },
+    // One literal, not `{ ...toInput(...), logprobs }`: on Node 20 an object spread followed
+    // by a key the source lacks survived young-generation GCs (bench/README.md, issue 16).
+    input: toInput(b, newId('cmpl'), receivedAt, { prompt }, b.logprobs ?? undefined),
     includeUsage: b.stream_options?.include_usage ?? false,
   };
 }
@@ -148,7 +152,7 @@ export function parseChat(body: unknown, receivedAt = performance.now()): Parsed
     throw invalidArgument('top_logprobs', 'must be an integer in 0..20');
   const logprobs = b.logprobs === true ? (b.top_logprobs ?? 0) : undefined;
   return {
-    input: { ...toInput(b, newId('chatcmpl'), receivedAt, { messages }), logprobs },
+    input: toInput(b, newId('chatcmpl'), receivedAt, { messages }, logprobs),
     includeUsage: b.stream_options?.include_usage ?? false,
   };
 }
@@ -291,12 +295,12 @@ export function finalChunk(kind: 'completion' | 'chat', r: CompletionResult) {
   const choice = base.choices[0] as Record<string, unknown>;
   choice.finish_reason = finish(r.finishReason);
   if (kind === 'chat') choice.delta = {};
-  return { ...base, colo: colo(r) };
+  return Object.assign(base, { colo: colo(r) });
 }
 
 export function usageChunk(kind: 'completion' | 'chat', r: CompletionResult) {
   const base = tokenChunk(kind, r.id, r.route.model, '', false);
-  return { ...base, choices: [], usage: usage(r) };
+  return Object.assign(base, { choices: [], usage: usage(r) });
 }
 
 /** OpenAI-style error body; `type` follows the error code's mapping in src/core/errors. */

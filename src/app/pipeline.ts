@@ -33,6 +33,7 @@ import type { Authenticator } from '../auth';
 import type { Limiter } from '../limits';
 import { validateCall, type Catalogue, type CallLimits } from '../api/validate';
 import { requestDone, type RequestDoneEvent } from '../metrics/events';
+import type { CancelSignal } from '../core/cancel';
 
 declare const authorizedBrand: unique symbol;
 declare const admittedBrand: unique symbol;
@@ -53,7 +54,7 @@ export interface CallRunner {
   run(
     call: Admitted,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     outcome: RunOutcome,
   ): Promise<CompletionResult>;
 }
@@ -99,7 +100,7 @@ export class RequestPipeline {
     api: CallApi,
     principal: Principal | undefined,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
   ): Promise<CompletionResult> {
     let call: Call;
     try {
@@ -216,7 +217,7 @@ export class RequestPipeline {
    * SHUTTING_DOWN (keeping the tokens so far), and an INTERNAL error's cause is logged
    * once with the request id (rate-limited), since the client only sees "internal error".
    */
-  private classify(err: unknown, signal: AbortSignal, call: Call): ColoError {
+  private classify(err: unknown, signal: CancelSignal, call: Call): ColoError {
     let e = toColoError(err);
     const reason: unknown = signal.aborted ? signal.reason : undefined;
     if (e.code === 'CANCELLED' && reason instanceof ColoError && reason.code !== 'CANCELLED') {

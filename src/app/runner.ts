@@ -11,6 +11,7 @@ import type { CallContext, Router } from '../router';
 import type { SkillService } from '../skills';
 import type { SkillCompleter } from '../skills/types';
 import type { Admitted, CallRunner, RunOutcome } from './pipeline';
+import type { CancelSignal } from '../core/cancel';
 
 /** `response_format: json_object` as a schema the local grammar compiler accepts. */
 const ANY_JSON_OBJECT = JSON.stringify({ type: 'object', additionalProperties: true });
@@ -25,14 +26,14 @@ export function createRunner(
   const completeForSkill = (
     req: InferenceRequest,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     ctx: CallContext,
   ): Promise<CompletionResult> =>
     router.complete(req, sink, signal, { ...ctx, allowRemote: skillCaller.getStore()?.allowRemote ?? true });
   const skills = createSkills(completeForSkill);
 
   const runner: CallRunner = {
-    run(call: Admitted, sink: TokenSink | null, signal: AbortSignal, outcome: RunOutcome) {
+    run(call: Admitted, sink: TokenSink | null, signal: CancelSignal, outcome: RunOutcome) {
       const allowRemote = call.principal?.allowRemote ?? true;
       if (call.target.kind === 'skill') {
         const opts = call.skillOptions;

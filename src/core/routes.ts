@@ -11,6 +11,7 @@
  */
 import type { CallApi, CallInput } from './call';
 import type { CompletionResult } from './types';
+import type { CancelSignal } from './cancel';
 /** The authenticated caller (src/auth fills it in). */
 export interface Principal {
   tenant: string;
@@ -31,7 +32,7 @@ export interface RouteRequest {
   body: unknown;
   principal: Principal | undefined;
   /** Aborted when the client disconnects before the answer is sent. */
-  signal: AbortSignal;
+  signal: CancelSignal;
 }
 export interface RouteResponse {
   status: number;

@@ -4,6 +4,7 @@
  * the edge and encoded from them on the way out.
  */
 import { tickerSuffix } from './ticker';
+import type { CancelSignal } from './cancel';
 
 export type Role = 'system' | 'user' | 'assistant';
 
@@ -179,7 +180,7 @@ export interface TokenSink {
 
 /** Anything that can complete a request: the engine, the gateway, the router. */
 export interface Completer {
-  complete(req: InferenceRequest, sink: TokenSink | null, signal: AbortSignal): Promise<CompletionResult>;
+  complete(req: InferenceRequest, sink: TokenSink | null, signal: CancelSignal): Promise<CompletionResult>;
 }
 
 export const DEFAULT_SAMPLING: Readonly<SamplingParams> = Object.freeze({

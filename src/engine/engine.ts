@@ -8,6 +8,7 @@ import type { CompletionResult, InferenceRequest, TokenSink } from '../core/type
 import type { EngineConfig, LocalModelConfig } from '../config';
 import { ModelPool, type LocalCallOptions } from './pool';
 import type { RequestTrace } from './trace';
+import type { CancelSignal } from '../core/cancel';
 
 export interface ResolvedModelFile {
   path: string;
@@ -96,7 +97,7 @@ export class LocalEngine {
   complete(
     req: InferenceRequest,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     opts?: LocalCallOptions,
     trace?: RequestTrace,
   ): Promise<CompletionResult> {

@@ -37,6 +37,7 @@ import { timerDelay } from '../core/deadline';
 import { argmax, softmax } from './choices';
 import { checkGrammarSchema } from './grammar-schema';
 import { LogprobLineup, trimLogprobs } from './logprobs';
+import type { CancelSignal } from '../core/cancel';
 
 export interface ModelPoolOptions {
   name: string;
@@ -94,7 +95,7 @@ interface Pending extends Job {
   settled: boolean;
   timer?: NodeJS.Timeout;
   onAbort?: () => void;
-  signal: AbortSignal;
+  signal: CancelSignal;
 }
 
 export function workerFile(): string {
@@ -267,7 +268,7 @@ export class ModelPool {
   complete(
     req: InferenceRequest,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     opts: LocalCallOptions = {},
     trace = new RequestTrace(req.receivedAt),
   ): Promise<CompletionResult> {

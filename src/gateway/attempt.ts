@@ -1,5 +1,5 @@
 /**
- * One call to one target. Owns the call's AbortController (so a hedge loser or a
+ * One call to one target. Owns the call's Cancel (so a hedge loser or a
  * stalled upstream is really cancelled: undici tears the HTTP request down), a
  * watchdog (time to first byte, then the longest silence between chunks), and the
  * target's accounting (in-flight count, breaker verdict, attempt event), settled
@@ -11,6 +11,7 @@ import { isTransient } from './planner';
 import { UpstreamFailure } from './providers/failure';
 import type { ProviderChunk, UnifiedRequest } from './providers/types';
 import type { Target } from './target';
+import { Cancel, type CancelSignal } from '../core/cancel';
 
 export type HeadOutcome =
   | { ok: true; attempt: Attempt; buffered: ProviderChunk[] }
@@ -25,7 +26,7 @@ export class Attempt {
   firstTokenAt = 0;
   /** Resolves (never rejects) on the first text or finish chunk, or on failure before either. */
   readonly head: Promise<HeadOutcome>;
-  private readonly ctl = new AbortController();
+  private readonly ctl = new Cancel();
   private it: AsyncIterator<ProviderChunk> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private opened = false;
@@ -38,7 +39,7 @@ export class Attempt {
     readonly n: number,
     readonly hedge: boolean,
     req: UnifiedRequest,
-    private readonly parent: AbortSignal,
+    private readonly parent: CancelSignal,
     private readonly now: () => number,
   ) {
     this.startedAt = now();
@@ -101,7 +102,7 @@ export class Attempt {
 
   /** Maps anything thrown during the call to the ColoError the gateway reasons about. */
   toError(err: unknown): ColoError {
-    const signal = this.ctl.signal;
+    const signal = this.ctl;
     if (signal.aborted) {
       return signal.reason instanceof ColoError
         ? signal.reason
@@ -119,7 +120,7 @@ export class Attempt {
     const t = this.target;
     try {
       this.it = t.provider
-        .call({ target: t.providerTarget, http: t.pool, signal: this.ctl.signal }, req)
+        .call({ target: t.providerTarget, http: t.pool, signal: this.ctl }, req)
         [Symbol.asyncIterator]();
       for (;;) {
         const r = await this.it.next();

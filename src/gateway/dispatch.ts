@@ -18,6 +18,7 @@ import type { Planner } from './planner';
 import { UpstreamFailure } from './providers/failure';
 import type { ProviderChunk, UnifiedRequest } from './providers/types';
 import type { Target } from './target';
+import type { CancelSignal } from '../core/cancel';
 
 export interface DispatchContext {
   requestId: string;
@@ -27,7 +28,7 @@ export interface DispatchContext {
   maxHedges: number;
   sink: TokenSink | null;
   /** Aborts with the ColoError that ends the request (DEADLINE or CANCELLED). */
-  signal: AbortSignal;
+  signal: CancelSignal;
   deadlineAt: number;
   now: () => number;
 }
@@ -236,7 +237,7 @@ function publishRetry(ctx: DispatchContext, target: Target, code: ErrorCode, del
     retryChannel.publish({ requestId: ctx.requestId, target: target.name, code, delayMs });
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: CancelSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       clearTimeout(timer);

@@ -17,6 +17,7 @@ import { orderTargets } from './policy';
 import { BUILTIN_PROVIDERS, ProviderRegistry } from './providers/registry';
 import type { Provider } from './providers/types';
 import { Target, type TargetStats } from './target';
+import { Cancel, type CancelSignal } from '../core/cancel';
 
 export interface GatewayDeps {
   /** Providers to register. Default: openai, anthropic, gemini, dummy. */
@@ -62,7 +63,7 @@ interface Route {
 const FALLBACK_DEADLINE_MS = 30_000;
 
 export class Gateway implements Completer {
-  private readonly inflight = new Set<AbortController>();
+  private readonly inflight = new Set<Cancel>();
   private closed = false;
 
   private constructor(
@@ -142,7 +143,7 @@ export class Gateway implements Completer {
   async complete(
     req: InferenceRequest,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     receivedAt?: number,
   ): Promise<CompletionResult> {
     const t0 = receivedAt ?? this.now();
@@ -169,7 +170,7 @@ export class Gateway implements Completer {
     const left = deadlineAt - this.now();
     if (left <= 0) throw new ColoError('DEADLINE', `deadline of ${budget} ms passed before the gateway`);
 
-    const ctl = new AbortController();
+    const ctl = new Cancel();
     // timerDelay: never above 2^31-1 ms, where Node would fire the timer at once.
     const timer = setTimeout(
       () => ctl.abort(new ColoError('DEADLINE', `deadline of ${budget} ms passed`)),
@@ -197,7 +198,7 @@ export class Gateway implements Completer {
         hedgeDelayMs: route.alias.hedgeDelayMs,
         maxHedges: route.alias.maxHedges,
         sink,
-        signal: ctl.signal,
+        signal: ctl,
         deadlineAt,
         now: this.now,
       });

@@ -22,6 +22,7 @@ import { requestDone, type RequestDoneEvent } from '../metrics/events';
 import { remainingMs } from '../core/deadline';
 import { admissionChannel, type AdmissionEvent } from '../core/events';
 import { decide, type Decision, type RoutePolicy } from './decide';
+import type { CancelSignal } from '../core/cancel';
 
 /** One classified text. */
 export interface Classification {
@@ -48,7 +49,7 @@ export interface RemoteRoute extends Completer {
   complete(
     req: InferenceRequest,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     receivedAt?: number,
   ): Promise<CompletionResult>;
 }
@@ -121,7 +122,7 @@ export class Router {
   async complete(
     req: InferenceRequest,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     ctx: CallContext,
     outcome: RouteOutcome = { redacted: false },
   ): Promise<CompletionResult> {
@@ -235,7 +236,7 @@ export class Router {
   private async remote(
     req: InferenceRequest,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     trace: RequestTrace,
     outcome: RouteOutcome,
   ): Promise<CompletionResult> {

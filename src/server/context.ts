@@ -17,6 +17,7 @@ export interface Logger {
 export type { CallRoute, ExtraRoute, PlainRoute, RouteRequest, RouteResponse } from '../core/routes';
 import type { ExtraRoute } from '../core/routes';
 import type { ObserveRoutes } from './observe';
+import type { CancelSignal } from '../core/cancel';
 
 export interface ServerContext {
   config: ServerConfig;
@@ -31,7 +32,7 @@ export interface ServerContext {
     api: CallApi,
     principal: Principal | undefined,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
   ): Promise<CompletionResult>;
   /** Throws UNAUTHENTICATED when auth is configured and the credential is missing or wrong; undefined when auth is off. */
   authenticate(credential: string | undefined): Promise<Principal | undefined>;

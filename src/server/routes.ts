@@ -20,12 +20,14 @@ import {
   type ServerContext,
 } from './context';
 import { guard, headers, parseJson, readBody, sendError, sendJson, SseWriter, type Guard } from './http';
+import { Cancel } from '../core/cancel';
 
 const AUTH_HEADERS = ['authorization', 'x-api-key', 'content-type'] as const;
 
 /** What the routes share with the server: in-flight requests (for drain) and the drain flag. */
 export interface HttpState {
-  inflight: Set<AbortController>;
+  /** Aborted with SHUTTING_DOWN when the grace period ends. */
+  inflight: Set<{ abort(reason?: unknown): void }>;
   draining: boolean;
 }
 
@@ -71,7 +73,7 @@ type Serve = (
   ctx: ServerContext,
   input: CallInput,
   principal: Awaited<ReturnType<ServerContext['authenticate']>>,
-  abort: AbortController,
+  abort: Cancel,
   extra: { includeUsage: boolean },
 ) => Promise<void>;
 
@@ -93,7 +95,8 @@ function registerCall(
     // Synchronously, before any await: uWS drops body data that arrives before onData.
     const body = readBody(g, ctx.config.maxBodyBytes);
     body.catch(() => undefined); // answered below; never an unhandled rejection
-    const abort = new AbortController();
+    // A Cancel, not an AbortController: it dies young (src/core/cancel.ts).
+    const abort = new Cancel();
     g.onAbort = () => abort.abort();
     state.inflight.add(abort);
     void (async () => {
@@ -116,6 +119,9 @@ function registerCall(
         sendError(g, err);
       } finally {
         state.inflight.delete(abort);
+        // uWS holds its callbacks (and through them g) in handles that young-generation
+        // GCs treat as live; g must not keep the request's objects once it is answered.
+        g.onAbort = undefined;
       }
     })();
   });
@@ -226,6 +232,8 @@ function registerPlain(app: TemplatedApp, ctx: ServerContext, state: HttpState, 
         sendJson(g, out.status, out.body, out.headers);
       } catch (err) {
         sendError(g, err);
+      } finally {
+        g.onAbort = undefined;
       }
     })();
   });

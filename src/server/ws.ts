@@ -15,6 +15,7 @@
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { ColoError, toColoError } from '../core/errors';
+import { Cancel } from '../core/cancel';
 import type { CallInput } from '../core/call';
 import type { CompletionResult, TokenSink } from '../core/types';
 import {
@@ -31,7 +32,7 @@ import { retryAfterSeconds, statusLine } from './http';
 
 interface Stream {
   id: string;
-  abort: AbortController;
+  abort: Cancel;
   index: number;
   /** Coalesced text waiting for drain. */
   pending: string;
@@ -225,7 +226,7 @@ function startRequest(ws: WebSocket<Conn>, conn: Conn, ctx: ServerContext, input
     );
     return;
   }
-  const s: Stream = { id: input.id, abort: new AbortController(), index: 0, pending: '' };
+  const s: Stream = { id: input.id, abort: new Cancel(), index: 0, pending: '' };
   conn.streams.set(input.id, s);
 
   const sink: TokenSink | null = input.stream

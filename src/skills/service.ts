@@ -16,6 +16,7 @@ import { SkillRegistry } from './registry';
 import { applyThreshold, type Skill } from './skill';
 import { fanoutOutput, fanoutSignal } from './fanout';
 import type { EnsembleReport, SkillClassifiers, SkillCompleter, SkillMode, SkillResult, Vote } from './types';
+import type { CancelSignal } from '../core/cancel';
 
 export interface SkillServiceDeps {
   /** Router.complete (or engine.complete in tests): `(req, sink, signal, { api, jsonSchema })`. */
@@ -78,7 +79,7 @@ export class SkillService {
   async run(
     req: InferenceRequest,
     sink: TokenSink | null,
-    signal: AbortSignal,
+    signal: CancelSignal,
     principal?: Principal,
     opts: SkillRunOptions = {},
   ): Promise<SkillResult> {

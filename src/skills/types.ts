@@ -4,6 +4,7 @@
  * skills (config.ts) both end up as a SkillDefinition; registry.ts compiles them.
  */
 import type { CompletionResult, InferenceRequest, Signal, TokenSink } from '../core/types';
+import type { CancelSignal } from '../core/cancel';
 
 /** draft: not callable unless explicitly allowed; published: callable; deprecated: callable, answers carry a notice. */
 export type SkillState = 'draft' | 'published' | 'deprecated';
@@ -116,7 +117,7 @@ export interface SkillCallContext {
 export type SkillCompleter = (
   req: InferenceRequest,
   sink: TokenSink | null,
-  signal: AbortSignal,
+  signal: CancelSignal,
   ctx: SkillCallContext,
 ) => Promise<CompletionResult>;
 

@@ -12,6 +12,7 @@ import { scoredPrefixes, sharedPrefixLength } from '../../src/engine/choices';
 import { decodeClientFrame, decodeServerFrame, encodeRequest, encodeResult } from '../../src/protocol';
 import { SkillService, type SkillCallContext } from '../../src/skills';
 import { fanoutOutput, fanoutSignal } from '../../src/skills/fanout';
+import type { CancelSignal } from '../../src/core/cancel';
 
 const catalogue: Catalogue = {
   defaultModel: 'm',
@@ -182,7 +183,7 @@ describe('skills: fan-out', () => {
 
   function fanCompleter() {
     const calls: { req: InferenceRequest; ctx: SkillCallContext }[] = [];
-    const complete = async (req: InferenceRequest, _s: unknown, _a: AbortSignal, ctx: SkillCallContext) => {
+    const complete = async (req: InferenceRequest, _s: unknown, _a: CancelSignal, ctx: SkillCallContext) => {
       calls.push({ req, ctx });
       const probs = [
         [0.7, 0.1, 0.2],

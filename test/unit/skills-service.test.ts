@@ -18,6 +18,7 @@ import {
   type SkillClassifiers,
   type SkillsConfigInput,
 } from '../../src/skills';
+import type { CancelSignal } from '../../src/core/cancel';
 
 interface Call {
   req: InferenceRequest;
@@ -33,7 +34,7 @@ function fakeCompleter(
   const complete = async (
     req: InferenceRequest,
     _sink: unknown,
-    _signal: AbortSignal,
+    _signal: CancelSignal,
     ctx: SkillCallContext,
   ): Promise<CompletionResult> => {
     calls.push({ req, ctx });

@@ -38,7 +38,9 @@ export async function postJson(
         ...headers,
       },
       body: JSON.stringify(body),
-      signal,
+      // undici takes any signal with aborted, reason and add/removeEventListener
+      // (its util.addAbortListener); a Cancel is one, though not typed as an AbortSignal.
+      signal: signal as unknown as AbortSignal,
       // The gateway's own watchdog owns time-to-first-byte and stall timeouts (it
       // must also cover providers without HTTP), so undici's are off.
       headersTimeout: 0,

@@ -6,6 +6,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { ChatMessage, FinishReason, SamplingParams, TokenLogprob } from '../../core/types';
+import type { CancelSignal } from '../../core/cancel';
 
 /** What the gateway asks of one upstream target, already resolved from config. */
 export interface UnifiedRequest {
@@ -65,7 +66,7 @@ export interface ProviderTarget {
 export interface ProviderCall {
   target: ProviderTarget;
   http: Dispatcher | null;
-  signal: AbortSignal;
+  signal: CancelSignal;
 }
 
 export interface Provider {

@@ -1,14 +1,14 @@
 /** Produces the dummy provider's chunks for a behaviour; every wait obeys the cancel signal. */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { statusFailure } from '../http';
 import type { ProviderChunk, UnifiedRequest } from '../types';
 import { type DummyBehaviour, echoWords } from './request';
+import type { CancelSignal } from '../../../core/cancel';
 
 export async function* generate(
   target: string,
   b: DummyBehaviour,
   req: UnifiedRequest,
-  signal: AbortSignal,
+  signal: CancelSignal,
 ): AsyncGenerator<ProviderChunk> {
   if (b.kind === 'error') throw statusFailure(target, b.status, {}, 'dummy error');
   yield { kind: 'open' };
@@ -21,7 +21,7 @@ export async function* generate(
     b.kind === 'truncate' ? Math.min(b.after, words.length) : Math.min(req.sampling.maxTokens, words.length);
   const delayMs = b.kind === 'echo' ? b.delayMs : 0;
   for (let i = 0; i < limit; i++) {
-    if (delayMs > 0) await abortable(sleep(delayMs, undefined, { signal }), signal);
+    if (delayMs > 0) await sleep(delayMs, signal);
     if (signal.aborted) throw reason(signal);
     yield { kind: 'text', text: words[i]! };
   }
@@ -30,20 +30,28 @@ export async function* generate(
   yield { kind: 'finish', reason: limit < words.length ? 'length' : 'stop' };
 }
 
-function waitForAbort(signal: AbortSignal): Promise<never> {
+function waitForAbort(signal: CancelSignal): Promise<never> {
   return new Promise((_, reject) => {
     if (signal.aborted) return reject(reason(signal));
     signal.addEventListener('abort', () => reject(reason(signal)), { once: true });
   });
 }
 
-async function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw signal.aborted ? reason(signal) : err;
-  }
+/** Waits `ms`, or rejects with the abort reason as soon as `signal` aborts. */
+function sleep(ms: number, signal: CancelSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(reason(signal));
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(reason(signal));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
-const reason = (signal: AbortSignal): Error =>
+const reason = (signal: CancelSignal): Error =>
   signal.reason instanceof Error ? signal.reason : new Error('aborted');

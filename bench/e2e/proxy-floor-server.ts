@@ -1,0 +1,85 @@
+/**
+ * The proxy floor for the gateway path: the least a Node gateway on Colo's stack does.
+ * A uWebSockets.js HTTP server (Colo's server library) that forwards each POST body
+ * unchanged to the upstream through an undici keep-alive Pool (Colo's HTTP client) and
+ * relays the answer: status, content type, and the body (buffered for JSON, piped chunk
+ * by chunk for SSE). No parsing, validation, routing, audit or metrics. Whatever Colo adds
+ * on top of this is its own logic; what this adds over calling the upstream directly is
+ * the extra process and its two loopback hops.
+ *
+ *   node <bundle> --upstream http://127.0.0.1:PORT   → prints `PORT <n>`, serves until stdin closes
+ */
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import uWS from 'uWebSockets.js';
+import { isMain } from '../lib/machine';
+
+export function startProxyFloor(
+  upstream: string,
+  connections = 64,
+): Promise<{ port: number; close(): void }> {
+  const pool = new Pool(upstream, { connections, pipelining: 1 });
+  const app = uWS.App().post('/*', (res, req) => {
+    const path = req.getUrl();
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    const chunks: Buffer[] = [];
+    res.onData((ab, last) => {
+      chunks.push(Buffer.from(ab.slice(0)));
+      if (!last) return;
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      pool
+        .request({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body })
+        .then(async (up) => {
+          const type = String(up.headers['content-type'] ?? 'application/json');
+          const status = `${up.statusCode} ${up.statusCode === 200 ? 'OK' : 'Status'}`;
+          if (!type.startsWith('text/event-stream')) {
+            const text = await up.body.text();
+            if (!aborted) res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(text));
+            return;
+          }
+          let started = false;
+          for await (const chunk of up.body) {
+            if (aborted) continue;
+            res.cork(() => {
+              if (!started) res.writeStatus(status).writeHeader('content-type', type);
+              started = true;
+              res.write(chunk as Buffer);
+            });
+          }
+          if (!aborted)
+            res.cork(() => {
+              if (!started) res.writeStatus(status).writeHeader('content-type', type);
+              res.end();
+            });
+        })
+        .catch(() => {
+          if (!aborted) res.cork(() => res.writeStatus('502 Bad Gateway').end());
+        });
+    });
+  });
+  return new Promise((done, reject) => {
+    app.listen('127.0.0.1', 0, (token) => {
+      if (!token) return reject(new Error('proxy floor failed to listen'));
+      done({
+        port: uWS.us_socket_local_port(token),
+        close: () => {
+          uWS.us_listen_socket_close(token);
+          void pool.close();
+        },
+      });
+    });
+  });
+}
+
+if (isMain('proxy-floor-server')) {
+  const { values } = parseArgs({ options: { upstream: { type: 'string' } } });
+  if (!values.upstream) throw new Error('--upstream URL is required');
+  const s = await startProxyFloor(values.upstream);
+  process.stdout.write(`PORT ${s.port}\n`);
+  process.stdin.resume();
+  process.stdin.on('end', () => {
+    s.close();
+    process.exit(0);
+  });
+}
