@@ -5,63 +5,28 @@
  * audited with the tokens generated, so the quota runs out after a handful of requests.
  * Before the fix the settle step charged 0 and every request was served.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startColo, type Colo } from '../../src/app/colo';
-import { queryAudit } from '../../src/audit';
-import { hashApiKey } from '../../src/auth';
-import { parseConfig } from '../../src/config';
 import { encodeRequest } from '../../src/protocol';
-import { quietLog, SHARED_MODELS } from '../helpers/engine';
+import { startAuthColo, type AuthColo } from '../helpers/engine';
 import { WsClient } from '../helpers/ws';
 
-const PEPPER = 'test-pepper-0123456789';
-const ADMIN_KEY = 'colo_admin_test_key_0123456789abcdef';
-let colo: Colo;
-let dir: string;
+let app: AuthColo;
 let key: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'colo-charge-'));
-  colo = await startColo(
-    parseConfig({
-      server: { port: 0 },
-      audit: { dir: join(dir, 'audit') },
-      auth: {
-        enabled: true,
-        pepper: PEPPER,
-        adminKeyHashes: [hashApiKey(ADMIN_KEY, PEPPER)],
-        storePath: join(dir, 'auth.json'),
-        requireSubscription: false,
-      },
-      limits: { tenant: { tokensPerMinute: 400 } },
-      engine: {
-        modelDirs: [SHARED_MODELS],
-        models: [{ name: 'stories260K', sequences: 2, contextSize: 1024 }],
-      },
-    }),
-    quietLog,
-  );
-  const admin = async (path: string, body: unknown) =>
-    (await (
-      await fetch(`http://127.0.0.1:${colo.port}${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN_KEY}` },
-        body: JSON.stringify(body),
-      })
-    ).json()) as { key: string };
-  await admin('/admin/tenants', { id: 'desk', models: ['*'] });
-  key = (await admin('/admin/keys', { tenant: 'desk' })).key;
+  app = await startAuthColo({
+    requireSubscription: false,
+    config: { limits: { tenant: { tokensPerMinute: 400 } } },
+  });
+  key = await app.tenantKey({ id: 'desk', models: ['*'] });
 }, 60_000);
-afterAll(async () => colo?.shutdown('test end'));
+afterAll(async () => app?.colo.shutdown('test end'));
 
 describe('disconnects are charged', () => {
   it('charges and audits the tokens generated before a client disconnects, until the quota refuses', async () => {
     const codes: string[] = [];
     for (let i = 0; i < 10 && !codes.includes('RATE_LIMITED'); i++) {
-      const c = await WsClient.connect(colo.port, { authorization: `Bearer ${key}` });
+      const c = await WsClient.connect(app.colo.port, { authorization: `Bearer ${key}` });
       c.send(
         encodeRequest({
           id: `d${i}`,
@@ -83,25 +48,15 @@ describe('disconnects are charged', () => {
       codes.push('disconnected');
       c.ws.terminate(); // mid-stream, no close handshake
       // The next request starts once this one is settled (its audit record is written after the charge).
-      await expect
-        .poll(async () =>
-          (await queryAudit(join(dir, 'audit'), { limit: 0 })).records.some((r) => r.requestId === `d${i}`),
-        )
-        .toBe(true);
+      await expect.poll(async () => (await app.audit()).some((r) => r.requestId === `d${i}`)).toBe(true);
     }
     expect(codes.at(-1)).toBe('RATE_LIMITED');
     expect(codes.filter((c) => c === 'disconnected').length).toBeGreaterThanOrEqual(2);
     // Every disconnected request is audited as cancelled, with the tokens it generated.
     await expect
-      .poll(
-        async () =>
-          (await queryAudit(join(dir, 'audit'), { limit: 0 })).records.filter(
-            (r) => r.errorCode === 'CANCELLED',
-          ).length,
-      )
+      .poll(async () => (await app.audit()).filter((r) => r.errorCode === 'CANCELLED').length)
       .toBe(codes.filter((c) => c === 'disconnected').length);
-    const { records } = await queryAudit(join(dir, 'audit'), { limit: 0 });
-    for (const r of records.filter((x) => x.errorCode === 'CANCELLED'))
+    for (const r of (await app.audit()).filter((x) => x.errorCode === 'CANCELLED'))
       expect(r.tokens.completion).toBeGreaterThanOrEqual(40);
   });
 });

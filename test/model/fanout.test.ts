@@ -6,75 +6,31 @@
  * priced and audited with the real totals; bad tickers are refused naming `tickers` on
  * both transports.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startColo, type Colo } from '../../src/app/colo';
-import { queryAudit } from '../../src/audit';
-import { hashApiKey } from '../../src/auth';
-import { parseConfig } from '../../src/config';
 import { tickerSuffix } from '../../src/core/ticker';
 import { encodeRequest } from '../../src/protocol';
-import { quietLog, SHARED_MODELS } from '../helpers/engine';
+import { startAuthColo, type AuthColo, type Json } from '../helpers/engine';
 import { WsClient } from '../helpers/ws';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const PEPPER = 'test-pepper-0123456789';
-const ADMIN_KEY = 'colo_admin_test_key_0123456789abcdef';
 /** One micro-dollar per prompt token: cost_micros = prompt_tokens. */
 const PRICE = { inputPerMTok: 1, outputPerMTok: 1 };
 
-let colo: Colo;
-let base: string;
-let dir: string;
+let app: AuthColo;
 let key: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'colo-fanout-'));
-  colo = await startColo(
-    parseConfig({
-      server: { port: 0 },
-      audit: { dir: join(dir, 'audit') },
-      auth: {
-        enabled: true,
-        pepper: PEPPER,
-        adminKeyHashes: [hashApiKey(ADMIN_KEY, PEPPER)],
-        storePath: join(dir, 'auth.json'),
-        requireSubscription: false,
-      },
+  app = await startAuthColo({
+    requireSubscription: false,
+    config: {
       pricing: { models: { stories260K: PRICE } },
-      engine: {
-        modelDirs: [SHARED_MODELS],
-        models: [{ name: 'stories260K', sequences: 2, contextSize: 1024 }],
-      },
       gateway: { targets: [{ name: 'echo-remote', provider: 'dummy', model: 'echo' }] },
-    }),
-    quietLog,
-  );
-  base = `http://127.0.0.1:${colo.port}`;
-  const admin = async (path: string, body: unknown) =>
-    (await (
-      await fetch(`${base}${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN_KEY}` },
-        body: JSON.stringify(body),
-      })
-    ).json()) as { key: string };
-  await admin('/admin/tenants', { id: 'desk', models: ['*'], skills: ['*'] });
-  key = (await admin('/admin/keys', { tenant: 'desk' })).key;
-}, 60_000);
-afterAll(async () => colo?.shutdown('test end'));
-
-async function post(path: string, body: unknown): Promise<{ status: number; body: Json }> {
-  const r = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}` },
-    body: JSON.stringify(body),
+    },
   });
-  return { status: r.status, body: (await r.json()) as Json };
-}
+  key = await app.tenantKey({ id: 'desk', models: ['*'], skills: ['*'] });
+}, 60_000);
+afterAll(async () => app?.colo.shutdown('test end'));
+
+const post = (path: string, body: unknown) => app.post(path, body, key);
 
 const NEWS =
   'Once upon a time, the big company sold many toys to the little children in the town, and everyone was happy. The company said:';
@@ -134,8 +90,7 @@ describe('POST /v1/decide with tickers', () => {
   it('is priced on the real totals and audited once', async () => {
     const r = await decide({ tickers: TICKERS, id: 'fan-audit' });
     expect(r.status).toBe(200);
-    const { records } = await queryAudit(join(dir, 'audit'), { limit: 0 });
-    const rec = records.filter((x) => x.requestId === 'fan-audit');
+    const rec = (await app.audit()).filter((x) => x.requestId === 'fan-audit');
     expect(rec).toHaveLength(1);
     expect(rec[0]!.status).toBe('ok');
     expect(rec[0]!.tokens).toEqual({ prompt: r.body.usage.prompt_tokens, completion: 0 });
@@ -194,8 +149,7 @@ describe('the sentiment skill with tickers', () => {
     }
     expect(r.body.output.tickers.map((t: Json) => t.ticker)).toEqual(TICKERS);
     expect(r.body.usage.completion_tokens).toBe(0);
-    const { records } = await queryAudit(join(dir, 'audit'), { limit: 0 });
-    const rec = records.find((x) => x.requestId === 'fan-skill')!;
+    const rec = (await app.audit()).find((x) => x.requestId === 'fan-skill')!;
     expect(rec.skill).toBe('sentiment');
     expect(rec.tokens.prompt).toBe(r.body.usage.prompt_tokens);
     expect(rec.cost).toBe(r.body.usage.prompt_tokens);
@@ -211,7 +165,7 @@ describe('the sentiment skill with tickers', () => {
     const bad = await post('/v1/skills/sentiment', { input: NEWS, tickers: [] });
     expect(bad.body.error.param).toBe('tickers');
     const cat = (await (
-      await fetch(`${base}/v1/skills/sentiment`, { headers: { authorization: `Bearer ${key}` } })
+      await fetch(`${app.base}/v1/skills/sentiment`, { headers: { authorization: `Bearer ${key}` } })
     ).json()) as Json;
     expect(cat.fanout.labels).toEqual(['bullish', 'bearish', 'neutral']);
     expect(cat.input_schema.properties.tickers.maxItems).toBe(64);
@@ -220,7 +174,7 @@ describe('the sentiment skill with tickers', () => {
 
 describe('WebSocket InferenceRequest with tickers', () => {
   it('choices + tickers: a Result with one Decision per ticker; skill + tickers: one Signal per ticker', async () => {
-    const c = await WsClient.connect(colo.port, { authorization: `Bearer ${key}` });
+    const c = await WsClient.connect(app.colo.port, { authorization: `Bearer ${key}` });
     c.send(
       encodeRequest({
         id: 'w1',
@@ -261,7 +215,7 @@ describe('WebSocket InferenceRequest with tickers', () => {
   });
 
   it('refuses bad tickers naming tickers, like HTTP', async () => {
-    const c = await WsClient.connect(colo.port, { authorization: `Bearer ${key}` });
+    const c = await WsClient.connect(app.colo.port, { authorization: `Bearer ${key}` });
     const cases: [string, Parameters<typeof encodeRequest>[0]][] = [
       ['e1', { id: 'e1', model: 'stories260K', prompt: NEWS, choices: CHOICES, tickers: ['AAPL', 'AAPL'] }],
       ['e2', { id: 'e2', model: 'stories260K', prompt: NEWS, choices: CHOICES, tickers: ['A B'] }],

@@ -4,7 +4,7 @@
  * per-ticker decisions, and the skill service's fan-out with a fake completer.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CALL_LIMITS, validateCall, type Catalogue } from '../../src/api/validate';
+import { DEFAULT_CALL_LIMITS, validateCall } from '../../src/api/validate';
 import type { CallInput } from '../../src/core/call';
 import { tickerSuffix, withTicker } from '../../src/core/ticker';
 import { promptChars, type CompletionResult, type InferenceRequest } from '../../src/core/types';
@@ -13,12 +13,8 @@ import { decodeClientFrame, decodeServerFrame, encodeRequest, encodeResult } fro
 import { SkillService, type SkillCallContext } from '../../src/skills';
 import { fanoutOutput, fanoutSignal } from '../../src/skills/fanout';
 import type { CancelSignal } from '../../src/core/cancel';
+import { catalogue, fieldOf } from '../helpers/calls';
 
-const catalogue: Catalogue = {
-  defaultModel: 'm',
-  kindOf: (n) => (n === 'm' ? 'model' : n === 'clf' ? 'classifier' : undefined),
-  skillModel: (n) => (n === 'sentiment' || n === 'events' ? '' : undefined),
-};
 const input = (over: Partial<CallInput>): CallInput => ({
   id: 'r1',
   model: 'm',
@@ -29,16 +25,6 @@ const input = (over: Partial<CallInput>): CallInput => ({
 });
 const validate = (over: Partial<CallInput>) =>
   validateCall(input(over), 'decide', undefined, DEFAULT_CALL_LIMITS, catalogue);
-
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect((e as { code: string }).code).toBe('INVALID_ARGUMENT');
-    return (e as { field?: string }).field;
-  }
-  throw new Error('expected INVALID_ARGUMENT');
-}
 
 describe('validateCall: tickers', () => {
   it('keeps 1..64 ticker-shaped, distinct tickers in request order', () => {

@@ -9,28 +9,13 @@ import {
 } from '../../src/api/openai';
 import { ColoError } from '../../src/core/errors';
 import type { CompletionResult } from '../../src/core/types';
-
-import { DEFAULT_CALL_LIMITS, validateCall, type Catalogue } from '../../src/api/validate';
+import { DEFAULT_CALL_LIMITS, validateCall } from '../../src/api/validate';
+import { catalogue, fieldOf } from '../helpers/calls';
 
 const limits = { ...DEFAULT_CALL_LIMITS, maxTokens: 512 };
-const catalogue: Catalogue = {
-  defaultModel: 'm',
-  kindOf: (n) => (n === 'm' ? 'model' : undefined),
-  skillModel: () => undefined,
-};
 /** HTTP parsing (types) then the one validator (limits), as the server runs them. */
 const call = (parsed: { input: Parameters<typeof validateCall>[0] }) =>
   validateCall(parsed.input, 'http', undefined, limits, catalogue);
-
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect((e as { code: string }).code).toBe('INVALID_ARGUMENT');
-    return (e as { field?: string }).field;
-  }
-  throw new Error('expected INVALID_ARGUMENT');
-}
 
 describe('OpenAI request parsing', () => {
   it('maps a completion request onto the unified request', () => {
