@@ -13,9 +13,8 @@
  *   node bench/lib/run.mjs bench/e2e/decide-endpoint.ts [--count 400] [--warmup 50]
  */
 import { resolve } from 'node:path';
-import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { machineLine, writeResult } from '../lib';
+import { jsonPoster, machineEndLine, writeResult } from '../lib';
 import { ROOT, startColoProcess } from './colo-process';
 
 const { values } = parseArgs({
@@ -52,14 +51,7 @@ const colo = await startColoProcess({
   // Deterministic generations would be answered from the response cache after the first.
   cache: { enabled: false },
 });
-const base = `http://127.0.0.1:${colo.port}`;
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-async function post(path: string, body: unknown): Promise<Json> {
-  const r = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
-  const j = (await r.json()) as Json;
-  if (r.status !== 200) throw new Error(`${path}: ${r.status} ${JSON.stringify(j)}`);
-  return j;
-}
+const post = jsonPoster(`http://127.0.0.1:${colo.port}`);
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -118,10 +110,5 @@ try {
 } finally {
   await colo.stop();
 }
-console.log(
-  machineLine(),
-  `load ${loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
-);
+console.log(machineEndLine());
 writeResult('decide-endpoint', 'e2e', { count: COUNT, results: out });

@@ -17,9 +17,8 @@
  *   node bench/lib/run.mjs bench/e2e/decide-fanout.ts [--rounds 40] [--warmup 5] [--tickers 4,16,64]
  */
 import { resolve } from 'node:path';
-import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { machineLine, writeResult } from '../lib';
+import { jsonPoster, machineEndLine, writeResult, type Json } from '../lib';
 import { ROOT, startColoProcess } from './colo-process';
 
 const { values } = parseArgs({
@@ -62,14 +61,7 @@ const colo = await startColoProcess({
   server: { defaultDeadlineMs: 120_000 },
   skills: { defaultDeadlineMs: 120_000 },
 });
-const base = `http://127.0.0.1:${colo.port}`;
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-async function post(path: string, body: unknown): Promise<Json> {
-  const r = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
-  const j = (await r.json()) as Json;
-  if (r.status !== 200) throw new Error(`${path}: ${r.status} ${JSON.stringify(j)}`);
-  return j;
-}
+const post = jsonPoster(`http://127.0.0.1:${colo.port}`);
 const decide = (prompt: string, tickers: string[]) =>
   post('/v1/decide', { model: 'tiny', prompt, choices: CHOICES, tickers });
 const sentiment = (input: string, tickers: string[]) =>
@@ -154,10 +146,5 @@ try {
 } finally {
   await colo.stop();
 }
-console.log(
-  machineLine(),
-  `load ${loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
-);
+console.log(machineEndLine());
 writeResult('decide-fanout', 'e2e', { rounds: ROUNDS, sequences: SEQUENCES, results: out });

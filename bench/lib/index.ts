@@ -1,4 +1,4 @@
-export { machineInfo, machineLine, gitCommit, isMain, type MachineInfo } from './machine';
+export { machineInfo, machineLine, machineEndLine, gitCommit, isMain, type MachineInfo } from './machine';
 export { writeResult, resultsDir, envelope, DEFAULT_RESULTS_DIR, type ResultEnvelope } from './results';
 export {
   createHistogram,
@@ -31,3 +31,4 @@ export {
   type ComparisonRow,
 } from './compare';
 export { processCpuUs, summarizeCpuProfile, type ProfileEntry, type ProfileSummary } from './profile';
+export { jsonPoster, type Json } from './http';

@@ -76,6 +76,14 @@ export function machineLine(m: MachineInfo = machineInfo()): string {
   return `${m.cpuModel} x${m.cores} (governor ${m.governor}, load ${m.loadavg1}) | node ${m.node} | ${m.platform}/${m.arch} | commit ${m.gitCommit}`;
 }
 
+/** The machine line with the load averages now, for the end of a bench's console output. */
+export function machineEndLine(): string {
+  return `${machineLine()} load ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`;
+}
+
 /**
  * True when the process entry is the bench file named `name` (no extension). A
  * basename check, not import.meta.url: bundled by run.mjs, imported modules share the
