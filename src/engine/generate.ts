@@ -1,13 +1,14 @@
 /**
  * One generation inside a worker: take a free sequence, run the decode loop
- * (src/engine/decode.ts) streaming text over the task's port, stop on a CancelReason
- * from the main thread, always give the sequence back, and always end with one final
+ * (src/engine/decode.ts) streaming text to the request's port on the worker's lane, stop
+ * on a CancelReason from the main thread, always give the sequence back, and always end with one final
  * message that counts the tokens actually evaluated and generated (the main thread
  * charges them, whatever the ending).
  */
 import type { LlamaGrammar, Token } from 'node-llama-cpp';
 import { ColoError, toColoError } from '../core/errors';
-import type { CancelReason, GenerateTask, WorkerFailed } from './messages';
+import type { GenerateTask, WorkerFailed } from './messages';
+import type { RequestPort } from './lane';
 import type { LoadedModel } from './load';
 import { renderPrompt } from './prompt';
 import { decode, type DecodeProgress } from './decode';
@@ -37,12 +38,7 @@ export function failAllActive(error: WorkerFailed['error']): void {
   active.clear();
 }
 
-export async function generate(m: LoadedModel, task: GenerateTask): Promise<void> {
-  const { port } = task;
-  let cancelReason: CancelReason | undefined;
-  port.on('message', (reason: CancelReason) => {
-    cancelReason ??= reason;
-  });
+export async function generate(m: LoadedModel, task: GenerateTask, port: RequestPort): Promise<void> {
   const input = withBos(m, renderPrompt(m.model, task));
   const progress: DecodeProgress = { completionTokens: 0 };
   const a: Active = {
@@ -77,7 +73,7 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
           logprobs: task.logprobs,
           evaluationPriority: toEvaluationPriority(task.priority),
           emit: (text) => a.outbox.push(text),
-          cancelled: () => cancelReason,
+          cancelled: () => port.cancelReason,
         },
         a.progress,
       );
@@ -109,8 +105,6 @@ export async function generate(m: LoadedModel, task: GenerateTask): Promise<void
         completionTokens: a.progress.completionTokens,
       });
   }
-  // The main thread closes the channel once it has the final message; closing here
-  // could drop messages still in flight.
 }
 
 /** The vocabulary may ask for BOS first (LlamaCompletion adds it the same way); usage counts it. */

@@ -1,15 +1,20 @@
 /**
  * Every message between the main thread and an engine worker, typed in one place.
  *
- * A generate task carries a MessagePort. Over it the worker streams text: the first
- * chunk as a WorkerFirst object (it carries the prompt's token count, so usage is
- * known even if the thread dies), every later chunk as a bare string (the hot path:
- * no object per token; text ready in the same tick goes as one message) or, for a
- * generation that asked for logprobs, as a WorkerText with the entries recorded since
- * the last message (streamed logprobs, OpenAI's per-chunk shape), and ends
- * with exactly one WorkerDone (which may carry the last text) or WorkerFailed. The
- * main thread sends a CancelReason string to stop early. Ordering on one port is
- * guaranteed, so the final message always follows the last chunk.
+ * Requests travel on the worker's **lane** (src/engine/lanes.ts, src/engine/lane.ts):
+ * one MessagePort per worker thread, opened once, instead of a Piscina task and a new
+ * transferred MessageChannel per request. The main thread posts a LaneRequest (a
+ * generate or score task with the pool's request id) or a LaneCancel; the worker
+ * answers with LaneBatch messages: `[id, message, id, message, …]`, everything that
+ * became ready in one tick (several streams' tokens go as one message).
+ *
+ * Per request, the worker sends the first text as a WorkerFirst object (it carries the
+ * prompt's token count, so usage is known even if the thread dies), every later chunk as
+ * a bare string (the hot path: no object per token; a stream's text ready in the same
+ * tick is merged) or, for a generation that asked for logprobs, as a WorkerText with the
+ * entries recorded since the last message (streamed logprobs, OpenAI's per-chunk shape),
+ * and ends with exactly one WorkerDone (which may carry the last text) or WorkerFailed.
+ * Ordering on one port is guaranteed, so the final message always follows the last chunk.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { ChatMessage, SamplingParams, TokenLogprob } from '../core/types';
@@ -33,7 +38,8 @@ export interface WorkerInit {
 
 export interface GenerateTask {
   kind: 'generate';
-  port: MessagePort;
+  /** The pool's id for the request, unique per lane. */
+  id: number;
   prompt?: string | undefined;
   messages?: ChatMessage[] | undefined;
   sampling: SamplingParams;
@@ -47,14 +53,15 @@ export interface GenerateTask {
 
 /**
  * Scores `choices` as continuations of the prompt (src/engine/score.ts): nothing is
- * generated; the port gets one WorkerDone carrying `choiceLogprobs` (or WorkerFailed).
+ * generated; the request gets one WorkerDone carrying `choiceLogprobs` (or WorkerFailed).
  * With `tickers`, the choices are scored after each ticker's prompt (the prompt plus
  * its ticker suffix, src/core/ticker.ts), the shared prefix evaluated once, and
  * `choiceLogprobs` holds tickers × choices values, ticker-major.
  */
 export interface ScoreTask {
   kind: 'score';
-  port: MessagePort;
+  /** The pool's id for the request, unique per lane. */
+  id: number;
   prompt?: string | undefined;
   messages?: ChatMessage[] | undefined;
   choices: string[];
@@ -72,7 +79,32 @@ export interface CrashTask {
   afterMs: number;
 }
 
-export type WorkerTask = GenerateTask | ScoreTask | InfoTask | CrashTask;
+/** Piscina tasks (the `run` export of the worker). Requests go on the lane instead. */
+export type WorkerTask = InfoTask | CrashTask;
+
+/** Opens a worker's lane (the `lane` export of the worker): the task runs as long as the thread. */
+export interface LaneTask {
+  port: MessagePort;
+}
+
+/** Main thread → worker, on the lane. */
+export type LaneRequest = GenerateTask | ScoreTask;
+
+/** Main thread → worker, on the lane: end request `id` early. */
+export interface LaneCancel {
+  kind: 'cancel';
+  id: number;
+  reason: CancelReason;
+}
+
+/** Worker → main thread, on the lane: the lane's first message. */
+export interface LaneHello {
+  kind: 'hello';
+  threadId: number;
+}
+
+/** Worker → main thread, on the lane: `[id, message, id, message, …]`, one tick's worth. */
+export type LaneBatch = (number | WorkerPortMessage)[];
 
 /** Why the main thread ends a generation early; each maps to one error code. */
 export type CancelReason = 'cancel' | 'deadline' | 'preempt' | 'shutdown';

@@ -1,6 +1,7 @@
 /**
- * The worker's side of one generation's port. The first text goes out at once, as a
- * WorkerFirst (never delayed: it is the time to first token). Later text is appended
+ * The worker's side of one generation's messages (written to its RequestPort on the
+ * worker's lane, src/engine/lane.ts). The first text goes out at once, as a WorkerFirst
+ * (never delayed: it is the time to first token). Later text is appended
  * to a buffer flushed by one microtask, so text produced in the same tick (held bytes
  * released together, the last chunk and the final message) crosses the thread
  * boundary as one message, and the last text rides on the final message itself.
@@ -10,8 +11,8 @@
  * UTF-8 character holds text back, never an entry); the main thread lines them up with
  * the text (src/engine/pool.ts). Without logprobs the messages stay bare strings.
  */
-import type { MessagePort } from 'node:worker_threads';
 import type { TokenLogprob } from '../core/types';
+import type { RequestPort } from './lane';
 import type { WorkerDone, WorkerFailed, WorkerFirst, WorkerText } from './messages';
 
 export class Outbox {
@@ -25,7 +26,7 @@ export class Outbox {
 
   /** `logprobs`: the generation's recorded entries, when it records them (read at each send). */
   constructor(
-    private readonly port: MessagePort,
+    private readonly port: RequestPort,
     private readonly promptTokens: number,
     private readonly logprobs: () => TokenLogprob[] | undefined = () => undefined,
   ) {}
@@ -54,7 +55,7 @@ export class Outbox {
         promptTokens: this.promptTokens,
         logprobs: this.newLogprobs(),
       };
-      this.port.postMessage(first);
+      this.port.post(first, true);
       return;
     }
     this.buf += text;
@@ -71,10 +72,10 @@ export class Outbox {
     if (msg.type === 'done') {
       const done: WorkerDone = { ...msg, text: this.buf, logprobs: this.newLogprobs() };
       this.buf = '';
-      this.port.postMessage(done);
+      this.port.post(done);
     } else {
       this.flush();
-      this.port.postMessage(msg);
+      this.port.post(msg);
     }
   }
 
@@ -84,8 +85,8 @@ export class Outbox {
     const text = this.buf;
     this.buf = '';
     const logprobs = this.newLogprobs();
-    if (!logprobs) return this.port.postMessage(text);
+    if (!logprobs) return this.port.post(text);
     const msg: WorkerText = { type: 'text', text, logprobs };
-    this.port.postMessage(msg);
+    this.port.post(msg);
   }
 }

@@ -9,11 +9,11 @@
  * generated (PREEMPTED and SHUTTING_DOWN also carry the text so far), so the caller
  * can charge and audit what was spent.
  *
- * Cancel and deadline are in-band (a message on the task's port). Piscina's own
- * abort signal is never used: it terminates the worker, and terminating a thread
- * that holds llama.cpp can abort the whole process.
+ * Requests go to the workers on their lanes (src/engine/lanes.ts: one MessagePort per
+ * worker thread, opened once), not as Piscina tasks. Cancel and deadline are in-band (a
+ * LaneCancel on the lane). Piscina's own abort signal is never used: it terminates the
+ * worker, and terminating a thread that holds llama.cpp can abort the whole process.
  */
-import { MessageChannel } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +30,7 @@ import type {
   WorkerInit,
   WorkerPortMessage,
 } from './messages';
+import { Lanes, laneBalancer, type LaneClient } from './lanes';
 import { Scheduler, type Job, type Plan } from './scheduler';
 import { RequestTrace } from './trace';
 import { deadlineOf, promptChars } from './deadline';
@@ -141,7 +142,11 @@ export class ModelPool {
   readonly slots: number;
   readonly estimator: ServiceEstimator;
   private readonly piscina: Piscina;
+  private readonly lanes: Lanes;
   private readonly sched: Scheduler<Pending>;
+  /** Sequence-ms spent by ended requests, and when the pool started (for utilization). */
+  private busyMs = 0;
+  private readonly startedAt = performance.now();
   private crashes = 0;
   private crashFailures = 0;
   private preemptions = 0;
@@ -174,14 +179,17 @@ export class ModelPool {
       warmupTokens: opts.warmupTokens ?? 16,
       faultInjection: opts.faultInjection ?? false,
     };
+    const holders = new Set<number>();
+    // Per thread: its lane, plus room for the info and crash control tasks.
+    const perWorker = 4;
     this.piscina = new Piscina({
       filename: workerFile(),
       workerData: init,
       minThreads: opts.replicas,
       maxThreads: opts.replicas,
       idleTimeout: Number.POSITIVE_INFINITY,
-      // Room for the info/crash control tasks beside full sequence use.
-      concurrentTasksPerWorker: opts.sequences + 2,
+      concurrentTasksPerWorker: perWorker,
+      loadBalancer: laneBalancer(holders, perWorker),
       // Tasks are async and keep ports open; sync atomics would park the thread between tasks.
       atomics: 'disabled',
     });
@@ -189,6 +197,7 @@ export class ModelPool {
       // A worker died outside a task; Piscina replaces it (minThreads). Counted for /metrics.
       this.crashes++;
     });
+    this.lanes = new Lanes(this.piscina, opts.replicas, holders, () => this.crashes++);
   }
 
   /** Starts the workers and waits until each has loaded and warmed up the model. */
@@ -217,9 +226,12 @@ export class ModelPool {
     return this.sched.running.size;
   }
 
-  /** Piscina's utilisation of the workers, 0..1 (task run time over capacity). */
+  /** Share of the sequences' time spent serving requests since the pool started, 0..1. */
   get utilization(): number {
-    return this.piscina.utilization;
+    const now = performance.now();
+    let busy = this.busyMs;
+    for (const p of this.sched.running) busy += now - p.trace.dispatchedAt;
+    return Math.min(1, busy / (this.slots * Math.max(1, now - this.startedAt)));
   }
 
   /** Worker threads lost (Piscina replaced them). */
@@ -353,8 +365,6 @@ export class ModelPool {
   private dispatch(p: Pending): void {
     this.sched.running.add(p);
     p.trace.markDispatched();
-    const { port1, port2 } = new MessageChannel();
-    p.cancel = (reason) => port1.postMessage(reason);
     const lineup = p.logprobs;
     const onText = (text: string) => {
       p.tokens++;
@@ -363,28 +373,41 @@ export class ModelPool {
       if (lineup) p.sink?.onToken(text, lineup.take(text));
       else p.sink?.onToken(text);
     };
-    port1.on('message', (msg: WorkerPortMessage) => {
-      if (typeof msg === 'string') return onText(msg);
-      lineup?.add(msg.type === 'error' ? undefined : msg.logprobs);
-      if (msg.type === 'first') {
-        p.workerPromptTokens = msg.promptTokens;
-        return onText(msg.text);
-      }
-      if (msg.type === 'text') return onText(msg.text);
-      port1.close();
-      if (msg.type === 'error') {
-        if (msg.error.code === 'WORKER_CRASHED') this.crashFailures++;
-        const e = toColoError(msg.error);
-        e.usage = { promptTokens: msg.promptTokens, completionTokens: msg.completionTokens };
-        return this.fail(p, e);
-      }
-      if (msg.text.length > 0) onText(msg.text);
-      this.finish(p, msg);
-    });
+    const client: LaneClient = {
+      message: (msg: WorkerPortMessage) => {
+        if (typeof msg === 'string') return onText(msg);
+        lineup?.add(msg.type === 'error' ? undefined : msg.logprobs);
+        if (msg.type === 'first') {
+          p.workerPromptTokens = msg.promptTokens;
+          return onText(msg.text);
+        }
+        if (msg.type === 'text') return onText(msg.text);
+        if (msg.type === 'error') {
+          if (msg.error.code === 'WORKER_CRASHED') this.crashFailures++;
+          const e = toColoError(msg.error);
+          e.usage = { promptTokens: msg.promptTokens, completionTokens: msg.completionTokens };
+          return this.fail(p, e);
+        }
+        if (msg.text.length > 0) onText(msg.text);
+        this.finish(p, msg);
+      },
+      lost: (err) => {
+        // The worker died with this request on it (Piscina replaces the thread). Tokens
+        // generated are known only as the chunks that arrived: a lower bound.
+        this.crashFailures++;
+        this.fail(
+          p,
+          new ColoError('WORKER_CRASHED', `worker for model ${this.name} crashed: ${err.message}`, {
+            usage: { promptTokens: p.workerPromptTokens, completionTokens: p.tokens },
+          }),
+        );
+      },
+    };
+    const id = this.lanes.newId();
     const task: GenerateTask | ScoreTask = p.req.choices
       ? {
           kind: 'score',
-          port: port2,
+          id,
           prompt: p.req.prompt,
           messages: p.req.messages,
           choices: p.req.choices,
@@ -393,7 +416,7 @@ export class ModelPool {
         }
       : {
           kind: 'generate',
-          port: port2,
+          id,
           prompt: p.req.prompt,
           messages: p.req.messages,
           sampling: p.req.sampling,
@@ -401,19 +424,7 @@ export class ModelPool {
           jsonSchema: p.opts.jsonSchema,
           logprobs: p.req.logprobs,
         };
-    this.piscina.run(task, { transferList: [port2] }).catch((err: unknown) => {
-      // The worker died with this task on it (Piscina replaces the worker). Tokens
-      // generated are known only as the chunks that arrived: a lower bound.
-      port1.close();
-      this.crashes++;
-      this.crashFailures++;
-      this.fail(
-        p,
-        new ColoError('WORKER_CRASHED', `worker for model ${this.name} crashed: ${(err as Error).message}`, {
-          usage: { promptTokens: p.workerPromptTokens, completionTokens: p.tokens },
-        }),
-      );
-    });
+    p.cancel = this.lanes.send(task, client);
   }
 
   private finish(p: Pending, msg: WorkerDone): void {
@@ -487,6 +498,7 @@ export class ModelPool {
     if (p.timer) clearTimeout(p.timer);
     if (p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
     if (!this.sched.running.delete(p)) return;
+    this.busyMs += performance.now() - p.trace.dispatchedAt;
     while (this.sched.running.size < this.slots) {
       const next = this.sched.queue.pop();
       if (!next) return;
@@ -550,5 +562,6 @@ export class ModelPool {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.lanes.close();
   }
 }

@@ -24,6 +24,7 @@ import type { CancelReason, ScoreTask } from './messages';
 import type { LoadedModel } from './load';
 import { renderPrompt } from './prompt';
 import { Outbox } from './outbox';
+import type { RequestPort } from './lane';
 import { trackActive, untrackActive, withBos, toEvaluationPriority, type Active } from './generate';
 import { withTicker } from '../core/ticker';
 import {
@@ -43,12 +44,7 @@ interface Dist {
   lnWeight: number;
 }
 
-export async function score(m: LoadedModel, task: ScoreTask): Promise<void> {
-  const { port } = task;
-  let cancelReason: CancelReason | undefined;
-  port.on('message', (reason: CancelReason) => {
-    cancelReason ??= reason;
-  });
+export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort): Promise<void> {
   // One prompt per ticker (fan-out), or the prompt alone. The walk starts after their
   // common token prefix, evaluated once; each ticker's suffix is a trie branch like a
   // choice's tokens, and only the choices' tokens are scored.
@@ -95,7 +91,7 @@ export async function score(m: LoadedModel, task: ScoreTask): Promise<void> {
         conts,
         from,
         toEvaluationPriority(task.priority),
-        () => cancelReason,
+        () => port.cancelReason,
       );
       m.gate.running--;
       m.sequences.release(seq);

@@ -1,16 +1,21 @@
 /**
  * Piscina worker entry. Each worker is long-lived (the pool never terminates it:
  * ending a thread that holds llama.cpp's native backend can abort the process) and
- * owns one Llama, one model and one context with `sequences` sequences. Several
- * generate tasks run here at once (Piscina concurrentTasksPerWorker = sequences);
- * node-llama-cpp batches their evaluations into shared decode calls. Score tasks
- * (choices) use a sequence the same way and generate nothing.
+ * owns one Llama, one model and one context with `sequences` sequences.
+ *
+ * Two exports: `lane` serves the thread's lane (src/engine/lane.ts) for as long as the
+ * thread lives: every generate and score request arrives on it, several at once
+ * (node-llama-cpp batches their evaluations into shared decode calls; score requests
+ * use a sequence the same way and generate nothing). `run` (Piscina's default) answers
+ * the control tasks: info, and the crash fault injection.
  */
 import { workerData } from 'node:worker_threads';
-import type { WorkerInit, WorkerTask, WorkerInfo } from './messages';
+import type { LaneTask, WorkerInit, WorkerTask, WorkerInfo } from './messages';
+import { serveLane } from './lane';
 import { loadLocalModel, type LoadedModel } from './load';
 import { generate, failAllActive } from './generate';
 import { score } from './score';
+import { toColoError } from '../core/errors';
 
 const init = workerData as WorkerInit;
 let loaded: Promise<LoadedModel> | undefined;
@@ -53,18 +58,28 @@ function model(): Promise<LoadedModel> {
   return loaded;
 }
 
+/** Serves this thread's lane until the main thread closes it (Piscina task `lane`). */
+export function lane(task: LaneTask): Promise<void> {
+  return serveLane(task.port, async (req, out) => {
+    let m: LoadedModel;
+    try {
+      m = await model();
+    } catch (err) {
+      // The model failed to load (again, after a recovery): the request still gets its one final message.
+      const error = toColoError(err).toJSON();
+      return out.post({ type: 'error', error, promptTokens: 0, completionTokens: 0 });
+    }
+    if (req.kind === 'generate') await generate(m, req, out);
+    else await score(m, req, out);
+  });
+}
+
 export default async function run(task: WorkerTask): Promise<WorkerInfo | null> {
   switch (task.kind) {
     case 'info': {
       const m = await model();
       return { ...m.info, recoveries, sequencesFree: m.sequences.available };
     }
-    case 'generate':
-      await generate(await model(), task);
-      return null;
-    case 'score':
-      await score(await model(), task);
-      return null;
     case 'crash':
       if (!init.faultInjection) throw new Error('fault injection is disabled');
       setTimeout(() => {

@@ -1,9 +1,18 @@
 import { MessageChannel } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Token } from 'node-llama-cpp';
 import { StreamDetokenizer, type Detokenizer } from '../../src/engine/detok';
 import { Outbox } from '../../src/engine/outbox';
-import type { WorkerPortMessage } from '../../src/engine/messages';
+import type { GenerateTask, LaneBatch, WorkerPortMessage } from '../../src/engine/messages';
+import { serveLane } from '../../src/engine/lane';
+
+const request = (id: number): GenerateTask => ({
+  kind: 'generate',
+  id,
+  prompt: 'x',
+  sampling: { maxTokens: 4, temperature: 0, topP: 1, stop: [] },
+  priority: 0,
+});
 
 /** A byte-level vocabulary: token n is the byte n; 300 is a special token with no text. */
 const bytes: Detokenizer = {
@@ -40,17 +49,24 @@ describe('StreamDetokenizer', () => {
   });
 });
 
-describe('Outbox (worker side of the port)', () => {
+describe('Outbox (worker side of a request, on the lane)', () => {
+  /** Runs `send` as request 1 on a real lane (serveLane on one end of a channel) and collects its messages. */
   async function collect(send: (o: Outbox) => void): Promise<WorkerPortMessage[]> {
     const { port1, port2 } = new MessageChannel();
     const got: WorkerPortMessage[] = [];
     const done = new Promise<void>((resolve) =>
-      port1.on('message', (m: WorkerPortMessage) => {
-        got.push(m);
-        if (typeof m === 'object' && (m.type === 'done' || m.type === 'error')) resolve();
+      port1.on('message', (batch: LaneBatch | { kind: 'hello' }) => {
+        if (!Array.isArray(batch)) return;
+        for (let i = 0; i < batch.length; i += 2) {
+          expect(batch[i]).toBe(1);
+          const m = batch[i + 1] as WorkerPortMessage;
+          got.push(m);
+          if (typeof m === 'object' && (m.type === 'done' || m.type === 'error')) resolve();
+        }
       }),
     );
-    send(new Outbox(port2, 7));
+    void serveLane(port2, async (_req, out) => send(new Outbox(out, 7)));
+    port1.postMessage(request(1));
     await done;
     port1.close();
     return got;
@@ -102,5 +118,40 @@ describe('Outbox (worker side of the port)', () => {
       o.push('late');
     });
     expect(got.map((m) => (typeof m === 'string' ? m : m.type))).toEqual(['first', 'y', 'error']);
+  });
+});
+
+describe('lane (one port per worker thread)', () => {
+  it('says hello first, routes cancels by id, and sends what several requests post in one tick as one batch', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const batches: unknown[][] = [];
+    let hello: unknown;
+    const cancelled = new Map<number, string | undefined>();
+    const ends: (() => void)[] = [];
+    const closed = serveLane(port2, (req, out) => {
+      out.post(`text of ${req.id}`);
+      return new Promise<void>((resolve) =>
+        ends.push(() => {
+          cancelled.set(req.id, out.cancelReason);
+          out.post(`end of ${req.id}`);
+          resolve();
+        }),
+      );
+    });
+    port1.on('message', (b: unknown) => (Array.isArray(b) ? batches.push(b) : (hello = b)));
+    port1.postMessage(request(1));
+    port1.postMessage(request(2));
+    port1.postMessage({ kind: 'cancel', id: 2, reason: 'deadline' });
+    port1.postMessage({ kind: 'cancel', id: 99, reason: 'cancel' });
+    await vi.waitFor(() => expect(batches.flat()).toEqual([1, 'text of 1', 2, 'text of 2']));
+    const before = batches.length;
+    for (const end of ends) end();
+    await vi.waitFor(() => expect(batches.length).toBe(before + 1));
+    expect(batches.at(-1)).toEqual([1, 'end of 1', 2, 'end of 2']);
+    expect(hello).toMatchObject({ kind: 'hello', threadId: expect.any(Number) });
+    expect(cancelled.get(1)).toBeUndefined();
+    expect(cancelled.get(2)).toBe('deadline');
+    port1.close();
+    await closed;
   });
 });
