@@ -187,19 +187,18 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 
+// Ratios and added TTFT are taken round by round against the floor's figure of the same
+// round, then the median over rounds: this VM's speed drifts by up to 1.8x within a run
+// (seen: floor rounds 1,424 to 2,541 tok/s), which a ratio of medians would fold in.
 const floor = perRound.get(subjects[0]!.label)!;
-const floorDecode = median(floor.decodeTokS);
-const floorTtft = median(floor.ttftUs);
 const rows = subjects.map((s) => {
   const acc = perRound.get(s.label)!;
-  const decode = median(acc.decodeTokS);
-  const ttft = median(acc.ttftUs);
   return {
     subject: s.label,
-    decodeTokS: Math.round(decode),
-    decodeRatio: decode / floorDecode,
-    ttftUsP50: Math.round(ttft),
-    ttftAddedUs: Math.round(ttft - floorTtft),
+    decodeTokS: Math.round(median(acc.decodeTokS)),
+    decodeRatio: median(acc.decodeTokS.map((d, i) => d / floor.decodeTokS[i]!)),
+    ttftUsP50: Math.round(median(acc.ttftUs)),
+    ttftAddedUs: Math.round(median(acc.ttftUs.map((t, i) => t - floor.ttftUs[i]!))),
     rounds: acc.decodeTokS.map(Math.round),
   };
 });
@@ -209,7 +208,7 @@ console.log(
 );
 for (const r of rows)
   console.log(
-    `${r.subject.padEnd(30)} decode ${String(r.decodeTokS).padStart(5)} tok/s (${(r.decodeRatio * 100).toFixed(1)}% of floor)  ttft p50 ${r.ttftUsP50} µs (+${r.ttftAddedUs})  rounds ${r.rounds.join(' ')}`,
+    `${r.subject.padEnd(30)} decode ${String(r.decodeTokS).padStart(5)} tok/s (${(r.decodeRatio * 100).toFixed(1)}% of floor, per round)  ttft p50 ${r.ttftUsP50} µs (+${r.ttftAddedUs})  rounds ${r.rounds.join(' ')}`,
   );
 const out = writeResult('stream-floor', 'e2e', { tokens: TOKENS, runs: RUNS, rounds: ROUNDS, rows });
 if (out) console.log(`wrote ${out}`);

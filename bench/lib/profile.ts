@@ -32,10 +32,19 @@ export interface ProfileSummary {
  * Top self-time functions and files of the `--cpu-prof` profiles in `dir` (main thread,
  * tid 0), idle and `(program)` left out, counting only samples from `fromUs` on
  * (CLOCK_MONOTONIC µs: the clock of both V8's profile timestamps and process.hrtime),
- * so start-up and warm-up are excluded. `root` is cut from file names.
+ * so start-up and warm-up are excluded. `root` is cut from file names. `threads`: 'main'
+ * (default) or 'workers' (every worker thread's profile, e.g. the engine worker's).
  */
-export function summarizeCpuProfile(dir: string, fromUs: number, root: string, n = 25): ProfileSummary {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && f.split('.')[4] === '0');
+export function summarizeCpuProfile(
+  dir: string,
+  fromUs: number,
+  root: string,
+  n = 25,
+  threads: 'main' | 'workers' = 'main',
+): ProfileSummary {
+  const files = readdirSync(dir).filter(
+    (f) => f.endsWith('.cpuprofile') && (f.split('.')[4] === '0') === (threads === 'main'),
+  );
   const byFn = new Map<string, number>();
   const byFile = new Map<string, number>();
   let total = 0;

@@ -35,7 +35,7 @@ export function registerGauges(
   );
   metrics.gauge(
     'colo_worker_utilization',
-    'Worker utilisation per local model, 0..1 (Piscina: task run time over capacity)',
+    "Share of the sequences' time spent serving requests since start, per local model, 0..1",
     perPool((p) => p.utilization),
   );
   metrics.gauge('colo_ws_connections', 'Open WebSocket connections', () => [

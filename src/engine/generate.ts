@@ -56,9 +56,8 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
       );
     }
     const grammar = task.jsonSchema ? await grammarFor(m, task.jsonSchema) : undefined;
-    // The main thread dispatches only when it counts a free sequence, so this holds.
-    const seq = m.sequences.acquire(input);
-    if (!seq) throw new ColoError('OVERLOADED', 'no free sequence in this worker');
+    // The main thread dispatches only when it counts a free sequence: one is free, or on its way back.
+    const seq = await m.sequences.take(input);
     m.gate.running++;
     try {
       const res = await decode(
@@ -77,10 +76,7 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
         },
         a.progress,
       );
-      // Free the sequence before saying done: the main thread dispatches the next
-      // request the moment it hears, and it must find a free sequence.
       m.gate.running--;
-      m.sequences.release(seq);
       if (active.delete(a))
         a.outbox.end({
           type: 'done',
@@ -89,9 +85,12 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
           completionTokens: res.completionTokens,
           stats: res.stats,
         });
+      // After saying done (the answer is not held for it): the sequence comes back
+      // holding the prompt only. A request the main thread sends meanwhile waits for it.
+      void m.sequences.release(seq, input.length - 1);
     } catch (err) {
       m.gate.running--;
-      m.sequences.release(seq);
+      void m.sequences.release(seq, input.length - 1);
       throw err;
     }
   } catch (err) {

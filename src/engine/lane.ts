@@ -9,9 +9,12 @@
  * replaces one that dies, and runs the lane itself as one long task per thread (so a dead
  * thread is noticed the way any task's is).
  *
- * Out: everything the thread's requests post in one tick goes as one LaneBatch
- * (`[id, message, …]`) from a microtask; a request's first text is flushed at once
- * (it is the time to first token).
+ * Out: everything the thread's requests post in one event-loop turn goes as one LaneBatch
+ * (`[id, message, …]`), flushed from setImmediate, i.e. after the turn's microtasks, in
+ * which the decode loops have already queued their next decode: the post (~37 µs on this
+ * VM, most of it waking the main thread) then overlaps the next token's compute instead of
+ * delaying it (it did with a microtask flush: bench/README.md, "Where a stream's tokens
+ * go"). A request's first text is flushed at once (it is the time to first token).
  */
 import { threadId, type MessagePort } from 'node:worker_threads';
 import type {
@@ -43,7 +46,7 @@ export class LaneWriter {
     if (urgent) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.flushNow);
+      setImmediate(this.flushNow);
     }
   }
 

@@ -36,7 +36,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
   });
   const loadMs = performance.now() - t0;
 
-  const sequences = new SequencePool(context);
+  const sequences = new SequencePool(context, gate);
   const t1 = performance.now();
   const rates = await measureRates(model, sequences, gate, init);
   const warmupMs = performance.now() - t1;
@@ -109,7 +109,8 @@ async function measureRates(
       );
     } finally {
       gate.running -= n;
-      for (const s of seqs) sequences.release(s);
+      // Emptied: what a warm-up leaves in the KV cache would slow every later stream.
+      await Promise.all(seqs.map((s) => sequences.release(s, 0)));
     }
   };
   await run(1); // first touch: allocations, caches

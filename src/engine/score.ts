@@ -79,8 +79,7 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
         `prompt and longest choice are ${input.length + longest} tokens; the context holds ${m.info.contextSize}`,
         { field: 'prompt' },
       );
-    const seq = m.sequences.acquire(input);
-    if (!seq) throw new ColoError('OVERLOADED', 'no free sequence in this worker');
+    const seq = await m.sequences.take(input);
     m.gate.running++;
     const t0 = performance.now();
     try {
@@ -94,7 +93,7 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
         () => port.cancelReason,
       );
       m.gate.running--;
-      m.sequences.release(seq);
+      void m.sequences.release(seq, input.length - 1);
       // Every trie node below the root is one evaluated token: input the caller is charged for.
       const scored = nextTokensByPrefix(conts).size - 1;
       if (untrackActive(a))
@@ -108,7 +107,7 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
         });
     } catch (err) {
       m.gate.running--;
-      m.sequences.release(seq);
+      void m.sequences.release(seq, input.length - 1);
       throw err;
     }
   } catch (err) {

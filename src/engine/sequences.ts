@@ -2,17 +2,33 @@
  * The worker's sequence pool. All of the context's sequences are taken once at load
  * and reused, never disposed: node-llama-cpp reclaims a disposed sequence id
  * asynchronously, so dispose-then-get races the next request. Reuse has a second
- * benefit: LlamaCompletion keeps the part of a sequence's KV cache that matches the
- * new prompt, so acquire() prefers the free sequence with the longest common prefix
- * (skill templates and system prompts repeat).
+ * benefit: the part of a sequence's KV cache that matches the new prompt is kept, so
+ * acquire() prefers the free sequence with the longest common prefix (skill templates
+ * and system prompts repeat).
+ *
+ * What an idle sequence keeps costs every stream of the context: llama.cpp attends over
+ * the KV cells up to the highest one in use, whichever sequence holds it. A sequence
+ * that kept its last generation's output (and a warm-up's) made a lone stream on an
+ * 8-sequence context decode at 84% of a 1-sequence one, and its first token ~250 µs
+ * later (bench/README.md, "A lone stream on an 8-sequence context"). So a sequence
+ * comes back holding its prompt only (`release(seq, keep)`: all but the prompt's last
+ * token, which the next request evaluates anyway for its logits, so the same prompt
+ * again needs no KV edit at all), and among equally good
+ * sequences the one released last is taken, so a lone stream keeps reusing one sequence.
  */
 import type { LlamaContext, LlamaContextSequence, Token } from 'node-llama-cpp';
+import type { BatchGate } from './batching';
 
 export class SequencePool {
   private readonly free: LlamaContextSequence[] = [];
+  /** Requests that found no free sequence while one was being trimmed. */
+  private readonly waiters: ((seq: LlamaContextSequence) => void)[] = [];
   readonly size: number;
 
-  constructor(context: LlamaContext) {
+  constructor(
+    context: LlamaContext,
+    private readonly gate: BatchGate,
+  ) {
     while (context.sequencesLeft > 0) this.free.push(context.getSequence());
     this.size = this.free.length;
   }
@@ -21,7 +37,10 @@ export class SequencePool {
     return this.free.length;
   }
 
-  /** Takes the free sequence whose cached tokens share the longest prefix with `tokens`; undefined when none is free. */
+  /**
+   * Takes the free sequence whose cached tokens share the longest prefix with `tokens`
+   * (among ties, the one released last); undefined when none is free.
+   */
   acquire(tokens: readonly Token[]): LlamaContextSequence | undefined {
     let best = -1;
     let bestLen = -1;
@@ -30,13 +49,37 @@ export class SequencePool {
       const n = Math.min(cached.length, tokens.length);
       let k = 0;
       while (k < n && cached[k] === tokens[k]) k++;
-      if (k > bestLen) [best, bestLen] = [i, k];
+      if (k >= bestLen) [best, bestLen] = [i, k];
     }
     if (best < 0) return undefined;
     return this.free.splice(best, 1)[0];
   }
 
-  release(seq: LlamaContextSequence): void {
-    this.free.push(seq);
+  /**
+   * A free sequence, or the next one given back when every sequence is busy or still
+   * being trimmed (the main thread dispatches only when it counts one free, so one is
+   * on its way back).
+   */
+  take(tokens: readonly Token[]): LlamaContextSequence | Promise<LlamaContextSequence> {
+    return this.acquire(tokens) ?? new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * Gives a sequence back once its KV cache past the first `keep` tokens is erased (a
+   * generation's output, a scoring's last branch; `keep` 0 empties it). The erase takes
+   * the context lock through the gate, so running streams pause for it, not for a step.
+   */
+  async release(seq: LlamaContextSequence, keep: number): Promise<void> {
+    if (seq.nextTokenIndex > keep) {
+      try {
+        await this.gate.edit(() => seq.eraseContextTokenRanges([{ start: keep, end: seq.nextTokenIndex }]));
+      } catch {
+        // The context is being replaced (worker recovery) or the erase failed: the next
+        // prompt's own prefix edit erases what differs anyway.
+      }
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(seq);
+    else this.free.push(seq);
   }
 }

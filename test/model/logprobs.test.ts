@@ -166,7 +166,9 @@ describe('logprobs on a local model', () => {
     const w = whole.body.choices[0].logprobs;
     expect(all.map((x) => x.token)).toEqual(w.tokens);
     all.forEach((x, i) => {
-      expect(x.logprob).toBeCloseTo(w.token_logprobs[i], 6);
+      // Same tokens; the values agree to float noise (the two requests' KV cells sit at
+      // different positions in the cache, so attention sums in a different order).
+      expect(x.logprob).toBeCloseTo(w.token_logprobs[i], 5);
       expect(Object.keys(x.top)).toHaveLength(2);
     });
     // The final chunk carries no entries of its own.
