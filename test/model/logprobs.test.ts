@@ -166,9 +166,10 @@ describe('logprobs on a local model', () => {
     const w = whole.body.choices[0].logprobs;
     expect(all.map((x) => x.token)).toEqual(w.tokens);
     all.forEach((x, i) => {
-      // Same tokens; the values agree to float noise (the two requests' KV cells sit at
-      // different positions in the cache, so attention sums in a different order).
-      expect(x.logprob).toBeCloseTo(w.token_logprobs[i], 5);
+      // Same tokens; the values agree to float32 noise: the second request reuses the
+      // first one's prompt KV (evaluating one token instead of the whole prompt's batch),
+      // so its kernels sum in a different order (seen: differences up to 3e-5).
+      expect(x.logprob).toBeCloseTo(w.token_logprobs[i], 3);
       expect(Object.keys(x.top)).toHaveLength(2);
     });
     // The final chunk carries no entries of its own.
