@@ -7,7 +7,7 @@
  * Baseline in the same run: in-process node-llama-cpp, N sequences on one context,
  * N concurrent LlamaCompletions (what Colo's worker does, without Colo around it).
  *
- *   node bench/lib/run.mjs bench/e2e/concurrency.ts [--streams 1,2,4,8,16,32] [--threads 1] [--tokens 64] [--rounds 4] [--no-inprocess] [--quick]
+ *   node bench/lib/run.mjs bench/e2e/concurrency.ts [--streams 1,2,4,8,16,32] [--threads 1] [--tokens 64] [--rounds 4] [--no-inprocess] [--quick] [--cli SAVED/cli.js]
  *
  * Checks the answer first: at temperature 0, 8 concurrent streams must each return
  * `--tokens` tokens, and the run reports how many match the single-stream text.
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
     prompt: { type: 'string', default: 'Once upon a time' },
     'no-inprocess': { type: 'boolean', default: false },
+    /** The built CLI to serve (a saved build compares before/after). */
+    cli: { type: 'string', default: 'dist/cli.js' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -90,22 +92,27 @@ async function concurrentTexts(port: number, n: number): Promise<{ text: string;
 async function throughColo(
   threads: number,
 ): Promise<{ levels: Level[]; check: { single: string; identical: number; of: number } }> {
-  const colo = await startColoProcess({
-    // Repeated temperature-0 prompts would otherwise be answered from the response cache.
-    cache: { enabled: false },
-    engine: {
-      models: [
-        {
-          name: 'bench',
-          source: values.model,
-          sequences: MAX_SEQ,
-          threads,
-          contextSize: 256,
-          maxQueue: 4096,
-        },
-      ],
+  const colo = await startColoProcess(
+    {
+      // Repeated temperature-0 prompts would otherwise be answered from the response cache.
+      cache: { enabled: false },
+      engine: {
+        models: [
+          {
+            name: 'bench',
+            source: values.model,
+            sequences: MAX_SEQ,
+            threads,
+            contextSize: 256,
+            maxQueue: 4096,
+          },
+        ],
+      },
     },
-  });
+    {},
+    [],
+    resolve(ROOT, values.cli!),
+  );
   try {
     const [single] = await concurrentTexts(colo.port, 1);
     const many = await concurrentTexts(colo.port, Math.min(8, MAX_SEQ));
