@@ -42,11 +42,16 @@ type Balancer = NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalan
 
 /**
  * Piscina's least-busy choice for control tasks (info, crash); a `lane` task goes only
- * to a thread that holds no lane yet (waits in Piscina's queue until one is ready).
+ * to a thread that holds no lane yet (waits in Piscina's queue until one is ready), and
+ * that thread is marked at once, so lanes opened together land on different threads.
  */
-export function laneBalancer(holders: ReadonlySet<number>, maximumUsage: number): Balancer {
+export function laneBalancer(holders: Set<number>, maximumUsage: number): Balancer {
   return (task, workers) => {
-    if (task.name === 'lane') return workers.find((w) => !holders.has(w.id)) ?? null;
+    if (task.name === 'lane') {
+      const w = workers.find((x) => !holders.has(x.id));
+      if (w) holders.add(w.id);
+      return w ?? null;
+    }
     let best = null;
     let least = maximumUsage;
     for (const w of workers) {
@@ -65,7 +70,8 @@ export class Lanes {
   private closed = false;
 
   /**
-   * `holders`: the threads that hold a lane, kept here and read by the pool's laneBalancer.
+   * `holders`: the threads that hold a lane: laneBalancer adds a thread as it places a
+   * lane on it; a lane whose thread died takes it out.
    * `onThreadLost`: called once per lane whose thread died.
    */
   constructor(
@@ -118,8 +124,8 @@ export class Lanes {
     const lane: Lane = { port: port1, threadId: -1, clients: new Map(), dead: false };
     port1.on('message', (batch: LaneBatch | LaneHello) => {
       if (!Array.isArray(batch)) {
+        // laneBalancer marked the thread when it placed the lane; this names it for lost().
         lane.threadId = batch.threadId;
-        this.holders.add(batch.threadId);
         return;
       }
       for (let i = 0; i < batch.length; i += 2) {

@@ -1,0 +1,91 @@
+/**
+ * Lanes (src/engine/lanes.ts): one MessagePort per worker thread. With 2 replicas of 1
+ * sequence each, two concurrent streams run at once only if the two lanes sit on two
+ * different threads (lanes opened together once landed on one). A fatal error in one
+ * thread fails the request it holds with WORKER_CRASHED (in-place recovery), the other
+ * thread's request completes, and both lanes serve on.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ModelPool } from '../../src/engine/pool';
+import { Cancel } from '../../src/core/cancel';
+import type { ColoError } from '../../src/core/errors';
+import { request } from '../helpers/engine';
+import { tinyModelPath } from '../helpers/models';
+
+let pool: ModelPool;
+
+beforeAll(async () => {
+  pool = await ModelPool.create({
+    name: 'stories260K',
+    aliases: [],
+    modelPath: tinyModelPath(),
+    replicas: 2,
+    sequences: 1,
+    threads: 1,
+    contextSize: 256,
+    maxQueue: 8,
+    gpu: 'cpu',
+    gpuLayers: 0,
+    warmupPrompt: 'Once upon a time',
+    warmupTokens: 4,
+    faultInjection: true,
+  });
+});
+
+afterAll(async () => {
+  await pool?.close();
+});
+
+/** Two streams at once; for each, whether its first token came before the other one ended. */
+async function twoAtOnce(tag: string): Promise<boolean[]> {
+  const firstAt = [0, 0];
+  const endAt = [0, 0];
+  let clock = 0;
+  await Promise.all(
+    [0, 1].map(async (i) => {
+      const req = request(`${tag}${i}`, { sampling: { ...request('x').sampling, maxTokens: 120 } });
+      await pool.complete(req, { onToken: () => void (firstAt[i] ||= ++clock) }, new Cancel());
+      endAt[i] = ++clock;
+    }),
+  );
+  return [firstAt[0]! < endAt[1]!, firstAt[1]! < endAt[0]!];
+}
+
+describe('lanes', () => {
+  it('puts each replica’s lane on its own thread: two streams run at once', async () => {
+    expect(await twoAtOnce('a')).toEqual([true, true]);
+    expect(pool.inFlight).toBe(0);
+    expect(pool.utilization).toBeGreaterThan(0);
+    expect(pool.utilization).toBeLessThanOrEqual(1);
+  });
+
+  it('a fatal error in one thread fails its request with WORKER_CRASHED; the other completes; both lanes serve on', async () => {
+    const long = { sampling: { ...request('x').sampling, maxTokens: 250 } };
+    let started = 0;
+    const bothStarted = new Promise<void>((resolve) => {
+      const outcomes = [0, 1].map((i) => {
+        let seen = false;
+        const sink = {
+          onToken: () => {
+            if (!seen && (seen = true) && ++started === 2) resolve();
+          },
+        };
+        return pool.complete(request(`k${i}`, long), sink, new Cancel()).then(
+          () => 'ok',
+          (e: ColoError) => e.code,
+        );
+      });
+      void Promise.all(outcomes).then((c) => (codes = c));
+    });
+    let codes: string[] = [];
+    await bothStarted;
+    await pool.injectCrash(0);
+    await vi.waitFor(() => expect(codes).toHaveLength(2), { timeout: 20_000 });
+    expect(codes.sort()).toEqual(['WORKER_CRASHED', 'ok']);
+    expect(pool.crashFailedRequests).toBe(1);
+    expect(pool.inFlight).toBe(0);
+    // The crashed thread reloads its model on its next request (seconds); then both run at once again.
+    await twoAtOnce('reload');
+    expect(await twoAtOnce('b')).toEqual([true, true]);
+  });
+});
