@@ -4,11 +4,12 @@
  * issue names), the same on an 8-sequence context (what batching costs a lone stream),
  * and one or more Colo servers (separate processes, WebSocket, FlatBuffers, default
  * config but for the response cache, which would answer a repeated greedy prompt without
- * the model). Rounds interleave every subject; figures are medians of the per-round
- * medians, so neighbours' load hits every subject alike.
+ * the model); `--sse` adds each server over HTTP SSE (`POST /v1/completions`, Node's
+ * fetch). Rounds interleave every subject; ratios and added TTFT are taken per round
+ * against the floor's round, then the median, so neighbours' load hits every subject alike.
  *
  *   npm run build && node bench/lib/run.mjs bench/e2e/stream-floor.ts \
- *     [--rounds 5] [--runs 12] [--tokens 128] [--warmup 500] [--colo after=dist/cli.js,before=SAVED/cli.js]
+ *     [--rounds 5] [--runs 12] [--tokens 128] [--warmup 500] [--sse] [--colo after=dist/cli.js,before=SAVED/cli.js]
  *
  * Checks the answer first: greedy decoding must give the same text on every path.
  */
@@ -28,6 +29,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     prompt: { type: 'string', default: 'Once upon a time' },
     colo: { type: 'string', default: 'colo=dist/cli.js' },
+    /** Also stream over HTTP SSE (POST /v1/completions) from each build. */
+    sse: { type: 'boolean', default: false },
     sequences: { type: 'string', default: '8' },
     /** Short requests (2 tokens) sent to each Colo before timing, so its JIT is warm as a serving process's is. */
     warmup: { type: 'string', default: '500' },
@@ -122,6 +125,56 @@ function throughColo(ws: WebSocket, tokens = TOKENS): Promise<Run> {
   });
 }
 
+/**
+ * The same stream over HTTP SSE (`POST /v1/completions`, `stream: true`, the issue's first
+ * transport) with Node's fetch on a keep-alive connection. Tokens: the final usage
+ * (`stream_options.include_usage`); first/last: the first and last chunk carrying text.
+ */
+async function throughSse(port: number, tokens = TOKENS): Promise<Run> {
+  const t0 = performance.now();
+  const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'bench',
+      prompt: PROMPT,
+      max_tokens: tokens,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    }),
+  });
+  if (!res.ok || !res.body) throw new Error(`SSE ${res.status}: ${await res.text()}`);
+  const decoder = new TextDecoder();
+  let first = 0;
+  let last = 0;
+  let text = '';
+  let completion = 0;
+  let buf = '';
+  for await (const bytes of res.body) {
+    const now = performance.now();
+    buf += decoder.decode(bytes, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf('\n\n')) >= 0) {
+      const event = buf.slice(0, nl);
+      buf = buf.slice(nl + 2);
+      if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
+      const chunk = JSON.parse(event.slice(6)) as {
+        choices: { text?: string }[];
+        usage?: { completion_tokens: number } | null;
+      };
+      const piece = chunk.choices[0]?.text ?? '';
+      if (piece.length > 0) {
+        text += piece;
+        last = now;
+        if (first === 0) first = now;
+      }
+      if (chunk.usage) completion = chunk.usage.completion_tokens;
+    }
+  }
+  return { ttftUs: (first - t0) * 1000, decodeTokS: ((completion - 1) / (last - first)) * 1000, text };
+}
+
 const coloSpecs = values.colo!.split(',').map((s) => {
   const [label, cli] = s.split('=');
   return { label: label!, cli: resolve(ROOT, cli!) };
@@ -155,6 +208,9 @@ const subjects: Subject[] = [
   { label: 'in-process evaluate, 1-seq', run: () => inProcess(seq1) },
   { label: 'in-process evaluate, 8-seq', run: () => inProcess(seq8) },
   ...colos.map((c) => ({ label: `${c.label} over ws`, run: () => throughColo(c.ws) })),
+  ...(values.sse
+    ? colos.map((c) => ({ label: `${c.label} over http sse`, run: () => throughSse(c.proc.port) }))
+    : []),
 ];
 
 // 1. Check the answer: greedy text is identical on every path.
@@ -170,6 +226,7 @@ for (const s of subjects) {
 
 // 2. Warm each server's request path (a serving process has run thousands of requests).
 for (const c of colos) for (let i = 0; i < Number(values.warmup); i++) await throughColo(c.ws, 2);
+if (values.sse) for (const c of colos) for (let i = 0; i < 200; i++) await throughSse(c.proc.port, 2);
 
 // 3. Interleaved rounds: every subject runs RUNS streams per round (2 warm-ups first).
 const perRound = new Map<string, { ttftUs: number[]; decodeTokS: number[] }>();
