@@ -13,6 +13,11 @@
  * - `tokensPerChar` and `evalShare`: prompt length in tokens per character, and the
  *   share of prompt tokens evaluated (the rest is reused from a sequence's KV cache:
  *   skill templates repeat), both learnt from the worker's exact counts.
+ * - `grammarFactor`: how much slower a step is under a JSON-schema grammar (skills)
+ *   than the plain step at the same batch size, EWMA of observed / `stepMs[b]` (at least
+ *   1). Grammar-constrained generations teach only this, not the plain step table:
+ *   before it, a skill's first prediction used the plain step (admitted, then missed
+ *   its deadline) and its samples slowed every plain prediction.
  *
  * A request's service time at batch size b is then
  *   overhead + firstStep + prefill × promptTokens × evalShare + (maxTokens - 1) × stepMs[b].
@@ -49,6 +54,8 @@ export class ServiceEstimator {
   private tokensPerChar = 1 / 3;
   /** Share of prompt tokens actually evaluated (the rest is reused from a sequence's KV cache). */
   private evalShare = 1;
+  /** Step time under a JSON-schema grammar over the plain step time (≥ 1). */
+  private grammarFactor = 1;
   /** Index b (1..slots): EWMA step time; `seen[b]` marks sizes observed or measured. */
   private readonly step: number[];
   private readonly seen: boolean[];
@@ -89,6 +96,8 @@ export class ServiceEstimator {
     decodeMs: number;
     tokens: number;
     batch: number;
+    /** Decoded under a JSON-schema grammar. */
+    grammar?: boolean | undefined;
   }): void {
     const a = this.samples < 5 ? 0.5 : this.alpha;
     this.samples++;
@@ -106,6 +115,10 @@ export class ServiceEstimator {
     if (o.tokens > 1) {
       const b = Math.min(this.slots, Math.max(1, Math.round(o.batch)));
       const ms = o.decodeMs / (o.tokens - 1);
+      if (o.grammar) {
+        this.grammarFactor = Math.max(1, ewma(this.grammarFactor, ms / this.stepMs(b), a));
+        return;
+      }
       if (!this.seen[b]) {
         this.step[b] = this.stepMs(b);
         this.seen[b] = true;
@@ -114,8 +127,12 @@ export class ServiceEstimator {
     }
   }
 
-  /** Decode step time at batch size b. */
-  stepMs(b: number): number {
+  /** Decode step time at batch size b; `grammar`: under a JSON-schema grammar. */
+  stepMs(b: number, grammar = false): number {
+    return grammar ? this.plainStepMs(b) * this.grammarFactor : this.plainStepMs(b);
+  }
+
+  private plainStepMs(b: number): number {
     const k = Math.min(this.slots, Math.max(1, Math.round(b)));
     if (this.seen[k]) return this.step[k]!;
     let lo = k - 1;
@@ -137,8 +154,8 @@ export class ServiceEstimator {
   }
 
   /** Expected service time of a request generating up to maxTokens at batch size b. */
-  serviceMs(maxTokens: number, promptTokens = 16, b = 1): number {
-    return this.firstTokenMs(promptTokens) + this.stepMs(b) * Math.max(0, maxTokens - 1);
+  serviceMs(maxTokens: number, promptTokens = 16, b = 1, grammar = false): number {
+    return this.firstTokenMs(promptTokens) + this.stepMs(b, grammar) * Math.max(0, maxTokens - 1);
   }
 
   snapshot(): {
@@ -148,6 +165,7 @@ export class ServiceEstimator {
     tokensPerChar: number;
     evalShare: number;
     stepMs: number[];
+    grammarFactor: number;
     samples: number;
   } {
     const stepMs = [];
@@ -159,6 +177,7 @@ export class ServiceEstimator {
       tokensPerChar: this.tokensPerChar,
       evalShare: this.evalShare,
       stepMs,
+      grammarFactor: this.grammarFactor,
       samples: this.samples,
     };
   }

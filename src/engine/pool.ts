@@ -250,8 +250,12 @@ export class ModelPool {
   }
 
   /** What admission would do with this request now; changes nothing. */
-  predict(req: InferenceRequest, receivedAt = performance.now()): LocalPrediction {
-    const plan = this.sched.plan(this.jobOf(req, receivedAt), performance.now(), false);
+  predict(
+    req: InferenceRequest,
+    receivedAt = performance.now(),
+    opts: LocalCallOptions = {},
+  ): LocalPrediction {
+    const plan = this.sched.plan(this.jobOf(req, receivedAt, opts), performance.now(), false);
     if (plan.action === 'start' && plan.probe)
       return { fits: true, probe: true, needMs: undefined, code: 'DEADLINE', reason: 'too-long' };
     if (plan.action !== 'refuse') return { fits: true };
@@ -264,8 +268,9 @@ export class ModelPool {
     };
   }
 
-  private jobOf(req: InferenceRequest, receivedAt: number): Job {
+  private jobOf(req: InferenceRequest, receivedAt: number, opts: LocalCallOptions): Job {
     return {
+      grammar: opts.jsonSchema !== undefined,
       priority: req.priority,
       deadlineAt: deadlineOf(req, receivedAt),
       // Scoring generates nothing: its service time is the prompt's (about one step per trie branch).
@@ -297,7 +302,7 @@ export class ModelPool {
     }
     return new Promise<CompletionResult>((resolve, reject) => {
       const p: Pending = {
-        ...this.jobOf(req, trace.receivedAt),
+        ...this.jobOf(req, trace.receivedAt, opts),
         req,
         sink,
         trace,
@@ -444,6 +449,7 @@ export class ModelPool {
         decodeMs: msg.stats.decodeMs,
         tokens: msg.completionTokens,
         batch: msg.stats.batch,
+        grammar: p.grammar,
       });
     switch (msg.finishReason) {
       case 'cancelled':
@@ -458,7 +464,9 @@ export class ModelPool {
           p,
           new ColoError('PREEMPTED', 'preempted by a higher-priority request', {
             usage: { ...usage, text: text() },
-            retryAfterMs: Math.ceil(this.estimator.serviceMs(p.maxTokens, p.promptTokens, this.slots)),
+            retryAfterMs: Math.ceil(
+              this.estimator.serviceMs(p.maxTokens, p.promptTokens, this.slots, p.grammar),
+            ),
           }),
         );
       case 'shutdown':

@@ -33,6 +33,8 @@ export interface Job extends Queued {
   tokens: number;
   /** Set while a preemption of this job is in flight. */
   preempting?: boolean;
+  /** Decodes under a JSON-schema grammar (skills): slower steps (estimator's grammarFactor). */
+  grammar?: boolean | undefined;
 }
 
 export type Plan<J> =
@@ -81,11 +83,11 @@ export class Scheduler<J extends Job> {
   }
 
   private service(j: Job, b: number): number {
-    return this.estimator.serviceMs(j.maxTokens, j.promptTokens, b);
+    return this.estimator.serviceMs(j.maxTokens, j.promptTokens, b, j.grammar);
   }
 
   private remainingMs(r: Job, b: number): number {
-    return Math.max(0, r.maxTokens - r.tokens) * this.estimator.stepMs(b);
+    return Math.max(0, r.maxTokens - r.tokens) * this.estimator.stepMs(b, r.grammar);
   }
 
   /**

@@ -185,7 +185,7 @@ export class Router {
         logprobsOk(remoteModel) &&
         ctx.allowRemote !== false &&
         (this.opts.gateway?.hasModel(remoteModel) ?? false);
-      const prediction = pool?.predict(req, trace.receivedAt);
+      const prediction = pool?.predict(req, trace.receivedAt, { jsonSchema: ctx.jsonSchema });
       const decision = decide({
         local: pool !== undefined,
         localFits: prediction?.fits ?? false,

@@ -29,6 +29,49 @@ describe('ServiceEstimator', () => {
     expect(e.stepMs(2)).toBeCloseTo(3, 1);
     expect(e.stepMs(3)).toBeCloseTo(2.5, 1);
   });
+
+  it('learns grammar-constrained steps as a factor over the plain step, leaving the plain table alone', () => {
+    const e = new ServiceEstimator(4, rates);
+    for (let i = 0; i < 30; i++)
+      e.observe({
+        overheadMs: 0,
+        prefillTokens: 4,
+        prefillMs: 0,
+        decodeMs: 99 * 2.5,
+        tokens: 100,
+        batch: 1,
+        grammar: true,
+      });
+    expect(e.stepMs(1)).toBe(1);
+    expect(e.stepMs(1, true)).toBeCloseTo(2.5, 1);
+    expect(e.stepMs(4, true)).toBeCloseTo(5, 1);
+    expect(e.serviceMs(100, 4, 1, true)).toBeGreaterThan(e.serviceMs(100, 4, 1) * 2);
+  });
+});
+
+describe('Scheduler: grammar-constrained requests', () => {
+  it('predicts a skill with the learnt grammar factor: refuses what fits only as plain decoding', () => {
+    const est = new ServiceEstimator(4, rates);
+    const s = new Scheduler<Job>(4, 8, est, 0);
+    expect(s.plan(job({ deadlineAt: NOW + 50 }), NOW - 1)).toEqual({ action: 'start', probe: true });
+    // 100 tokens: ~100 ms plain; a 150 ms deadline fits plain and grammar alike at first.
+    expect(s.plan(job({ deadlineAt: NOW + 150, grammar: true }), NOW, false)).toEqual({ action: 'start' });
+    for (let i = 0; i < 30; i++)
+      est.observe({
+        overheadMs: 0,
+        prefillTokens: 4,
+        prefillMs: 0,
+        decodeMs: 99 * 2,
+        tokens: 100,
+        batch: 1,
+        grammar: true,
+      });
+    expect(s.plan(job({ deadlineAt: NOW + 150 }), NOW, false)).toEqual({ action: 'start' });
+    expect(s.plan(job({ deadlineAt: NOW + 150, grammar: true }), NOW, false)).toMatchObject({
+      action: 'refuse',
+      code: 'DEADLINE',
+    });
+  });
 });
 
 describe('Scheduler: predict, then admit', () => {
