@@ -1,9 +1,9 @@
 /**
  * One generation inside a worker: take a free sequence, run the decode loop
- * (src/engine/decode.ts) streaming text to the request's port on the worker's lane, stop
- * on a CancelReason from the main thread, always give the sequence back, and always end with one final
- * message that counts the tokens actually evaluated and generated (the main thread
- * charges them, whatever the ending).
+ * (src/engine/decode.ts) streaming text to the request's port on the worker's lane,
+ * stop on a CancelReason from the main thread, always give the sequence back (holding
+ * its prompt only), and always end with one final message that counts the tokens
+ * actually evaluated and generated (the main thread charges them, whatever the ending).
  */
 import type { LlamaGrammar, Token } from 'node-llama-cpp';
 import { ColoError, toColoError } from '../core/errors';

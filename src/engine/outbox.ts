@@ -1,8 +1,8 @@
 /**
  * The worker's side of one generation's messages (written to its RequestPort on the
  * worker's lane, src/engine/lane.ts). The first text goes out at once, as a WorkerFirst
- * (never delayed: it is the time to first token). Later text is appended
- * to a buffer flushed by one microtask, so text produced in the same tick (held bytes
+ * (never delayed: it is the time to first token). Later text is appended to a buffer
+ * flushed by one microtask, so text produced in the same tick (held bytes
  * released together, the last chunk and the final message) crosses the thread
  * boundary as one message, and the last text rides on the final message itself.
  *

@@ -10,11 +10,11 @@
  * the KV cells up to the highest one in use, whichever sequence holds it. A sequence
  * that kept its last generation's output (and a warm-up's) made a lone stream on an
  * 8-sequence context decode at 84% of a 1-sequence one, and its first token ~250 µs
- * later (bench/README.md, "A lone stream on an 8-sequence context"). So a sequence
- * comes back holding its prompt only (`release(seq, keep)`: all but the prompt's last
- * token, which the next request evaluates anyway for its logits, so the same prompt
- * again needs no KV edit at all), and among equally good
- * sequences the one released last is taken, so a lone stream keeps reusing one sequence.
+ * later (bench/README.md, "A lone stream: lanes, idle sequences' KV cache…"). So a
+ * sequence comes back holding its prompt only (`release(seq, keep)`: all but the
+ * prompt's last token, which the next request evaluates anyway for its logits, so the
+ * same prompt again needs no KV edit at all), and among equally good sequences the one
+ * released last is taken, so a lone stream keeps reusing one sequence.
  */
 import type { LlamaContext, LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { BatchGate } from './batching';
