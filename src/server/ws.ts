@@ -4,7 +4,10 @@
  * 2. Each message is verified and decoded synchronously (the ArrayBuffer is only
  *    valid inside the callback); a bad frame gets an Error frame and the connection
  *    stays open.
- * 3. Tokens are written corked. Past the soft backpressure mark, a stream's tokens
+ * 3. Tokens are written corked, once per event-loop tick per connection: what the
+ *    connection's streams produced in one tick (a worker's lane delivers a decode
+ *    batch's tokens together) goes out in one cork, one frame per stream, one syscall
+ *    instead of one per stream. Past the soft backpressure mark, a stream's tokens
  *    are coalesced and flushed as one chunk on drain: nothing is dropped, and the
  *    hard mark (uWS maxBackpressure) disconnects a client that stopped reading.
  * 4. Close aborts every in-flight request of the connection, freeing its sequence.
@@ -41,6 +44,10 @@ interface Stream {
 export interface Conn {
   principal: Principal | undefined;
   streams: Map<string, Stream>;
+  /** Streams with text written this tick, flushed together by one microtask. */
+  ready: Set<Stream>;
+  /** Whether that microtask is queued. */
+  flushQueued: boolean;
   congested: Set<Stream>;
   closed: boolean;
 }
@@ -86,7 +93,14 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
           if (aborted) return;
           res.cork(() => {
             res.upgrade<Conn>(
-              { principal, streams: new Map(), congested: new Set(), closed: false },
+              {
+                principal,
+                streams: new Map(),
+                ready: new Set(),
+                flushQueued: false,
+                congested: new Set(),
+                closed: false,
+              },
               key,
               protocol,
               extensions,
@@ -190,6 +204,20 @@ function send(ws: WebSocket<Conn>, bytes: Uint8Array): void {
   ws.send(bytes, true);
 }
 
+/** The tick's tokens of every ready stream in one cork; past the soft mark they wait for drain. */
+function flushReady(ws: WebSocket<Conn>, conn: Conn, softBackpressureBytes: number): void {
+  conn.flushQueued = false;
+  if (conn.closed || conn.ready.size === 0) return;
+  if (ws.getBufferedAmount() > softBackpressureBytes) {
+    for (const s of conn.ready) conn.congested.add(s);
+  } else {
+    ws.cork(() => {
+      for (const s of conn.ready) flushPending(ws, s);
+    });
+  }
+  conn.ready.clear();
+}
+
 function flushPending(ws: WebSocket<Conn>, s: Stream): void {
   if (s.pending.length === 0) return;
   send(ws, encodeTokenChunk(s.id, s.index++, s.pending));
@@ -233,13 +261,13 @@ function startRequest(ws: WebSocket<Conn>, conn: Conn, ctx: ServerContext, input
     ? {
         onToken: (text) => {
           if (conn.closed) return;
-          if (s.pending.length > 0 || ws.getBufferedAmount() > cfg.softBackpressureBytes) {
-            s.pending += text;
-            conn.congested.add(s);
-            return;
+          s.pending += text;
+          if (conn.congested.has(s)) return;
+          conn.ready.add(s);
+          if (!conn.flushQueued) {
+            conn.flushQueued = true;
+            queueMicrotask(() => flushReady(ws, conn, cfg.softBackpressureBytes));
           }
-          const bytes = encodeTokenChunk(s.id, s.index++, text);
-          ws.cork(() => send(ws, bytes));
         },
       }
     : null;
@@ -268,5 +296,6 @@ function respond(ws: WebSocket<Conn>, conn: Conn, s: Stream, final: Uint8Array):
       send(ws, last);
     } else send(ws, final);
     conn.congested.delete(s);
+    conn.ready.delete(s);
   });
 }
