@@ -12,16 +12,14 @@
  *
  * The lead's full HTTP server path is not measured here.
  */
-import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { DEFAULT_SAMPLING, type InferenceRequest } from '../../src/core/types';
 import { Gateway } from '../../src/gateway';
 import { SseParser } from '../../src/gateway/providers/sse';
 import { FIXTURE_TEXT } from '../../test/mocks/upstream/fixtures';
-import { startMockUpstream } from '../../test/mocks/upstream/server';
+import { serveMockUpstreamChild, spawnMockUpstream } from '../lib/upstream-child';
 import { type LatencySummary, machineLine, runOpenLoop, writeResult } from '../lib';
 
 const { values } = parseArgs({
@@ -34,17 +32,6 @@ const { values } = parseArgs({
     'serve-upstream': { type: 'boolean', default: false },
   },
 });
-
-async function startUpstreamProcess(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [process.argv[1]!, '--serve-upstream'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`upstream exited with ${code}`)));
-  });
-  return { url: line.trim(), stop: () => child.stdin!.end() };
-}
 
 const BODY = JSON.stringify({
   model: 'gpt-mock',
@@ -93,7 +80,7 @@ async function main(): Promise<void> {
   const warmupMs = Number(values.warmup);
   const connections = Number(values.connections);
   const roundsN = Number(values.rounds);
-  const upstream = await startUpstreamProcess();
+  const upstream = await spawnMockUpstream();
   const pool = new Pool(upstream.url, { connections, pipelining: 1 });
   const gateway = Gateway.create({
     targets: [
@@ -166,7 +153,7 @@ async function main(): Promise<void> {
   } finally {
     await gateway.close();
     await pool.close();
-    upstream.stop();
+    await upstream.stop();
   }
 }
 
@@ -178,12 +165,7 @@ const median = (xs: number[]): number => {
 
 // Last, so every module-level constant above is initialised (the bundle hoists them).
 if (values['serve-upstream']) {
-  // Child mode: the mock upstream in its own process, so it does not share the
-  // measuring process's event loop. Prints its URL, lives until stdin closes.
-  const mock = await startMockUpstream({ record: false });
-  process.stdout.write(`${mock.url}\n`);
-  process.stdin.resume();
-  process.stdin.on('end', () => void mock.close().then(() => process.exit(0)));
+  await serveMockUpstreamChild();
 } else {
   await main();
 }

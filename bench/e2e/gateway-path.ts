@@ -46,7 +46,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { SseParser } from '../../src/gateway/providers/sse';
 import { FIXTURE_TEXT } from '../../test/mocks/upstream/fixtures';
-import { startMockUpstream } from '../../test/mocks/upstream/server';
+import { serveMockUpstreamChild, spawnMockUpstream } from '../lib/upstream-child';
 import { machineInfo, machineLine, summarizeValues, writeResult, type LatencySummary } from '../lib';
 import { processCpuUs, summarizeCpuProfile, type ProfileSummary } from '../lib/profile';
 import { ROOT, startColoProcess } from './colo-process';
@@ -137,27 +137,8 @@ function buildClient(): string {
 }
 
 async function startUpstream(): Promise<Server> {
-  // stdin is a pipe: the child exits when it closes, so it never outlives this process.
-  const child = spawn(process.execPath, [process.argv[1]!, '--serve-upstream'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  children.add(child);
-  const url = await new Promise<string>((res, rej) => {
-    createInterface({ input: child.stdout! }).once('line', res);
-    child.once('exit', (c) => rej(new Error(`mock upstream exited with ${c}`)));
-  });
-  const port = Number(new URL(url.trim()).port);
-  return {
-    name: 'mock',
-    pid: child.pid!,
-    port,
-    stop: () =>
-      new Promise((r) => {
-        if (child.exitCode !== null) return r();
-        child.once('exit', () => r());
-        child.kill('SIGTERM');
-      }),
-  };
+  const m = await spawnMockUpstream(children);
+  return { name: 'mock', pid: m.pid, port: m.port, stop: m.stop };
 }
 
 /** The bare forwarder (proxy-floor-server.ts) in its own process, in front of the mock. */
@@ -758,12 +739,7 @@ if (values['serve-proxy-floor']) {
     process.exit(0);
   });
 } else if (values['serve-upstream']) {
-  // Child mode: the mock upstream in its own process. Prints its URL, lives until stdin closes.
-  const mock = await startMockUpstream({ record: false });
-  process.stdout.write(`${mock.url}\n`);
-  process.once('SIGTERM', () => void mock.close().then(() => process.exit(0)));
-  process.stdin.resume();
-  process.stdin.on('end', () => void mock.close().then(() => process.exit(0)));
+  await serveMockUpstreamChild();
 } else {
   await main();
 }

@@ -40,7 +40,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { SseParser } from '../../src/gateway/providers/sse';
 import { FIXTURE_TEXT } from '../../test/mocks/upstream/fixtures';
-import { startMockUpstream } from '../../test/mocks/upstream/server';
+import { serveMockUpstreamChild, spawnMockUpstream } from '../lib/upstream-child';
 import { type LatencySummary, machineInfo, machineLine, runOpenLoop, writeResult } from '../lib';
 import { processCpuUs as cpuUs, summarizeCpuProfile } from '../lib/profile';
 import { ROOT, startColoProcess } from './colo-process';
@@ -108,13 +108,8 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pro
 }
 
 async function startUpstream(): Promise<Server> {
-  // stdin is a pipe: the child exits when it closes, so it never outlives this process.
-  const child = spawn(process.execPath, [process.argv[1]!, '--serve-upstream'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  children.add(child);
-  const url = (await waitForLine(child, /^http:\/\//, 'mock upstream')).trim();
-  return { child, pid: child.pid!, url, stop: () => stopChild(child) };
+  const m = await spawnMockUpstream(children);
+  return { child: m.child, pid: m.pid, url: m.url, stop: m.stop };
 }
 
 async function freePort(): Promise<number> {
@@ -480,12 +475,7 @@ function printTable(results: Record<string, unknown>[]): void {
 
 // Last, so every module-level constant above is initialised (the bundle hoists them).
 if (values['serve-upstream']) {
-  // Child mode: the mock upstream in its own process. Prints its URL, lives until stdin closes.
-  const mock = await startMockUpstream({ record: false });
-  process.stdout.write(`${mock.url}\n`);
-  process.once('SIGTERM', () => void mock.close().then(() => process.exit(0)));
-  process.stdin.resume();
-  process.stdin.on('end', () => void mock.close().then(() => process.exit(0)));
+  await serveMockUpstreamChild();
 } else {
   await main();
 }
