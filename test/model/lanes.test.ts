@@ -43,7 +43,7 @@ async function twoAtOnce(tag: string): Promise<boolean[]> {
   let clock = 0;
   await Promise.all(
     [0, 1].map(async (i) => {
-      const req = request(`${tag}${i}`, { sampling: { ...request('x').sampling, maxTokens: 120 } });
+      const req = request(`${tag}${i}`, { sampling: { ...request('x').sampling, maxTokens: 200 } });
       await pool.complete(req, { onToken: () => void (firstAt[i] ||= ++clock) }, new Cancel());
       endAt[i] = ++clock;
     }),

@@ -4,7 +4,7 @@
  * also when it ends while others decode; the warm-up leaves every sequence empty; and a
  * request that finds every sequence busy or being trimmed waits for the next one back.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LlamaContextSequence } from 'node-llama-cpp';
 import { loadLocalModel, type LoadedModel } from '../../src/engine/load';
 import { generate } from '../../src/engine/generate';
@@ -59,7 +59,10 @@ function allSequences(): LlamaContextSequence[] {
   return taken;
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 20));
+/** Every sequence given back: trims run after the final message, so wait for them, not for a time. */
+const allReturned = () => vi.waitFor(() => expect(m.sequences.available).toBe(4), { timeout: 10_000 });
+/** A pause in which a request that could run would have started (only to check one that cannot). */
+const pause = () => new Promise((r) => setTimeout(r, 20));
 
 describe('sequence pool (idle KV cache)', () => {
   it('the warm-up leaves every sequence empty', () => {
@@ -73,7 +76,7 @@ describe('sequence pool (idle KV cache)', () => {
     const done = msgs.at(-1) as Extract<WorkerPortMessage, { type: 'done' }>;
     expect(done.type).toBe('done');
     expect(done.completionTokens).toBe(24);
-    await settle();
+    await allReturned();
     const held = allSequences()
       .map((s) => s.nextTokenIndex)
       .filter((n) => n > 0);
@@ -83,7 +86,7 @@ describe('sequence pool (idle KV cache)', () => {
   it('after concurrent generations (trimmed while others still decode), each sequence used holds its prompt only', async () => {
     const prompts = [PROMPT, 'The little dog', 'One day, Lily'];
     const runs = await Promise.all(prompts.map((p, i) => run(8 + 6 * i, p)));
-    await settle();
+    await allReturned();
     const want = runs.map((msgs) => (msgs.at(-1) as { promptTokens: number }).promptTokens - 1).sort();
     const held = allSequences()
       .map((s) => s.nextTokenIndex)
@@ -101,7 +104,7 @@ describe('sequence pool (idle KV cache)', () => {
       finished = true;
       return msgs;
     });
-    await settle();
+    await pause();
     expect(finished).toBe(false);
     await m.sequences.release(taken.pop()!, 0);
     const msgs = await pending;
