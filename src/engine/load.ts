@@ -28,7 +28,10 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
   const gate = new BatchGate();
   const model = await llama.loadModel({ modelPath: init.modelPath, gpuLayers: init.gpuLayers });
   const context = await model.createContext({
-    contextSize: Math.min(init.contextSize * init.sequences, model.trainContextSize * init.sequences),
+    // Per sequence: node-llama-cpp gives each of the `sequences` its own contextSize cells
+    // (the KV cache holds contextSize × sequences). Passing contextSize × sequences here
+    // sized the cache sequences² × contextSize (8× the memory at 8 sequences).
+    contextSize: Math.min(init.contextSize, model.trainContextSize),
     sequences: init.sequences,
     threads: init.threads,
     batchSize: Math.max(512, init.sequences * 16),
@@ -53,7 +56,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
       gpu: llama.gpu,
       threads: init.threads,
       sequences: init.sequences,
-      contextSize: context.contextSize / init.sequences,
+      contextSize: context.contextSize,
       trainContextSize: model.trainContextSize,
       loadMs,
       warmupMs,

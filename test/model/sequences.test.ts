@@ -65,6 +65,14 @@ const allReturned = () => vi.waitFor(() => expect(m.sequences.available).toBe(4)
 const pause = () => new Promise((r) => setTimeout(r, 20));
 
 describe('sequence pool (idle KV cache)', () => {
+  it('the KV cache holds contextSize cells per sequence, not contextSize × sequences per sequence', () => {
+    // node-llama-cpp multiplies its contextSize by the sequences itself; passing
+    // contextSize × sequences allocated 4 × 4 × 256 cells here (8× the memory at 8 sequences).
+    expect(m.context.contextSize).toBe(256);
+    expect(m.context.getAllocatedContextSize()).toBeLessThanOrEqual(2 * 4 * 256);
+    expect(m.info.contextSize).toBe(256);
+  });
+
   it('the warm-up leaves every sequence empty', () => {
     const seqs = allSequences();
     expect(seqs).toHaveLength(4);
