@@ -52,6 +52,8 @@ interface Tally {
   inTime: number;
   refusedFast: number;
   failedSlow: number;
+  /** ms from arrival to the end of each request that was not refused fast. */
+  admittedMs: number[];
 }
 let n = 0;
 function one(pool: ModelPool, maxTokens: number, deadlineMs: number, t: Tally): Promise<void> {
@@ -70,18 +72,24 @@ function one(pool: ModelPool, maxTokens: number, deadlineMs: number, t: Tally): 
   t.offered++;
   return pool.complete(req, null, new AbortController().signal).then(
     () => {
-      if (performance.now() - receivedAt <= deadlineMs) t.inTime++;
+      const ms = performance.now() - receivedAt;
+      t.admittedMs.push(Math.round(ms));
+      if (ms <= deadlineMs) t.inTime++;
       else t.failedSlow++;
     },
     () => {
-      if (performance.now() - receivedAt <= 50) t.refusedFast++;
-      else t.failedSlow++;
+      const ms = performance.now() - receivedAt;
+      if (ms <= 50) t.refusedFast++;
+      else {
+        t.failedSlow++;
+        t.admittedMs.push(Math.round(ms));
+      }
     },
   );
 }
 
 async function openLoop(pool: ModelPool, rate: number, seconds: number): Promise<Tally> {
-  const t: Tally = { offered: 0, inTime: 0, refusedFast: 0, failedSlow: 0 };
+  const t: Tally = { offered: 0, inTime: 0, refusedFast: 0, failedSlow: 0, admittedMs: [] };
   const all: Promise<void>[] = [];
   const t0 = performance.now();
   const total = Math.round(rate * seconds);
@@ -96,7 +104,7 @@ async function openLoop(pool: ModelPool, rate: number, seconds: number): Promise
 }
 
 async function burst(pool: ModelPool): Promise<Tally> {
-  const t: Tally = { offered: 0, inTime: 0, refusedFast: 0, failedSlow: 0 };
+  const t: Tally = { offered: 0, inTime: 0, refusedFast: 0, failedSlow: 0, admittedMs: [] };
   await Promise.all(Array.from({ length: 40 }, () => one(pool, 200, 300, t)));
   return t;
 }
@@ -119,7 +127,7 @@ for (let i = 0; i < 3; i++) {
   const a = await burst(pools['admit-all']);
   bursts.push({ predict: p, adminAll: a });
   console.log(
-    `burst 40 x 200 tokens, 300 ms: predict in time ${p.inTime}, refused fast ${p.refusedFast}, failed slow ${p.failedSlow} | admit-all in time ${a.inTime}, refused fast ${a.refusedFast}, failed slow ${a.failedSlow}`,
+    `burst 40 x 200 tokens, 300 ms: predict in time ${p.inTime}, refused fast ${p.refusedFast}, failed slow ${p.failedSlow} (ended at ${p.admittedMs.sort((x, y) => x - y).join(', ')} ms) | admit-all in time ${a.inTime}, refused fast ${a.refusedFast}, failed slow ${a.failedSlow}`,
   );
 }
 console.log('learnt rates (predict pool):', JSON.stringify(pools.predict.estimator.snapshot()));

@@ -19,8 +19,18 @@
  *   before it, a skill's first prediction used the plain step (admitted, then missed
  *   its deadline) and its samples slowed every plain prediction.
  *
+ * - `stepGrowth`: a decode step gets slower as the context a stream attends over grows
+ *   (attention reads every KV cell; on stories260K the step at position 500 is ~3× the
+ *   step at position 30). Measured at warm-up (one stream, a short and a long prompt);
+ *   the table above holds steps at context 0, and a step with `ctx` tokens of context is
+ *   `stepMs[b] × (1 + stepGrowth × ctx)`. Each sample is normalised by its own mean
+ *   context before it enters the table. Before it, the table learnt from short requests
+ *   predicted long ones ~25% fast (a burst of 200-token requests admitted two that then
+ *   missed their 300 ms deadline).
+ *
  * A request's service time at batch size b is then
- *   overhead + firstStep + prefill × promptTokens × evalShare + (maxTokens - 1) × stepMs[b].
+ *   overhead + firstStep + prefill × promptTokens × evalShare
+ *     + (maxTokens - 1) × stepMs[b] × (1 + stepGrowth × (promptTokens + maxTokens / 2)).
  * Every sample is clamped to a quarter..4× of the current estimate before it enters an
  * EWMA: one stall on a shared machine must not make the model refuse everything (a
  * model that refuses everything learns nothing more).
@@ -29,8 +39,12 @@
  */
 export interface Rates {
   prefillMsPerToken: number;
+  /** Decode step, one stream, at context 0 (see stepGrowth). */
   stepMs1: number;
+  /** Decode step with every sequence busy, at context 0. */
   stepMsFull: number;
+  /** Step time grows by this fraction per token of context (0: not measured). */
+  stepGrowth?: number | undefined;
 }
 
 /** Used only until the warm-up figures arrive (a model without warm-up). */
@@ -56,6 +70,8 @@ export class ServiceEstimator {
   private evalShare = 1;
   /** Step time under a JSON-schema grammar over the plain step time (≥ 1). */
   private grammarFactor = 1;
+  /** A step's growth per token of context the stream attends over (≥ 0). */
+  private growth = 0;
   /** Index b (1..slots): EWMA step time; `seen[b]` marks sizes observed or measured. */
   private readonly step: number[];
   private readonly seen: boolean[];
@@ -77,6 +93,7 @@ export class ServiceEstimator {
   setMeasured(r: Rates): void {
     this.prefill = r.prefillMsPerToken;
     this.firstStep = r.stepMs1;
+    this.growth = Math.max(0, r.stepGrowth ?? 0);
     this.step[1] = r.stepMs1;
     this.seen[1] = true;
     if (this.slots > 1) {
@@ -114,7 +131,10 @@ export class ServiceEstimator {
       this.firstStep = ewma(this.firstStep, Math.max(0, o.prefillMs - this.prefill * o.prefillTokens), a);
     if (o.tokens > 1) {
       const b = Math.min(this.slots, Math.max(1, Math.round(o.batch)));
-      const ms = o.decodeMs / (o.tokens - 1);
+      // The step this generation saw, brought back to context 0: its steps ran at
+      // contexts from the prompt's length to the prompt's plus the tokens, mean halfway.
+      const prompt = o.promptTokens || (o.promptChars ? this.promptTokens(o.promptChars) : 0);
+      const ms = o.decodeMs / (o.tokens - 1) / (1 + this.growth * (prompt + o.tokens / 2));
       if (o.grammar) {
         this.grammarFactor = Math.max(1, ewma(this.grammarFactor, ms / this.stepMs(b), a));
         return;
@@ -127,9 +147,18 @@ export class ServiceEstimator {
     }
   }
 
-  /** Decode step time at batch size b; `grammar`: under a JSON-schema grammar. */
-  stepMs(b: number, grammar = false): number {
-    return grammar ? this.plainStepMs(b) * this.grammarFactor : this.plainStepMs(b);
+  /**
+   * Decode step time at batch size b with `ctx` tokens of context (prompt and tokens so
+   * far; 0: the table's own figure); `grammar`: under a JSON-schema grammar.
+   */
+  stepMs(b: number, grammar = false, ctx = 0): number {
+    const plain = this.plainStepMs(b) * (1 + this.growth * ctx);
+    return grammar ? plain * this.grammarFactor : plain;
+  }
+
+  /** Time to decode `n` more tokens at batch size b, starting with `ctx` tokens of context. */
+  decodeMs(n: number, ctx: number, b: number, grammar = false): number {
+    return n > 0 ? n * this.stepMs(b, grammar, ctx + n / 2) : 0;
   }
 
   private plainStepMs(b: number): number {
@@ -155,7 +184,7 @@ export class ServiceEstimator {
 
   /** Expected service time of a request generating up to maxTokens at batch size b. */
   serviceMs(maxTokens: number, promptTokens = 16, b = 1, grammar = false): number {
-    return this.firstTokenMs(promptTokens) + this.stepMs(b, grammar) * Math.max(0, maxTokens - 1);
+    return this.firstTokenMs(promptTokens) + this.decodeMs(maxTokens - 1, promptTokens, b, grammar);
   }
 
   snapshot(): {
@@ -165,6 +194,7 @@ export class ServiceEstimator {
     tokensPerChar: number;
     evalShare: number;
     stepMs: number[];
+    stepGrowth: number;
     grammarFactor: number;
     samples: number;
   } {
@@ -177,6 +207,7 @@ export class ServiceEstimator {
       tokensPerChar: this.tokensPerChar,
       evalShare: this.evalShare,
       stepMs,
+      stepGrowth: this.growth,
       grammarFactor: this.grammarFactor,
       samples: this.samples,
     };

@@ -79,15 +79,20 @@ async function measureRates(
   init: WorkerInit,
 ): Promise<WorkerInfo['rates']> {
   // Long enough that the prefill rate is not just one call's fixed cost.
-  let prompt = model.tokenize(init.warmupPrompt);
-  const want = Math.min(96, Math.floor(init.contextSize / 2) - Math.max(2, init.warmupTokens));
-  while (prompt.length > 0 && prompt.length < want) prompt = [...prompt, ...prompt];
-  prompt = prompt.slice(0, Math.max(1, want));
-  if (model.tokens.shouldPrependBosToken && model.tokens.bos !== null) prompt.unshift(model.tokens.bos);
   const tokens = Math.max(2, init.warmupTokens);
+  const promptOf = (want: number) => {
+    const base = model.tokenize(init.warmupPrompt);
+    let p = base;
+    while (p.length > 0 && p.length < want) p = [...p, ...base];
+    p = p.slice(0, Math.max(1, want));
+    if (model.tokens.shouldPrependBosToken && model.tokens.bos !== null) p.unshift(model.tokens.bos);
+    return p;
+  };
+  const room = Math.floor(init.contextSize / 2) - tokens;
+  const basePrompt = promptOf(Math.min(96, room));
   const step = (r: { completionTokens: number; stats: { decodeMs: number } }) =>
     r.completionTokens > 1 ? r.stats.decodeMs / (r.completionTokens - 1) : r.stats.decodeMs;
-  const run = async (n: number) => {
+  const run = async (n: number, prompt = basePrompt) => {
     const seqs = Array.from({ length: n }, () => sequences.acquire([])!);
     gate.running += n;
     try {
@@ -123,13 +128,39 @@ async function measureRates(
   const alls = sequences.size > 1 ? [...(await run(sequences.size)), ...(await run(sequences.size))] : ones;
   const one = ones.reduce((a, b) => (step(b) < step(a) ? b : a));
   if (init.warmupTokens <= 0) return undefined;
+  // How a step grows with context: one stream after a short and after a long prompt
+  // (fastest of three each), at the mean context of their decode steps.
+  const fastest = (rs: typeof ones) => Math.min(...rs.map(step));
+  const shortPrompt = promptOf(4);
+  const longPrompt = promptOf(Math.min(384, room));
+  const ctxOf = (p: readonly unknown[]) => p.length + tokens / 2;
+  const sShort = fastest([
+    ...(await run(1, shortPrompt)),
+    ...(await run(1, shortPrompt)),
+    ...(await run(1, shortPrompt)),
+  ]);
+  const sLong = fastest([
+    ...(await run(1, longPrompt)),
+    ...(await run(1, longPrompt)),
+    ...(await run(1, longPrompt)),
+  ]);
+  const span = ctxOf(longPrompt) - ctxOf(shortPrompt);
+  // Per token of context, as a fraction of the step at context 0 (a straight line through both).
+  const perToken = span > 0 ? Math.max(0, (sLong - sShort) / span) : 0;
+  const at0 = Math.max(1e-3, sShort - perToken * ctxOf(shortPrompt));
+  const growth = perToken / at0;
+  const to0 = (ms: number, ctx: number) => ms / (1 + growth * ctx);
   return {
     prefillMsPerToken: Math.min(
       ...ones.map((r) => Math.max(0, r.stats.prefillMs - step(r)) / Math.max(1, r.stats.prefillTokens)),
     ),
-    stepMs1: step(one),
+    stepMs1: to0(step(one), ctxOf(basePrompt)),
     // Per run, the slowest stream of the batch; over runs, the fastest run.
-    stepMsFull: Math.min(...chunk(alls, sequences.size).map((r) => Math.max(...r.map(step)))),
+    stepMsFull: to0(
+      Math.min(...chunk(alls, sequences.size).map((r) => Math.max(...r.map(step)))),
+      ctxOf(basePrompt),
+    ),
+    stepGrowth: growth,
   };
 }
 

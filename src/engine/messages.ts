@@ -176,6 +176,6 @@ export interface WorkerInfo {
   recoveries: number;
   /** Free sequences at the moment of asking. */
   sequencesFree: number;
-  /** Measured at warm-up: ms per prompt token, and ms per decode step with 1 and with all sequences busy. */
-  rates?: { prefillMsPerToken: number; stepMs1: number; stepMsFull: number } | undefined;
+  /** Measured at warm-up: ms per prompt token, ms per decode step (at context 0) with 1 and with all sequences busy, and the step's growth per token of context. */
+  rates?: { prefillMsPerToken: number; stepMs1: number; stepMsFull: number; stepGrowth?: number } | undefined;
 }

@@ -87,7 +87,12 @@ export class Scheduler<J extends Job> {
   }
 
   private remainingMs(r: Job, b: number): number {
-    return Math.max(0, r.maxTokens - r.tokens) * this.estimator.stepMs(b, r.grammar);
+    return this.estimator.decodeMs(
+      Math.max(0, r.maxTokens - r.tokens),
+      r.promptTokens + r.tokens,
+      b,
+      r.grammar,
+    );
   }
 
   /**
@@ -160,9 +165,12 @@ export class Scheduler<J extends Job> {
     if (this.mode === 'admit-all') return 'start';
     const live = this.live();
     const b = live.length + 1;
-    if (now + this.service(job, b) <= job.deadlineAt && !this.breaksRunning(live, job, b, now))
-      return 'start';
-    if (live.length > 0 && this.serialFinish(job, live, now, false) <= job.deadlineAt) return 'wait';
+    // The same margin as at admission: a job admitted to run after the others (the
+    // serial plan) must not be started beside them on a prediction that only fits
+    // without it (both then missed their deadlines in the burst bench).
+    const latest = this.latest(job, now);
+    if (now + this.service(job, b) <= latest && !this.breaksRunning(live, job, b, now)) return 'start';
+    if (live.length > 0 && this.serialFinish(job, live, now, false) <= latest) return 'wait';
     return 'shed';
   }
 
@@ -180,8 +188,9 @@ export class Scheduler<J extends Job> {
   private breaksRunning(live: J[], job: Job, b: number, now: number): boolean {
     for (const r of live) {
       if (r.priority < job.priority) continue;
-      const fitsNow = now + this.remainingMs(r, b - 1) <= r.deadlineAt;
-      if (fitsNow && now + this.remainingMs(r, b) > r.deadlineAt) return true;
+      const latest = this.latest(r, now);
+      const fitsNow = now + this.remainingMs(r, b - 1) <= latest;
+      if (fitsNow && now + this.remainingMs(r, b) > latest) return true;
     }
     return false;
   }

@@ -49,6 +49,43 @@ describe('ServiceEstimator', () => {
   });
 });
 
+describe('ServiceEstimator: steps grow with the context', () => {
+  // 1 ms per step at context 0, +1% per token of context (at 100 tokens: 2 ms).
+  const grown = { ...rates, stepGrowth: 0.01 };
+
+  it('predicts a step at its context, and a generation at the mean context of its steps', () => {
+    const e = new ServiceEstimator(4, grown);
+    expect(e.stepMs(1)).toBe(1);
+    expect(e.stepMs(1, false, 100)).toBeCloseTo(2);
+    // 100 tokens after a 20-token prompt: steps at contexts 20..120, mean 70 → 1.7 ms each.
+    expect(e.decodeMs(100, 20, 1)).toBeCloseTo(170);
+    expect(e.serviceMs(101, 20, 1) - e.firstTokenMs(20)).toBeCloseTo(170);
+    // Without growth a long request costs what a short one does per token: the old error.
+    const flat = new ServiceEstimator(4, rates);
+    expect(flat.decodeMs(200, 4, 1) / flat.decodeMs(50, 4, 1)).toBeCloseTo(4);
+    expect(e.decodeMs(200, 4, 1) / e.decodeMs(50, 4, 1)).toBeGreaterThan(6);
+  });
+
+  it('learns the table from short generations and predicts long ones at their own context', () => {
+    const truth = (tokens: number, prompt: number) => (tokens - 1) * 1.5 * (1 + 0.01 * (prompt + tokens / 2));
+    const e = new ServiceEstimator(4, grown);
+    for (let i = 0; i < 40; i++)
+      e.observe({
+        promptTokens: 4,
+        overheadMs: 0,
+        prefillTokens: 4,
+        prefillMs: 0,
+        decodeMs: truth(64, 4),
+        tokens: 64,
+        batch: 1,
+      });
+    // Learnt from 64-token generations, the step at context 0 is the true 1.5 ms...
+    expect(e.stepMs(1)).toBeCloseTo(1.5, 1);
+    // ...so a 200-token generation is predicted at its own (longer) context.
+    expect(e.decodeMs(199, 4, 1) / truth(200, 4)).toBeCloseTo(1, 1);
+  });
+});
+
 describe('Scheduler: grammar-constrained requests', () => {
   it('predicts a skill with the learnt grammar factor: refuses what fits only as plain decoding', () => {
     const est = new ServiceEstimator(4, rates);
@@ -224,5 +261,26 @@ describe('Scheduler: predict, then admit', () => {
     expect(s.dispatchable(b!, NOW + 10)).toBe('wait');
     s.running.delete(a!);
     expect(s.dispatchable(b!, NOW + 100)).toBe('start');
+  });
+
+  it('does not start a job queued to run after the others beside them when that fits only without the margin', () => {
+    // 1 ms/step alone, 2.6 ms at 2 (interpolated towards 5.8 ms at 4); 100 tokens each.
+    // b (280 ms deadline) fits after a (100 ms, then its own ~100 ms); beside a it would
+    // take ~259 ms: inside its deadline but not inside the 10% margin (252 ms).
+    const s = new Scheduler<Job>(
+      4,
+      8,
+      new ServiceEstimator(4, { prefillMsPerToken: 0, stepMs1: 1, stepMsFull: 5.8 }),
+      0.1,
+    );
+    expect(s.plan(job({ deadlineAt: NOW + 50 }), NOW - 1)).toMatchObject({ probe: true });
+    const a = job({ deadlineAt: NOW + 1000 });
+    s.running.add(a);
+    const b = job({ deadlineAt: NOW + 280 });
+    expect(s.estimator.serviceMs(b.maxTokens, b.promptTokens, 2)).toBeLessThan(280);
+    expect(s.estimator.serviceMs(b.maxTokens, b.promptTokens, 2)).toBeGreaterThan(280 * 0.9);
+    expect(s.dispatchable(b, NOW)).toBe('wait');
+    s.running.delete(a);
+    expect(s.dispatchable(b, NOW + 100)).toBe('start');
   });
 });
