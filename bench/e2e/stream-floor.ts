@@ -5,16 +5,22 @@
  * and one or more Colo servers (separate processes, WebSocket, FlatBuffers, default
  * config but for the response cache, which would answer a repeated greedy prompt without
  * the model); `--sse` adds each server over HTTP SSE (`POST /v1/completions`, Node's
- * fetch). Rounds interleave every subject; ratios and added TTFT are taken per round
+ * fetch); `--client cpp` (or `ts,cpp`) streams over WebSocket from the C++ SDK's
+ * `colo_bench` in its own process instead of (or as well as) the ws package in this one.
+ * Rounds interleave every subject; ratios and added TTFT are taken per round
  * against the floor's round, then the median, so neighbours' load hits every subject alike.
  *
  *   npm run build && node bench/lib/run.mjs bench/e2e/stream-floor.ts \
- *     [--rounds 5] [--runs 12] [--tokens 128] [--warmup 500] [--sse] [--colo after=dist/cli.js,before=SAVED/cli.js]
+ *     [--rounds 5] [--runs 12] [--tokens 128] [--warmup 500] [--sse] [--client ts,cpp]
+ *     [--colo after=dist/cli.js,before=SAVED/cli.js]
  *
- * Checks the answer first: greedy decoding must give the same text on every path.
+ * Checks the answer first: greedy decoding must give the same text on every path (the
+ * same number of tokens for the C++ client, which reports counts).
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { getLlama, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
 import WebSocket from 'ws';
 import { decodeServerFrame, encodeRequest } from '../../src/protocol';
@@ -32,6 +38,13 @@ const { values } = parseArgs({
     /** Also stream over HTTP SSE (POST /v1/completions) from each build. */
     sse: { type: 'boolean', default: false },
     sequences: { type: 'string', default: '8' },
+    /**
+     * WebSocket clients, comma-separated: ts (the ws package in this process) and/or cpp
+     * (the C++ SDK's colo_bench in stream mode, its own process: an execution engine's
+     * client, ~a tenth of the TS client's CPU per token). cpp needs
+     * `cmake -S native/clients/cpp -B native/build/cpp-client && cmake --build native/build/cpp-client`.
+     */
+    client: { type: 'string', default: 'ts' },
     /** Short requests (2 tokens) sent to each Colo before timing, so its JIT is warm as a serving process's is. */
     warmup: { type: 'string', default: '500' },
   },
@@ -45,6 +58,8 @@ interface Run {
   ttftUs: number;
   decodeTokS: number;
   text: string;
+  /** Tokens generated (in-process runs). */
+  tokens?: number;
 }
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
@@ -80,6 +95,7 @@ async function inProcess(seq: LlamaContextSequence): Promise<Run> {
     ttftUs: (first - t0) * 1000,
     decodeTokS: ((out.length - 1) / (last - first)) * 1000,
     text: model.detokenize(out),
+    tokens: out.length,
   };
 }
 
@@ -203,23 +219,81 @@ for (const c of coloSpecs) {
   colos.push({ label: c.label, proc, ws: await openWs(proc) });
 }
 
-type Subject = { label: string; run: () => Promise<Run> };
+const CPP_BENCH = resolve(ROOT, 'native/build/cpp-client/colo_bench');
+const clients = values.client!.split(',');
+if (clients.includes('cpp') && !existsSync(CPP_BENCH))
+  throw new Error(
+    `${CPP_BENCH} missing: cmake -S native/clients/cpp -B native/build/cpp-client && cmake --build native/build/cpp-client`,
+  );
+
+/** n streams (after 2 unmeasured) from the C++ SDK, its own process on its own connection. */
+function throughCpp(port: number, n: number, tokens = TOKENS): Run[] {
+  const r = spawnSync(
+    CPP_BENCH,
+    [
+      `ws://127.0.0.1:${port}/v1/ws`,
+      'stream',
+      String(n),
+      '--warmup',
+      '2',
+      '--model',
+      'bench',
+      '--text',
+      PROMPT,
+      '--max-tokens',
+      String(tokens),
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`colo_bench stream failed: ${r.stderr}`);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [ttftNs, decodeNs, completion] = line.split(' ').map(Number) as [number, number, number];
+      // The SDK's bench reports counts, not text: the answer check compares token counts.
+      return {
+        ttftUs: ttftNs / 1000,
+        decodeTokS: (completion - 1) / (decodeNs / 1e9),
+        text: `#${completion}`,
+      };
+    });
+}
+
+type Subject = { label: string; runs: (n: number) => Promise<Run[]> };
+const each = (run: () => Promise<Run>) => async (n: number) => {
+  const out: Run[] = [];
+  for (let i = 0; i < n + 2; i++) {
+    const x = await run();
+    if (i >= 2) out.push(x);
+  }
+  return out;
+};
 const subjects: Subject[] = [
-  { label: 'in-process evaluate, 1-seq', run: () => inProcess(seq1) },
-  { label: 'in-process evaluate, 8-seq', run: () => inProcess(seq8) },
-  ...colos.map((c) => ({ label: `${c.label} over ws`, run: () => throughColo(c.ws) })),
+  { label: 'in-process evaluate, 1-seq', runs: each(() => inProcess(seq1)) },
+  { label: 'in-process evaluate, 8-seq', runs: each(() => inProcess(seq8)) },
+  ...(clients.includes('ts')
+    ? colos.map((c) => ({ label: `${c.label} over ws`, runs: each(() => throughColo(c.ws)) }))
+    : []),
+  ...(clients.includes('cpp')
+    ? colos.map((c) => ({
+        label: `${c.label} over ws, C++ client`,
+        runs: async (n: number) => throughCpp(c.proc.port, n),
+      }))
+    : []),
   ...(values.sse
-    ? colos.map((c) => ({ label: `${c.label} over http sse`, run: () => throughSse(c.proc.port) }))
+    ? colos.map((c) => ({ label: `${c.label} over http sse`, runs: each(() => throughSse(c.proc.port)) }))
     : []),
 ];
 
-// 1. Check the answer: greedy text is identical on every path.
-const reference = (await subjects[0]!.run()).text;
+// 1. Check the answer: greedy text is identical on every path (token count for the C++ client).
+const floorRun = await inProcess(seq1);
 for (const s of subjects) {
-  const t = (await s.run()).text;
-  if (t !== reference) {
+  const [got] = await s.runs(1);
+  const want = got!.text.startsWith('#') ? `#${floorRun.tokens}` : floorRun.text;
+  if (got!.text !== want) {
     console.error(`answer check failed: ${s.label} differs from the in-process floor`);
-    console.error({ floor: reference, got: t });
+    console.error({ floor: want, got: got!.text });
     process.exit(1);
   }
 }
@@ -233,11 +307,7 @@ const perRound = new Map<string, { ttftUs: number[]; decodeTokS: number[] }>();
 for (const s of subjects) perRound.set(s.label, { ttftUs: [], decodeTokS: [] });
 for (let r = 0; r < ROUNDS; r++) {
   for (const s of subjects) {
-    const runs: Run[] = [];
-    for (let i = 0; i < RUNS + 2; i++) {
-      const x = await s.run();
-      if (i >= 2) runs.push(x);
-    }
+    const runs = await s.runs(RUNS);
     const acc = perRound.get(s.label)!;
     acc.ttftUs.push(median(runs.map((x) => x.ttftUs)));
     acc.decodeTokS.push(median(runs.map((x) => x.decodeTokS)));

@@ -1,10 +1,14 @@
 // colo_bench URL MODE COUNT [--transport raw|beast] [--busy-poll] [--model M] [--text T] [--warmup N]
-//            [--samples FILE]  (every round trip in ns, one a line, for the driver's own statistics)
+//            [--max-tokens N] [--samples FILE]  (every round trip in ns, one a line, for the driver's own statistics)
 // Closed-loop round trips over one connection, one at a time, and a JSON line of
-// percentiles in microseconds. MODE: ping (Ping -> Pong) or classify (a non-streamed
-// InferenceRequest to a classifier -> Result with its Signal). The same colo::Client
-// codec runs over either transport, so the figures differ only by the transport.
-// Driven by bench/e2e/sdk-roundtrip.ts, which runs the TypeScript client in the same run.
+// percentiles in microseconds. MODE: ping (Ping -> Pong), classify (a non-streamed
+// InferenceRequest to a classifier -> Result with its Signal), or stream (a streamed,
+// greedy InferenceRequest of --max-tokens to a generative model; each sample line is
+// "ttft_ns decode_ns tokens": send -> first Token, first Token -> last Token, and the
+// Result's completion tokens). The same colo::Client codec runs over either transport,
+// so the figures differ only by the transport.
+// Driven by bench/e2e/sdk-roundtrip.ts (ping, classify), which runs the TypeScript client
+// in the same run, and by bench/e2e/stream-floor.ts --client cpp (stream).
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -59,12 +63,12 @@ class BeastTransport final : public colo::Transport {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::cerr << "usage: colo_bench URL ping|classify COUNT [--transport raw|beast] [--busy-poll] [--model M] [--text T] [--warmup N]\n";
+    std::cerr << "usage: colo_bench URL ping|classify|stream COUNT [--transport raw|beast] [--busy-poll] [--model M] [--text T] [--warmup N] [--max-tokens N] [--samples FILE]\n";
     return 2;
   }
   std::string url = argv[1], mode = argv[2], transport = "raw", model = "fin-sentiment",
               text = "$TSLA downgraded to sell at Goldman";
-  size_t count = std::stoul(argv[3]), warmup = 200;
+  size_t count = std::stoul(argv[3]), warmup = 200, max_tokens = 128;
   bool busy = false;
   std::string samples;
   for (int i = 4; i < argc; ++i) {
@@ -76,6 +80,7 @@ int main(int argc, char** argv) {
     else if (a == "--text") text = val();
     else if (a == "--warmup") warmup = std::stoul(val());
     else if (a == "--samples") samples = val();
+    else if (a == "--max-tokens") max_tokens = std::stoul(val());
   }
   try {
     colo::Options opts;
@@ -107,6 +112,41 @@ int main(int argc, char** argv) {
     us.reserve(count);
     colo::Event ev;
     char id[32];
+    if (mode == "stream") {
+      req.stream = true;
+      req.sampling.max_tokens = static_cast<uint32_t>(max_tokens);
+      req.sampling.temperature = 0.0f;
+      std::vector<std::string> lines;
+      for (size_t i = 0; i < warmup + count; ++i) {
+        std::snprintf(id, sizeof id, "s%zu", i);
+        req.id = id;
+        auto t0 = std::chrono::steady_clock::now();
+        std::chrono::steady_clock::time_point first{}, last{};
+        c->send(req);
+        for (;;) {
+          c->next(ev);
+          if (ev.id != req.id) continue;
+          if (ev.kind == colo::Event::Kind::Token) {
+            last = std::chrono::steady_clock::now();
+            if (first == std::chrono::steady_clock::time_point{}) first = last;
+          } else if (ev.kind == colo::Event::Kind::Error) {
+            throw colo::ColoError(ev.error);
+          } else if (ev.kind == colo::Event::Kind::Result) {
+            break;
+          }
+        }
+        if (i < warmup) continue;
+        auto ns = [](auto d) { return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count(); };
+        lines.push_back(std::to_string(ns(first - t0)) + " " + std::to_string(ns(last - first)) + " " +
+                        std::to_string(ev.result.usage.completion_tokens));
+      }
+      c->close();
+      FILE* f = samples.empty() ? stdout : std::fopen(samples.c_str(), "w");
+      if (!f) throw std::runtime_error("cannot write " + samples);
+      for (auto& l : lines) std::fprintf(f, "%s\n", l.c_str());
+      if (f != stdout) std::fclose(f);
+      return 0;
+    }
     for (size_t i = 0; i < warmup + count; ++i) {
       auto t0 = std::chrono::steady_clock::now();
       if (mode == "ping") {
