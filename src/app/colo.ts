@@ -3,8 +3,10 @@
  * together. Nothing else constructs sub-systems; tests, benches and the CLI start
  * Colo here.
  */
+import { availableParallelism } from 'node:os';
 import { createAuth, type AuthService } from '../auth';
 import { AuditLog } from '../audit';
+import { busyPoll, busyPollWindow } from '../core/busy-poll';
 import { createCompletionCache } from '../cache';
 import { ClassifierRegistry, classificationToSignal, classifierRoutes } from '../classifier';
 import type { ColoConfig } from '../config';
@@ -86,6 +88,13 @@ export async function startColo(
       },
     );
   }
+  const poll = busyPollWindow(
+    config.server.busyPollMs,
+    config.engine.models.reduce((n, m) => n + m.threads * m.replicas, 0),
+    availableParallelism(),
+  );
+  busyPoll.configure(poll.windowMs);
+  if (poll.reason) log.warn(`busy polling off: ${poll.reason} (server.busyPollMs)`);
   const tuning = loadTuning({ addonPath: config.tuning.addonPath });
   if (config.tuning.enabled) log.info(applyLayout(tuning, config.tuning, { kind: 'network' }).message);
   else if (!tuning.available) log.info(`host tuning off: ${tuning.reason}`);
@@ -248,6 +257,7 @@ export async function startColo(
       auth: config.auth.enabled ? 'on' : 'off (loopback only)',
       redis: redis ? 'on' : 'off',
       audit: audit ? config.audit.dir : 'off',
+      busyPollMs: busyPoll.window,
     });
 
     let shuttingDown: Promise<void> | undefined;

@@ -3,6 +3,7 @@ import type { LocalEngine } from '../engine';
 import type { Gateway } from '../gateway';
 import type { Metrics } from '../metrics';
 import type { ColoServer } from '../server';
+import { busyPoll } from '../core/busy-poll';
 
 const BREAKER = { closed: 0, 'half-open': 1, open: 2 } as const;
 
@@ -59,5 +60,15 @@ export function registerGauges(
     gateway
       .stats()
       .targets.map((t) => ({ labels: { target: t.name, provider: t.provider }, value: t.inFlight })),
+  );
+  metrics.gauge(
+    'colo_busy_poll_window_ms',
+    'Busy polling window of the network thread in ms (0: off; server.busyPollMs)',
+    () => [{ labels: {}, value: busyPoll.window }],
+  );
+  metrics.gauge(
+    'colo_busy_poll_turns',
+    'Event-loop turns the network thread spent polling instead of sleeping, since start',
+    () => [{ labels: {}, value: busyPoll.turns }],
   );
 }

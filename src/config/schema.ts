@@ -64,6 +64,13 @@ export const serverSchema = z.strictObject({
   host: z.string().default('127.0.0.1'),
   /** Listen port; 0 picks a free one. Default 8080. */
   port: z.number().int().min(0).max(65535).default(8080),
+  /**
+   * Busy polling: for this many ms after the last request, frame or token, the network
+   * thread keeps its event loop turning instead of sleeping (it answers without being
+   * woken; costs a core while traffic flows). 0 turns it off. Off by itself when the
+   * models' llama.cpp threads leave no core for it. Default 50.
+   */
+  busyPollMs: z.number().int().min(0).max(1000).default(50),
   /** Largest accepted WebSocket frame; bigger ones get FRAME_TOO_LARGE. Default 65536. */
   maxFrameBytes: z
     .number()

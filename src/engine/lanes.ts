@@ -12,6 +12,7 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
+import { busyPoll } from '../core/busy-poll';
 import type {
   CancelReason,
   LaneBatch,
@@ -123,6 +124,7 @@ export class Lanes {
     const { port1, port2 } = new MessageChannel();
     const lane: Lane = { port: port1, threadId: -1, clients: new Map(), dead: false };
     port1.on('message', (batch: LaneBatch | LaneHello) => {
+      busyPoll.touch();
       if (!Array.isArray(batch)) {
         // laneBalancer marked the thread when it placed the lane; this names it for lost().
         lane.threadId = batch.threadId;

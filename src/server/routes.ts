@@ -10,6 +10,7 @@
 import type { TemplatedApp, HttpResponse, HttpRequest } from 'uWebSockets.js';
 import type { CallApi, CallInput } from '../core/call';
 import { ColoError, toColoError } from '../core/errors';
+import { busyPoll } from '../core/busy-poll';
 import type { CompletionResult, TokenSink } from '../core/types';
 import * as openai from '../api/openai';
 import {
@@ -40,7 +41,10 @@ export function callRoutes(ctx: ServerContext): readonly CallRoute[] {
 }
 
 export function registerHttpRoutes(app: TemplatedApp, ctx: ServerContext, state: HttpState): void {
-  app.get('/healthz', (res) => sendJson(guard(res), 200, { status: 'ok' }));
+  app.get('/healthz', (res) => {
+    busyPoll.touch();
+    sendJson(guard(res), 200, { status: 'ok' });
+  });
   app.get('/readyz', (res) => {
     const ok = ctx.ready() && !state.draining;
     sendJson(guard(res), ok ? 200 : 503, {
@@ -86,6 +90,7 @@ function registerCall(
   serve: Serve,
 ): void {
   app.post(route.pattern, (res: HttpResponse, req: HttpRequest) => {
+    busyPoll.touch();
     const receivedAt = performance.now();
     const g = guard(res);
     if (state.draining) return sendError(g, draining());

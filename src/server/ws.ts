@@ -18,6 +18,7 @@
  */
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { ColoError, toColoError } from '../core/errors';
+import { busyPoll } from '../core/busy-poll';
 import { Cancel } from '../core/cancel';
 import type { CallInput } from '../core/call';
 import type { CompletionResult, TokenSink } from '../core/types';
@@ -126,6 +127,7 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
     },
 
     message: (ws, message, isBinary) => {
+      busyPoll.touch();
       const conn = ws.getUserData();
       if (!isBinary) {
         send(
