@@ -99,7 +99,8 @@ export async function startColo(
   if (config.tuning.enabled) log.info(applyLayout(tuning, config.tuning, { kind: 'network' }).message);
   else if (!tuning.available) log.info(`host tuning off: ${tuning.reason}`);
 
-  const closers: (() => Promise<unknown>)[] = [];
+  // Closed last (closers run in reverse): the loop stops polling once everything is down.
+  const closers: (() => Promise<unknown>)[] = [async () => busyPoll.configure(0)];
   try {
     const redis = config.redis ? await connectRedis(config.redis) : undefined;
     if (redis) closers.push(() => redis.quit());
