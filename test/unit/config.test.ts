@@ -62,6 +62,13 @@ describe('config', () => {
     expect(c.engine.gpu).toBe('cpu');
   });
 
+  it('busy polling: on at 50 ms by default, set or turned off from the environment', () => {
+    expect(loadConfig({ env: {} }).server.busyPollMs).toBe(50);
+    expect(loadConfig({ env: { COLO_BUSY_POLL_MS: '0' } }).server.busyPollMs).toBe(0);
+    expect(loadConfig({ env: { COLO_BUSY_POLL_MS: '5' } }).server.busyPollMs).toBe(5);
+    expect(() => loadConfig({ env: { COLO_BUSY_POLL_MS: '-1' } })).toThrow(/busyPollMs/);
+  });
+
   it('names an unreadable config file', () => {
     const e = errorOf(() => loadConfig({ file: '/nonexistent/colo.json' }));
     expect(e.message).toContain('/nonexistent/colo.json');
