@@ -3,7 +3,6 @@
  * together. Nothing else constructs sub-systems; tests, benches and the CLI start
  * Colo here.
  */
-import { availableParallelism } from 'node:os';
 import { createAuth, type AuthService } from '../auth';
 import { AuditLog } from '../audit';
 import { busyPoll, busyPollWindow } from '../core/busy-poll';
@@ -23,7 +22,7 @@ import { resolveModel, sourceOptions } from '../models';
 import { Redactor } from '../redact';
 import { Router, type ClassifierRoute } from '../router';
 import { ColoServer, type ServerContext } from '../server';
-import { applyLayout, loadTuning } from '../tuning';
+import { applyLayout, cpuBudget, loadTuning } from '../tuning';
 import { SkillService, skillRoutes } from '../skills';
 import { registerGauges } from './gauges';
 import { dependencyHealth, type Health } from './health';
@@ -91,7 +90,7 @@ export async function startColo(
   const poll = busyPollWindow(
     config.server.busyPollMs,
     config.engine.models.reduce((n, m) => n + m.threads * m.replicas, 0),
-    availableParallelism(),
+    cpuBudget(),
   );
   busyPoll.configure(poll.windowMs);
   if (poll.reason) log.warn(`busy polling off: ${poll.reason} (server.busyPollMs)`);

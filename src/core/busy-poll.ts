@@ -59,7 +59,9 @@ export const busyPoll = new BusyPoll();
  * The window to use: `configured`, unless a polling network thread would leave llama.cpp
  * fewer cores than its threads (it spin-waits at every step's barrier, and one preempted
  * thread stalls them all: the oversubscription that runs ~1000× slower), i.e. unless
- * `llamaThreads` + 1 ≤ `cores`. Returns the window and, when it turned polling off, why.
+ * `llamaThreads` + 1 ≤ `cores` (the CPUs this process may keep busy: affinity, capped by
+ * a container's CPU quota; fractional under a quota). Returns the window and, when it
+ * turned polling off, why.
  */
 export function busyPollWindow(
   configured: number,
@@ -70,7 +72,7 @@ export function busyPollWindow(
   if (llamaThreads + 1 > cores)
     return {
       windowMs: 0,
-      reason: `${llamaThreads} llama.cpp thread(s) and a polling network thread need ${llamaThreads + 1} cores; this machine has ${cores}`,
+      reason: `${llamaThreads} llama.cpp thread(s) and a polling network thread need ${llamaThreads + 1} cores; this process may use ${Math.round(cores * 100) / 100}`,
     };
   return { windowMs: configured };
 }

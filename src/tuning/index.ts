@@ -16,3 +16,4 @@ export {
   type TuningReport,
   type TuningStep,
 } from './apply';
+export { cpuBudget, cgroupCpuQuota } from './cpus';

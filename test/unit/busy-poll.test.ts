@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BusyPoll, busyPollWindow } from '../../src/core/busy-poll';
+import { cgroupCpuQuota, cpuBudget } from '../../src/tuning';
 
 describe('BusyPoll', () => {
   it('with a window of 0 never keeps the loop turning', async () => {
@@ -59,10 +60,47 @@ describe('busyPollWindow', () => {
   it('turns polling off, saying why, when it would oversubscribe the cores', () => {
     const r = busyPollWindow(50, 2, 2);
     expect(r.windowMs).toBe(0);
-    expect(r.reason).toMatch(/3 cores; this machine has 2/);
+    expect(r.reason).toMatch(/3 cores; this process may use 2/);
   });
 
   it('0 stays off', () => {
     expect(busyPollWindow(0, 1, 64)).toEqual({ windowMs: 0 });
+  });
+
+  it('counts a fractional CPU quota as the cores it allows', () => {
+    expect(busyPollWindow(50, 1, 1.5).windowMs).toBe(0);
+    expect(busyPollWindow(50, 1, 2).windowMs).toBe(50);
+  });
+});
+
+describe('cpuBudget: a container CPU limit caps the cores', () => {
+  const files = (f: Record<string, string>) => (p: string) => f[p];
+
+  it("cgroup v2: the process group's cpu.max", () => {
+    const read = files({
+      '/proc/self/cgroup': '0::/kubepods/pod1\n',
+      '/sys/fs/cgroup/kubepods/pod1/cpu.max': '200000 100000\n',
+    });
+    expect(cgroupCpuQuota(read)).toBe(2);
+    expect(cpuBudget(64, read)).toBe(2);
+  });
+
+  it('cgroup v2 at the root (a container namespace), and "max" means no quota', () => {
+    expect(
+      cpuBudget(64, files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': '150000 100000' })),
+    ).toBe(1.5);
+    expect(cpuBudget(8, files({ '/sys/fs/cgroup/cpu.max': 'max 100000' }))).toBe(8);
+  });
+
+  it('cgroup v1 quota and period; -1 means no quota; a quota above the cores does not raise them', () => {
+    const v1 = (q: string) =>
+      files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': q, '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' });
+    expect(cpuBudget(16, v1('300000'))).toBe(3);
+    expect(cpuBudget(16, v1('-1'))).toBe(16);
+    expect(cpuBudget(2, v1('800000'))).toBe(2);
+  });
+
+  it('no cgroup files: the cores as given', () => {
+    expect(cpuBudget(4, files({}))).toBe(4);
   });
 });
