@@ -40,8 +40,8 @@ const { values } = parseArgs({
     sequences: { type: 'string', default: '8' },
     /**
      * WebSocket clients, comma-separated: ts (the ws package in this process) and/or cpp
-     * (the C++ SDK's colo_bench in stream mode, its own process: an execution engine's
-     * client, ~a tenth of the TS client's CPU per token). cpp needs
+     * (the C++ SDK's colo_bench in stream mode, in its own process, as an execution
+     * engine's client would be). cpp needs
      * `cmake -S native/clients/cpp -B native/build/cpp-client && cmake --build native/build/cpp-client`.
      */
     client: { type: 'string', default: 'ts' },
