@@ -7,9 +7,10 @@
  * on a virtual machine an exit to the hypervisor too) plus the cold caches it then runs
  * with cost more than Colo's own work. On the 2-vCPU dev VM each stage of a request's
  * path took 10–30× its hot-loop time; with the loop kept turning, a lone stream decodes
- * faster than an in-process loop that sleeps between tokens, and the gateway path's p99
- * halves (bench/README.md, "Busy polling"). Kernel-bypass stacks and the C++ SDK's
- * `busy_poll` make the same trade: a core spent polling while there is traffic.
+ * faster than an in-process loop that sleeps between tokens, and what the gateway path
+ * adds at p50 falls from ~540 to ~230 µs (bench/README.md, "Busy polling"). Kernel-bypass
+ * stacks and the C++ SDK's `busy_poll` make the same trade: a core spent polling while
+ * there is traffic.
  *
  * `touch()` marks activity; the loop keeps turning until `windowMs` pass with none, then
  * sleeps as usual. With `windowMs` 0 nothing ever spins. One per thread's event loop:
