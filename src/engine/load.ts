@@ -80,8 +80,8 @@ async function measureRates(
 ): Promise<WorkerInfo['rates']> {
   // Long enough that the prefill rate is not just one call's fixed cost.
   const tokens = Math.max(2, init.warmupTokens);
+  const base = model.tokenize(init.warmupPrompt);
   const promptOf = (want: number) => {
-    const base = model.tokenize(init.warmupPrompt);
     let p = base;
     while (p.length > 0 && p.length < want) p = [...p, ...base];
     p = p.slice(0, Math.max(1, want));
@@ -121,29 +121,26 @@ async function measureRates(
       await Promise.all(seqs.map((s) => sequences.release(s, 0)));
     }
   };
-  await run(1); // first touch: allocations, caches
+  /** One stream, three times in turn. */
+  const thrice = async (prompt = basePrompt) => [
+    ...(await run(1, prompt)),
+    ...(await run(1, prompt)),
+    ...(await run(1, prompt)),
+  ];
   // The fastest of a few runs: a shared machine's stalls only ever add time, and the
   // estimator learns upward from real traffic anyway.
-  const ones = [...(await run(1)), ...(await run(1)), ...(await run(1))];
+  const fastest = (rs: Awaited<ReturnType<typeof run>>) => Math.min(...rs.map(step));
+  await run(1); // first touch: allocations, caches
+  const ones = await thrice();
   const alls = sequences.size > 1 ? [...(await run(sequences.size)), ...(await run(sequences.size))] : ones;
-  const one = ones.reduce((a, b) => (step(b) < step(a) ? b : a));
   if (init.warmupTokens <= 0) return undefined;
   // How a step grows with context: one stream after a short and after a long prompt
   // (fastest of three each), at the mean context of their decode steps.
-  const fastest = (rs: typeof ones) => Math.min(...rs.map(step));
   const shortPrompt = promptOf(4);
   const longPrompt = promptOf(Math.min(384, room));
   const ctxOf = (p: readonly unknown[]) => p.length + tokens / 2;
-  const sShort = fastest([
-    ...(await run(1, shortPrompt)),
-    ...(await run(1, shortPrompt)),
-    ...(await run(1, shortPrompt)),
-  ]);
-  const sLong = fastest([
-    ...(await run(1, longPrompt)),
-    ...(await run(1, longPrompt)),
-    ...(await run(1, longPrompt)),
-  ]);
+  const sShort = fastest(await thrice(shortPrompt));
+  const sLong = fastest(await thrice(longPrompt));
   const span = ctxOf(longPrompt) - ctxOf(shortPrompt);
   // Per token of context, as a fraction of the step at context 0 (a straight line through both).
   const perToken = span > 0 ? Math.max(0, (sLong - sShort) / span) : 0;
@@ -154,7 +151,7 @@ async function measureRates(
     prefillMsPerToken: Math.min(
       ...ones.map((r) => Math.max(0, r.stats.prefillMs - step(r)) / Math.max(1, r.stats.prefillTokens)),
     ),
-    stepMs1: to0(step(one), ctxOf(basePrompt)),
+    stepMs1: to0(fastest(ones), ctxOf(basePrompt)),
     // Per run, the slowest stream of the batch; over runs, the fastest run.
     stepMsFull: to0(
       Math.min(...chunk(alls, sequences.size).map((r) => Math.max(...r.map(step)))),
