@@ -11,6 +11,8 @@ import { dirname, join, resolve } from 'node:path';
 export interface ColoProcess {
   port: number;
   child: ChildProcess;
+  /** What it logged up to 'colo listening' (the models' load lines among it). */
+  log: string;
   stop(): Promise<void>;
 }
 
@@ -57,12 +59,14 @@ export async function startColoProcess(
       stdio: ['ignore', 'inherit', 'pipe'],
     },
   );
+  let startLog = '';
   const port = await new Promise<number>((resolvePort, reject) => {
     let buf = '';
     const onData = (d: Buffer) => {
       buf += d.toString();
       const m = /"port":(\d+)/.exec(buf) ?? /port=(\d+)/.exec(buf);
       if (m && buf.includes('colo listening')) {
+        startLog = buf;
         child.stderr!.off('data', onData);
         child.stderr!.on('data', (x: Buffer) => process.env.BENCH_VERBOSE && process.stderr.write(x));
         resolvePort(Number(m[1]));
@@ -74,6 +78,7 @@ export async function startColoProcess(
   return {
     port,
     child,
+    log: startLog,
     stop: () =>
       new Promise<void>((r) => {
         child.once('exit', () => r());

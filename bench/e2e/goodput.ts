@@ -6,7 +6,7 @@
  * sequences 8, contextSize 2048, maxQueue 64, threads 1). Then the issue's burst:
  * 40 requests at once, max_tokens 200, deadline 300 ms, local only.
  *
- *   npm run build && npx tsx bench/e2e/goodput.ts [--seconds 4] [--rates 5,10,20,40,80]
+ *   npm run build && npx tsx bench/e2e/goodput.ts [--seconds 4] [--rates 5,10,20,40,80] [--flash auto|on|off]
  *
  * (tsx, not run.mjs: the pool finds its worker in dist/ only from the TypeScript sources.)
  *
@@ -27,6 +27,8 @@ const { values } = parseArgs({
     rates: { type: 'string', default: '5,10,20,40,80' },
     tokens: { type: 'string', default: '64' },
     deadline: { type: 'string', default: '300' },
+    /** Flash attention for both pools: auto (Colo's default: measured on the CPU), on or off. */
+    flash: { type: 'string', default: 'auto' },
   },
 });
 
@@ -42,6 +44,7 @@ const mk = (admission: 'predict' | 'admit-all') =>
     maxQueue: 64,
     gpu: 'cpu',
     gpuLayers: 0,
+    flashAttention: values.flash === 'on' ? true : values.flash === 'off' ? false : 'auto',
     warmupPrompt: 'Once upon a time',
     admission,
   });
@@ -77,10 +80,12 @@ function one(pool: ModelPool, maxTokens: number, deadlineMs: number, t: Tally): 
       if (ms <= deadlineMs) t.inTime++;
       else t.failedSlow++;
     },
-    () => {
+    (err: { code?: string }) => {
       const ms = performance.now() - receivedAt;
       if (ms <= 50) t.refusedFast++;
       else {
+        if (process.env.GOODPUT_DEBUG)
+          console.log(`failed after ${Math.round(ms)} ms: ${err?.code} ${String(err)}`);
         t.failedSlow++;
         t.admittedMs.push(Math.round(ms));
       }
@@ -112,8 +117,9 @@ async function burst(pool: ModelPool): Promise<Tally> {
 const seconds = Number(values.seconds);
 const curve: { rate: number; predict: Tally; adminAll: Tally }[] = [];
 console.log(machineLine());
+console.log(`flash attention ${values.flash}: ${pools.predict.info?.flashAttention ? 'on' : 'off'}`);
 console.log(`open loop, ${values.tokens} tokens, deadline ${values.deadline} ms, ${seconds} s per level`);
-for (const rate of values.rates!.split(',').map(Number)) {
+for (const rate of values.rates!.split(',').filter(Boolean).map(Number)) {
   const predict = await openLoop(pools.predict, rate, seconds);
   const adminAll = await openLoop(pools['admit-all'], rate, seconds);
   curve.push({ rate, predict, adminAll });

@@ -56,6 +56,7 @@ export class LocalEngine {
           maxQueue: m.maxQueue,
           gpu: cfg.gpu,
           gpuLayers: m.gpuLayers,
+          flashAttention: m.flashAttention,
           warmupPrompt: m.warmupPrompt,
           faultInjection: opts.faultInjection,
         });
@@ -67,6 +68,10 @@ export class LocalEngine {
           threads: i.threads,
           sequences: i.sequences,
           contextSize: i.contextSize,
+          flashAttention: i.flashAttention,
+          ...(i.flashProbe
+            ? { flashProbeMs: { on: +i.flashProbe.onMs.toFixed(2), off: +i.flashProbe.offMs.toFixed(2) } }
+            : {}),
           loadMs: Math.round(i.loadMs),
           warmupMs: Math.round(i.warmupMs),
           rates: i.rates,

@@ -4,6 +4,7 @@ import type { WorkerInit, WorkerInfo } from './messages';
 import { SequencePool } from './sequences';
 import { BatchGate } from './batching';
 import { decode } from './decode';
+import { chooseFlashAttention } from './attention';
 
 export interface LoadedModel {
   llama: Llama;
@@ -27,6 +28,13 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
   });
   const gate = new BatchGate();
   const model = await llama.loadModel({ modelPath: init.modelPath, gpuLayers: init.gpuLayers });
+  const attention = await chooseFlashAttention(
+    model,
+    init.flashAttention,
+    llama.gpu !== false && model.gpuLayers > 0,
+    init.threads,
+    model.tokenize(`${init.warmupPrompt} `.repeat(64)),
+  );
   const context = await model.createContext({
     // Per sequence: node-llama-cpp gives each of the `sequences` its own contextSize cells
     // (the KV cache holds contextSize × sequences). Passing contextSize × sequences here
@@ -35,6 +43,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
     sequences: init.sequences,
     threads: init.threads,
     batchSize: Math.max(512, init.sequences * 16),
+    flashAttention: attention.flashAttention,
     batching: { dispatchSchedule: gate.schedule },
   });
   const loadMs = performance.now() - t0;
@@ -58,6 +67,8 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
       sequences: init.sequences,
       contextSize: context.contextSize,
       trainContextSize: model.trainContextSize,
+      flashAttention: attention.flashAttention,
+      flashProbe: attention.probe,
       loadMs,
       warmupMs,
       recoveries: 0,

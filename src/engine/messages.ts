@@ -29,6 +29,8 @@ export interface WorkerInit {
   threads: number;
   gpu: 'auto' | 'cuda' | 'metal' | 'vulkan' | 'cpu';
   gpuLayers: 'auto' | 'max' | number;
+  /** true, false, or 'auto': measured on the CPU (src/engine/attention.ts). */
+  flashAttention: 'auto' | boolean;
   warmupPrompt: string;
   /** Tokens generated per stream by the warm-up that measures decode rates (0: skip). */
   warmupTokens: number;
@@ -174,6 +176,9 @@ export interface WorkerInfo {
   warmupMs: number;
   /** Times this worker recovered from a fatal error by reloading its model. */
   recoveries: number;
+  /** Flash attention as the context runs it, and the load-time probe that chose it (CPU, 'auto'). */
+  flashAttention: boolean;
+  flashProbe?: { onMs: number; offMs: number } | undefined;
   /** Free sequences at the moment of asking. */
   sequencesFree: number;
   /** Measured at warm-up: ms per prompt token, ms per decode step (at context 0) with 1 and with all sequences busy, and the step's growth per token of context. */

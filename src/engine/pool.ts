@@ -51,6 +51,8 @@ export interface ModelPoolOptions {
   maxQueue: number;
   gpu: WorkerInit['gpu'];
   gpuLayers: WorkerInit['gpuLayers'];
+  /** Default 'auto' (src/engine/attention.ts). */
+  flashAttention?: WorkerInit['flashAttention'];
   warmupPrompt: string;
   /** Tokens per stream the warm-up decodes to measure rates. Default 16. */
   warmupTokens?: number;
@@ -175,6 +177,7 @@ export class ModelPool {
       threads: opts.threads,
       gpu: opts.gpu,
       gpuLayers: opts.gpuLayers,
+      flashAttention: opts.flashAttention ?? 'auto',
       warmupPrompt: opts.warmupPrompt,
       warmupTokens: opts.warmupTokens ?? 16,
       faultInjection: opts.faultInjection ?? false,

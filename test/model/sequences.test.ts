@@ -24,6 +24,7 @@ beforeAll(async () => {
     threads: 1,
     gpu: 'cpu',
     gpuLayers: 0,
+    flashAttention: 'auto',
     warmupPrompt: PROMPT,
     warmupTokens: 8,
     faultInjection: false,

@@ -1,0 +1,76 @@
+/**
+ * Flash attention on or off, chosen by measurement when the config says 'auto'.
+ *
+ * node-llama-cpp's own 'auto' turns flash attention on wherever llama.cpp supports it.
+ * On a GPU that is right. On the CPU it depends on the model's shape: for stories260K
+ * (head size 8) flash attention makes the prefill of a short prompt faster but every
+ * decode step slower, and more so as the context grows (0.6-0.95 vs 1.5-2.1 ms a step at
+ * ~400 tokens of context; bench/README.md, "Flash attention on the CPU"). So on the CPU
+ * Colo times both on a throwaway one-sequence context, a request of a trading shape
+ * (a 128-token prompt, then 8 decode steps; the cheaper of two interleaved tries each),
+ * and turns flash attention off only when that is at least 10% faster. Models over
+ * 1 GB keep llama.cpp's default unprobed: there the probe would cost seconds of start-up
+ * (set `flashAttention` explicitly to choose).
+ */
+import type { LlamaModel, Token } from 'node-llama-cpp';
+
+export interface AttentionChoice {
+  flashAttention: boolean;
+  /** Set when measured: the probe's time with flash attention on and off, ms. */
+  probe?: { onMs: number; offMs: number } | undefined;
+}
+
+/** Off must be at least this much cheaper to be chosen: on is llama.cpp's default. */
+const MIN_GAIN = 0.1;
+const PROMPT_TOKENS = 256;
+const DECODE_STEPS = 8;
+/** Larger models are not probed (see above). */
+const PROBE_MAX_BYTES = 1 << 30;
+
+export async function chooseFlashAttention(
+  model: LlamaModel,
+  setting: 'auto' | boolean,
+  onGpu: boolean,
+  threads: number,
+  prompt: readonly Token[],
+): Promise<AttentionChoice> {
+  if (typeof setting === 'boolean') return { flashAttention: setting };
+  if (onGpu || !model.flashAttentionSupported || model.size > PROBE_MAX_BYTES) {
+    return { flashAttention: model.flashAttentionSupported };
+  }
+  const times = { on: Infinity, off: Infinity };
+  for (let round = 0; round < 2; round++) {
+    for (const on of [true, false]) {
+      const ms = await probe(model, on, threads, prompt);
+      const key = on ? 'on' : 'off';
+      times[key] = Math.min(times[key], ms);
+    }
+    if (Math.max(times.on, times.off) > 250) break;
+  }
+  return {
+    flashAttention: !(times.off < times.on * (1 - MIN_GAIN)),
+    probe: { onMs: times.on, offMs: times.off },
+  };
+}
+
+/** Prefill of the prompt (at most PROMPT_TOKENS of it) plus DECODE_STEPS greedy steps on a fresh context, ms. */
+async function probe(model: LlamaModel, flashAttention: boolean, threads: number, prompt: readonly Token[]) {
+  const context = await model.createContext({
+    contextSize: Math.min(model.trainContextSize, 512),
+    sequences: 1,
+    threads,
+    flashAttention,
+  });
+  try {
+    const seq = context.getSequence();
+    const tokens = prompt.slice(0, Math.min(PROMPT_TOKENS, model.trainContextSize / 2));
+    const t0 = performance.now();
+    let n = 0;
+    for await (const _ of seq.evaluate([...tokens], { temperature: 0 })) {
+      if (++n >= DECODE_STEPS) break;
+    }
+    return performance.now() - t0;
+  } finally {
+    await context.dispose();
+  }
+}

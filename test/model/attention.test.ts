@@ -1,0 +1,78 @@
+/**
+ * Flash attention chosen by measurement on the CPU (src/engine/attention.ts): an explicit
+ * setting is used as given and not probed; 'auto' times both settings on the real model
+ * and follows the rule (off only when at least 10% cheaper); the loaded context runs what
+ * was chosen.
+ */
+import { getLlama, type Llama, type LlamaModel } from 'node-llama-cpp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chooseFlashAttention } from '../../src/engine/attention';
+import { loadLocalModel } from '../../src/engine/load';
+import { tinyModelPath } from '../helpers/models';
+
+let llama: Llama;
+let model: LlamaModel;
+
+beforeAll(async () => {
+  llama = await getLlama({ gpu: false, maxThreads: 1, logLevel: 'error' as never });
+  model = await llama.loadModel({ modelPath: tinyModelPath(), gpuLayers: 0 });
+});
+afterAll(async () => {
+  await model?.dispose();
+  await llama?.dispose();
+});
+
+describe('chooseFlashAttention', () => {
+  it('uses an explicit setting as given, without a probe', async () => {
+    const prompt = model.tokenize('Once upon a time');
+    expect(await chooseFlashAttention(model, true, false, 1, prompt)).toEqual({ flashAttention: true });
+    expect(await chooseFlashAttention(model, false, false, 1, prompt)).toEqual({ flashAttention: false });
+  });
+
+  it("keeps llama.cpp's choice on a GPU, without a probe", async () => {
+    const got = await chooseFlashAttention(model, 'auto', true, 1, model.tokenize('Once upon a time'));
+    expect(got).toEqual({ flashAttention: model.flashAttentionSupported });
+  });
+
+  it("times both settings on the CPU for 'auto' and picks off only when clearly cheaper", async () => {
+    const got = await chooseFlashAttention(
+      model,
+      'auto',
+      false,
+      1,
+      model.tokenize('Once upon a time '.repeat(64)),
+    );
+    expect(got.probe).toBeDefined();
+    const { onMs, offMs } = got.probe!;
+    expect(onMs).toBeGreaterThan(0);
+    expect(offMs).toBeGreaterThan(0);
+    expect(Number.isFinite(onMs) && Number.isFinite(offMs)).toBe(true);
+    expect(got.flashAttention).toBe(!(offMs < onMs * 0.9));
+  });
+});
+
+describe('loadLocalModel', () => {
+  it('runs the context with the chosen setting and reports it', async () => {
+    const m = await loadLocalModel({
+      modelName: 'stories260K',
+      modelPath: tinyModelPath(),
+      contextSize: 256,
+      sequences: 2,
+      threads: 1,
+      gpu: 'cpu',
+      gpuLayers: 0,
+      flashAttention: false,
+      warmupPrompt: 'Once upon a time',
+      warmupTokens: 0,
+      faultInjection: false,
+    });
+    try {
+      expect(m.info.flashAttention).toBe(false);
+      expect(m.info.flashProbe).toBeUndefined();
+      expect(m.context.flashAttention).toBe(false);
+    } finally {
+      await m.context.dispose();
+      await m.model.dispose();
+    }
+  });
+});
