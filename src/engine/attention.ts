@@ -18,6 +18,8 @@ export interface AttentionChoice {
   flashAttention: boolean;
   /** Set when measured: the probe's time with flash attention on and off, ms. */
   probe?: { onMs: number; offMs: number } | undefined;
+  /** Set when the probe failed: the model loads with llama.cpp's choice instead. */
+  probeError?: string | undefined;
 }
 
 /** Off must be at least this much cheaper to be chosen: on is llama.cpp's default. */
@@ -35,17 +37,23 @@ export async function chooseFlashAttention(
   prompt: readonly Token[],
 ): Promise<AttentionChoice> {
   if (typeof setting === 'boolean') return { flashAttention: setting };
-  if (onGpu || !model.flashAttentionSupported || model.size > PROBE_MAX_BYTES) {
-    return { flashAttention: model.flashAttentionSupported };
+  const unprobed = { flashAttention: model.flashAttentionSupported };
+  // A prompt too short to prefill anything would time nothing.
+  if (onGpu || !model.flashAttentionSupported || model.size > PROBE_MAX_BYTES || prompt.length < 8) {
+    return unprobed;
   }
   const times = { on: Infinity, off: Infinity };
-  for (let round = 0; round < 2; round++) {
-    for (const on of [true, false]) {
-      const ms = await probe(model, on, threads, prompt);
-      const key = on ? 'on' : 'off';
-      times[key] = Math.min(times[key], ms);
+  try {
+    for (let round = 0; round < 2; round++) {
+      for (const on of [true, false]) {
+        const ms = await probe(model, on, threads, prompt);
+        const key = on ? 'on' : 'off';
+        times[key] = Math.min(times[key], ms);
+      }
+      if (Math.max(times.on, times.off) > 250) break;
     }
-    if (Math.max(times.on, times.off) > 250) break;
+  } catch (err) {
+    return { ...unprobed, probeError: err instanceof Error ? err.message : String(err) };
   }
   return {
     flashAttention: !(times.off < times.on * (1 - MIN_GAIN)),

@@ -76,6 +76,12 @@ export class LocalEngine {
           warmupMs: Math.round(i.warmupMs),
           rates: i.rates,
         });
+        if (i.flashProbeError) {
+          log.warn('flash attention probe failed; llama.cpp default kept', {
+            model: m.name,
+            error: i.flashProbeError,
+          });
+        }
         pools.push(pool);
       }
     } catch (err) {

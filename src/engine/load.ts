@@ -69,6 +69,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
       trainContextSize: model.trainContextSize,
       flashAttention: attention.flashAttention,
       flashProbe: attention.probe,
+      flashProbeError: attention.probeError,
       loadMs,
       warmupMs,
       recoveries: 0,

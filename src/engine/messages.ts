@@ -179,6 +179,7 @@ export interface WorkerInfo {
   /** Flash attention as the context runs it, and the load-time probe that chose it (CPU, 'auto'). */
   flashAttention: boolean;
   flashProbe?: { onMs: number; offMs: number } | undefined;
+  flashProbeError?: string | undefined;
   /** Free sequences at the moment of asking. */
   sequencesFree: number;
   /** Measured at warm-up: ms per prompt token, ms per decode step (at context 0) with 1 and with all sequences busy, and the step's growth per token of context. */

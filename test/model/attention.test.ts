@@ -34,6 +34,18 @@ describe('chooseFlashAttention', () => {
     expect(got).toEqual({ flashAttention: model.flashAttentionSupported });
   });
 
+  it('does not probe a prompt too short to time, and keeps the default when the probe fails', async () => {
+    expect(await chooseFlashAttention(model, 'auto', false, 1, model.tokenize('Once'))).toEqual({
+      flashAttention: model.flashAttentionSupported,
+    });
+    // A token outside the vocabulary makes llama.cpp's decode fail inside the probe.
+    const bad = Array.from({ length: 16 }, () => 999_999 as never);
+    const got = await chooseFlashAttention(model, 'auto', false, 1, bad);
+    expect(got.flashAttention).toBe(model.flashAttentionSupported);
+    expect(got.probe).toBeUndefined();
+    expect(got.probeError).toMatch(/\S/);
+  });
+
   it("times both settings on the CPU for 'auto' and picks off only when clearly cheaper", async () => {
     const got = await chooseFlashAttention(
       model,

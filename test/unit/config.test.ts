@@ -69,6 +69,15 @@ describe('config', () => {
     expect(() => loadConfig({ env: { COLO_BUSY_POLL_MS: '-1' } })).toThrow(/busyPollMs/);
   });
 
+  it("flash attention: 'auto' by default, true or false, nothing else", () => {
+    expect(parseConfig({}).engine.models[0]!.flashAttention).toBe('auto');
+    const m = (flashAttention: unknown) =>
+      parseConfig({ engine: { models: [{ name: 'a', flashAttention }] } });
+    expect(m(false).engine.models[0]!.flashAttention).toBe(false);
+    expect(m(true).engine.models[0]!.flashAttention).toBe(true);
+    expect(errorOf(() => m('off')).field).toMatch(/flashAttention/);
+  });
+
   it('names an unreadable config file', () => {
     const e = errorOf(() => loadConfig({ file: '/nonexistent/colo.json' }));
     expect(e.message).toContain('/nonexistent/colo.json');
