@@ -7,7 +7,7 @@
  * - the sentiment skill in classifier mode (no model), against the classifier's own
  *   classify() on the same headline: the difference is the skill layer.
  *
- *   npm run build && node bench/lib/run.mjs bench/e2e/skills.ts [--runs 30] [--clf-runs 5000] [--quick]
+ *   npm run build && node bench/lib/run.mjs bench/e2e/skills.ts [--runs 30] [--clf-runs 5000] [--quick] [--flash auto|on|off]
  *
  * Checks the answer first: every skill answer validates against its schema, and the
  * classifier-mode signal has the label the classifier itself gives.
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     'clf-runs': { type: 'string', default: '5000' },
     model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
     quick: { type: 'boolean', default: false },
+    /** The model's flashAttention: auto (the default: measured at load), on or off. */
+    flash: { type: 'string', default: 'auto' },
   },
 });
 const QUICK = values.quick || process.env.BENCH_QUICK === '1';
@@ -82,7 +84,16 @@ async function main(): Promise<void> {
     parseConfig({
       server: { port: 0 },
       engine: {
-        models: [{ name: 'tiny', source: values.model, sequences: 1, threads: 1, contextSize: 2048 }],
+        models: [
+          {
+            name: 'tiny',
+            source: values.model,
+            sequences: 1,
+            threads: 1,
+            contextSize: 2048,
+            flashAttention: values.flash === 'on' ? true : values.flash === 'off' ? false : 'auto',
+          },
+        ],
       },
     }),
     log,

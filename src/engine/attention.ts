@@ -3,11 +3,12 @@
  *
  * node-llama-cpp's own 'auto' turns flash attention on wherever llama.cpp supports it.
  * On a GPU that is right. On the CPU it depends on the model's shape: for stories260K
- * (head size 8) flash attention makes the prefill of a short prompt faster but every
- * decode step slower, and more so as the context grows (0.6-0.95 vs 1.5-2.1 ms a step at
- * ~400 tokens of context; bench/README.md, "Flash attention on the CPU"). So on the CPU
- * Colo times both on a throwaway one-sequence context, a request of a trading shape
- * (a 128-token prompt, then 8 decode steps; the cheaper of two interleaved tries each),
+ * (head size 8) flash attention makes the prefill of a short prompt faster but a long
+ * prefill and every decode step slower, the more so as the context grows (at ~400
+ * tokens of context: 1.2 vs 0.65 ms a step; the built-in skills end to end 2.8-3.4x
+ * slower with it; bench/README.md, "Flash attention on the CPU"). So on the CPU Colo
+ * times both on a throwaway one-sequence context, a request of a skill's shape (a
+ * 256-token prompt, then 8 decode steps; the cheaper of two interleaved tries each),
  * and turns flash attention off only when that is at least 10% faster. Models over
  * 1 GB keep llama.cpp's default unprobed: there the probe would cost seconds of start-up
  * (set `flashAttention` explicitly to choose).
