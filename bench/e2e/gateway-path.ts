@@ -15,6 +15,8 @@
  *     change is measured against the old code in the same run;
  *   - proxy-floor (in --paths): client → a bare uWS + undici forwarder
  *     (proxy-floor-server.ts) → mock: the least a Node gateway on Colo's stack adds;
+ *   - proxy-floor-poll (in --paths): the same forwarder busy polling for 50 ms after each
+ *     request, as Colo's network thread does by default;
  *   - colo-fsync-never (in --paths): Colo with `audit.fsync: "never"`, to read what the
  *     default's background fdatasync costs (not a configuration we recommend).
  * Variants: `json` (stream: false end to end; Colo's target has `stream: false`, so the
@@ -75,11 +77,13 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     'serve-upstream': { type: 'boolean', default: false },
     'serve-proxy-floor': { type: 'string', default: '' },
+    /** Child mode: the forwarder's busy-poll window (proxy-floor-poll: 50). */
+    'floor-busy-poll-ms': { type: 'string', default: '0' },
   },
 });
 
 type Variant = 'json' | 'sse';
-type Path = 'direct' | 'colo' | 'colo-before' | 'proxy-floor' | 'colo-fsync-never';
+type Path = 'direct' | 'colo' | 'colo-before' | 'proxy-floor' | 'proxy-floor-poll' | 'colo-fsync-never';
 const isColo = (p: Path): boolean => p === 'colo' || p === 'colo-before' || p === 'colo-fsync-never';
 
 interface Server {
@@ -142,10 +146,16 @@ async function startUpstream(): Promise<Server> {
 }
 
 /** The bare forwarder (proxy-floor-server.ts) in its own process, in front of the mock. */
-async function startFloor(upstreamPort: number): Promise<Server> {
+async function startFloor(upstreamPort: number, busyPollMs = 0): Promise<Server> {
   const child = spawn(
     process.execPath,
-    [process.argv[1]!, '--serve-proxy-floor', `http://127.0.0.1:${upstreamPort}`],
+    [
+      process.argv[1]!,
+      '--serve-proxy-floor',
+      `http://127.0.0.1:${upstreamPort}`,
+      '--floor-busy-poll-ms',
+      String(busyPollMs),
+    ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   children.add(child);
@@ -154,7 +164,7 @@ async function startFloor(upstreamPort: number): Promise<Server> {
     child.once('exit', (c) => rej(new Error(`proxy floor exited with ${c}`)));
   });
   return {
-    name: 'proxy-floor',
+    name: busyPollMs > 0 ? 'proxy-floor-poll' : 'proxy-floor',
     pid: child.pid!,
     port: Number(line.split(' ')[1]),
     stop: () =>
@@ -481,6 +491,8 @@ async function main(): Promise<void> {
     if (before)
       servers.set('colo-before', await startColo('colo-before', upstream.port, join(before, 'cli.js')));
     if (paths.includes('proxy-floor')) servers.set('proxy-floor', await startFloor(upstream.port));
+    if (paths.includes('proxy-floor-poll'))
+      servers.set('proxy-floor-poll', await startFloor(upstream.port, 50));
     if (paths.includes('colo-fsync-never'))
       servers.set(
         'colo-fsync-never',
@@ -731,7 +743,7 @@ async function profilePart(upstream: Server, variants: Variant[], rate: number) 
 // Last, so every module-level constant above is initialised (the bundle hoists them).
 if (values['serve-proxy-floor']) {
   // Child mode: the bare forwarder in its own process. Prints `PORT <n>`, lives until stdin closes.
-  const s = await startProxyFloor(values['serve-proxy-floor']);
+  const s = await startProxyFloor(values['serve-proxy-floor'], 64, Number(values['floor-busy-poll-ms'] || 0));
   process.stdout.write(`PORT ${s.port}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => {

@@ -7,19 +7,28 @@
  * on top of this is its own logic; what this adds over calling the upstream directly is
  * the extra process and its two loopback hops.
  *
+ * With `busyPollMs` it also keeps its event loop turning for that long after each request,
+ * as Colo's network thread does by default: the floor for a polling gateway.
+ *
  *   node <bundle> --upstream http://127.0.0.1:PORT   → prints `PORT <n>`, serves until stdin closes
  */
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import uWS from 'uWebSockets.js';
 import { isMain } from '../lib/machine';
+import { BusyPoll } from '../../src/core/busy-poll';
 
 export function startProxyFloor(
   upstream: string,
   connections = 64,
+  /** Busy polling as Colo's network thread does it (src/core/busy-poll.ts); 0: off. */
+  busyPollMs = 0,
 ): Promise<{ port: number; close(): void }> {
   const pool = new Pool(upstream, { connections, pipelining: 1 });
+  const poll = new BusyPoll();
+  poll.configure(busyPollMs);
   const app = uWS.App().post('/*', (res, req) => {
+    poll.touch();
     const path = req.getUrl();
     let aborted = false;
     res.onAborted(() => (aborted = true));
