@@ -39,6 +39,11 @@ export function registerGauges(
     "Share of the sequences' time spent serving requests since start, per local model, 0..1",
     perPool((p) => p.utilization),
   );
+  metrics.gauge(
+    'colo_flash_attention',
+    'Flash attention in the local model\'s context: 1 on, 0 off (flashAttention; "auto" measures on the CPU at load)',
+    perPool((p) => (p.info?.flashAttention ? 1 : 0)),
+  );
   metrics.gauge('colo_ws_connections', 'Open WebSocket connections', () => [
     { labels: {}, value: server.connections },
   ]);

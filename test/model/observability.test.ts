@@ -161,6 +161,11 @@ describe('observability with auth on', () => {
     );
     expect(byName.get('colo_eventloop_delay_seconds')).toBeDefined();
     expect(byName.get('colo_worker_utilization')!.samples[0]!.labels['model']).toBe('stories260K');
+    // The context's flash attention, as the worker chose it at load.
+    const flash = colo.engine.pool('stories260K')!.info!.flashAttention;
+    expect(byName.get('colo_flash_attention')!.samples).toEqual([
+      expect.objectContaining({ labels: { model: 'stories260K' }, value: flash ? 1 : 0 }),
+    ]);
     // Busy polling at its default where a core is left beside the model's one thread:
     // the requests above kept the network thread's loop turning.
     const polling = availableParallelism() >= 2;
