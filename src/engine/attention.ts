@@ -12,6 +12,11 @@
  * and turns flash attention off only when that is at least 10% faster. Models over
  * 1 GB keep llama.cpp's default unprobed: there the probe would cost seconds of start-up
  * (set `flashAttention` explicitly to choose).
+ *
+ * A model's replicas share one decision (`SharedChoice`, passed to every worker of the
+ * pool): the first to get there probes, the others wait for its answer. Replicas that
+ * probed each on their own, at the same time, competing for the same cores, could choose
+ * differently, and the pool predicts all of them with one estimator.
  */
 import type { LlamaModel, Token } from 'node-llama-cpp';
 
@@ -22,6 +27,25 @@ export interface AttentionChoice {
   /** Set when the probe failed: the model loads with llama.cpp's choice instead. */
   probeError?: string | undefined;
 }
+
+/**
+ * One decision for all of a pool's workers: an Int32 state (0 undecided, 1 probing,
+ * 2 on, 3 off) and the probe's two times (Float64, ms). Made by the pool, passed to
+ * every worker in its WorkerInit (a SharedArrayBuffer is shared, not copied).
+ */
+export type SharedChoice = SharedArrayBuffer;
+export const newSharedChoice = (): SharedChoice => new SharedArrayBuffer(24);
+const UNDECIDED = 0;
+const PROBING = 1;
+const ON = 2;
+const OFF = 3;
+
+/** Atomics.waitAsync: in Node since 16, in TypeScript's lib only from es2024. */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> | string };
+  }
+).waitAsync;
 
 /** Off must be at least this much cheaper to be chosen: on is llama.cpp's default. */
 const MIN_GAIN = 0.1;
@@ -36,6 +60,7 @@ export async function chooseFlashAttention(
   onGpu: boolean,
   threads: number,
   prompt: readonly Token[],
+  shared?: SharedChoice,
 ): Promise<AttentionChoice> {
   if (typeof setting === 'boolean') return { flashAttention: setting };
   const unprobed = { flashAttention: model.flashAttentionSupported };
@@ -43,6 +68,33 @@ export async function chooseFlashAttention(
   if (onGpu || !model.flashAttentionSupported || model.size > PROBE_MAX_BYTES || prompt.length < 8) {
     return unprobed;
   }
+  if (!shared) return measure(model, threads, prompt);
+  const state = new Int32Array(shared, 0, 1);
+  const ms = new Float64Array(shared, 8, 2);
+  for (;;) {
+    const was = Atomics.compareExchange(state, 0, UNDECIDED, PROBING);
+    if (was === ON || was === OFF) {
+      const probe = Number.isNaN(ms[0]) ? undefined : { onMs: ms[0]!, offMs: ms[1]! };
+      return { flashAttention: was === ON, probe };
+    }
+    if (was === UNDECIDED) break; // this worker probes
+    const wait = waitAsync(state, 0, PROBING);
+    if (wait.async) await wait.value;
+  }
+  const choice = await measure(model, threads, prompt);
+  ms[0] = choice.probe?.onMs ?? NaN;
+  ms[1] = choice.probe?.offMs ?? NaN;
+  Atomics.store(state, 0, choice.flashAttention ? ON : OFF);
+  Atomics.notify(state, 0);
+  return choice;
+}
+
+async function measure(
+  model: LlamaModel,
+  threads: number,
+  prompt: readonly Token[],
+): Promise<AttentionChoice> {
+  const unprobed = { flashAttention: model.flashAttentionSupported };
   const times = { on: Infinity, off: Infinity };
   try {
     for (let round = 0; round < 2; round++) {

@@ -34,6 +34,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
     llama.gpu !== false && model.gpuLayers > 0,
     init.threads,
     model.tokenize(`${init.warmupPrompt} `.repeat(64)),
+    init.flashChoice,
   );
   const context = await model.createContext({
     // Per sequence: node-llama-cpp gives each of the `sequences` its own contextSize cells

@@ -31,6 +31,8 @@ export interface WorkerInit {
   gpuLayers: 'auto' | 'max' | number;
   /** true, false, or 'auto': measured on the CPU (src/engine/attention.ts). */
   flashAttention: 'auto' | boolean;
+  /** The pool's one 'auto' decision, shared by its workers (src/engine/attention.ts). */
+  flashChoice?: SharedArrayBuffer | undefined;
   warmupPrompt: string;
   /** Tokens generated per stream by the warm-up that measures decode rates (0: skip). */
   warmupTokens: number;

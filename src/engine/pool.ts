@@ -38,6 +38,7 @@ import { timerDelay } from '../core/deadline';
 import { argmax, softmax } from './choices';
 import { checkGrammarSchema } from './grammar-schema';
 import { LogprobLineup, trimLogprobs } from './logprobs';
+import { newSharedChoice } from './attention';
 import type { CancelSignal } from '../core/cancel';
 
 export interface ModelPoolOptions {
@@ -178,6 +179,7 @@ export class ModelPool {
       gpu: opts.gpu,
       gpuLayers: opts.gpuLayers,
       flashAttention: opts.flashAttention ?? 'auto',
+      flashChoice: newSharedChoice(),
       warmupPrompt: opts.warmupPrompt,
       warmupTokens: opts.warmupTokens ?? 16,
       faultInjection: opts.faultInjection ?? false,

@@ -6,7 +6,7 @@
  */
 import { getLlama, type Llama, type LlamaModel } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chooseFlashAttention } from '../../src/engine/attention';
+import { chooseFlashAttention, newSharedChoice } from '../../src/engine/attention';
 import { loadLocalModel } from '../../src/engine/load';
 import { tinyModelPath } from '../helpers/models';
 
@@ -60,6 +60,45 @@ describe('chooseFlashAttention', () => {
     expect(offMs).toBeGreaterThan(0);
     expect(Number.isFinite(onMs) && Number.isFinite(offMs)).toBe(true);
     expect(got.flashAttention).toBe(!(offMs < onMs * 0.9));
+  });
+});
+
+describe('one decision per pool (SharedChoice)', () => {
+  it('probes once for replicas that ask together; they all get the same answer', async () => {
+    const shared = newSharedChoice();
+    const prompt = model.tokenize('Once upon a time '.repeat(64));
+    const [a, b, c] = await Promise.all([
+      chooseFlashAttention(model, 'auto', false, 1, prompt, shared),
+      chooseFlashAttention(model, 'auto', false, 1, prompt, shared),
+      chooseFlashAttention(model, 'auto', false, 1, prompt, shared),
+    ]);
+    expect(a!.probe).toBeDefined();
+    expect(b).toEqual(a);
+    expect(c).toEqual(a);
+    expect(new Int32Array(shared, 0, 1)[0]).toBe(a!.flashAttention ? 2 : 3);
+  });
+
+  it('takes a decision already made without probing', async () => {
+    const shared = newSharedChoice();
+    new Int32Array(shared, 0, 1)[0] = 3; // off
+    new Float64Array(shared, 8, 2).set([9, 4]);
+    // A prompt that would make a probe fail: no probe runs.
+    const bad = Array.from({ length: 16 }, () => 999_999 as never);
+    expect(await chooseFlashAttention(model, 'auto', false, 1, bad, shared)).toEqual({
+      flashAttention: false,
+      probe: { onMs: 9, offMs: 4 },
+    });
+  });
+
+  it('passes a failed probe on as the default, not as a probe', async () => {
+    const shared = newSharedChoice();
+    const bad = Array.from({ length: 16 }, () => 999_999 as never);
+    const first = await chooseFlashAttention(model, 'auto', false, 1, bad, shared);
+    expect(first.probeError).toMatch(/\S/);
+    expect(await chooseFlashAttention(model, 'auto', false, 1, bad, shared)).toEqual({
+      flashAttention: model.flashAttentionSupported,
+      probe: undefined,
+    });
   });
 });
 
