@@ -74,12 +74,18 @@ export interface LocalPrediction {
   fits: boolean;
   /** Fits only as a probe (predicted to miss; admitted to relearn rates): a remote target is better. */
   probe?: boolean | undefined;
-  /** When it does not fit: DEADLINE (never fits) or OVERLOADED (fits on a less busy model). */
+  /**
+   * When it does not fit: DEADLINE (it cannot finish in time: too long for the deadline
+   * even alone, or busy: not even once a sequence frees up) or OVERLOADED (a retry after
+   * retryAfterMs could make it).
+   */
   code?: 'DEADLINE' | 'OVERLOADED' | undefined;
-  reason?: 'too-long' | 'deadline' | 'capacity' | undefined;
+  reason?: 'too-long' | 'busy' | 'deadline' | 'capacity' | undefined;
   retryAfterMs?: number | undefined;
-  /** Predicted service time alone, ms, when it can never fit. */
+  /** Predicted service time alone, ms (DEADLINE). */
   needMs?: number | undefined;
+  /** busy: when a sequence is predicted to free up, ms from now. */
+  startMs?: number | undefined;
 }
 
 interface Pending extends Job {
@@ -270,6 +276,7 @@ export class ModelPool {
       reason: plan.reason,
       retryAfterMs: plan.retryAfterMs,
       needMs: plan.needMs,
+      startMs: plan.startMs,
     };
   }
 
@@ -345,7 +352,9 @@ export class ModelPool {
     if (plan.code === 'DEADLINE')
       return new ColoError(
         'DEADLINE',
-        `model ${this.name} cannot generate ${req.sampling.maxTokens} tokens within ${req.deadlineMs} ms (predicted ${plan.needMs} ms alone)`,
+        plan.reason === 'busy'
+          ? `model ${this.name} cannot generate ${req.sampling.maxTokens} tokens within ${req.deadlineMs} ms at its current load (a sequence frees in ~${plan.startMs} ms; predicted ${plan.needMs} ms alone)`
+          : `model ${this.name} cannot generate ${req.sampling.maxTokens} tokens within ${req.deadlineMs} ms (predicted ${plan.needMs} ms alone)`,
       );
     return new ColoError(
       'OVERLOADED',

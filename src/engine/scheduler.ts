@@ -45,10 +45,18 @@ export type Plan<J> =
   | {
       action: 'refuse';
       code: 'DEADLINE' | 'OVERLOADED';
-      reason: 'too-long' | 'deadline' | 'capacity';
+      /**
+       * too-long: it cannot finish in time even on an idle model (DEADLINE); busy: not
+       * even if retried when a sequence is predicted to free up (DEADLINE); deadline: it
+       * misses at the current load but a retry after `retryAfterMs` could make it
+       * (OVERLOADED); capacity: the queue is full (OVERLOADED).
+       */
+      reason: 'too-long' | 'busy' | 'deadline' | 'capacity';
       retryAfterMs?: number;
       /** Predicted service time alone, ms (for the error message). */
       needMs?: number;
+      /** busy: when a sequence is predicted to free up for it, ms from now. */
+      startMs?: number;
     };
 
 /** At most one probe (a request predicted to miss, admitted on an idle model) per this many ms. */
@@ -147,6 +155,19 @@ export class Scheduler<J extends Job> {
     let retryAt = start;
     if (start <= now && live.length > 0)
       retryAt = Math.min(...live.map((r) => now + this.remainingMs(r, live.length)));
+    // A retry-after the request could not finish after, even alone, is no offer: say
+    // DEADLINE now rather than have the client wait to be told so (seen: `colo replay`'s
+    // burst of 120 skill calls, 1 s deadlines, ~0.9 s each alone: 118 waited ~0.6 s for
+    // a retry-after, then were refused DEADLINE).
+    if (retryAt + alone > latest) {
+      return {
+        action: 'refuse',
+        code: 'DEADLINE',
+        reason: 'busy',
+        needMs: Math.ceil(alone),
+        startMs: Math.max(0, Math.ceil(retryAt - now)),
+      };
+    }
     return {
       action: 'refuse',
       code: 'OVERLOADED',

@@ -3,8 +3,8 @@
  * arrives. Order: a cache hit is handled before this is called; then local if the
  * local scheduler predicts it finishes inside its deadline (src/engine/scheduler.ts);
  * else remote if the request may go remote; else refuse at once — DEADLINE when it
- * could not finish even on an idle model, OVERLOADED with a retry-after when it could
- * on a less busy one. A request that cannot fit is never admitted locally just because
+ * could not finish in time (even on an idle model, or even once a sequence frees up),
+ * OVERLOADED with a retry-after when a retry then could. A request that cannot fit is never admitted locally just because
  * no remote target exists: it would only fail later, slowly, having taken a sequence.
  */
 import type { ErrorCode } from '../core/errors';
@@ -16,13 +16,15 @@ export interface DecisionInput {
   localFits: boolean;
   /** It fits only as a rate probe (predicted to miss): remote, when allowed, goes first. */
   localProbe?: boolean | undefined;
-  /** Why it does not fit: DEADLINE (never) or OVERLOADED (now). */
+  /** Why it does not fit: DEADLINE (not in time, even retried) or OVERLOADED (not now). */
   localCode?: 'DEADLINE' | 'OVERLOADED' | undefined;
   /** Local refusal came from a full queue rather than a predicted miss. */
   localFull?: boolean | undefined;
   localRetryAfterMs?: number | undefined;
   /** Predicted local service time alone, ms (said in the DEADLINE message). */
   localNeedMs?: number | undefined;
+  /** DEADLINE because busy: when a local sequence is predicted to free up, ms from now. */
+  localStartMs?: number | undefined;
   /** The gateway has a target for this model and the tenant may use it. */
   remote: boolean;
   /** Deadline budget left, in ms. */
@@ -56,7 +58,10 @@ export function decide(d: DecisionInput): Decision {
     return {
       route: 'reject',
       code: 'DEADLINE',
-      message: `the local model cannot finish this request within its deadline (predicted ${d.localNeedMs ?? '?'} ms alone) and no remote fallback is allowed`,
+      message:
+        d.localStartMs !== undefined
+          ? `the local model cannot finish this request within its deadline at its current load (a sequence frees in ~${d.localStartMs} ms; predicted ${d.localNeedMs ?? '?'} ms alone) and no remote fallback is allowed`
+          : `the local model cannot finish this request within its deadline (predicted ${d.localNeedMs ?? '?'} ms alone) and no remote fallback is allowed`,
     };
   return {
     route: 'reject',

@@ -194,6 +194,7 @@ export class Router {
         localFull: prediction?.reason === 'capacity',
         localRetryAfterMs: prediction?.retryAfterMs,
         localNeedMs: prediction?.needMs,
+        localStartMs: prediction?.startMs,
         remote,
         remainingMs: remainingMs(deadlineOf(req, trace.receivedAt)),
         policy: local?.policy ?? 'local-first',

@@ -47,6 +47,17 @@ describe('decide', () => {
     expect(decide({ ...base, ...neverFits })).toMatchObject({ route: 'reject', code: 'DEADLINE' });
     expect(decide({ ...base, ...missesNow }).route).toBe('reject');
   });
+  it('says why a busy model refuses DEADLINE: when a sequence frees and what the request needs', () => {
+    const busy = { localFits: false, localCode: 'DEADLINE' as const, localNeedMs: 900, localStartMs: 620 };
+    const d = decide({ ...base, ...busy });
+    expect(d).toMatchObject({ route: 'reject', code: 'DEADLINE' });
+    expect((d as { message: string }).message).toContain('current load');
+    expect((d as { message: string }).message).toContain('~620 ms');
+    expect((d as { message: string }).message).toContain('900 ms alone');
+    expect(d).not.toHaveProperty('retryAfterMs');
+    // With a remote target it goes there instead, like any other miss.
+    expect(decide({ ...base, ...busy, remote: true })).toEqual({ route: 'remote', reason: 'deadline' });
+  });
   it('rejects an already expired deadline with DEADLINE', () => {
     expect(decide({ ...base, remainingMs: 0 })).toMatchObject({ route: 'reject', code: 'DEADLINE' });
   });

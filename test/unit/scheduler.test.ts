@@ -158,24 +158,39 @@ describe('Scheduler: predict, then admit', () => {
     expect(plan).toEqual({ action: 'queue' });
   });
 
-  it('queues what fits after the wait, refuses with OVERLOADED and a retry-after what does not', () => {
+  it('queues what fits after the wait; what would miss even then is refused DEADLINE (busy) at once', () => {
     const s = sched(1, 8);
     s.running.add(job({ deadlineAt: NOW + 5000 })); // frees in ~100 ms
     expect(s.plan(job({ deadlineAt: NOW + 300 }), NOW)).toEqual({ action: 'queue' });
+    // Needs ~100 ms alone; a sequence frees in ~100 ms; 150 ms: a retry then would miss too.
     const plan = s.plan(job({ deadlineAt: NOW + 150 }), NOW);
-    expect(plan).toMatchObject({ action: 'refuse', code: 'OVERLOADED', reason: 'deadline' });
-    expect((plan as { retryAfterMs: number }).retryAfterMs).toBeGreaterThanOrEqual(90);
+    expect(plan).toMatchObject({ action: 'refuse', code: 'DEADLINE', reason: 'busy', needMs: 101 });
+    expect((plan as { startMs: number }).startMs).toBeGreaterThanOrEqual(90);
+    expect(plan).not.toHaveProperty('retryAfterMs');
   });
 
-  it('with a sequence free but the batch too slow, retry-after is when the first running request ends', () => {
+  it('with a sequence free but the batch too slow, and no time to retry after the first running request ends: DEADLINE (busy)', () => {
     const s = sched();
     // Running: 100 tokens left (~100 ms alone). The new one fits alone (~101 ms in 120)
-    // but not in a batch of 2 (1.33 ms/step): refused, and retrying in 1 ms would only
-    // meet the same batch.
+    // but not in a batch of 2 (1.5 ms/step); once the running one ends (~100 ms), 20 ms are left.
     s.running.add(job({ deadlineAt: NOW + 5000 }));
     const plan = s.plan(job({ deadlineAt: NOW + 120 }), NOW);
+    expect(plan).toMatchObject({ action: 'refuse', code: 'DEADLINE', reason: 'busy' });
+    expect((plan as { startMs: number }).startMs).toBeGreaterThanOrEqual(90);
+  });
+
+  it('refuses OVERLOADED with a retry-after when retrying then could still make it', () => {
+    const s = sched();
+    // Two running: one ends in ~15 ms (10 tokens left at 1.5 ms/step), one in ~150 ms. The
+    // new one (100 tokens, 150 ms) misses in a batch of 3 (~179 ms), and waiting for both
+    // (~210 ms), but alone after the first ends (~15 + 100 ms) it fits.
+    s.running.add(job({ deadlineAt: NOW + 5000, tokens: 90 }));
+    s.running.add(job({ deadlineAt: NOW + 5000 }));
+    const plan = s.plan(job({ deadlineAt: NOW + 150 }), NOW);
     expect(plan).toMatchObject({ action: 'refuse', code: 'OVERLOADED', reason: 'deadline' });
-    expect((plan as { retryAfterMs: number }).retryAfterMs).toBeGreaterThanOrEqual(90);
+    const after = (plan as { retryAfterMs: number }).retryAfterMs;
+    expect(after).toBeGreaterThanOrEqual(10);
+    expect(after).toBeLessThanOrEqual(20);
   });
 
   it('counts the queued requests served before it (EDF) in the wait, not those after', () => {
