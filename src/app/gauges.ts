@@ -41,8 +41,11 @@ export function registerGauges(
   );
   metrics.gauge(
     'colo_flash_attention',
-    'Flash attention in the local model\'s context: 1 on, 0 off (flashAttention; "auto" measures on the CPU at load)',
-    perPool((p) => (p.info?.flashAttention ? 1 : 0)),
+    "Flash attention in the local model's context as Colo chose it: 1 on, 0 off (no sample: left to llama.cpp, as on a GPU)",
+    () =>
+      engine.pools
+        .filter((p) => typeof p.info?.flashAttention === 'boolean')
+        .map((p) => ({ labels: { model: p.name }, value: p.info!.flashAttention ? 1 : 0 })),
   );
   metrics.gauge('colo_ws_connections', 'Open WebSocket connections', () => [
     { labels: {}, value: server.connections },

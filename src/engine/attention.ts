@@ -21,7 +21,8 @@
 import type { LlamaModel, Token } from 'node-llama-cpp';
 
 export interface AttentionChoice {
-  flashAttention: boolean;
+  /** 'auto': not decided here; node-llama-cpp and llama.cpp choose (GPU, big models, no probe). */
+  flashAttention: boolean | 'auto';
   /** Set when measured: the probe's time with flash attention on and off, ms. */
   probe?: { onMs: number; offMs: number } | undefined;
   /** Set when the probe failed: the model loads with llama.cpp's choice instead. */
@@ -39,6 +40,8 @@ const UNDECIDED = 0;
 const PROBING = 1;
 const ON = 2;
 const OFF = 3;
+/** The probe failed: llama.cpp's own choice. */
+const AUTO = 4;
 
 /** Atomics.waitAsync: in Node since 16, in TypeScript's lib only from es2024. */
 const waitAsync = (
@@ -63,7 +66,7 @@ export async function chooseFlashAttention(
   shared?: SharedChoice,
 ): Promise<AttentionChoice> {
   if (typeof setting === 'boolean') return { flashAttention: setting };
-  const unprobed = { flashAttention: model.flashAttentionSupported };
+  const unprobed = { flashAttention: 'auto' as const };
   // A prompt too short to prefill anything would time nothing.
   if (onGpu || !model.flashAttentionSupported || model.size > PROBE_MAX_BYTES || prompt.length < 8) {
     return unprobed;
@@ -73,10 +76,9 @@ export async function chooseFlashAttention(
   const ms = new Float64Array(shared, 8, 2);
   for (;;) {
     const was = Atomics.compareExchange(state, 0, UNDECIDED, PROBING);
-    if (was === ON || was === OFF) {
-      const probe = Number.isNaN(ms[0]) ? undefined : { onMs: ms[0]!, offMs: ms[1]! };
-      return { flashAttention: was === ON, probe };
-    }
+    if (was === AUTO) return unprobed;
+    if (was === ON || was === OFF)
+      return { flashAttention: was === ON, probe: { onMs: ms[0]!, offMs: ms[1]! } };
     if (was === UNDECIDED) break; // this worker probes
     const wait = waitAsync(state, 0, PROBING);
     if (wait.async) await wait.value;
@@ -84,7 +86,7 @@ export async function chooseFlashAttention(
   const choice = await measure(model, threads, prompt);
   ms[0] = choice.probe?.onMs ?? NaN;
   ms[1] = choice.probe?.offMs ?? NaN;
-  Atomics.store(state, 0, choice.flashAttention ? ON : OFF);
+  Atomics.store(state, 0, choice.flashAttention === 'auto' ? AUTO : choice.flashAttention ? ON : OFF);
   Atomics.notify(state, 0);
   return choice;
 }
@@ -94,7 +96,7 @@ async function measure(
   threads: number,
   prompt: readonly Token[],
 ): Promise<AttentionChoice> {
-  const unprobed = { flashAttention: model.flashAttentionSupported };
+  const unprobed = { flashAttention: 'auto' as const };
   const times = { on: Infinity, off: Infinity };
   try {
     for (let round = 0; round < 2; round++) {

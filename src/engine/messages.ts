@@ -179,7 +179,7 @@ export interface WorkerInfo {
   /** Times this worker recovered from a fatal error by reloading its model. */
   recoveries: number;
   /** Flash attention as the context runs it, and the load-time probe that chose it (CPU, 'auto'). */
-  flashAttention: boolean;
+  flashAttention: boolean | 'auto';
   flashProbe?: { onMs: number; offMs: number } | undefined;
   flashProbeError?: string | undefined;
   /** Free sequences at the moment of asking. */

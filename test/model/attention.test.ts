@@ -31,17 +31,17 @@ describe('chooseFlashAttention', () => {
 
   it("keeps llama.cpp's choice on a GPU, without a probe", async () => {
     const got = await chooseFlashAttention(model, 'auto', true, 1, model.tokenize('Once upon a time'));
-    expect(got).toEqual({ flashAttention: model.flashAttentionSupported });
+    expect(got).toEqual({ flashAttention: 'auto' });
   });
 
   it('does not probe a prompt too short to time, and keeps the default when the probe fails', async () => {
     expect(await chooseFlashAttention(model, 'auto', false, 1, model.tokenize('Once'))).toEqual({
-      flashAttention: model.flashAttentionSupported,
+      flashAttention: 'auto',
     });
     // A token outside the vocabulary makes llama.cpp's decode fail inside the probe.
     const bad = Array.from({ length: 16 }, () => 999_999 as never);
     const got = await chooseFlashAttention(model, 'auto', false, 1, bad);
-    expect(got.flashAttention).toBe(model.flashAttentionSupported);
+    expect(got.flashAttention).toBe('auto');
     expect(got.probe).toBeUndefined();
     expect(got.probeError).toMatch(/\S/);
   });
@@ -96,8 +96,7 @@ describe('one decision per pool (SharedChoice)', () => {
     const first = await chooseFlashAttention(model, 'auto', false, 1, bad, shared);
     expect(first.probeError).toMatch(/\S/);
     expect(await chooseFlashAttention(model, 'auto', false, 1, bad, shared)).toEqual({
-      flashAttention: model.flashAttentionSupported,
-      probe: undefined,
+      flashAttention: 'auto',
     });
   });
 });
