@@ -31,7 +31,8 @@ export interface AttentionChoice {
 
 /**
  * One decision for all of a pool's workers: an Int32 state (0 undecided, 1 probing,
- * 2 on, 3 off) and the probe's two times (Float64, ms). Made by the pool, passed to
+ * 2 on, 3 off, 4 left to llama.cpp: the probe failed) and the probe's two times
+ * (Float64, ms). Made by the pool, passed to
  * every worker in its WorkerInit (a SharedArrayBuffer is shared, not copied).
  */
 export type SharedChoice = SharedArrayBuffer;
@@ -46,7 +47,12 @@ const AUTO = 4;
 /** Atomics.waitAsync: in Node since 16, in TypeScript's lib only from es2024. */
 const waitAsync = (
   Atomics as unknown as {
-    waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> | string };
+    waitAsync(
+      a: Int32Array,
+      i: number,
+      v: number,
+      timeoutMs: number,
+    ): { async: boolean; value: Promise<string> | string };
   }
 ).waitAsync;
 
@@ -56,6 +62,11 @@ const PROMPT_TOKENS = 256;
 const DECODE_STEPS = 8;
 /** Larger models are not probed (see above). */
 const PROBE_MAX_BYTES = 1 << 30;
+/**
+ * A replica waits this long for another's probe, then probes itself: the prober's thread
+ * may have died mid-probe (Piscina replaces it), leaving the state at PROBING for good.
+ */
+const PROBE_WAIT_MS = 30_000;
 
 export async function chooseFlashAttention(
   model: LlamaModel,
@@ -64,6 +75,8 @@ export async function chooseFlashAttention(
   threads: number,
   prompt: readonly Token[],
   shared?: SharedChoice,
+  /** How long to wait for another replica's probe (tests shorten it). */
+  waitMs = PROBE_WAIT_MS,
 ): Promise<AttentionChoice> {
   if (typeof setting === 'boolean') return { flashAttention: setting };
   const unprobed = { flashAttention: 'auto' as const };
@@ -80,8 +93,8 @@ export async function chooseFlashAttention(
     if (was === ON || was === OFF)
       return { flashAttention: was === ON, probe: { onMs: ms[0]!, offMs: ms[1]! } };
     if (was === UNDECIDED) break; // this worker probes
-    const wait = waitAsync(state, 0, PROBING);
-    if (wait.async) await wait.value;
+    const wait = waitAsync(state, 0, PROBING, waitMs);
+    if ((wait.async ? await wait.value : wait.value) === 'timed-out') break; // probe here
   }
   const choice = await measure(model, threads, prompt);
   ms[0] = choice.probe?.onMs ?? NaN;

@@ -90,6 +90,15 @@ describe('one decision per pool (SharedChoice)', () => {
     });
   });
 
+  it('probes itself when the replica that was probing never answers (its thread died)', async () => {
+    const shared = newSharedChoice();
+    new Int32Array(shared, 0, 1)[0] = 1; // probing, by nobody any more
+    const prompt = model.tokenize('Once upon a time '.repeat(64));
+    const got = await chooseFlashAttention(model, 'auto', false, 1, prompt, shared, 50);
+    expect(got.probe).toBeDefined();
+    expect(new Int32Array(shared, 0, 1)[0]).toBe(got.flashAttention ? 2 : 3);
+  });
+
   it('passes a failed probe on as the default, not as a probe', async () => {
     const shared = newSharedChoice();
     const bad = Array.from({ length: 16 }, () => 999_999 as never);
