@@ -4,8 +4,9 @@
  * local scheduler predicts it finishes inside its deadline (src/engine/scheduler.ts);
  * else remote if the request may go remote; else refuse at once — DEADLINE when it
  * could not finish in time (even on an idle model, or even once a sequence frees up),
- * OVERLOADED with a retry-after when a retry then could. A request that cannot fit is never admitted locally just because
- * no remote target exists: it would only fail later, slowly, having taken a sequence.
+ * OVERLOADED with a retry-after when a retry then could. A request that cannot fit is
+ * never admitted locally just because no remote target exists: it would only fail
+ * later, slowly, having taken a sequence.
  */
 import type { ErrorCode } from '../core/errors';
 
