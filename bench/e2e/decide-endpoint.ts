@@ -10,7 +10,7 @@
  *                 can still answer off the list).
  * Checks first: probabilities sum to 1 and decide's choice matches the greedy token.
  *
- *   node bench/lib/run.mjs bench/e2e/decide-endpoint.ts [--count 400] [--warmup 50]
+ *   node bench/lib/run.mjs bench/e2e/decide-endpoint.ts [--count 400] [--warmup 50] [--flash auto|on|off]
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,8 @@ const { values } = parseArgs({
     count: { type: 'string', default: '400' },
     warmup: { type: 'string', default: '50' },
     model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    /** The model's flashAttention: auto (the default: measured at load), on or off. */
+    flash: { type: 'string', default: 'auto' },
   },
 });
 const COUNT = Number(values.count);
@@ -45,7 +47,16 @@ const SETS: Record<string, string[]> = {
 
 const colo = await startColoProcess({
   engine: {
-    models: [{ name: 'tiny', source: values.model, sequences: 1, threads: 1, contextSize: 512 }],
+    models: [
+      {
+        name: 'tiny',
+        source: values.model,
+        sequences: 1,
+        threads: 1,
+        contextSize: 512,
+        flashAttention: values.flash === 'on' ? true : values.flash === 'off' ? false : 'auto',
+      },
+    ],
   },
   audit: { fsync: 'never' },
   // Deterministic generations would be answered from the response cache after the first.
