@@ -6,6 +6,7 @@
 import { createAuth, type AuthService } from '../auth';
 import { AuditLog } from '../audit';
 import { busyPoll, busyPollWindow } from '../core/busy-poll';
+import { registerWarmers } from './warm';
 import { createCompletionCache } from '../cache';
 import { ClassifierRegistry, classificationToSignal, classifierRoutes } from '../classifier';
 import type { ColoConfig } from '../config';
@@ -205,6 +206,15 @@ export async function startColo(
       price: (route, model, usage) => costOfRequest(pricing, route, model, usage),
       log,
     });
+    if (config.server.warmPath && busyPoll.window > 0) {
+      registerWarmers(busyPoll, {
+        pipeline,
+        engine,
+        protocol: config.protocol,
+        maxFrameBytes: config.server.maxFrameBytes,
+      });
+      closers.push(async () => busyPoll.clearWarmers());
+    }
     let ready = true;
     const health = dependencyHealth({ redis });
 

@@ -75,6 +75,11 @@ export function registerGauges(
     () => [{ labels: {}, value: busyPoll.window }],
   );
   metrics.gauge(
+    'colo_warm_passes',
+    'Passes of canned requests through the request path while polling, since start (server.warmPath)',
+    () => [{ labels: {}, value: busyPoll.warmPasses }],
+  );
+  metrics.gauge(
     'colo_busy_poll_turns',
     'Event-loop turns the network thread spent polling instead of sleeping, since start',
     () => [{ labels: {}, value: busyPoll.turns }],

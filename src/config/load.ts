@@ -22,6 +22,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = Object.freeze({
   COLO_PORT: 'server.port',
   COLO_MAX_FRAME_BYTES: 'server.maxFrameBytes',
   COLO_BUSY_POLL_MS: 'server.busyPollMs',
+  COLO_WARM_PATH: 'server.warmPath',
   COLO_GPU: 'engine.gpu',
   COLO_MODEL_DIRS: 'engine.modelDirs',
   COLO_LOG_LEVEL: 'log.level',

@@ -77,6 +77,12 @@ export const serverSchema = z.strictObject({
    * models' llama.cpp threads leave no core for it. Default 50.
    */
   busyPollMs: z.number().int().min(0).max(1000).default(50),
+  /**
+   * While it polls, the network thread also runs canned requests through the parse,
+   * validate, predict and encode stages (no I/O, no state), so a request after a quiet
+   * spell finds that code hot (src/core/busy-poll.ts, "Warming"). Default true.
+   */
+  warmPath: z.boolean().default(true),
   /** Largest accepted WebSocket frame; bigger ones get FRAME_TOO_LARGE. Default 65536. */
   maxFrameBytes: z
     .number()

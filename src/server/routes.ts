@@ -206,6 +206,38 @@ const OPENAI_ROUTES: readonly CallRoute[] = [
   }),
 ];
 
+/**
+ * A warmer for the OpenAI routes (src/core/busy-poll.ts, "Warming"): reads canned
+ * completion and chat bodies as a request's would be read (UTF-8 check, JSON, the
+ * OpenAI schema, the CallInput), renders a canned answer as sendJson would, and returns
+ * the completion's CallInput for the next stages to warm. Changes nothing.
+ */
+export function openAiWarmer(model: string, answer: CompletionResult): () => CallInput {
+  const completion = Buffer.from(
+    JSON.stringify({ model, prompt: 'Once upon a time', max_tokens: 16, temperature: 0 }),
+  );
+  const chat = Buffer.from(
+    JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 16 }),
+  );
+  const signal = new Cancel().signal;
+  const req = (body: unknown) => ({
+    method: 'POST',
+    path: '',
+    query: '',
+    headers: {},
+    body,
+    principal: undefined,
+    signal,
+  });
+  const [completions, chats] = OPENAI_ROUTES;
+  return () => {
+    const input = completions!.toCall(req(parseJson(completion)), performance.now());
+    chats!.toCall(req(parseJson(chat)), performance.now());
+    JSON.stringify(openai.completionResponse(answer));
+    return input;
+  };
+}
+
 /** Catalogue and admin routes: plain data, no model. */
 function registerPlain(app: TemplatedApp, ctx: ServerContext, state: HttpState, route: PlainRoute): void {
   app[route.method](route.pattern, (res: HttpResponse, req: HttpRequest) => {

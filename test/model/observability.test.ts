@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Colo } from '../../src/app/colo';
 import { startColo } from '../../src/app/colo';
 import { hashApiKey } from '../../src/auth';
+import { busyPoll } from '../../src/core/busy-poll';
 import { quietLog, testConfig } from '../helpers/engine';
 import { tinyModelPath } from '../helpers/models';
 import { parseExposition } from '../helpers/prom';
@@ -155,6 +156,8 @@ describe('observability with auth on', () => {
     expect(other!.value).toBe(50);
     const ok = reqs.find((s) => s.labels['model'] === 'stories260K' && s.labels['status'] === 'ok');
     expect(ok!.labels['tenant']).toBe('desk-a');
+    // Exactly the one real completion: the warmers' canned requests are never counted.
+    expect(ok!.value).toBe(1);
     const admission = byName.get('colo_admission')!.samples;
     expect(admission.some((s) => s.labels['outcome'] === 'local' && s.labels['reason'] === 'fits')).toBe(
       true,
@@ -171,6 +174,12 @@ describe('observability with auth on', () => {
     const polling = availableParallelism() >= 2;
     expect(byName.get('colo_busy_poll_window_ms')!.samples[0]!.value).toBe(polling ? 50 : 0);
     if (polling) expect(byName.get('colo_busy_poll_turns')!.samples[0]!.value).toBeGreaterThan(0);
+    // Warming runs while polling (src/app/warm.ts), and none of its warmers failed (auth on:
+    // the canned calls carry no principal, and validating them must still pass).
+    const warm = byName.get('colo_warm_passes')!.samples[0]!.value;
+    if (polling) expect(warm).toBeGreaterThan(0);
+    else expect(warm).toBe(0);
+    expect(busyPoll.failedWarmers).toEqual([]);
   });
 
   it('exports a GenAI trace with Colo stages as child spans over OTLP/HTTP', async () => {

@@ -1,7 +1,59 @@
 import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BusyPoll, busyPollWindow } from '../../src/core/busy-poll';
+import { BusyPoll, busyPollWindow, WARM_EVERY_MS } from '../../src/core/busy-poll';
 import { cgroupCpuQuota, cpuBudget } from '../../src/tuning';
+
+describe('BusyPoll warmers', () => {
+  it('runs the warmers while polling, spaced by WARM_EVERY_MS, and not once asleep', async () => {
+    const p = new BusyPoll();
+    p.configure(30);
+    let runs = 0;
+    p.addWarmer('count', () => void runs++);
+    p.touch();
+    await sleep(20);
+    expect(runs).toBeGreaterThan(0);
+    expect(p.warmPasses).toBe(runs);
+    // Spaced: far fewer passes than loop turns.
+    expect(runs).toBeLessThan(p.turns);
+    expect(runs).toBeLessThanOrEqual(Math.ceil(40 / WARM_EVERY_MS));
+    await sleep(100); // the window has passed: asleep
+    const asleep = runs;
+    await sleep(30);
+    expect(runs).toBe(asleep);
+    p.configure(0);
+  });
+
+  it('never runs a warmer with polling off', async () => {
+    const p = new BusyPoll();
+    let runs = 0;
+    p.addWarmer('count', () => void runs++);
+    p.touch();
+    await sleep(20);
+    expect(runs).toBe(0);
+  });
+
+  it('drops a warmer that throws, names it, and keeps running the others', async () => {
+    const p = new BusyPoll();
+    p.configure(30);
+    let good = 0;
+    let bad = 0;
+    p.addWarmer('bad', () => {
+      bad++;
+      throw new Error('a warmer must never throw');
+    });
+    p.addWarmer('good', () => void good++);
+    p.touch();
+    await sleep(20);
+    expect(bad).toBe(1);
+    expect(p.failedWarmers).toEqual(['bad']);
+    expect(good).toBeGreaterThan(1);
+    p.clearWarmers();
+    const after = good;
+    await sleep(10);
+    expect(good).toBe(after);
+    p.configure(0);
+  });
+});
 
 describe('BusyPoll', () => {
   it('with a window of 0 never keeps the loop turning', async () => {

@@ -69,6 +69,11 @@ describe('config', () => {
     expect(() => loadConfig({ env: { COLO_BUSY_POLL_MS: '-1' } })).toThrow(/busyPollMs/);
   });
 
+  it('warming the request path: on by default, off from the environment', () => {
+    expect(loadConfig({ env: {} }).server.warmPath).toBe(true);
+    expect(loadConfig({ env: { COLO_WARM_PATH: 'false' } }).server.warmPath).toBe(false);
+  });
+
   it("flash attention: 'auto' by default, true or false, nothing else", () => {
     expect(parseConfig({}).engine.models[0]!.flashAttention).toBe('auto');
     const m = (flashAttention: unknown) =>
