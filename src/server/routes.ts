@@ -42,7 +42,7 @@ export function callRoutes(ctx: ServerContext): readonly CallRoute[] {
 
 export function registerHttpRoutes(app: TemplatedApp, ctx: ServerContext, state: HttpState): void {
   app.get('/healthz', (res) => {
-    busyPoll.touch();
+    busyPoll.touch(true);
     sendJson(guard(res), 200, { status: 'ok' });
   });
   app.get('/readyz', (res) => {
@@ -90,7 +90,7 @@ function registerCall(
   serve: Serve,
 ): void {
   app.post(route.pattern, (res: HttpResponse, req: HttpRequest) => {
-    busyPoll.touch();
+    busyPoll.touch(true);
     const receivedAt = performance.now();
     const g = guard(res);
     if (state.draining) return sendError(g, draining());

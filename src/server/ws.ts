@@ -127,7 +127,7 @@ export function registerWebSocket(app: TemplatedApp, ctx: ServerContext, state: 
     },
 
     message: (ws, message, isBinary) => {
-      busyPoll.touch();
+      busyPoll.touch(true);
       const conn = ws.getUserData();
       if (!isBinary) {
         send(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BusyPoll, busyPollWindow, WARM_EVERY_MS } from '../../src/core/busy-poll';
+import { BusyPoll, busyPollWindow, WARM_AFTER_MS, WARM_EVERY_MS } from '../../src/core/busy-poll';
 import { cgroupCpuQuota, cpuBudget } from '../../src/tuning';
 
 describe('BusyPoll warmers', () => {
@@ -20,6 +20,34 @@ describe('BusyPoll warmers', () => {
     const asleep = runs;
     await sleep(30);
     expect(runs).toBe(asleep);
+    p.configure(0);
+  });
+
+  it('holds the warmers back for WARM_AFTER_MS after a request, but not after a worker message', async () => {
+    let t = 1000;
+    const p = new BusyPoll(() => t);
+    p.configure(50);
+    let runs = 0;
+    p.addWarmer('count', () => void runs++);
+    const turns = async (n: number) => {
+      for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+    };
+    p.touch(true); // a request at t = 1000
+    await turns(20);
+    t += WARM_AFTER_MS / 2;
+    await turns(20);
+    expect(runs).toBe(0); // its own traffic keeps the path hot
+    t += WARM_AFTER_MS; // a quiet spell
+    await turns(20);
+    expect(runs).toBe(1); // once: the clock has not moved WARM_EVERY_MS since
+    t += WARM_EVERY_MS;
+    await turns(5);
+    expect(runs).toBe(2);
+    // A worker's token message keeps the loop polling but does not hold the warmers back.
+    p.touch();
+    t += WARM_EVERY_MS;
+    await turns(5);
+    expect(runs).toBe(3);
     p.configure(0);
   });
 
