@@ -1,3 +1,14 @@
+/** How often the warmers run while polling, ms. */
+export const WARM_EVERY_MS = 0.2;
+/**
+ * Warmers run only once this long has passed since the last request (a frame or an HTTP
+ * call; a worker's token messages do not count): under back-to-back requests the real
+ * ones keep their path hot, and a warm pass (~20 µs, and its garbage) only got in their
+ * way (classifier over HTTP, p50 +219 against +100 µs). During a stream they do run, so
+ * the request after it finds the parse path hot.
+ */
+export const WARM_AFTER_MS = 1;
+
 /**
  * Busy polling for the network thread: while requests, frames or tokens are flowing, keep
  * the event loop turning (a setImmediate chain, so libuv polls with a zero timeout)
@@ -26,17 +37,6 @@
  * sleeps as usual. With `windowMs` 0 nothing ever spins. One per thread's event loop:
  * the composition root configures the network thread's (`busyPoll.configure`).
  */
-/** How often the warmers run while polling, ms. */
-export const WARM_EVERY_MS = 0.2;
-/**
- * Warmers run only once this long has passed since the last request (a frame or an HTTP
- * call; a worker's token messages do not count): under back-to-back requests the real
- * ones keep their path hot, and a warm pass (~20 µs, and its garbage) only got in their
- * way (classifier over HTTP, p50 +219 against +100 µs). During a stream they do run, so
- * the request after it finds the parse path hot.
- */
-export const WARM_AFTER_MS = 1;
-
 export class BusyPoll {
   private windowMs = 0;
   private last = 0;
@@ -46,13 +46,13 @@ export class BusyPoll {
   private readonly warmers: { name: string; fn: () => void }[] = [];
   /** Event-loop turns spent polling, since start (for /metrics). */
   turns = 0;
-
-  /** `clock`: ms, monotonic (tests pass their own). */
-  constructor(private readonly clock: () => number = () => performance.now()) {}
   /** Warming passes run, since start (for /metrics). */
   warmPasses = 0;
   /** Warmers that threw and were dropped (a warmer must never fail; it is a bug if one does). */
   readonly failedWarmers: string[] = [];
+
+  /** `clock`: ms, monotonic (tests pass their own). */
+  constructor(private readonly clock: () => number = () => performance.now()) {}
 
   get window(): number {
     return this.windowMs;
