@@ -212,6 +212,7 @@ export async function startColo(
         engine,
         protocol: config.protocol,
         maxFrameBytes: config.server.maxFrameBytes,
+        log,
       });
       closers.push(async () => busyPoll.clearWarmers());
     }

@@ -9,6 +9,7 @@
  * answer rendered. No I/O, no metrics, no audit, no state.
  */
 import type { BusyPoll } from '../core/busy-poll';
+import type { Logger } from '../core/log';
 import type { CompletionResult } from '../core/types';
 import type { LocalEngine } from '../engine';
 import {
@@ -24,7 +25,13 @@ import type { RequestPipeline } from './pipeline';
 
 export function registerWarmers(
   poll: BusyPoll,
-  parts: { pipeline: RequestPipeline; engine: LocalEngine; protocol: ProtocolConfig; maxFrameBytes: number },
+  parts: {
+    pipeline: RequestPipeline;
+    engine: LocalEngine;
+    protocol: ProtocolConfig;
+    maxFrameBytes: number;
+    log: Logger;
+  },
 ): void {
   const model = parts.engine.defaultModel;
   if (model === undefined) return;
@@ -49,11 +56,18 @@ export function registerWarmers(
     const call = parts.pipeline.validate(input, api, undefined);
     pool?.predict(call, call.receivedAt);
   };
-  poll.addWarmer('http', () => admit(http(), 'http'));
-  poll.addWarmer('ws', () => {
-    const msg = decodeClientFrame(frame, parts.maxFrameBytes, decodeOptions);
-    if (msg.kind === 'request') admit(msg.input, 'ws');
-    encodeTokenChunk('warm', 0, ' upon');
-    encodeResult(answer);
-  });
+  // A canned request the config refuses (a limit below its 16 tokens…) ends that warmer.
+  const failed = (name: string) => (err: unknown) =>
+    parts.log.warn(`request-path warmer "${name}" stopped: ${(err as Error)?.message ?? String(err)}`);
+  poll.addWarmer('http', () => admit(http(), 'http'), failed('http'));
+  poll.addWarmer(
+    'ws',
+    () => {
+      const msg = decodeClientFrame(frame, parts.maxFrameBytes, decodeOptions);
+      if (msg.kind === 'request') admit(msg.input, 'ws');
+      encodeTokenChunk('warm', 0, ' upon');
+      encodeResult(answer);
+    },
+    failed('ws'),
+  );
 }

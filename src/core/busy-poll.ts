@@ -43,7 +43,11 @@ export class BusyPoll {
   private spinning = false;
   private lastWarm = 0;
   private lastRequest = 0;
-  private readonly warmers: { name: string; fn: () => void }[] = [];
+  private readonly warmers: {
+    name: string;
+    fn: () => void;
+    onFail?: ((err: unknown) => void) | undefined;
+  }[] = [];
   /** Event-loop turns spent polling, since start (for /metrics). */
   turns = 0;
   /** Warming passes run, since start (for /metrics). */
@@ -79,10 +83,10 @@ export class BusyPoll {
   /**
    * Runs `fn` every WARM_EVERY_MS while the loop polls. It must be cheap (µs), touch the
    * code and data a request will, and change nothing: no I/O, no metrics, no state. One
-   * that throws is dropped (listed in `failedWarmers`).
+   * that throws is dropped (listed in `failedWarmers`, and `onFail` told why).
    */
-  addWarmer(name: string, fn: () => void): void {
-    this.warmers.push({ name, fn });
+  addWarmer(name: string, fn: () => void, onFail?: (err: unknown) => void): void {
+    this.warmers.push({ name, fn, onFail });
   }
 
   /** Drops every warmer (Colo's shutdown). */
@@ -116,9 +120,10 @@ export class BusyPoll {
       const w = this.warmers[i]!;
       try {
         w.fn();
-      } catch {
+      } catch (err) {
         this.failedWarmers.push(w.name);
         this.warmers.splice(i--, 1);
+        w.onFail?.(err);
       }
     }
   }

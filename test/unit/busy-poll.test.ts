@@ -65,15 +65,21 @@ describe('BusyPoll warmers', () => {
     p.configure(30);
     let good = 0;
     let bad = 0;
-    p.addWarmer('bad', () => {
-      bad++;
-      throw new Error('a warmer must never throw');
-    });
+    const told: string[] = [];
+    p.addWarmer(
+      'bad',
+      () => {
+        bad++;
+        throw new Error('a warmer must never throw');
+      },
+      (err) => told.push((err as Error).message),
+    );
     p.addWarmer('good', () => void good++);
     p.touch();
     await sleep(20);
     expect(bad).toBe(1);
     expect(p.failedWarmers).toEqual(['bad']);
+    expect(told).toEqual(['a warmer must never throw']);
     expect(good).toBeGreaterThan(1);
     p.clearWarmers();
     const after = good;
