@@ -16,8 +16,7 @@ import {
   clientDecodeOptions,
   decodeClientFrame,
   encodeRequest,
-  encodeResult,
-  encodeTokenChunk,
+  ServerFrameEncoder,
   type ProtocolConfig,
 } from '../protocol';
 import { openAiWarmer } from '../server';
@@ -52,6 +51,8 @@ export function registerWarmers(
     sampling: { maxTokens: 16, temperature: 0 },
   });
   const decodeOptions = clientDecodeOptions(parts.protocol);
+  // Its own encoder: the same code, but never the builder whose view a real frame may be in.
+  const encoder = new ServerFrameEncoder();
   const admit = (input: Parameters<RequestPipeline['validate']>[0], api: 'http' | 'ws') => {
     const call = parts.pipeline.validate(input, api, undefined);
     pool?.predict(call, call.receivedAt);
@@ -65,8 +66,8 @@ export function registerWarmers(
     () => {
       const msg = decodeClientFrame(frame, parts.maxFrameBytes, decodeOptions);
       if (msg.kind === 'request') admit(msg.input, 'ws');
-      encodeTokenChunk('warm', 0, ' upon');
-      encodeResult(answer);
+      encoder.tokenChunk('warm', 0, ' upon');
+      encoder.result(answer);
     },
     failed('ws'),
   );
