@@ -253,6 +253,8 @@ interface RuntimeDelta {
   /** Seconds of the run whose worst event-loop delay was over 1 / 5 ms. */
   loopSecondsOver1ms: number;
   loopSecondsOver5ms: number;
+  /** Warming passes run (server.warmPath). */
+  warmPasses: number;
 }
 
 type Scrape = Map<string, number>;
@@ -284,6 +286,7 @@ function runtimeDelta(a: Scrape, b: Scrape): RuntimeDelta {
     gcPausesOver1ms: gcCount - gcUnder1,
     loopSecondsOver1ms: loopCount - loopUnder('0.001'),
     loopSecondsOver5ms: loopCount - loopUnder('0.005'),
+    warmPasses: d((k) => k.startsWith('colo_warm_passes')),
   };
 }
 
@@ -374,7 +377,7 @@ const median = (xs: number[]): number => {
 function line(r: Run): string {
   const l = r.latency;
   const c = r.colo
-    ? ` | gc ${r.colo.gcPauses} (${r.colo.gcPauseMs} ms, ${r.colo.gcPausesOver1ms} >1ms) loop>5ms ${r.colo.loopSecondsOver5ms}s`
+    ? ` | gc ${r.colo.gcPauses} (${r.colo.gcPauseMs} ms, ${r.colo.gcPausesOver1ms} >1ms) loop>5ms ${r.colo.loopSecondsOver5ms}s warm ${r.colo.warmPasses}`
     : '';
   return (
     `${r.variant} ${r.rate}/s r${r.round} ${r.path.padEnd(11)} p50 ${l.p50} p99 ${l.p99} p99.9 ${l.p999} max ${l.max} µs` +

@@ -80,9 +80,11 @@ export const serverSchema = z.strictObject({
   /**
    * While it polls, the network thread also runs canned requests through the parse,
    * validate, predict and encode stages (no I/O, no state), so a request after a quiet
-   * spell finds that code hot (src/core/busy-poll.ts, "Warming"). Default true.
+   * spell finds that code hot (src/core/busy-poll.ts, "Warming"). It shortens sporadic
+   * requests' path to the worker but lengthened GC pauses under steady gateway load
+   * (bench/README.md, "Warming the request path"), so it is opt-in. Default false.
    */
-  warmPath: z.boolean().default(true),
+  warmPath: z.boolean().default(false),
   /** Largest accepted WebSocket frame; bigger ones get FRAME_TOO_LARGE. Default 65536. */
   maxFrameBytes: z
     .number()

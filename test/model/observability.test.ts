@@ -83,6 +83,8 @@ beforeAll(async () => {
   tinyModelPath();
   const otlpPort = await receiver.listen();
   const cfg = testConfig({
+    // Warming is opt-in (server.warmPath): on here, so its warmers run on a real server with auth on.
+    server: { warmPath: true },
     extra: {
       auth: {
         enabled: true,

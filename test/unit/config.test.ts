@@ -69,9 +69,9 @@ describe('config', () => {
     expect(() => loadConfig({ env: { COLO_BUSY_POLL_MS: '-1' } })).toThrow(/busyPollMs/);
   });
 
-  it('warming the request path: on by default, off from the environment', () => {
-    expect(loadConfig({ env: {} }).server.warmPath).toBe(true);
-    expect(loadConfig({ env: { COLO_WARM_PATH: 'false' } }).server.warmPath).toBe(false);
+  it('warming the request path: off by default, on from the environment', () => {
+    expect(loadConfig({ env: {} }).server.warmPath).toBe(false);
+    expect(loadConfig({ env: { COLO_WARM_PATH: 'true' } }).server.warmPath).toBe(true);
   });
 
   it("flash attention: 'auto' by default, true or false, nothing else", () => {
