@@ -32,8 +32,8 @@ export const WARM_AFTER_MS = 2;
  * polls, the loop also runs the registered warmers (`addWarmer`): side-effect-free passes
  * of canned input through the request path (parse, validate, predict, encode), every
  * WARM_EVERY_MS once WARM_AFTER_MS have passed with no request, as low-latency trading
- * systems send dummy orders through theirs. Opt-in (`server.warmPath`): under steady gateway
-traffic it made GC pauses longer and the p99 worse.
+ * systems send dummy orders through theirs. Opt-in (`server.warmPath`): under steady
+ * gateway traffic it made GC pauses longer and the p99 worse.
  *
  * `touch()` marks activity; the loop keeps turning until `windowMs` pass with none, then
  * sleeps as usual. With `windowMs` 0 nothing ever spins. One per thread's event loop:
@@ -84,9 +84,10 @@ export class BusyPoll {
   }
 
   /**
-   * Runs `fn` every WARM_EVERY_MS while the loop polls. It must be cheap (µs), touch the
-   * code and data a request will, and change nothing: no I/O, no metrics, no state. One
-   * that throws is dropped (listed in `failedWarmers`, and `onFail` told why).
+   * Runs `fn` while the loop polls and no request has come for WARM_AFTER_MS: the warmers
+   * take turns, one every WARM_EVERY_MS. It must be cheap (µs), touch the code and data a
+   * request will, and change nothing: no I/O, no metrics, no state. One that throws is
+   * dropped (listed in `failedWarmers`, and `onFail` told why).
    */
   addWarmer(name: string, fn: () => void, onFail?: (err: unknown) => void): void {
     this.warmers.push({ name, fn, onFail });

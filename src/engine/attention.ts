@@ -56,6 +56,9 @@ const waitAsync = (
   }
 ).waitAsync;
 
+/** Not decided here: node-llama-cpp and llama.cpp choose. */
+const UNPROBED: Readonly<AttentionChoice> = Object.freeze({ flashAttention: 'auto' });
+
 /** Off must be at least this much cheaper to be chosen: on is llama.cpp's default. */
 const MIN_GAIN = 0.1;
 const PROMPT_TOKENS = 256;
@@ -79,17 +82,16 @@ export async function chooseFlashAttention(
   waitMs = PROBE_WAIT_MS,
 ): Promise<AttentionChoice> {
   if (typeof setting === 'boolean') return { flashAttention: setting };
-  const unprobed = { flashAttention: 'auto' as const };
   // A prompt too short to prefill anything would time nothing.
   if (onGpu || !model.flashAttentionSupported || model.size > PROBE_MAX_BYTES || prompt.length < 8) {
-    return unprobed;
+    return UNPROBED;
   }
   if (!shared) return measure(model, threads, prompt);
   const state = new Int32Array(shared, 0, 1);
   const ms = new Float64Array(shared, 8, 2);
   for (;;) {
     const was = Atomics.compareExchange(state, 0, UNDECIDED, PROBING);
-    if (was === AUTO) return unprobed;
+    if (was === AUTO) return UNPROBED;
     if (was === ON || was === OFF)
       return { flashAttention: was === ON, probe: { onMs: ms[0]!, offMs: ms[1]! } };
     if (was === UNDECIDED) break; // this worker probes
@@ -109,7 +111,6 @@ async function measure(
   threads: number,
   prompt: readonly Token[],
 ): Promise<AttentionChoice> {
-  const unprobed = { flashAttention: 'auto' as const };
   const times = { on: Infinity, off: Infinity };
   try {
     for (let round = 0; round < 2; round++) {
@@ -121,7 +122,7 @@ async function measure(
       if (Math.max(times.on, times.off) > 250) break;
     }
   } catch (err) {
-    return { ...unprobed, probeError: err instanceof Error ? err.message : String(err) };
+    return { ...UNPROBED, probeError: err instanceof Error ? err.message : String(err) };
   }
   return {
     flashAttention: !(times.off < times.on * (1 - MIN_GAIN)),
