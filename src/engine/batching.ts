@@ -1,34 +1,124 @@
 /**
- * When a worker's context decodes. node-llama-cpp collects the decode requests of all
- * sequences into one batch; by default it dispatches at once only when *every*
- * sequence of the context has queued one, else on the next event-loop turn
- * (setImmediate). With `sequences: 8` and one stream that is a loop turn per token.
+ * When a worker's context decodes, so that concurrent streams share one batch.
  *
- * Here the rule is: dispatch at once when every generation that is *running* has
- * queued its next decode (a lone stream: always), else on the next turn, so streams
- * whose tokens came out of the same batch still go into the next one together.
- * `running` and `waiting` are counted by the decode loop (src/engine/decode.ts).
+ * node-llama-cpp collects the decode requests of a context's sequences into one batch.
+ * Left to itself it splits concurrent streams apart: after a batch, each sequence's
+ * token is sampled by its own native call, the first sampled stream asks for its next
+ * decode while the others are still sampling, and the batch dispatcher (at once, or on
+ * the next loop turn) takes it alone; the others follow alone too. Two streams on one
+ * context ran 1.02 tokens per batch, i.e. no batching at all: two streams took twice
+ * as long as one (test/model/batching.test.ts counts the batches).
+ *
+ * The gate keeps streams in step:
+ * - **Barrier.** A stream that has its token waits (`ready`) while any generation of
+ *   the context is between its decode and its token (in flight, not queued: being
+ *   sampled), then asks for the next decode together with them.
+ * - **Dispatch.** A batch goes when every running generation has queued its decode
+ *   (`queued`, node-llama-cpp's own set of sequences with queued decodes), or when one
+ *   leaves. A lone stream: at once, with no wait and no timer.
+ * - **Guard.** Every wait ends at a token, a queued decode or a generation leaving; one
+ *   that outlives `GUARD_MS` anyway (a generation busy elsewhere: a slow grammar, a long
+ *   KV edit) is ended and counted in `stalls`, so a stuck peer costs milliseconds, never
+ *   a hung stream.
  *
  * The gate also lets a new generation in. Editing a sequence's KV cache (dropping the
  * part that does not match the new prompt) takes the context's lock, and the batch
  * dispatcher holds that lock for as long as decodes keep arriving, which running
  * streams do forever: a new request waited for all of them to end (seen: 8 tokens
  * taking 1.3 s behind 4 streams). While an edit is pending, running streams hold their
- * next decode back, the dispatcher drains and lets go of the lock, the edit runs, and
- * the streams resume: one step's delay for them instead of a whole generation for it.
+ * next decode back (`pass`), the dispatcher drains and lets go of the lock, the edit
+ * runs, and the streams resume: one step's delay for them instead of a whole
+ * generation for it.
+ *
+ * `queued` and the hook on `_decodeTokens` read node-llama-cpp internals (pinned in
+ * package.json); if they are missing, `attach` says so and the gate dispatches at once
+ * without a barrier, which is correct, only unbatched.
  */
-import type { CustomBatchingDispatchSchedule } from 'node-llama-cpp';
+import type { CustomBatchingDispatchSchedule, LlamaContext } from 'node-llama-cpp';
+
+/** Longest a barrier or a held dispatch waits before it is ended anyway. */
+export const GUARD_MS = 2;
+
+interface ContextInternals {
+  _queuedDecodeSequenceIds?: unknown;
+  _decodeTokens?: unknown;
+}
 
 export class BatchGate {
   /** Generations holding a sequence. */
-  running = 0;
-  /** Generations waiting on a decode (their next token, or their prompt). */
-  waiting = 0;
+  private running = 0;
+  /** Generations that asked for a decode (their prompt or next token) and await it. */
+  private inFlight = 0;
+  /** Sequences with a decode queued and not yet in a batch; Infinity until attached. */
+  private queued: () => number = () => Number.POSITIVE_INFINITY;
+  /** Streams holding at the barrier. */
+  private held: (() => void)[] = [];
+  private dispatch: (() => void) | undefined;
+  private guard: ReturnType<typeof setTimeout> | undefined;
+  /** Batches this gate let go (node-llama-cpp may add decodes queued meanwhile to each). */
+  batches = 0;
+  /** Waits the guard ended (none in steady streaming; a slow grammar or a long edit may). */
+  stalls = 0;
 
   /** KV edits waiting for the context lock. */
   private edits = 0;
   private reopen: Promise<void> | undefined;
   private open: (() => void) | undefined;
+
+  /** Reads the context's queue. Returns false (and batches nothing) if its internals moved. */
+  attach(context: LlamaContext): boolean {
+    const c = context as unknown as ContextInternals;
+    const ids = c._queuedDecodeSequenceIds;
+    const decodeTokens = c._decodeTokens;
+    if (!(ids instanceof Set) || typeof decodeTokens !== 'function') return false;
+    this.queued = () => ids.size;
+    const settle = () => this.settle();
+    c._decodeTokens = function (this: unknown, ...args: unknown[]): unknown {
+      // The decode is in the queue once this returns (the push is synchronous).
+      const p = (decodeTokens as (...a: unknown[]) => unknown).apply(this, args);
+      settle();
+      return p;
+    };
+    return true;
+  }
+
+  /** Running generations (a gauge for the decode stats). */
+  get size(): number {
+    return this.running;
+  }
+
+  enter(n = 1): void {
+    this.running += n;
+  }
+
+  leave(n = 1): void {
+    this.running -= n;
+    this.settle();
+  }
+
+  /** Call just before asking node-llama-cpp for a decode. */
+  sent(): void {
+    this.inFlight++;
+  }
+
+  /** Call when that decode's result (a token, or logits) came back, or it failed. */
+  received(): void {
+    this.inFlight--;
+    this.settle();
+  }
+
+  /**
+   * Call after handling a token, before asking for the next: resolves once no other
+   * generation is being sampled, so the next decodes go out together. Undefined (no
+   * await) when nothing is in flight, which is always the case for a lone stream.
+   */
+  ready(): Promise<void> | undefined {
+    if (this.inFlight <= this.queued()) return undefined;
+    return new Promise<void>((resolve) => {
+      this.held.push(resolve);
+      this.settle();
+    });
+  }
 
   /** Runs a KV-cache edit with running streams held back. */
   async edit<T>(fn: () => Promise<T>): Promise<T> {
@@ -49,7 +139,39 @@ export class BatchGate {
   }
 
   readonly schedule: CustomBatchingDispatchSchedule = (dispatch) => {
-    if (this.waiting >= this.running) dispatch();
-    else setImmediate(dispatch);
+    this.dispatch = dispatch;
+    this.settle();
   };
+
+  private settle(): void {
+    const queued = this.queued();
+    if (this.held.length > 0 && this.inFlight <= queued) this.releaseHeld();
+    if (this.dispatch && queued >= this.running) this.go();
+    const waiting = this.held.length > 0 || this.dispatch !== undefined;
+    if (waiting && this.guard === undefined) this.guard = setTimeout(this.expire, GUARD_MS);
+    else if (!waiting && this.guard !== undefined) {
+      clearTimeout(this.guard);
+      this.guard = undefined;
+    }
+  }
+
+  private readonly expire = (): void => {
+    this.guard = undefined;
+    this.stalls++;
+    if (this.held.length > 0) this.releaseHeld();
+    if (this.dispatch) this.go();
+  };
+
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = [];
+    for (const resolve of held) resolve();
+  }
+
+  private go(): void {
+    this.batches++;
+    const d = this.dispatch!;
+    this.dispatch = undefined;
+    d();
+  }
 }

@@ -103,20 +103,20 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
   const t0 = performance.now();
   let tFirst = 0;
   let tLast = 0;
-  gate.waiting++;
-  let waiting = true;
+  gate.sent();
+  let inFlight = true;
   try {
     for (;;) {
       const r = await it.next();
-      gate.waiting--;
-      waiting = false;
+      gate.received();
+      inFlight = false;
       if (r.done) {
         finish = 'stop';
         break;
       }
       tLast = performance.now();
       if (tFirst === 0) tFirst = tLast;
-      batchSum += gate.running;
+      batchSum += gate.size;
       progress.completionTokens++;
       const text = stops.push(detok.push(r.value));
       out(text);
@@ -125,13 +125,16 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
       else if (stops.stopped) finish = 'stop';
       else if (progress.completionTokens >= d.maxTokens) finish = 'length';
       if (finish) break;
+      // In step with the context's other streams, so their next decodes share a batch.
+      const ready = gate.ready();
+      if (ready) await ready;
       const held = gate.pass();
       if (held) await held;
-      gate.waiting++;
-      waiting = true;
+      gate.sent();
+      inFlight = true;
     }
   } finally {
-    if (waiting) gate.waiting--;
+    if (inFlight) gate.received();
     await it.return();
   }
   if (finish === 'stop' || finish === 'length') out(stops.push(detok.flush()) + stops.flush());

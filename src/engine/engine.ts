@@ -76,6 +76,9 @@ export class LocalEngine {
           warmupMs: Math.round(i.warmupMs),
           rates: i.rates,
         });
+        if (!i.batching && i.sequences > 1) {
+          log.warn('node-llama-cpp internals moved: concurrent streams decode unbatched', { model: m.name });
+        }
         if (i.flashProbeError) {
           log.warn('flash attention probe failed; llama.cpp default kept', {
             model: m.name,

@@ -58,7 +58,7 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
     const grammar = task.jsonSchema ? await grammarFor(m, task.jsonSchema) : undefined;
     // The main thread dispatches only when it counts a free sequence: one is free, or on its way back.
     const seq = await m.sequences.take(input);
-    m.gate.running++;
+    m.gate.enter();
     try {
       const res = await decode(
         {
@@ -76,7 +76,7 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
         },
         a.progress,
       );
-      m.gate.running--;
+      m.gate.leave();
       if (active.delete(a))
         a.outbox.end({
           type: 'done',
@@ -89,7 +89,7 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
       // holding the prompt only. A request the main thread sends meanwhile waits for it.
       void m.sequences.release(seq, input.length - 1);
     } catch (err) {
-      m.gate.running--;
+      m.gate.leave();
       void m.sequences.release(seq, input.length - 1);
       throw err;
     }

@@ -47,6 +47,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
     flashAttention: attention.flashAttention,
     batching: { dispatchSchedule: gate.schedule },
   });
+  const batched = gate.attach(context);
   const loadMs = performance.now() - t0;
 
   const sequences = new SequencePool(context, gate);
@@ -71,6 +72,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
       flashAttention: attention.flashAttention,
       flashProbe: attention.probe,
       flashProbeError: attention.probeError,
+      batching: batched,
       loadMs,
       warmupMs,
       recoveries: 0,
@@ -107,7 +109,7 @@ async function measureRates(
     r.completionTokens > 1 ? r.stats.decodeMs / (r.completionTokens - 1) : r.stats.decodeMs;
   const run = async (n: number, prompt = basePrompt) => {
     const seqs = Array.from({ length: n }, () => sequences.acquire([])!);
-    gate.running += n;
+    gate.enter(n);
     try {
       return await Promise.all(
         seqs.map(async (seq) => {
@@ -129,7 +131,7 @@ async function measureRates(
         }),
       );
     } finally {
-      gate.running -= n;
+      gate.leave(n);
       // Emptied: what a warm-up leaves in the KV cache would slow every later stream.
       await Promise.all(seqs.map((s) => sequences.release(s, 0)));
     }

@@ -182,6 +182,8 @@ export interface WorkerInfo {
   flashAttention: boolean | 'auto';
   flashProbe?: { onMs: number; offMs: number } | undefined;
   flashProbeError?: string | undefined;
+  /** Concurrent streams share decode batches (src/engine/batching.ts); false if node-llama-cpp's internals it reads moved. */
+  batching: boolean;
   /** Free sequences at the moment of asking. */
   sequencesFree: number;
   /** Measured at warm-up: ms per prompt token, ms per decode step (at context 0) with 1 and with all sequences busy, and the step's growth per token of context. */

@@ -80,7 +80,7 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
         { field: 'prompt' },
       );
     const seq = await m.sequences.take(input);
-    m.gate.running++;
+    m.gate.enter();
     const t0 = performance.now();
     try {
       const r = await walk(
@@ -92,7 +92,7 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
         toEvaluationPriority(task.priority),
         () => port.cancelReason,
       );
-      m.gate.running--;
+      m.gate.leave();
       void m.sequences.release(seq, input.length - 1);
       // Every trie node below the root is one evaluated token: input the caller is charged for.
       const scored = nextTokensByPrefix(conts).size - 1;
@@ -106,7 +106,7 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
           choiceLogprobs: r.cancelled ? undefined : r.logprobs,
         });
     } catch (err) {
-      m.gate.running--;
+      m.gate.leave();
       void m.sequences.release(seq, input.length - 1);
       throw err;
     }
@@ -174,11 +174,11 @@ async function walk(
   const evaluate = async (items: ControlledEvaluateInputItem[]) => {
     const held = gate.pass();
     if (held) await held;
-    gate.waiting++;
+    gate.sent();
     try {
       return await seq.controlledEvaluate(items, { evaluationPriority });
     } finally {
-      gate.waiting--;
+      gate.received();
     }
   };
 
