@@ -15,6 +15,8 @@
  *     change is measured against the old code in the same run;
  *   - proxy-floor (in --paths): client → a bare uWS + undici forwarder
  *     (proxy-floor-server.ts) → mock: the least a Node gateway on Colo's stack adds;
+ *   - proxy-floor-raw (in --paths): the same forwarder with a minimal raw-socket HTTP/1.1
+ *     client (raw-http-pool.ts) in place of undici: what the upstream client costs;
  *   - proxy-floor-poll (in --paths): the same forwarder busy polling for 50 ms after each
  *     request, as Colo's network thread does by default;
  *   - colo-fsync-never (in --paths): Colo with `audit.fsync: "never"`, to read what the
@@ -79,11 +81,20 @@ const { values } = parseArgs({
     'serve-proxy-floor': { type: 'string', default: '' },
     /** Child mode: the forwarder's busy-poll window (proxy-floor-poll: 50). */
     'floor-busy-poll-ms': { type: 'string', default: '0' },
+    /** Child mode: forward with the bench's raw HTTP client instead of undici (proxy-floor-raw). */
+    'floor-raw': { type: 'boolean', default: false },
   },
 });
 
 type Variant = 'json' | 'sse';
-type Path = 'direct' | 'colo' | 'colo-before' | 'proxy-floor' | 'proxy-floor-poll' | 'colo-fsync-never';
+type Path =
+  | 'direct'
+  | 'colo'
+  | 'colo-before'
+  | 'proxy-floor'
+  | 'proxy-floor-poll'
+  | 'proxy-floor-raw'
+  | 'colo-fsync-never';
 const isColo = (p: Path): boolean => p === 'colo' || p === 'colo-before' || p === 'colo-fsync-never';
 
 interface Server {
@@ -146,7 +157,7 @@ async function startUpstream(): Promise<Server> {
 }
 
 /** The bare forwarder (proxy-floor-server.ts) in its own process, in front of the mock. */
-async function startFloor(upstreamPort: number, busyPollMs = 0): Promise<Server> {
+async function startFloor(upstreamPort: number, busyPollMs = 0, raw = false): Promise<Server> {
   const child = spawn(
     process.execPath,
     [
@@ -155,6 +166,7 @@ async function startFloor(upstreamPort: number, busyPollMs = 0): Promise<Server>
       `http://127.0.0.1:${upstreamPort}`,
       '--floor-busy-poll-ms',
       String(busyPollMs),
+      ...(raw ? ['--floor-raw'] : []),
     ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
@@ -164,7 +176,7 @@ async function startFloor(upstreamPort: number, busyPollMs = 0): Promise<Server>
     child.once('exit', (c) => rej(new Error(`proxy floor exited with ${c}`)));
   });
   return {
-    name: busyPollMs > 0 ? 'proxy-floor-poll' : 'proxy-floor',
+    name: raw ? 'proxy-floor-raw' : busyPollMs > 0 ? 'proxy-floor-poll' : 'proxy-floor',
     pid: child.pid!,
     port: Number(line.split(' ')[1]),
     stop: () =>
@@ -496,6 +508,8 @@ async function main(): Promise<void> {
     if (paths.includes('proxy-floor')) servers.set('proxy-floor', await startFloor(upstream.port));
     if (paths.includes('proxy-floor-poll'))
       servers.set('proxy-floor-poll', await startFloor(upstream.port, 50));
+    if (paths.includes('proxy-floor-raw'))
+      servers.set('proxy-floor-raw', await startFloor(upstream.port, 0, true));
     if (paths.includes('colo-fsync-never'))
       servers.set(
         'colo-fsync-never',
@@ -746,7 +760,12 @@ async function profilePart(upstream: Server, variants: Variant[], rate: number) 
 // Last, so every module-level constant above is initialised (the bundle hoists them).
 if (values['serve-proxy-floor']) {
   // Child mode: the bare forwarder in its own process. Prints `PORT <n>`, lives until stdin closes.
-  const s = await startProxyFloor(values['serve-proxy-floor'], 64, Number(values['floor-busy-poll-ms'] || 0));
+  const s = await startProxyFloor(
+    values['serve-proxy-floor'],
+    64,
+    Number(values['floor-busy-poll-ms'] || 0),
+    values['floor-raw'],
+  );
   process.stdout.write(`PORT ${s.port}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => {

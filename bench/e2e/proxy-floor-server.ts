@@ -17,14 +17,19 @@ import { Pool } from 'undici';
 import uWS from 'uWebSockets.js';
 import { isMain } from '../lib/machine';
 import { BusyPoll } from '../../src/core/busy-poll';
+import { RawHttpPool } from './raw-http-pool';
 
 export function startProxyFloor(
   upstream: string,
   connections = 64,
   /** Busy polling as Colo's network thread does it (src/core/busy-poll.ts); 0: off. */
   busyPollMs = 0,
+  /** Forward through RawHttpPool (raw-http-pool.ts) instead of undici: the `proxy-floor-raw` path. */
+  raw = false,
 ): Promise<{ port: number; close(): void }> {
   const pool = new Pool(upstream, { connections, pipelining: 1 });
+  const u = new URL(upstream);
+  const rawPool = new RawHttpPool(u.hostname, Number(u.port));
   const poll = new BusyPoll();
   poll.configure(busyPollMs);
   const app = uWS.App().post('/*', (res, req) => {
@@ -37,6 +42,23 @@ export function startProxyFloor(
       chunks.push(Buffer.from(ab.slice(0)));
       if (!last) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      if (raw) {
+        rawPool.request(path, body).then(
+          (r) => {
+            if (!aborted)
+              res.cork(() =>
+                res
+                  .writeStatus(r.status === 200 ? '200 OK' : `${r.status} Status`)
+                  .writeHeader('content-type', r.type)
+                  .end(r.body),
+              );
+          },
+          () => {
+            if (!aborted) res.cork(() => res.writeStatus('502 Bad Gateway').end());
+          },
+        );
+        return;
+      }
       pool
         .request({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body })
         .then(async (up) => {
@@ -75,6 +97,7 @@ export function startProxyFloor(
         close: () => {
           uWS.us_listen_socket_close(token);
           void pool.close();
+          rawPool.close();
         },
       });
     });

@@ -1,8 +1,9 @@
 /**
  * One greedy stream through Colo against its floor, in one run: the low-level
  * `sequence.evaluate` generator in this process on a 1-sequence context (the floor the
- * issue names; flash attention on and off: each Colo is read against the one with its
- * own setting, and against the best of both), the same on an 8-sequence context (what batching costs a lone stream),
+ * issue names, for each attention setting Colo may choose at load: flash attention on
+ * or off, KV cache f16 or f32; each Colo is read against the one with its own setting,
+ * and against the best of them), the same on an 8-sequence context (what batching costs a lone stream),
  * and one or more Colo servers (separate processes, WebSocket, FlatBuffers, default
  * config but for the response cache, which would answer a repeated greedy prompt without
  * the model); `--sse` adds each server over HTTP SSE (`POST /v1/completions`, Node's
@@ -68,20 +69,29 @@ const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length
 const llama = await getLlama({ gpu: false, maxThreads: 1, logLevel: 'error' as never });
 const model = await llama.loadModel({ modelPath: values.model! });
 const ctx1 = await model.createContext({ contextSize: 512, sequences: 1, threads: 1 });
-// Colo chooses flash attention by measurement on the CPU (src/engine/attention.ts), and
-// the choice moves both the decode rate and the first token: each Colo is read against
-// the in-process floor with its own setting (what Colo's path adds), and against the
-// best of both settings per figure (the highest rate, the lowest TTFT: what a user
-// could have in-process at best).
+// Colo chooses flash attention and the KV cache type by measurement on the CPU
+// (src/engine/attention.ts), and the choice moves both the decode rate and the first
+// token: each Colo is read against the in-process floor with its own setting (what
+// Colo's path adds), and against the best of the settings per figure (the highest rate,
+// the lowest TTFT: what a user could have in-process at best).
 const ctx1off = await model.createContext({
   contextSize: 512,
   sequences: 1,
   threads: 1,
   flashAttention: false,
 });
+const ctx1off32 = await model.createContext({
+  contextSize: 512,
+  sequences: 1,
+  threads: 1,
+  flashAttention: false,
+  experimentalKvCacheKeyType: 'F32',
+  experimentalKvCacheValueType: 'F32',
+});
 const ctx8 = await model.createContext({ contextSize: 512 * 8, sequences: 8, threads: 1 });
 const seq1 = ctx1.getSequence();
 const seq1off = ctx1off.getSequence();
+const seq1off32 = ctx1off32.getSequence();
 const seq8 = ctx8.getSequence();
 
 function promptTokens(m: LlamaModel): Token[] {
@@ -285,6 +295,7 @@ const each = (run: () => Promise<Run>) => async (n: number) => {
 const subjects: Subject[] = [
   { label: 'in-process evaluate, 1-seq', runs: each(() => inProcess(seq1)) },
   { label: 'in-process, 1-seq, flash off', runs: each(() => inProcess(seq1off)) },
+  { label: 'in-process, 1-seq, off, kv f32', runs: each(() => inProcess(seq1off32)) },
   { label: 'in-process evaluate, 8-seq', runs: each(() => inProcess(seq8)) },
   ...(clients.includes('ts')
     ? colos.map((c) => ({ label: `${c.label} over ws`, runs: each(() => throughColo(c.ws)) }))
@@ -331,27 +342,41 @@ for (let r = 0; r < ROUNDS; r++) {
 // Ratios and added TTFT are taken round by round against the floor's figure of the same
 // round, then the median over rounds: this VM's speed drifts by up to 1.8x within a run
 // (seen: floor rounds 1,424 to 2,541 tok/s), which a ratio of medians would fold in.
-const floorOn = perRound.get(subjects[0]!.label)!;
-const floorOff = perRound.get(subjects[1]!.label)!;
+/** The floor per attention setting (flash, KV cache type), by the subject that ran it. */
+const floors = new Map<string, { ttftUs: number[]; decodeTokS: number[] }>([
+  ['on-f16', perRound.get(subjects[0]!.label)!],
+  ['off-f16', perRound.get(subjects[1]!.label)!],
+  ['off-f32', perRound.get(subjects[2]!.label)!],
+]);
+const floorList = [...floors.values()];
 const best = {
-  decodeTokS: floorOn.decodeTokS.map((d, i) => Math.max(d, floorOff.decodeTokS[i]!)),
-  ttftUs: floorOn.ttftUs.map((t, i) => Math.min(t, floorOff.ttftUs[i]!)),
+  decodeTokS: floorList[0]!.decodeTokS.map((_, i) => Math.max(...floorList.map((f) => f.decodeTokS[i]!))),
+  ttftUs: floorList[0]!.ttftUs.map((_, i) => Math.min(...floorList.map((f) => f.ttftUs[i]!))),
 };
-/** Flash attention as each Colo build's model ran it (its "model loaded" line; builds before the probe: on). */
-const flashOf = new Map(colos.map((c) => [c.label, !/"flashAttention":false/.test(c.proc.log)]));
+/**
+ * The attention setting each Colo build's model ran (its "model loaded" line; builds
+ * before the probe: flash on; before the KV choice: f16).
+ */
+const settingOf = new Map(
+  colos.map((c) => [
+    c.label,
+    `${/"flashAttention":false/.test(c.proc.log) ? 'off' : 'on'}-${/"kvCacheType":"f32"/.test(c.proc.log) ? 'f32' : 'f16'}`,
+  ]),
+);
+const IN_PROCESS_SETTING = ['on-f16', 'off-f16', 'off-f32', 'on-f16'];
 const vs = (acc: { ttftUs: number[]; decodeTokS: number[] }, floor: typeof best) => ({
   decodeRatio: median(acc.decodeTokS.map((d, i) => d / floor.decodeTokS[i]!)),
   ttftAddedUs: Math.round(median(acc.ttftUs.map((t, i) => t - floor.ttftUs[i]!))),
 });
-const rows = subjects.map((s) => {
+const rows = subjects.map((s, i) => {
   const acc = perRound.get(s.label)!;
   const colo = colos.find((c) => s.label.startsWith(`${c.label} over`));
-  const flash = colo ? flashOf.get(colo.label)! : s !== subjects[1];
+  const setting = colo ? settingOf.get(colo.label)! : IN_PROCESS_SETTING[i]!;
   return {
     subject: s.label,
-    flash,
+    setting,
     decodeTokS: Math.round(median(acc.decodeTokS)),
-    ...vs(acc, flash ? floorOn : floorOff),
+    ...vs(acc, floors.get(setting) ?? best),
     best: vs(acc, best),
     ttftUsP50: Math.round(median(acc.ttftUs)),
     rounds: acc.decodeTokS.map(Math.round),
@@ -362,11 +387,11 @@ console.log(
   `${TOKENS} tokens, greedy, threads 1, ${ROUNDS} rounds x ${RUNS} streams, Colo sequences ${values.sequences} (answers match)`,
 );
 console.log(
-  'per round against the in-process floor with the same flash attention setting; [against the best in-process figure of either setting]',
+  'per round against the in-process floor with the same attention setting (flash on/off, KV f16/f32); [against the best in-process figure of any setting]',
 );
 for (const r of rows)
   console.log(
-    `${r.subject.padEnd(30)} flash ${r.flash ? 'on ' : 'off'} decode ${String(r.decodeTokS).padStart(5)} tok/s (${(r.decodeRatio * 100).toFixed(1)}% [${(r.best.decodeRatio * 100).toFixed(1)}%])  ttft p50 ${r.ttftUsP50} µs (+${r.ttftAddedUs} [+${r.best.ttftAddedUs}])  rounds ${r.rounds.join(' ')}`,
+    `${r.subject.padEnd(32)} ${r.setting.padEnd(7)} decode ${String(r.decodeTokS).padStart(5)} tok/s (${(r.decodeRatio * 100).toFixed(1)}% [${(r.best.decodeRatio * 100).toFixed(1)}%])  ttft p50 ${r.ttftUsP50} µs (+${r.ttftAddedUs} [+${r.best.ttftAddedUs}])  rounds ${r.rounds.join(' ')}`,
   );
 const out = writeResult('stream-floor', 'e2e', { tokens: TOKENS, runs: RUNS, rounds: ROUNDS, rows });
 if (out) console.log(`wrote ${out}`);

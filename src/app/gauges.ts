@@ -47,6 +47,14 @@ export function registerGauges(
         .filter((p) => typeof p.info?.flashAttention === 'boolean')
         .map((p) => ({ labels: { model: p.name }, value: p.info!.flashAttention ? 1 : 0 })),
   );
+  metrics.gauge(
+    'colo_kv_cache_f32',
+    "The local model's KV cache element type as Colo chose it: 1 f32, 0 f16",
+    () =>
+      engine.pools
+        .filter((p) => p.info !== undefined)
+        .map((p) => ({ labels: { model: p.name }, value: p.info!.kvCacheType === 'f32' ? 1 : 0 })),
+  );
   metrics.gauge('colo_ws_connections', 'Open WebSocket connections', () => [
     { labels: {}, value: server.connections },
   ]);

@@ -1,48 +1,84 @@
 /**
- * Flash attention on or off, chosen by measurement when the config says 'auto'.
+ * How the context runs attention: flash attention on or off, and the KV cache in f16 or
+ * f32, chosen by measurement where the config says 'auto'.
  *
- * node-llama-cpp's own 'auto' turns flash attention on wherever llama.cpp supports it.
- * On a GPU that is right. On the CPU it depends on the model's shape: for stories260K
- * (head size 8) flash attention makes the prefill of a short prompt faster but a long
- * prefill and every decode step slower, the more so as the context grows (at ~400
- * tokens of context: 1.2 vs 0.65 ms a step; the built-in skills end to end 2.8-3.4x
- * slower with it; bench/README.md, "Flash attention on the CPU"). So on the CPU Colo
- * times both on a throwaway one-sequence context, a request of a skill's shape (a
- * 256-token prompt, then 8 decode steps; the cheaper of two interleaved tries each),
- * and turns flash attention off only when that is at least 10% faster. Models over
- * 1 GB keep llama.cpp's default unprobed: there the probe would cost seconds of start-up
- * (set `flashAttention` explicitly to choose).
+ * node-llama-cpp's defaults are flash attention wherever llama.cpp supports it and an
+ * f16 KV cache. On a GPU that is right. On the CPU it depends on the model's shape: for
+ * stories260K (head size 8) each attention dot product is 8 elements long, so the cost
+ * per step is the number of calls, not the arithmetic; flash attention makes every
+ * decode step slower, the more so as the context grows (at ~400 tokens of context: 1.2
+ * vs 0.65 ms a step; the built-in skills end to end 2.8-3.4x slower with it), and an f32
+ * cache skips converting each query to f16 (a lone 200-token stream: 72-78 vs 87-109 ms,
+ * median of 8; bench/README.md, "Flash attention on the CPU" and "The KV cache in f32").
+ *
+ * So on the CPU Colo times each candidate on a throwaway one-sequence context, a
+ * request of a skill's shape (a 256-token prompt, then 8 decode steps; the cheaper of
+ * two interleaved tries each, the second only for those within 1.5x of the fastest first
+ * try), in order of preference: flash on/f16 (llama.cpp's
+ * default), off/f16, on/f32, off/f32. A later candidate replaces the choice so far only
+ * when it is at least 10% faster. f32 is a candidate only while its extra memory (the
+ * whole cache, at the configured context and sequences) is under `F32_MAX_EXTRA_BYTES`.
+ * Models over 1 GB keep the defaults unprobed: there the probe would cost seconds of
+ * start-up (set `flashAttention` and `kvCacheType` explicitly to choose).
  *
  * A model's replicas share one decision (`SharedChoice`, passed to every worker of the
  * pool): the first to get there probes, the others wait for its answer. Replicas that
  * probed each on their own, at the same time, competing for the same cores, could choose
  * differently, and the pool predicts all of them with one estimator.
  */
-import type { LlamaModel, Token } from 'node-llama-cpp';
+import { GgmlType, type LlamaModel, type Token } from 'node-llama-cpp';
+
+export type KvCacheType = 'f16' | 'f32';
+
+export interface AttentionSettings {
+  flashAttention: boolean | 'auto';
+  kvCacheType: KvCacheType | 'auto';
+}
 
 export interface AttentionChoice {
   /** 'auto': not decided here; node-llama-cpp and llama.cpp choose (GPU, big models, no probe). */
   flashAttention: boolean | 'auto';
-  /** Set when measured: the probe's time with flash attention on and off, ms. */
-  probe?: { onMs: number; offMs: number } | undefined;
-  /** Set when the probe failed: the model loads with llama.cpp's choice instead. */
+  /** The KV cache's element type (f16 is llama.cpp's default). */
+  kvCacheType: KvCacheType;
+  /** Set when measured: the probe's time per candidate, ms (keys as `CANDIDATES` name them). */
+  probe?: Partial<Record<CandidateName, number>> | undefined;
+  /** Set when the probe failed: the model loads with llama.cpp's defaults instead. */
   probeError?: string | undefined;
 }
 
+/** Where the cache lives: contextSize cells for each of `sequences`. */
+export interface CacheShape {
+  contextSize: number;
+  sequences: number;
+}
+
+interface Candidate {
+  flash: boolean;
+  kv: KvCacheType;
+}
+const CANDIDATES = {
+  'on-f16': { flash: true, kv: 'f16' },
+  'off-f16': { flash: false, kv: 'f16' },
+  'on-f32': { flash: true, kv: 'f32' },
+  'off-f32': { flash: false, kv: 'f32' },
+} as const satisfies Record<string, Candidate>;
+export type CandidateName = keyof typeof CANDIDATES;
+const ORDER = Object.keys(CANDIDATES) as CandidateName[];
+
 /**
- * One decision for all of a pool's workers: an Int32 state (0 undecided, 1 probing,
- * 2 on, 3 off, 4 left to llama.cpp: the probe failed) and the probe's two times
- * (Float64, ms). Made by the pool, passed to
- * every worker in its WorkerInit (a SharedArrayBuffer is shared, not copied).
+ * One decision for all of a pool's workers: Int32 state (0 undecided, 1 probing,
+ * 2 decided, 3 left to llama.cpp: the probe failed), Int32 the chosen candidate's index
+ * in ORDER, then the probe's time per candidate (Float64, ms; NaN: not probed). Made by
+ * the pool, passed to every worker in its WorkerInit (a SharedArrayBuffer is shared,
+ * not copied).
  */
 export type SharedChoice = SharedArrayBuffer;
-export const newSharedChoice = (): SharedChoice => new SharedArrayBuffer(24);
+export const newSharedChoice = (): SharedChoice => new SharedArrayBuffer(8 + 8 * ORDER.length);
 const UNDECIDED = 0;
 const PROBING = 1;
-const ON = 2;
-const OFF = 3;
+const DECIDED = 2;
 /** The probe failed: llama.cpp's own choice. */
-const AUTO = 4;
+const DEFAULTS = 3;
 
 /** Atomics.waitAsync: in Node since 16, in TypeScript's lib only from es2024. */
 const waitAsync = (
@@ -56,87 +92,137 @@ const waitAsync = (
   }
 ).waitAsync;
 
-/** Not decided here: node-llama-cpp and llama.cpp choose. */
-const UNPROBED: Readonly<AttentionChoice> = Object.freeze({ flashAttention: 'auto' });
-
-/** Off must be at least this much cheaper to be chosen: on is llama.cpp's default. */
+/** A candidate must be at least this much cheaper than the choice so far to replace it. */
 const MIN_GAIN = 0.1;
 const PROMPT_TOKENS = 256;
 const DECODE_STEPS = 8;
 /** Larger models are not probed (see above). */
 const PROBE_MAX_BYTES = 1 << 30;
+/** An f32 cache is tried only while it costs at most this much more memory than f16. */
+export const F32_MAX_EXTRA_BYTES = 256 << 20;
 /**
  * A replica waits this long for another's probe, then probes itself: the prober's thread
  * may have died mid-probe (Piscina replaces it), leaving the state at PROBING for good.
  */
 const PROBE_WAIT_MS = 30_000;
 
-export async function chooseFlashAttention(
+export async function chooseAttention(
   model: LlamaModel,
-  setting: 'auto' | boolean,
+  settings: AttentionSettings,
   onGpu: boolean,
   threads: number,
   prompt: readonly Token[],
+  cache: CacheShape,
   shared?: SharedChoice,
   /** How long to wait for another replica's probe (tests shorten it). */
   waitMs = PROBE_WAIT_MS,
 ): Promise<AttentionChoice> {
-  if (typeof setting === 'boolean') return { flashAttention: setting };
+  const fixedKv = settings.kvCacheType === 'auto' ? undefined : settings.kvCacheType;
+  const fixed: AttentionChoice = {
+    flashAttention: settings.flashAttention,
+    kvCacheType: fixedKv ?? 'f16',
+  };
+  if (typeof settings.flashAttention === 'boolean' && fixedKv) return fixed;
   // A prompt too short to prefill anything would time nothing.
-  if (onGpu || !model.flashAttentionSupported || model.size > PROBE_MAX_BYTES || prompt.length < 8) {
-    return UNPROBED;
-  }
-  if (!shared) return measure(model, threads, prompt);
-  const state = new Int32Array(shared, 0, 1);
-  const ms = new Float64Array(shared, 8, 2);
+  if (onGpu || model.size > PROBE_MAX_BYTES || prompt.length < 8) return fixed;
+  const candidates = ORDER.filter((name) => {
+    const c = CANDIDATES[name];
+    if (typeof settings.flashAttention === 'boolean' && c.flash !== settings.flashAttention) return false;
+    if (c.flash && !model.flashAttentionSupported) return false;
+    if (fixedKv && c.kv !== fixedKv) return false;
+    if (!fixedKv && c.kv === 'f32' && f32ExtraBytes(model, cache) > F32_MAX_EXTRA_BYTES) return false;
+    return true;
+  });
+  if (candidates.length < 2) return fixed;
+  if (!shared) return measure(model, threads, prompt, candidates, fixed);
+  const state = new Int32Array(shared, 0, 2);
+  const ms = new Float64Array(shared, 8, ORDER.length);
   for (;;) {
     const was = Atomics.compareExchange(state, 0, UNDECIDED, PROBING);
-    if (was === AUTO) return UNPROBED;
-    if (was === ON || was === OFF)
-      return { flashAttention: was === ON, probe: { onMs: ms[0]!, offMs: ms[1]! } };
+    if (was === DEFAULTS) return fixed;
+    if (was === DECIDED) return fromShared(ORDER[state[1]!]!, ms);
     if (was === UNDECIDED) break; // this worker probes
     const wait = waitAsync(state, 0, PROBING, waitMs);
     if ((wait.async ? await wait.value : wait.value) === 'timed-out') break; // probe here
   }
-  const choice = await measure(model, threads, prompt);
-  ms[0] = choice.probe?.onMs ?? NaN;
-  ms[1] = choice.probe?.offMs ?? NaN;
-  Atomics.store(state, 0, choice.flashAttention === 'auto' ? AUTO : choice.flashAttention ? ON : OFF);
+  const choice = await measure(model, threads, prompt, candidates, fixed);
+  ORDER.forEach((name, i) => (ms[i] = choice.probe?.[name] ?? NaN));
+  if (choice.probe) state[1] = ORDER.findIndex((n) => matches(CANDIDATES[n], choice));
+  Atomics.store(state, 0, choice.probe ? DECIDED : DEFAULTS);
   Atomics.notify(state, 0);
   return choice;
+}
+
+/** Bytes an f32 KV cache adds over f16 at this shape (llama.cpp's own estimate). */
+export function f32ExtraBytes(model: LlamaModel, cache: CacheShape): number {
+  const est = (t: GgmlType) =>
+    model.fileInsights.estimateContextResourceRequirements({
+      contextSize: cache.contextSize,
+      sequences: cache.sequences,
+      modelGpuLayers: 0,
+      includeGraphOverhead: false,
+      kvCacheKeyType: t,
+      kvCacheValueType: t,
+    }).cpuRam;
+  return est(GgmlType.F32) - est(GgmlType.F16);
+}
+
+/** The node-llama-cpp context option for a KV cache type (undefined: its default, f16). */
+export function kvCacheOption(kv: KvCacheType): 'F32' | undefined {
+  return kv === 'f32' ? 'F32' : undefined;
+}
+
+const matches = (c: Candidate, choice: AttentionChoice) =>
+  c.flash === choice.flashAttention && c.kv === choice.kvCacheType;
+
+function fromShared(name: CandidateName, ms: Float64Array): AttentionChoice {
+  const probe: Partial<Record<CandidateName, number>> = {};
+  ORDER.forEach((n, i) => {
+    if (!Number.isNaN(ms[i]!)) probe[n] = ms[i]!;
+  });
+  return { flashAttention: CANDIDATES[name].flash, kvCacheType: CANDIDATES[name].kv, probe };
 }
 
 async function measure(
   model: LlamaModel,
   threads: number,
   prompt: readonly Token[],
+  candidates: CandidateName[],
+  fallback: AttentionChoice,
 ): Promise<AttentionChoice> {
-  const times = { on: Infinity, off: Infinity };
+  const times: Partial<Record<CandidateName, number>> = {};
   try {
+    let tried = candidates;
     for (let round = 0; round < 2; round++) {
-      for (const on of [true, false]) {
-        const ms = await probe(model, on, threads, prompt);
-        const key = on ? 'on' : 'off';
-        times[key] = Math.min(times[key], ms);
+      for (const name of tried) {
+        const ms = await probe(model, CANDIDATES[name], threads, prompt);
+        times[name] = Math.min(times[name] ?? Infinity, ms);
       }
-      if (Math.max(times.on, times.off) > 250) break;
+      if (Math.max(...tried.map((n) => times[n]!)) > 250) break;
+      // The second try only for those that could still win: a candidate 1.5x the
+      // fastest's time would need a 3x swing to matter.
+      const fastest = Math.min(...tried.map((n) => times[n]!));
+      tried = tried.filter((n) => times[n]! < fastest * 1.5);
     }
   } catch (err) {
-    return { ...UNPROBED, probeError: err instanceof Error ? err.message : String(err) };
+    return { ...fallback, probeError: err instanceof Error ? err.message : String(err) };
   }
-  return {
-    flashAttention: !(times.off < times.on * (1 - MIN_GAIN)),
-    probe: { onMs: times.on, offMs: times.off },
-  };
+  let best = candidates[0]!;
+  for (const name of candidates.slice(1)) {
+    if (times[name]! < times[best]! * (1 - MIN_GAIN)) best = name;
+  }
+  return { flashAttention: CANDIDATES[best].flash, kvCacheType: CANDIDATES[best].kv, probe: times };
 }
 
 /** Prefill of the prompt (at most PROMPT_TOKENS of it) plus DECODE_STEPS greedy steps on a fresh context, ms. */
-async function probe(model: LlamaModel, flashAttention: boolean, threads: number, prompt: readonly Token[]) {
+async function probe(model: LlamaModel, c: Candidate, threads: number, prompt: readonly Token[]) {
   const context = await model.createContext({
     contextSize: Math.min(model.trainContextSize, 512),
     sequences: 1,
     threads,
-    flashAttention,
+    flashAttention: c.flash,
+    experimentalKvCacheKeyType: kvCacheOption(c.kv),
+    experimentalKvCacheValueType: kvCacheOption(c.kv),
   });
   try {
     const seq = context.getSequence();

@@ -57,6 +57,7 @@ export class LocalEngine {
           gpu: cfg.gpu,
           gpuLayers: m.gpuLayers,
           flashAttention: m.flashAttention,
+          kvCacheType: m.kvCacheType,
           warmupPrompt: m.warmupPrompt,
           faultInjection: opts.faultInjection,
         });
@@ -69,8 +70,13 @@ export class LocalEngine {
           sequences: i.sequences,
           contextSize: i.contextSize,
           flashAttention: i.flashAttention,
-          ...(i.flashProbe
-            ? { flashProbeMs: { on: +i.flashProbe.onMs.toFixed(2), off: +i.flashProbe.offMs.toFixed(2) } }
+          kvCacheType: i.kvCacheType,
+          ...(i.attentionProbe
+            ? {
+                attentionProbeMs: Object.fromEntries(
+                  Object.entries(i.attentionProbe).map(([k, v]) => [k, +v.toFixed(2)]),
+                ),
+              }
             : {}),
           loadMs: Math.round(i.loadMs),
           warmupMs: Math.round(i.warmupMs),
@@ -79,10 +85,10 @@ export class LocalEngine {
         if (!i.batching && i.sequences > 1) {
           log.warn('node-llama-cpp internals moved: concurrent streams decode unbatched', { model: m.name });
         }
-        if (i.flashProbeError) {
-          log.warn('flash attention probe failed; llama.cpp default kept', {
+        if (i.attentionProbeError) {
+          log.warn('attention probe failed; llama.cpp defaults kept', {
             model: m.name,
-            error: i.flashProbeError,
+            error: i.attentionProbeError,
           });
         }
         pools.push(pool);

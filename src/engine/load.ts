@@ -4,7 +4,7 @@ import type { WorkerInit, WorkerInfo } from './messages';
 import { SequencePool } from './sequences';
 import { BatchGate } from './batching';
 import { decode } from './decode';
-import { chooseFlashAttention } from './attention';
+import { chooseAttention, kvCacheOption } from './attention';
 
 export interface LoadedModel {
   llama: Llama;
@@ -28,23 +28,27 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
   });
   const gate = new BatchGate();
   const model = await llama.loadModel({ modelPath: init.modelPath, gpuLayers: init.gpuLayers });
-  const attention = await chooseFlashAttention(
+  const contextSize = Math.min(init.contextSize, model.trainContextSize);
+  const attention = await chooseAttention(
     model,
-    init.flashAttention,
+    { flashAttention: init.flashAttention, kvCacheType: init.kvCacheType },
     llama.gpu !== false && model.gpuLayers > 0,
     init.threads,
     model.tokenize(`${init.warmupPrompt} `.repeat(64)),
-    init.flashChoice,
+    { contextSize, sequences: init.sequences },
+    init.attentionChoice,
   );
   const context = await model.createContext({
     // Per sequence: node-llama-cpp gives each of the `sequences` its own contextSize cells
     // (the KV cache holds contextSize × sequences). Passing contextSize × sequences here
     // sized the cache sequences² × contextSize (8× the memory at 8 sequences).
-    contextSize: Math.min(init.contextSize, model.trainContextSize),
+    contextSize,
     sequences: init.sequences,
     threads: init.threads,
     batchSize: Math.max(512, init.sequences * 16),
     flashAttention: attention.flashAttention,
+    experimentalKvCacheKeyType: kvCacheOption(attention.kvCacheType),
+    experimentalKvCacheValueType: kvCacheOption(attention.kvCacheType),
     batching: { dispatchSchedule: gate.schedule },
   });
   const batched = gate.attach(context);
@@ -70,8 +74,9 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
       contextSize: context.contextSize,
       trainContextSize: model.trainContextSize,
       flashAttention: attention.flashAttention,
-      flashProbe: attention.probe,
-      flashProbeError: attention.probeError,
+      kvCacheType: attention.kvCacheType,
+      attentionProbe: attention.probe,
+      attentionProbeError: attention.probeError,
       batching: batched,
       loadMs,
       warmupMs,

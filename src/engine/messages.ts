@@ -19,6 +19,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ChatMessage, SamplingParams, TokenLogprob } from '../core/types';
 import type { SerializedError } from '../core/errors';
+import type { CandidateName, KvCacheType } from './attention';
 
 /** Passed once as Piscina workerData. */
 export interface WorkerInit {
@@ -31,8 +32,10 @@ export interface WorkerInit {
   gpuLayers: 'auto' | 'max' | number;
   /** true, false, or 'auto': measured on the CPU (src/engine/attention.ts). */
   flashAttention: 'auto' | boolean;
+  /** 'f16', 'f32', or 'auto': measured on the CPU with flash attention (src/engine/attention.ts). */
+  kvCacheType: 'auto' | KvCacheType;
   /** The pool's one 'auto' decision, shared by its workers (src/engine/attention.ts). */
-  flashChoice?: SharedArrayBuffer | undefined;
+  attentionChoice?: SharedArrayBuffer | undefined;
   warmupPrompt: string;
   /** Tokens generated per stream by the warm-up that measures decode rates (0: skip). */
   warmupTokens: number;
@@ -178,10 +181,11 @@ export interface WorkerInfo {
   warmupMs: number;
   /** Times this worker recovered from a fatal error by reloading its model. */
   recoveries: number;
-  /** Flash attention as the context runs it, and the load-time probe that chose it (CPU, 'auto'). */
+  /** Flash attention and the KV cache type as the context runs them, and the load-time probe that chose them (CPU, 'auto'). */
   flashAttention: boolean | 'auto';
-  flashProbe?: { onMs: number; offMs: number } | undefined;
-  flashProbeError?: string | undefined;
+  kvCacheType: KvCacheType;
+  attentionProbe?: Partial<Record<CandidateName, number>> | undefined;
+  attentionProbeError?: string | undefined;
   /** Concurrent streams share decode batches (src/engine/batching.ts); false if node-llama-cpp's internals it reads moved. */
   batching: boolean;
   /** Free sequences at the moment of asking. */

@@ -54,6 +54,8 @@ export interface ModelPoolOptions {
   gpuLayers: WorkerInit['gpuLayers'];
   /** Default 'auto' (src/engine/attention.ts). */
   flashAttention?: WorkerInit['flashAttention'];
+  /** Default 'auto' (src/engine/attention.ts). */
+  kvCacheType?: WorkerInit['kvCacheType'];
   warmupPrompt: string;
   /** Tokens per stream the warm-up decodes to measure rates. Default 16. */
   warmupTokens?: number;
@@ -185,7 +187,8 @@ export class ModelPool {
       gpu: opts.gpu,
       gpuLayers: opts.gpuLayers,
       flashAttention: opts.flashAttention ?? 'auto',
-      flashChoice: newSharedChoice(),
+      kvCacheType: opts.kvCacheType ?? 'auto',
+      attentionChoice: newSharedChoice(),
       warmupPrompt: opts.warmupPrompt,
       warmupTokens: opts.warmupTokens ?? 16,
       faultInjection: opts.faultInjection ?? false,

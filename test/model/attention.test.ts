@@ -1,12 +1,20 @@
 /**
- * Flash attention chosen by measurement on the CPU (src/engine/attention.ts): an explicit
- * setting is used as given and not probed; 'auto' times both settings on the real model
- * and follows the rule (off only when at least 10% cheaper); the loaded context runs what
- * was chosen.
+ * Flash attention and the KV cache type chosen by measurement on the CPU
+ * (src/engine/attention.ts): explicit settings are used as given and not probed; 'auto'
+ * times the candidates on the real model and follows the rule (a later candidate only
+ * when at least 10% cheaper than the choice so far); f32 is not tried when its memory
+ * is over the bound; the loaded context runs what was chosen.
  */
-import { getLlama, type Llama, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, GgmlType, type Llama, type LlamaModel } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chooseFlashAttention, newSharedChoice } from '../../src/engine/attention';
+import {
+  type AttentionSettings,
+  type CandidateName,
+  chooseAttention,
+  f32ExtraBytes,
+  F32_MAX_EXTRA_BYTES,
+  newSharedChoice,
+} from '../../src/engine/attention';
 import { loadLocalModel } from '../../src/engine/load';
 import { tinyModelPath } from '../helpers/models';
 
@@ -22,96 +30,146 @@ afterAll(async () => {
   await llama?.dispose();
 });
 
-describe('chooseFlashAttention', () => {
-  it('uses an explicit setting as given, without a probe', async () => {
-    const prompt = model.tokenize('Once upon a time');
-    expect(await chooseFlashAttention(model, true, false, 1, prompt)).toEqual({ flashAttention: true });
-    expect(await chooseFlashAttention(model, false, false, 1, prompt)).toEqual({ flashAttention: false });
+const AUTO: AttentionSettings = { flashAttention: 'auto', kvCacheType: 'auto' };
+const CACHE = { contextSize: 256, sequences: 2 };
+const ORDER: CandidateName[] = ['on-f16', 'off-f16', 'on-f32', 'off-f32'];
+const long = () => model.tokenize('Once upon a time '.repeat(64));
+const bad = () => Array.from({ length: 16 }, () => 999_999 as never);
+const choose = (
+  settings: AttentionSettings,
+  prompt = long(),
+  opts: { gpu?: boolean; shared?: SharedArrayBuffer; waitMs?: number; cache?: typeof CACHE } = {},
+) =>
+  chooseAttention(
+    model,
+    settings,
+    opts.gpu ?? false,
+    1,
+    prompt,
+    opts.cache ?? CACHE,
+    opts.shared,
+    opts.waitMs,
+  );
+
+/** The rule, applied to the probe's own times. */
+function expected(probe: Partial<Record<CandidateName, number>>): CandidateName {
+  const tried = ORDER.filter((n) => probe[n] !== undefined);
+  let best = tried[0]!;
+  for (const n of tried.slice(1)) if (probe[n]! < probe[best]! * 0.9) best = n;
+  return best;
+}
+const nameOf = (c: { flashAttention: boolean | 'auto'; kvCacheType: string }) =>
+  `${c.flashAttention ? 'on' : 'off'}-${c.kvCacheType}`;
+
+describe('chooseAttention', () => {
+  it('uses explicit settings as given, without a probe', async () => {
+    expect(await choose({ flashAttention: true, kvCacheType: 'f16' })).toEqual({
+      flashAttention: true,
+      kvCacheType: 'f16',
+    });
+    expect(await choose({ flashAttention: false, kvCacheType: 'f32' })).toEqual({
+      flashAttention: false,
+      kvCacheType: 'f32',
+    });
   });
 
-  it("keeps llama.cpp's choice on a GPU, without a probe", async () => {
-    const got = await chooseFlashAttention(model, 'auto', true, 1, model.tokenize('Once upon a time'));
-    expect(got).toEqual({ flashAttention: 'auto' });
+  it("keeps llama.cpp's defaults on a GPU, without a probe", async () => {
+    expect(await choose(AUTO, long(), { gpu: true })).toEqual({ flashAttention: 'auto', kvCacheType: 'f16' });
   });
 
-  it('does not probe a prompt too short to time, and keeps the default when the probe fails', async () => {
-    expect(await chooseFlashAttention(model, 'auto', false, 1, model.tokenize('Once'))).toEqual({
+  it('does not probe a prompt too short to time, and keeps the defaults when the probe fails', async () => {
+    expect(await choose(AUTO, model.tokenize('Once'))).toEqual({
       flashAttention: 'auto',
+      kvCacheType: 'f16',
     });
     // A token outside the vocabulary makes llama.cpp's decode fail inside the probe.
-    const bad = Array.from({ length: 16 }, () => 999_999 as never);
-    const got = await chooseFlashAttention(model, 'auto', false, 1, bad);
+    const got = await choose(AUTO, bad());
     expect(got.flashAttention).toBe('auto');
+    expect(got.kvCacheType).toBe('f16');
     expect(got.probe).toBeUndefined();
     expect(got.probeError).toMatch(/\S/);
   });
 
-  it("times both settings on the CPU for 'auto' and picks off only when clearly cheaper", async () => {
-    const got = await chooseFlashAttention(
-      model,
-      'auto',
-      false,
-      1,
-      model.tokenize('Once upon a time '.repeat(64)),
-    );
-    expect(got.probe).toBeDefined();
-    const { onMs, offMs } = got.probe!;
-    expect(onMs).toBeGreaterThan(0);
-    expect(offMs).toBeGreaterThan(0);
-    expect(Number.isFinite(onMs) && Number.isFinite(offMs)).toBe(true);
-    expect(got.flashAttention).toBe(!(offMs < onMs * 0.9));
+  it("times all four candidates on the CPU for 'auto' and follows the rule", async () => {
+    const got = await choose(AUTO);
+    expect(Object.keys(got.probe!).sort()).toEqual([...ORDER].sort());
+    for (const n of ORDER) expect(Number.isFinite(got.probe![n]) && got.probe![n]! > 0).toBe(true);
+    expect(nameOf(got)).toBe(expected(got.probe!));
+  });
+
+  it('probes only the free setting when the other is fixed', async () => {
+    const kv = await choose({ flashAttention: false, kvCacheType: 'auto' });
+    expect(Object.keys(kv.probe!).sort()).toEqual(['off-f16', 'off-f32']);
+    expect(kv.flashAttention).toBe(false);
+    expect(nameOf(kv)).toBe(expected(kv.probe!));
+    const flash = await choose({ flashAttention: 'auto', kvCacheType: 'f16' });
+    expect(Object.keys(flash.probe!).sort()).toEqual(['off-f16', 'on-f16']);
+    expect(flash.kvCacheType).toBe('f16');
+    expect(nameOf(flash)).toBe(expected(flash.probe!));
+  });
+
+  it('does not try f32 where it would cost more memory than the bound', async () => {
+    // Enough cells that f32 adds more than the bound (this model: ~640 B per cell).
+    const perCell = f32ExtraBytes(model, { contextSize: 256, sequences: 1 }) / 256;
+    const sequences = Math.ceil(F32_MAX_EXTRA_BYTES / perCell / 256) + 1;
+    const big = { contextSize: 256, sequences };
+    expect(f32ExtraBytes(model, big)).toBeGreaterThan(F32_MAX_EXTRA_BYTES);
+    const got = await choose(AUTO, long(), { cache: big });
+    expect(Object.keys(got.probe!).sort()).toEqual(['off-f16', 'on-f16']);
+    expect(got.kvCacheType).toBe('f16');
   });
 });
 
 describe('one decision per pool (SharedChoice)', () => {
   it('probes once for replicas that ask together; they all get the same answer', async () => {
     const shared = newSharedChoice();
-    const prompt = model.tokenize('Once upon a time '.repeat(64));
     const [a, b, c] = await Promise.all([
-      chooseFlashAttention(model, 'auto', false, 1, prompt, shared),
-      chooseFlashAttention(model, 'auto', false, 1, prompt, shared),
-      chooseFlashAttention(model, 'auto', false, 1, prompt, shared),
+      choose(AUTO, long(), { shared }),
+      choose(AUTO, long(), { shared }),
+      choose(AUTO, long(), { shared }),
     ]);
     expect(a!.probe).toBeDefined();
     expect(b).toEqual(a);
     expect(c).toEqual(a);
-    expect(new Int32Array(shared, 0, 1)[0]).toBe(a!.flashAttention ? 2 : 3);
+    const state = new Int32Array(shared, 0, 2);
+    expect(state[0]).toBe(2); // decided
+    expect(ORDER[state[1]!]).toBe(nameOf(a!));
   });
 
   it('takes a decision already made without probing', async () => {
     const shared = newSharedChoice();
-    new Int32Array(shared, 0, 1)[0] = 3; // off
-    new Float64Array(shared, 8, 2).set([9, 4]);
+    const state = new Int32Array(shared, 0, 2);
+    state[0] = 2; // decided
+    state[1] = 3; // off-f32
+    new Float64Array(shared, 8, 4).set([9, 6, NaN, 4]);
     // A prompt that would make a probe fail: no probe runs.
-    const bad = Array.from({ length: 16 }, () => 999_999 as never);
-    expect(await chooseFlashAttention(model, 'auto', false, 1, bad, shared)).toEqual({
+    expect(await choose(AUTO, bad(), { shared })).toEqual({
       flashAttention: false,
-      probe: { onMs: 9, offMs: 4 },
+      kvCacheType: 'f32',
+      probe: { 'on-f16': 9, 'off-f16': 6, 'off-f32': 4 },
     });
   });
 
   it('probes itself when the replica that was probing never answers (its thread died)', async () => {
     const shared = newSharedChoice();
     new Int32Array(shared, 0, 1)[0] = 1; // probing, by nobody any more
-    const prompt = model.tokenize('Once upon a time '.repeat(64));
-    const got = await chooseFlashAttention(model, 'auto', false, 1, prompt, shared, 50);
+    const got = await choose(AUTO, long(), { shared, waitMs: 50 });
     expect(got.probe).toBeDefined();
-    expect(new Int32Array(shared, 0, 1)[0]).toBe(got.flashAttention ? 2 : 3);
+    const state = new Int32Array(shared, 0, 2);
+    expect(state[0]).toBe(2);
+    expect(ORDER[state[1]!]).toBe(nameOf(got));
   });
 
-  it('passes a failed probe on as the default, not as a probe', async () => {
+  it('passes a failed probe on as the defaults, not as a probe', async () => {
     const shared = newSharedChoice();
-    const bad = Array.from({ length: 16 }, () => 999_999 as never);
-    const first = await chooseFlashAttention(model, 'auto', false, 1, bad, shared);
+    const first = await choose(AUTO, bad(), { shared });
     expect(first.probeError).toMatch(/\S/);
-    expect(await chooseFlashAttention(model, 'auto', false, 1, bad, shared)).toEqual({
-      flashAttention: 'auto',
-    });
+    expect(await choose(AUTO, bad(), { shared })).toEqual({ flashAttention: 'auto', kvCacheType: 'f16' });
   });
 });
 
 describe('loadLocalModel', () => {
-  it('runs the context with the chosen setting and reports it', async () => {
+  it('runs the context with the chosen settings and reports them', async () => {
     const m = await loadLocalModel({
       modelName: 'stories260K',
       modelPath: tinyModelPath(),
@@ -121,14 +179,18 @@ describe('loadLocalModel', () => {
       gpu: 'cpu',
       gpuLayers: 0,
       flashAttention: false,
+      kvCacheType: 'f32',
       warmupPrompt: 'Once upon a time',
       warmupTokens: 0,
       faultInjection: false,
     });
     try {
       expect(m.info.flashAttention).toBe(false);
-      expect(m.info.flashProbe).toBeUndefined();
+      expect(m.info.kvCacheType).toBe('f32');
+      expect(m.info.attentionProbe).toBeUndefined();
       expect(m.context.flashAttention).toBe(false);
+      // What llama.cpp was given (node-llama-cpp keeps the context's options).
+      expect((m.context as unknown as { _kvCacheKeyType?: unknown })._kvCacheKeyType).toBe(GgmlType.F32);
     } finally {
       await m.context.dispose();
       await m.model.dispose();

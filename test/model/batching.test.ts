@@ -23,6 +23,7 @@ beforeAll(async () => {
     gpu: 'cpu',
     gpuLayers: 0,
     flashAttention: false,
+    kvCacheType: 'f16',
     warmupPrompt: 'Once upon a time',
     warmupTokens: 0,
     faultInjection: false,

@@ -171,6 +171,10 @@ describe('observability with auth on', () => {
     expect(byName.get('colo_flash_attention')!.samples).toEqual([
       expect.objectContaining({ labels: { model: 'stories260K' }, value: flash ? 1 : 0 }),
     ]);
+    const kv = colo.engine.pool('stories260K')!.info!.kvCacheType;
+    expect(byName.get('colo_kv_cache_f32')!.samples).toEqual([
+      expect.objectContaining({ labels: { model: 'stories260K' }, value: kv === 'f32' ? 1 : 0 }),
+    ]);
     // Busy polling at its default where a core is left beside the model's one thread:
     // the requests above kept the network thread's loop turning.
     const polling = availableParallelism() >= 2;

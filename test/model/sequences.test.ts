@@ -25,6 +25,7 @@ beforeAll(async () => {
     gpu: 'cpu',
     gpuLayers: 0,
     flashAttention: 'auto',
+    kvCacheType: 'auto',
     warmupPrompt: PROMPT,
     warmupTokens: 8,
     faultInjection: false,

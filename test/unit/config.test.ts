@@ -83,6 +83,14 @@ describe('config', () => {
     expect(errorOf(() => m('off')).field).toMatch(/flashAttention/);
   });
 
+  it("KV cache type: 'auto' by default, f16 or f32, nothing else", () => {
+    expect(parseConfig({}).engine.models[0]!.kvCacheType).toBe('auto');
+    const m = (kvCacheType: unknown) => parseConfig({ engine: { models: [{ name: 'a', kvCacheType }] } });
+    expect(m('f32').engine.models[0]!.kvCacheType).toBe('f32');
+    expect(m('f16').engine.models[0]!.kvCacheType).toBe('f16');
+    expect(errorOf(() => m('q4_0')).field).toMatch(/kvCacheType/);
+  });
+
   it('names an unreadable config file', () => {
     const e = errorOf(() => loadConfig({ file: '/nonexistent/colo.json' }));
     expect(e.message).toContain('/nonexistent/colo.json');
