@@ -57,7 +57,12 @@ export interface ModelPoolOptions {
   /** Default 'auto' (src/engine/attention.ts). */
   kvCacheType?: WorkerInit['kvCacheType'];
   warmupPrompt: string;
-  /** Tokens per stream the warm-up decodes to measure rates. Default 16. */
+  /**
+   * Tokens per stream the warm-up decodes to measure rates. Default 64: with 16 the
+   * steps measured were the first after idle (~2x the steady step on this box), the
+   * table predicted every burst too slow and admitted 1-2 of the issue's burst where 3
+   * fit (bench/README.md, "Batched streams, and a warm-up long enough to time them").
+   */
   warmupTokens?: number;
   /** Fraction of a request's remaining time admission keeps in reserve. Default 0.1. */
   deadlineMargin?: number;
@@ -190,7 +195,7 @@ export class ModelPool {
       kvCacheType: opts.kvCacheType ?? 'auto',
       attentionChoice: newSharedChoice(),
       warmupPrompt: opts.warmupPrompt,
-      warmupTokens: opts.warmupTokens ?? 16,
+      warmupTokens: opts.warmupTokens ?? 64,
       faultInjection: opts.faultInjection ?? false,
     };
     const holders = new Set<number>();
