@@ -139,6 +139,9 @@ export class BatchGate {
   }
 
   readonly schedule: CustomBatchingDispatchSchedule = (dispatch) => {
+    // node-llama-cpp dispatches by itself when every sequence of the context has queued,
+    // and may have drained the queue (synchronously) before asking: nothing to hold.
+    if (this.queued() === 0) return;
     this.dispatch = dispatch;
     this.settle();
   };

@@ -1,0 +1,141 @@
+/**
+ * BatchGate's rules (src/engine/batching.ts) on a stand-in for the two node-llama-cpp
+ * internals it reads: the set of sequences with queued decodes, and `_decodeTokens`,
+ * which queues one and asks the dispatch schedule. The real model's batches are counted
+ * in test/model/batching.test.ts; here each rule is checked alone, deterministically.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LlamaContext } from 'node-llama-cpp';
+import { describe, expect, it } from 'vitest';
+import { BatchGate, GUARD_MS } from '../../src/engine/batching';
+
+/** node-llama-cpp's queue as far as the gate sees it; `drain` plays a batch taking every queued decode. */
+function fakeContext(gate: BatchGate, opts: { dispatchesWhenAllQueued?: number } = {}) {
+  const ids = new Set<number>();
+  let scheduled = false;
+  const ctx = {
+    dispatched: 0,
+    _queuedDecodeSequenceIds: ids,
+    _decodeTokens(seq: number) {
+      ids.add(seq);
+      if (scheduled) return Promise.resolve();
+      scheduled = true;
+      const dispatch = () => {
+        if (!scheduled) return;
+        scheduled = false;
+        ctx.dispatched++;
+        ids.clear();
+      };
+      // node-llama-cpp's own shortcut: every sequence queued → dispatch at once (and the
+      // batch takes the queue before the schedule is asked).
+      if (ids.size === opts.dispatchesWhenAllQueued) dispatch();
+      gate.schedule(dispatch);
+      return Promise.resolve();
+    },
+  };
+  expect(gate.attach(ctx as unknown as LlamaContext)).toBe(true);
+  return ctx as typeof ctx & { _decodeTokens(seq: number): Promise<void> };
+}
+
+describe('BatchGate', () => {
+  it('a lone stream dispatches at once and never waits', () => {
+    const gate = new BatchGate();
+    const ctx = fakeContext(gate);
+    gate.enter();
+    gate.sent();
+    void ctx._decodeTokens(0);
+    expect(ctx.dispatched).toBe(1);
+    gate.received();
+    expect(gate.ready()).toBeUndefined();
+    expect(gate.batches).toBe(1);
+  });
+
+  it('holds the batch until every running generation has queued', () => {
+    const gate = new BatchGate();
+    const ctx = fakeContext(gate);
+    gate.enter(2);
+    gate.sent();
+    void ctx._decodeTokens(0);
+    expect(ctx.dispatched).toBe(0);
+    gate.sent();
+    void ctx._decodeTokens(1);
+    expect(ctx.dispatched).toBe(1);
+  });
+
+  it('a generation leaving lets the others go', () => {
+    const gate = new BatchGate();
+    const ctx = fakeContext(gate);
+    gate.enter(2);
+    gate.sent();
+    void ctx._decodeTokens(0);
+    expect(ctx.dispatched).toBe(0);
+    gate.leave();
+    expect(ctx.dispatched).toBe(1);
+  });
+
+  it('a stream with its token waits while a peer is still being sampled', async () => {
+    const gate = new BatchGate();
+    fakeContext(gate);
+    gate.enter(2);
+    gate.sent();
+    gate.sent(); // both in the same batch
+    gate.received(); // A has its token; B is being sampled
+    let released = false;
+    const ready = gate.ready();
+    expect(ready).toBeInstanceOf(Promise);
+    void ready!.then(() => (released = true));
+    await Promise.resolve();
+    expect(released).toBe(false);
+    gate.received(); // B's token
+    await ready;
+    expect(released).toBe(true);
+    expect(gate.stalls).toBe(0);
+  });
+
+  it('does not wait for a peer whose decode is already queued', () => {
+    const gate = new BatchGate();
+    const ctx = fakeContext(gate);
+    gate.enter(2);
+    gate.sent();
+    gate.sent();
+    void ctx._decodeTokens(1); // B queued (a long prompt still being evaluated, say)
+    gate.received(); // A's token
+    expect(gate.ready()).toBeUndefined();
+  });
+
+  it('holds nothing when node-llama-cpp already dispatched the whole queue itself', async () => {
+    const gate = new BatchGate();
+    const ctx = fakeContext(gate, { dispatchesWhenAllQueued: 1 });
+    gate.enter();
+    gate.sent();
+    void ctx._decodeTokens(0);
+    expect(ctx.dispatched).toBe(1);
+    await sleep(GUARD_MS * 4);
+    expect(gate.stalls).toBe(0);
+  });
+
+  it('the guard ends a wait a peer never ends, and counts it', async () => {
+    const gate = new BatchGate();
+    const ctx = fakeContext(gate);
+    gate.enter(2);
+    gate.sent();
+    void ctx._decodeTokens(0); // B never queues (busy elsewhere)
+    expect(ctx.dispatched).toBe(0);
+    await sleep(GUARD_MS * 4);
+    expect(ctx.dispatched).toBe(1);
+    expect(gate.stalls).toBe(1);
+  });
+
+  it('without the internals it reads, dispatches at once and never holds a stream', () => {
+    const gate = new BatchGate();
+    expect(gate.attach({} as LlamaContext)).toBe(false);
+    let dispatched = 0;
+    gate.enter(2);
+    gate.sent();
+    gate.schedule(() => dispatched++);
+    expect(dispatched).toBe(1);
+    gate.sent();
+    gate.received();
+    expect(gate.ready()).toBeUndefined();
+  });
+});
