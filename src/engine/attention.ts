@@ -12,9 +12,10 @@
  * median of 8; bench/README.md, "Flash attention on the CPU" and "The KV cache in f32").
  *
  * So on the CPU Colo times each candidate on a throwaway one-sequence context, a
- * request of a skill's shape (a 256-token prompt, then 8 decode steps; the cheaper of
- * two interleaved tries each, the second only for those within 1.5x of the fastest first
- * try), in order of preference: flash on/f16 (llama.cpp's
+ * request of a skill's shape (a 256-token prompt, then 8 decode steps; one untimed run
+ * first, then the cheaper of two tries each, the second round in reverse order and only
+ * for those within 1.5x of the fastest; a candidate that fails is dropped, not the probe),
+ * in order of preference: flash on/f16 (llama.cpp's
  * default), off/f16, on/f32, off/f32. A later candidate replaces the choice so far only
  * when it is at least 10% faster. f32 is a candidate only while its extra memory (the
  * whole cache, at the configured context and sequences) is under `F32_MAX_EXTRA_BYTES`.
@@ -22,7 +23,8 @@
  * start-up (set `flashAttention` and `kvCacheType` explicitly to choose).
  *
  * A model's replicas share one decision (`SharedChoice`, passed to every worker of the
- * pool): the first to get there probes, the others wait for its answer. Replicas that
+ * pool): the first to get there probes, the others wait for its answer (one that stops
+ * waiting probes itself, and whichever finishes second takes the first one's answer). Replicas that
  * probed each on their own, at the same time, competing for the same cores, could choose
  * differently, and the pool predicts all of them with one estimator.
  */
@@ -67,7 +69,7 @@ const ORDER = Object.keys(CANDIDATES) as CandidateName[];
 
 /**
  * One decision for all of a pool's workers: Int32 state (0 undecided, 1 probing,
- * 2 decided, 3 left to llama.cpp: the probe failed), Int32 the chosen candidate's index
+ * 2 decided, 3 left to llama.cpp: the probe failed, 4 the answer being written), Int32 the chosen candidate's index
  * in ORDER, then the probe's time per candidate (Float64, ms; NaN: not probed). Made by
  * the pool, passed to every worker in its WorkerInit (a SharedArrayBuffer is shared,
  * not copied).
@@ -79,6 +81,8 @@ const PROBING = 1;
 const DECIDED = 2;
 /** The probe failed: llama.cpp's own choice. */
 const DEFAULTS = 3;
+/** The prober is writing its answer. */
+const WRITING = 4;
 
 /** Atomics.waitAsync: in Node since 16, in TypeScript's lib only from es2024. */
 const waitAsync = (
@@ -130,22 +134,30 @@ export async function chooseAttention(
     if (typeof settings.flashAttention === 'boolean' && c.flash !== settings.flashAttention) return false;
     if (c.flash && !model.flashAttentionSupported) return false;
     if (fixedKv && c.kv !== fixedKv) return false;
-    if (!fixedKv && c.kv === 'f32' && f32ExtraBytes(model, cache) > F32_MAX_EXTRA_BYTES) return false;
+    if (!fixedKv && c.kv === 'f32' && !(f32ExtraBytes(model, cache) <= F32_MAX_EXTRA_BYTES)) return false;
     return true;
   });
   if (candidates.length < 2) return fixed;
   if (!shared) return measure(model, threads, prompt, candidates, fixed);
   const state = new Int32Array(shared, 0, 2);
   const ms = new Float64Array(shared, 8, ORDER.length);
-  for (;;) {
-    const was = Atomics.compareExchange(state, 0, UNDECIDED, PROBING);
-    if (was === DEFAULTS) return fixed;
-    if (was === DECIDED) return fromShared(ORDER[state[1]!]!, ms);
-    if (was === UNDECIDED) break; // this worker probes
-    const wait = waitAsync(state, 0, PROBING, waitMs);
-    if ((wait.async ? await wait.value : wait.value) === 'timed-out') break; // probe here
-  }
+  const decided = async (): Promise<AttentionChoice | undefined> => {
+    for (;;) {
+      const was = Atomics.compareExchange(state, 0, UNDECIDED, PROBING);
+      if (was === DEFAULTS) return fixed;
+      if (was === DECIDED) return fromShared(ORDER[state[1]!]!, ms);
+      if (was === UNDECIDED) return undefined; // this worker probes
+      // PROBING (another replica) or WRITING (its answer, in a moment).
+      const wait = waitAsync(state, 0, was, was === WRITING ? 1000 : waitMs);
+      if ((wait.async ? await wait.value : wait.value) === 'timed-out' && was === PROBING) return undefined;
+    }
+  };
+  const earlier = await decided();
+  if (earlier) return earlier;
   const choice = await measure(model, threads, prompt, candidates, fixed);
+  // A replica that stopped waiting may have probed too: the first to finish decides, and
+  // the other takes its answer, so every replica runs the same setting.
+  if (Atomics.compareExchange(state, 0, PROBING, WRITING) !== PROBING) return (await decided()) ?? choice;
   ORDER.forEach((name, i) => (ms[i] = choice.probe?.[name] ?? NaN));
   if (choice.probe) state[1] = ORDER.findIndex((n) => matches(CANDIDATES[n], choice));
   Atomics.store(state, 0, choice.probe ? DECIDED : DEFAULTS);
@@ -153,18 +165,24 @@ export async function chooseAttention(
   return choice;
 }
 
-/** Bytes an f32 KV cache adds over f16 at this shape (llama.cpp's own estimate). */
+/** Bytes an f32 KV cache adds over f16 at this shape (llama.cpp's own estimate); NaN if it cannot say. */
 export function f32ExtraBytes(model: LlamaModel, cache: CacheShape): number {
-  const est = (t: GgmlType) =>
-    model.fileInsights.estimateContextResourceRequirements({
-      contextSize: cache.contextSize,
-      sequences: cache.sequences,
-      modelGpuLayers: 0,
-      includeGraphOverhead: false,
-      kvCacheKeyType: t,
-      kvCacheValueType: t,
-    }).cpuRam;
-  return est(GgmlType.F32) - est(GgmlType.F16);
+  try {
+    return estimate(model, cache, GgmlType.F32) - estimate(model, cache, GgmlType.F16);
+  } catch {
+    return NaN; // missing or odd metadata: f32 is not tried
+  }
+}
+
+function estimate(model: LlamaModel, cache: CacheShape, t: GgmlType): number {
+  return model.fileInsights.estimateContextResourceRequirements({
+    contextSize: cache.contextSize,
+    sequences: cache.sequences,
+    modelGpuLayers: 0,
+    includeGraphOverhead: false,
+    kvCacheKeyType: t,
+    kvCacheValueType: t,
+  }).cpuRam;
 }
 
 /** The node-llama-cpp context option for a KV cache type (undefined: its default, f16). */
@@ -191,24 +209,40 @@ async function measure(
   fallback: AttentionChoice,
 ): Promise<AttentionChoice> {
   const times: Partial<Record<CandidateName, number>> = {};
-  try {
-    let tried = candidates;
-    for (let round = 0; round < 2; round++) {
-      for (const name of tried) {
-        const ms = await probe(model, CANDIDATES[name], threads, prompt);
-        times[name] = Math.min(times[name] ?? Infinity, ms);
-      }
-      if (Math.max(...tried.map((n) => times[n]!)) > 250) break;
-      // The second try only for those that could still win: a candidate 1.5x the
-      // fastest's time would need a 3x swing to matter.
-      const fastest = Math.min(...tried.map((n) => times[n]!));
-      tried = tried.filter((n) => times[n]! < fastest * 1.5);
+  let firstError: unknown;
+  /** One timed try; a candidate that fails (unsupported here) is dropped, not the probe. */
+  const timeOne = async (name: CandidateName) => {
+    try {
+      const ms = await probe(model, CANDIDATES[name], threads, prompt);
+      times[name] = Math.min(times[name] ?? Infinity, ms);
+    } catch (err) {
+      firstError ??= err;
+      alive = alive.filter((n) => n !== name);
     }
-  } catch (err) {
-    return { ...fallback, probeError: err instanceof Error ? err.message : String(err) };
+  };
+  let alive = candidates;
+  // One untimed run first: the first context of a load pays page-ins and cold caches,
+  // which would count against whichever candidate went first (llama.cpp's default).
+  await timeOne(alive[0]!);
+  delete times[alive[0]!];
+  for (let round = 0; round < 2 && alive.length > 0; round++) {
+    // The second round in reverse order, so no candidate always runs right after another.
+    for (const name of round === 0 ? [...alive] : [...alive].reverse()) await timeOne(name);
+    if (alive.length === 0) break;
+    // The second try only for those that could still win: a candidate 1.5x the
+    // fastest's time would need a 3x swing to matter.
+    const fastest = Math.min(...alive.map((n) => times[n]!));
+    const contenders = alive.filter((n) => times[n]! < fastest * 1.5);
+    if (Math.max(...contenders.map((n) => times[n]!)) > 250) break; // a slow model: one round
+    alive = contenders;
   }
-  let best = candidates[0]!;
-  for (const name of candidates.slice(1)) {
+  const timed = candidates.filter((n) => times[n] !== undefined);
+  if (timed.length === 0) {
+    const e = firstError;
+    return { ...fallback, probeError: e instanceof Error ? e.message : String(e) };
+  }
+  let best = timed[0]!;
+  for (const name of timed.slice(1)) {
     if (times[name]! < times[best]! * (1 - MIN_GAIN)) best = name;
   }
   return { flashAttention: CANDIDATES[best].flash, kvCacheType: CANDIDATES[best].kv, probe: times };

@@ -14,8 +14,9 @@
  *   the context is between its decode and its token (in flight, not queued: being
  *   sampled), then asks for the next decode together with them.
  * - **Dispatch.** A batch goes when every running generation has queued its decode
- *   (`queued`, node-llama-cpp's own set of sequences with queued decodes), or when one
- *   leaves. A lone stream: at once, with no wait and no timer.
+ *   (`queued`, node-llama-cpp's own set of sequences with queued decodes), when one
+ *   leaves, or while a KV edit is pending (streams parked for it cannot queue). A lone
+ *   stream: at once, with no wait and no timer.
  * - **Guard.** Every wait ends at a token, a queued decode or a generation leaving; one
  *   that outlives `GUARD_MS` anyway (a generation busy elsewhere: a slow grammar, a long
  *   KV edit) is ended and counted in `stalls`, so a stuck peer costs milliseconds, never
@@ -55,7 +56,11 @@ export class BatchGate {
   private held: (() => void)[] = [];
   private dispatch: (() => void) | undefined;
   private guard: ReturnType<typeof setTimeout> | undefined;
-  /** Batches this gate let go (node-llama-cpp may add decodes queued meanwhile to each). */
+  /**
+   * Dispatches this gate let go. Not the native batch count: node-llama-cpp also
+   * dispatches by itself when every sequence has queued, and its running batch loop takes
+   * decodes queued meanwhile (test/model/batching.test.ts counts native batches).
+   */
   batches = 0;
   /** Waits the guard ended (none in steady streaming; a slow grammar or a long edit may). */
   stalls = 0;
@@ -123,6 +128,9 @@ export class BatchGate {
   /** Runs a KV-cache edit with running streams held back. */
   async edit<T>(fn: () => Promise<T>): Promise<T> {
     if (this.edits++ === 0) this.reopen = new Promise<void>((r) => (this.open = r));
+    // Streams parked at `pass` cannot queue until the edit is done: a batch held for them
+    // goes now (and a decode the edit itself queues goes at once).
+    this.settle();
     try {
       return await fn();
     } finally {
@@ -149,7 +157,7 @@ export class BatchGate {
   private settle(): void {
     const queued = this.queued();
     if (this.held.length > 0 && this.inFlight <= queued) this.releaseHeld();
-    if (this.dispatch && queued >= this.running) this.go();
+    if (this.dispatch && (queued >= this.running || this.edits > 0)) this.go();
     const waiting = this.held.length > 0 || this.dispatch !== undefined;
     if (waiting && this.guard === undefined) this.guard = setTimeout(this.expire, GUARD_MS);
     else if (!waiting && this.guard !== undefined) {
@@ -160,7 +168,11 @@ export class BatchGate {
 
   private readonly expire = (): void => {
     this.guard = undefined;
-    this.stalls++;
+    if (this.held.length === 0 && !this.dispatch) return;
+    // A held dispatch whose decodes node-llama-cpp's running batch loop took meanwhile is
+    // no stall, but it must still run: node-llama-cpp asks the schedule again only after
+    // its dispatch has run (dropping it hung every later decode of the context).
+    if (this.held.length > 0 || this.queued() > 0) this.stalls++;
     if (this.held.length > 0) this.releaseHeld();
     if (this.dispatch) this.go();
   };

@@ -59,8 +59,9 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
     // The main thread dispatches only when it counts a free sequence: one is free, or on its way back.
     const seq = await m.sequences.take(input);
     m.gate.enter();
+    let res: Awaited<ReturnType<typeof decode>>;
     try {
-      const res = await decode(
+      res = await decode(
         {
           model: m.model,
           seq,
@@ -76,7 +77,14 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
         },
         a.progress,
       );
+    } catch (err) {
       m.gate.leave();
+      void m.sequences.release(seq, input.length - 1);
+      throw err;
+    }
+    // Out of the batch before anything else can throw: counted once on every path.
+    m.gate.leave();
+    try {
       if (active.delete(a))
         a.outbox.end({
           type: 'done',
@@ -85,13 +93,10 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
           completionTokens: res.completionTokens,
           stats: res.stats,
         });
+    } finally {
       // After saying done (the answer is not held for it): the sequence comes back
       // holding the prompt only. A request the main thread sends meanwhile waits for it.
       void m.sequences.release(seq, input.length - 1);
-    } catch (err) {
-      m.gate.leave();
-      void m.sequences.release(seq, input.length - 1);
-      throw err;
     }
   } catch (err) {
     const error = toColoError(err).toJSON();

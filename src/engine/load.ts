@@ -118,25 +118,30 @@ async function measureRates(
     try {
       return await Promise.all(
         seqs.map(async (seq) => {
-          await seq.clearHistory();
-          return decode(
-            {
-              model,
-              seq,
-              gate,
-              prompt,
-              sampling: { maxTokens: tokens, temperature: 0, topP: 1, stop: [] },
-              maxTokens: tokens,
-              evaluationPriority: 5,
-              emit: () => undefined,
-              cancelled: () => undefined,
-            },
-            { completionTokens: 0 },
-          );
+          // Each stream leaves the batch when it ends (an early end of text included): a
+          // count left high would hold every later step of the others for the guard.
+          try {
+            await seq.clearHistory();
+            return await decode(
+              {
+                model,
+                seq,
+                gate,
+                prompt,
+                sampling: { maxTokens: tokens, temperature: 0, topP: 1, stop: [] },
+                maxTokens: tokens,
+                evaluationPriority: 5,
+                emit: () => undefined,
+                cancelled: () => undefined,
+              },
+              { completionTokens: 0 },
+            );
+          } finally {
+            gate.leave();
+          }
         }),
       );
     } finally {
-      gate.leave(n);
       // Emptied: what a warm-up leaves in the KV cache would slow every later stream.
       await Promise.all(seqs.map((s) => sequences.release(s, 0)));
     }

@@ -82,8 +82,9 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
     const seq = await m.sequences.take(input);
     m.gate.enter();
     const t0 = performance.now();
+    let r: Awaited<ReturnType<typeof walk>>;
     try {
-      const r = await walk(
+      r = await walk(
         m,
         seq,
         input,
@@ -92,24 +93,25 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
         toEvaluationPriority(task.priority),
         () => port.cancelReason,
       );
-      m.gate.leave();
-      void m.sequences.release(seq, input.length - 1);
-      // Every trie node below the root is one evaluated token: input the caller is charged for.
-      const scored = nextTokensByPrefix(conts).size - 1;
-      if (untrackActive(a))
-        a.outbox.end({
-          type: 'done',
-          finishReason: r.cancelled ?? 'stop',
-          promptTokens: input.length + scored,
-          completionTokens: 0,
-          stats: { prefillTokens: r.evaluated, prefillMs: performance.now() - t0, decodeMs: 0, batch: 1 },
-          choiceLogprobs: r.cancelled ? undefined : r.logprobs,
-        });
     } catch (err) {
       m.gate.leave();
       void m.sequences.release(seq, input.length - 1);
       throw err;
     }
+    // Out of the batch and the sequence back before anything else can throw: once each.
+    m.gate.leave();
+    void m.sequences.release(seq, input.length - 1);
+    // Every trie node below the root is one evaluated token: input the caller is charged for.
+    const scored = nextTokensByPrefix(conts).size - 1;
+    if (untrackActive(a))
+      a.outbox.end({
+        type: 'done',
+        finishReason: r.cancelled ?? 'stop',
+        promptTokens: input.length + scored,
+        completionTokens: 0,
+        stats: { prefillTokens: r.evaluated, prefillMs: performance.now() - t0, decodeMs: 0, batch: 1 },
+        choiceLogprobs: r.cancelled ? undefined : r.logprobs,
+      });
   } catch (err) {
     const error = toColoError(err).toJSON();
     if (!(err instanceof ColoError)) error.message = `scoring failed: ${(err as Error).message}`;

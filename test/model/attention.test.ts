@@ -160,6 +160,26 @@ describe('one decision per pool (SharedChoice)', () => {
     expect(ORDER[state[1]!]).toBe(nameOf(got));
   });
 
+  it('a replica that probed after giving up waiting takes the answer written meanwhile', async () => {
+    const shared = newSharedChoice();
+    const state = new Int32Array(shared, 0, 2);
+    state[0] = 1; // probing, by a replica that is slow, not dead
+    const mine = choose(AUTO, long(), { shared, waitMs: 20 });
+    // That replica answers while this one is still timing its candidates (seven probes of a
+    // 256-token prompt: far longer than 60 ms on any CPU).
+    await new Promise((r) => setTimeout(r, 60));
+    expect(Atomics.compareExchange(state, 0, 1, 4)).toBe(1); // it writes, as chooseAttention does
+    state[1] = 1; // off-f16
+    new Float64Array(shared, 8, 4).set([5, 4, NaN, NaN]);
+    Atomics.store(state, 0, 2);
+    Atomics.notify(state, 0);
+    expect(await mine).toEqual({
+      flashAttention: false,
+      kvCacheType: 'f16',
+      probe: { 'on-f16': 5, 'off-f16': 4 },
+    });
+  });
+
   it('passes a failed probe on as the defaults, not as a probe', async () => {
     const shared = newSharedChoice();
     const first = await choose(AUTO, bad(), { shared });

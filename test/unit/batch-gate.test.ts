@@ -15,6 +15,8 @@ function fakeContext(gate: BatchGate, opts: { dispatchesWhenAllQueued?: number }
   let scheduled = false;
   const ctx = {
     dispatched: 0,
+    /** node-llama-cpp's running batch loop taking what is queued, without a new dispatch. */
+    takeQueue: () => ids.clear(),
     _queuedDecodeSequenceIds: ids,
     _decodeTokens(seq: number) {
       ids.add(seq);
@@ -103,6 +105,27 @@ describe('BatchGate', () => {
     expect(gate.ready()).toBeUndefined();
   });
 
+  it('a KV edit lets a held batch go: streams parked for it cannot queue', async () => {
+    const gate = new BatchGate();
+    const ctx = fakeContext(gate);
+    gate.enter(2);
+    gate.sent();
+    void ctx._decodeTokens(0); // A queued; B is about to park at pass() for an edit
+    expect(ctx.dispatched).toBe(0);
+    let parked: Promise<void> | undefined;
+    await gate.edit(async () => {
+      expect(ctx.dispatched).toBe(1);
+      parked = gate.pass();
+      expect(parked).toBeInstanceOf(Promise);
+      // A decode the edit itself queues (a re-evaluation) goes at once too.
+      void ctx._decodeTokens(1);
+      expect(ctx.dispatched).toBe(2);
+    });
+    await parked;
+    expect(gate.pass()).toBeUndefined();
+    expect(gate.stalls).toBe(0);
+  });
+
   it('holds nothing when node-llama-cpp already dispatched the whole queue itself', async () => {
     const gate = new BatchGate();
     const ctx = fakeContext(gate, { dispatchesWhenAllQueued: 1 });
@@ -112,6 +135,21 @@ describe('BatchGate', () => {
     expect(ctx.dispatched).toBe(1);
     await sleep(GUARD_MS * 4);
     expect(gate.stalls).toBe(0);
+  });
+
+  it('lets a held dispatch run even when the batch loop took its decodes: node-llama-cpp waits for it', async () => {
+    const gate = new BatchGate();
+    const ctx = fakeContext(gate);
+    gate.enter(2);
+    gate.sent();
+    void ctx._decodeTokens(0); // held: 1 of 2 queued
+    ctx.takeQueue(); // the batch loop already running took it
+    await sleep(GUARD_MS * 4);
+    expect(ctx.dispatched).toBe(1); // the dispatch ran (a no-op for the batch, not for the flag)
+    expect(gate.stalls).toBe(0); // and nothing was waiting on it
+    gate.leave();
+    void ctx._decodeTokens(1); // the next decode is scheduled again and goes
+    expect(ctx.dispatched).toBe(2);
   });
 
   it('the guard ends a wait a peer never ends, and counts it', async () => {
