@@ -119,20 +119,23 @@ async function run(cell: Cell) {
     seqs.map(async (seq) => {
       const it = seq.evaluate(prompt, { temperature: 0 });
       let n = 0;
-      gate?.sent();
-      for (;;) {
-        const r = await it.next();
-        gate?.received();
-        if (r.done || ++n >= TOKENS) break;
-        const ready = gate?.ready();
-        if (ready) await ready;
+      try {
         gate?.sent();
+        for (;;) {
+          const r = await it.next();
+          gate?.received();
+          if (r.done || ++n >= TOKENS) break;
+          const ready = gate?.ready();
+          if (ready) await ready;
+          gate?.sent();
+        }
+        await it.return();
+      } finally {
+        gate?.leave(); // as Colo's generations do: out of the batch when this stream ends
       }
-      await it.return();
     }),
   );
   const ms = performance.now() - t0;
-  gate?.leave(seqs.length);
   for (const s of seqs) s.dispose();
   cell.runs.push({
     ms,
