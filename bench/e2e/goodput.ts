@@ -85,7 +85,7 @@ function one(pool: ModelPool, maxTokens: number, deadlineMs: number, t: Tally): 
       if (ms <= 50) t.refusedFast++;
       else {
         if (process.env.GOODPUT_DEBUG)
-          console.log(`failed after ${Math.round(ms)} ms: ${err?.code} ${String(err)}`);
+          console.log(`${pool.name}: failed after ${Math.round(ms)} ms: ${err?.code} ${String(err)}`);
         t.failedSlow++;
         t.admittedMs.push(Math.round(ms));
       }
