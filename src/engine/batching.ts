@@ -14,8 +14,8 @@
  *   the context is between its decode and its token (in flight, not queued: being
  *   sampled), then asks for the next decode together with them.
  * - **Dispatch.** A batch goes when every running generation has queued its decode
- *   (`queued`, node-llama-cpp's own set of sequences with queued decodes), when one
- *   leaves, or while a KV edit is pending (streams parked for it cannot queue). A lone
+ *   (`queued`, node-llama-cpp's own set of sequences with queued decodes) but those
+ *   parked for a KV edit (they cannot queue until it is done), or when one leaves. A lone
  *   stream: at once, with no wait and no timer.
  * - **Guard.** Every wait ends at a token, a queued decode or a generation leaving; one
  *   that outlives `GUARD_MS` anyway (a generation busy elsewhere: a slow grammar, a long
@@ -67,6 +67,8 @@ export class BatchGate {
 
   /** KV edits waiting for the context lock. */
   private edits = 0;
+  /** Streams parked at `pass` until the edits are done. */
+  private parked = 0;
   private reopen: Promise<void> | undefined;
   private open: (() => void) | undefined;
 
@@ -128,9 +130,6 @@ export class BatchGate {
   /** Runs a KV-cache edit with running streams held back. */
   async edit<T>(fn: () => Promise<T>): Promise<T> {
     if (this.edits++ === 0) this.reopen = new Promise<void>((r) => (this.open = r));
-    // Streams parked at `pass` cannot queue until the edit is done: a batch held for them
-    // goes now (and a decode the edit itself queues goes at once).
-    this.settle();
     try {
       return await fn();
     } finally {
@@ -141,9 +140,19 @@ export class BatchGate {
     }
   }
 
-  /** Resolves at once unless an edit is pending; a stream awaits it before its next decode. */
+  /**
+   * Undefined unless an edit is pending; else a stream awaits it before its next decode,
+   * parked: it cannot queue until the edit is done, so a batch is not held for it (nor is
+   * a decode the edit itself queues: erasing may re-evaluate the kept tokens).
+   */
   pass(): Promise<void> | undefined {
-    return this.reopen;
+    if (!this.reopen) return undefined;
+    this.parked++;
+    const parked = this.reopen.then(() => {
+      this.parked--;
+    });
+    this.settle();
+    return parked;
   }
 
   readonly schedule: CustomBatchingDispatchSchedule = (dispatch) => {
@@ -157,7 +166,7 @@ export class BatchGate {
   private settle(): void {
     const queued = this.queued();
     if (this.held.length > 0 && this.inFlight <= queued) this.releaseHeld();
-    if (this.dispatch && (queued >= this.running || this.edits > 0)) this.go();
+    if (this.dispatch && queued >= this.running - this.parked) this.go();
     const waiting = this.held.length > 0 || this.dispatch !== undefined;
     if (waiting && this.guard === undefined) this.guard = setTimeout(this.expire, GUARD_MS);
     else if (!waiting && this.guard !== undefined) {

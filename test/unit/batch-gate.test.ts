@@ -105,25 +105,40 @@ describe('BatchGate', () => {
     expect(gate.ready()).toBeUndefined();
   });
 
-  it('a KV edit lets a held batch go: streams parked for it cannot queue', async () => {
+  it('a stream parked for a KV edit does not hold the batch, nor a decode the edit queues', async () => {
     const gate = new BatchGate();
     const ctx = fakeContext(gate);
-    gate.enter(2);
+    gate.enter(3);
     gate.sent();
-    void ctx._decodeTokens(0); // A queued; B is about to park at pass() for an edit
+    void ctx._decodeTokens(0); // A queued; B and C not yet
     expect(ctx.dispatched).toBe(0);
     let parked: Promise<void> | undefined;
     await gate.edit(async () => {
-      expect(ctx.dispatched).toBe(1);
-      parked = gate.pass();
+      parked = gate.pass(); // B parks for the edit (C is the one editing)
       expect(parked).toBeInstanceOf(Promise);
-      // A decode the edit itself queues (a re-evaluation) goes at once too.
-      void ctx._decodeTokens(1);
-      expect(ctx.dispatched).toBe(2);
+      expect(ctx.dispatched).toBe(0); // C has not queued: still held
+      // The edit re-evaluates the kept tokens (erasing failed, as on sliding-window
+      // models): its decode goes, since B cannot queue before the edit ends.
+      void ctx._decodeTokens(2);
+      expect(ctx.dispatched).toBe(1);
     });
     await parked;
     expect(gate.pass()).toBeUndefined();
     expect(gate.stalls).toBe(0);
+  });
+
+  it('new generations editing their sequences hold the first prompt for the others', async () => {
+    const gate = new BatchGate();
+    const ctx = fakeContext(gate);
+    gate.enter(2); // two new requests: A has edited and queued its prompt, B is editing
+    gate.sent();
+    void ctx._decodeTokens(0);
+    await gate.edit(async () => {
+      expect(ctx.dispatched).toBe(0); // one batch for both prompts, not two
+      gate.sent();
+      void ctx._decodeTokens(1); // B's edit done (in effect), its prompt queued
+      expect(ctx.dispatched).toBe(1);
+    });
   });
 
   it('holds nothing when node-llama-cpp already dispatched the whole queue itself', async () => {
