@@ -218,6 +218,7 @@ async function measure(
     } catch (err) {
       firstError ??= err;
       alive = alive.filter((n) => n !== name);
+      delete times[name]; // one that failed once is not chosen on an earlier time
     }
   };
   let alive = candidates;
