@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { WorkerInit } from '../../src/engine/messages';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const SHARED_MODELS_DIR = resolve(REPO_ROOT, '../shared/models');
@@ -22,6 +23,28 @@ export function tinyModelPath(): string {
     );
   }
   return path;
+}
+
+/**
+ * A worker's init for the tiny model loaded in-process (`loadLocalModel`): one thread,
+ * CPU, 4 sequences of 256, no warm-up timing; each test states what it sets beside.
+ */
+export function tinyWorkerInit(over: Partial<WorkerInit> = {}): WorkerInit {
+  return {
+    modelName: 'stories260K',
+    modelPath: tinyModelPath(),
+    contextSize: 256,
+    sequences: 4,
+    threads: 1,
+    gpu: 'cpu',
+    gpuLayers: 0,
+    flashAttention: 'auto',
+    kvCacheType: 'auto',
+    warmupPrompt: 'Once upon a time',
+    warmupTokens: 0,
+    faultInjection: false,
+    ...over,
+  };
 }
 
 /** A fresh temporary directory and its remover. */

@@ -16,7 +16,7 @@ import {
   newSharedChoice,
 } from '../../src/engine/attention';
 import { loadLocalModel } from '../../src/engine/load';
-import { tinyModelPath } from '../helpers/models';
+import { tinyModelPath, tinyWorkerInit } from '../helpers/models';
 
 let llama: Llama;
 let model: LlamaModel;
@@ -190,20 +190,9 @@ describe('one decision per pool (SharedChoice)', () => {
 
 describe('loadLocalModel', () => {
   it('runs the context with the chosen settings and reports them', async () => {
-    const m = await loadLocalModel({
-      modelName: 'stories260K',
-      modelPath: tinyModelPath(),
-      contextSize: 256,
-      sequences: 2,
-      threads: 1,
-      gpu: 'cpu',
-      gpuLayers: 0,
-      flashAttention: false,
-      kvCacheType: 'f32',
-      warmupPrompt: 'Once upon a time',
-      warmupTokens: 0,
-      faultInjection: false,
-    });
+    const m = await loadLocalModel(
+      tinyWorkerInit({ sequences: 2, flashAttention: false, kvCacheType: 'f32' }),
+    );
     try {
       expect(m.info.flashAttention).toBe(false);
       expect(m.info.kvCacheType).toBe('f32');

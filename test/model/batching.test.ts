@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../../src/engine/decode';
 import { loadLocalModel, type LoadedModel } from '../../src/engine/load';
-import { tinyModelPath } from '../helpers/models';
+import { tinyWorkerInit } from '../helpers/models';
 
 let m: LoadedModel;
 const N = 40;
@@ -16,20 +16,7 @@ const N = 40;
 let nativeBatches = 0;
 
 beforeAll(async () => {
-  m = await loadLocalModel({
-    modelName: 'stories260K',
-    modelPath: tinyModelPath(),
-    contextSize: 256,
-    sequences: 4,
-    threads: 1,
-    gpu: 'cpu',
-    gpuLayers: 0,
-    flashAttention: false,
-    kvCacheType: 'f16',
-    warmupPrompt: 'Once upon a time',
-    warmupTokens: 0,
-    faultInjection: false,
-  });
+  m = await loadLocalModel(tinyWorkerInit({ flashAttention: false, kvCacheType: 'f16' }));
   // Count llama_decode calls: every batch, whoever dispatched it (the gate, node-llama-cpp's
   // own all-queued shortcut, or its batch loop taking decodes queued meanwhile).
   const internals = m.context as unknown as { _ctx: Record<string, unknown> };

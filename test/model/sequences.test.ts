@@ -10,26 +10,13 @@ import { loadLocalModel, type LoadedModel } from '../../src/engine/load';
 import { generate } from '../../src/engine/generate';
 import type { GenerateTask, WorkerPortMessage } from '../../src/engine/messages';
 import type { RequestPort } from '../../src/engine/lane';
-import { tinyModelPath } from '../helpers/models';
+import { tinyWorkerInit } from '../helpers/models';
 
 let m: LoadedModel;
 const PROMPT = 'Once upon a time';
 
 beforeAll(async () => {
-  m = await loadLocalModel({
-    modelName: 'stories260K',
-    modelPath: tinyModelPath(),
-    contextSize: 256,
-    sequences: 4,
-    threads: 1,
-    gpu: 'cpu',
-    gpuLayers: 0,
-    flashAttention: 'auto',
-    kvCacheType: 'auto',
-    warmupPrompt: PROMPT,
-    warmupTokens: 8,
-    faultInjection: false,
-  });
+  m = await loadLocalModel(tinyWorkerInit({ warmupPrompt: PROMPT, warmupTokens: 8 }));
 });
 
 afterAll(async () => {
