@@ -4,9 +4,8 @@
  * which queues one and asks the dispatch schedule. The real model's batches are counted
  * in test/model/batching.test.ts; here each rule is checked alone, deterministically.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { LlamaContext } from 'node-llama-cpp';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BatchGate, GUARD_MS } from '../../src/engine/batching';
 
 /** node-llama-cpp's queue as far as the gate sees it; `drain` plays a batch taking every queued decode. */
@@ -40,6 +39,12 @@ function fakeContext(gate: BatchGate, opts: { dispatchesWhenAllQueued?: number }
 }
 
 describe('BatchGate', () => {
+  // The guard is a timer: the clock is the test's, so a busy machine cannot move it.
+  beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }));
+  afterEach(() => vi.useRealTimers());
+  /** Past the guard's deadline. */
+  const pastGuard = () => vi.advanceTimersByTime(GUARD_MS * 4);
+
   it('a lone stream dispatches at once and never waits', () => {
     const gate = new BatchGate();
     const ctx = fakeContext(gate);
@@ -148,7 +153,7 @@ describe('BatchGate', () => {
     gate.sent();
     void ctx._decodeTokens(0);
     expect(ctx.dispatched).toBe(1);
-    await sleep(GUARD_MS * 4);
+    pastGuard();
     expect(gate.stalls).toBe(0);
   });
 
@@ -159,7 +164,7 @@ describe('BatchGate', () => {
     gate.sent();
     void ctx._decodeTokens(0); // held: 1 of 2 queued
     ctx.takeQueue(); // the batch loop already running took it
-    await sleep(GUARD_MS * 4);
+    pastGuard();
     expect(ctx.dispatched).toBe(1); // the dispatch ran (a no-op for the batch, not for the flag)
     expect(gate.stalls).toBe(0); // and nothing was waiting on it
     gate.leave();
@@ -174,7 +179,7 @@ describe('BatchGate', () => {
     gate.sent();
     void ctx._decodeTokens(0); // B never queues (busy elsewhere)
     expect(ctx.dispatched).toBe(0);
-    await sleep(GUARD_MS * 4);
+    pastGuard();
     expect(ctx.dispatched).toBe(1);
     expect(gate.stalls).toBe(1);
   });
