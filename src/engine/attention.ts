@@ -129,12 +129,14 @@ export async function chooseAttention(
   if (typeof settings.flashAttention === 'boolean' && fixedKv) return fixed;
   // A prompt too short to prefill anything would time nothing.
   if (onGpu || model.size > PROBE_MAX_BYTES || prompt.length < 8) return fixed;
+  // NaN (unknown) is not within the bound either.
+  const f32Allowed = fixedKv !== undefined || f32ExtraBytes(model, cache) <= F32_MAX_EXTRA_BYTES;
   const candidates = ORDER.filter((name) => {
     const c = CANDIDATES[name];
     if (typeof settings.flashAttention === 'boolean' && c.flash !== settings.flashAttention) return false;
     if (c.flash && !model.flashAttentionSupported) return false;
     if (fixedKv && c.kv !== fixedKv) return false;
-    if (!fixedKv && c.kv === 'f32' && !(f32ExtraBytes(model, cache) <= F32_MAX_EXTRA_BYTES)) return false;
+    if (c.kv === 'f32' && !f32Allowed) return false;
     return true;
   });
   if (candidates.length < 2) return fixed;
