@@ -2,22 +2,24 @@
  * Do concurrent streams share decode batches, and what does a step cost? In this
  * process, no Colo around it: k greedy streams of `--tokens` tokens on one k-sequence
  * context, started together, for each attention setting (flash attention on/off, KV
- * cache f16/f32) and two dispatch rules:
+ * cache f16/f32) and three dispatch rules:
  *
  *   - library: node-llama-cpp's own dispatch (next loop turn), streams free-running;
  *   - gate: Colo's BatchGate (src/engine/batching.ts) attached to the context, and each
- *     stream driving it as Colo's decode loop does (sent / received / ready).
+ *     stream driving it as Colo's decode loop does (sent / received / ready);
+ *   - unordered: the same gate without keeping the decode queue in sequence-id order
+ *     (llama.cpp then splits a step into micro-batches and rebuilds their graphs).
  *
  * Reports per setting, rule and k: the median over rounds of the wall time for all k
  * streams, decode batches run, tokens per batch (counted on the native context), and ms
  * per batch. Rounds interleave every cell; the first round is a warm-up.
  *
  *   node bench/lib/run.mjs bench/e2e/batch-step.ts [--streams 1,2,3,4,8] [--tokens 200]
- *     [--rounds 5] [--settings off-f16,off-f32,on-f16] [--rules library,gate]
+ *     [--rounds 5] [--settings off-f16,off-f32,on-f16] [--rules library,unordered,gate]
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { getLlama, type LlamaContext, type Token } from 'node-llama-cpp';
+import { getLlama, type LlamaContext, type LlamaContextSequence, type Token } from 'node-llama-cpp';
 import { BatchGate } from '../../src/engine/batching';
 import { kvCacheOption, type KvCacheType } from '../../src/engine/attention';
 import { machineLine, writeResult } from '../lib';
@@ -30,14 +32,15 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '5' },
     settings: { type: 'string', default: 'off-f16,off-f32,on-f16' },
-    rules: { type: 'string', default: 'library,gate' },
+    rules: { type: 'string', default: 'library,unordered,gate' },
   },
 });
 const STREAMS = values.streams!.split(',').map(Number);
 const TOKENS = Number(values.tokens);
 const ROUNDS = Number(values.rounds);
 const SETTINGS = values.settings!.split(',');
-const RULES = values.rules!.split(',') as ('library' | 'gate')[];
+type Rule = 'library' | 'unordered' | 'gate';
+const RULES = values.rules!.split(',') as Rule[];
 
 const llama = await getLlama({ gpu: false, maxThreads: 1, logLevel: 'error' as never });
 const model = await llama.loadModel({ modelPath: values.model! });
@@ -80,10 +83,11 @@ function count(context: LlamaContext): Counted {
 
 interface Cell {
   setting: string;
-  rule: 'library' | 'gate';
+  rule: Rule;
   streams: number;
   context: LlamaContext;
   gate?: BatchGate;
+  seqs?: LlamaContextSequence[];
   counted: Counted;
   runs: { ms: number; batches: number; tokens: number; decodeMs: number }[];
 }
@@ -93,7 +97,7 @@ for (const setting of SETTINGS) {
   const [flash, kv] = setting.split('-') as ['on' | 'off', KvCacheType];
   for (const rule of RULES) {
     for (const k of STREAMS) {
-      const gate = rule === 'gate' ? new BatchGate() : undefined;
+      const gate = rule === 'library' ? undefined : new BatchGate(rule === 'gate');
       const context = await model.createContext({
         contextSize: 512,
         sequences: k,
@@ -110,7 +114,11 @@ for (const setting of SETTINGS) {
 }
 
 async function run(cell: Cell) {
-  const seqs = Array.from({ length: cell.streams }, () => cell.context.getSequence());
+  // Taken once per cell and emptied before each run: a disposed sequence's id is
+  // reclaimed asynchronously, so getting all k again at once can find none left.
+  cell.seqs ??= Array.from({ length: cell.streams }, () => cell.context.getSequence());
+  const seqs = cell.seqs;
+  await Promise.all(seqs.map((s) => s.clearHistory()));
   const { gate, counted } = cell;
   const before = { ...counted };
   gate?.enter(seqs.length);
@@ -136,7 +144,6 @@ async function run(cell: Cell) {
     }),
   );
   const ms = performance.now() - t0;
-  for (const s of seqs) s.dispose();
   cell.runs.push({
     ms,
     batches: counted.batches - before.batches,
@@ -167,7 +174,7 @@ const rows = cells.map((c) => {
     stalls: c.gate?.stalls ?? 0,
   };
   console.log(
-    `${row.setting.padEnd(8)} ${row.rule.padEnd(8)} ${String(row.streams).padStart(2)} streams: ${String(row.ms).padStart(5)} ms, ${String(row.batches).padStart(5)} batches, ${row.tokensPerBatch.toFixed(2)} tokens/batch, ${row.msPerBatch.toFixed(3)} ms/batch${c.gate ? `, guard stalls ${row.stalls}` : ''}`,
+    `${row.setting.padEnd(8)} ${row.rule.padEnd(9)} ${String(row.streams).padStart(2)} streams: ${String(row.ms).padStart(5)} ms, ${String(row.batches).padStart(5)} batches, ${row.tokensPerBatch.toFixed(2)} tokens/batch, ${row.msPerBatch.toFixed(3)} ms/batch${c.gate ? `, guard stalls ${row.stalls}` : ''}`,
   );
   return row;
 });

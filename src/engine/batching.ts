@@ -31,9 +31,21 @@
  * runs, and the streams resume: one step's delay for them instead of a whole
  * generation for it.
  *
- * `queued` and the hook on `_decodeTokens` read node-llama-cpp internals (pinned in
- * package.json); if they are missing, `attach` says so and the gate dispatches at once
- * without a barrier, which is correct, only unbatched.
+ * **Order.** The gate keeps node-llama-cpp's queue of decodes sorted by sequence id.
+ * With a KV stream per sequence (node-llama-cpp's `kv_unified = false`), llama.cpp
+ * splits a batch into micro-batches of sequences whose ids *increase by one* in batch
+ * order (`split_equal(…, sequential = true)`), and it reuses the previous step's compute
+ * graph only when the micro-batch has the same sequences. In queue order (whichever
+ * stream sampled first), half the steps of two streams went out as `[1, 0]`: two
+ * micro-batches, each building its graph anew (graph build, scheduling, allocation,
+ * tensor names through vfprintf: 0.2–0.3 ms a step on stories260K). Sorted, every step
+ * is one micro-batch on a reused graph (src/engine/sequences.ts keeps the ids of
+ * running streams adjacent for the same reason; bench/README.md, "One micro-batch per
+ * step").
+ *
+ * `queued`, the hook on `_decodeTokens` and the sorted queue read node-llama-cpp
+ * internals (pinned in package.json); if they are missing, `attach` says so and the gate
+ * dispatches at once without a barrier, which is correct, only unbatched.
  */
 import type { CustomBatchingDispatchSchedule, LlamaContext } from 'node-llama-cpp';
 
@@ -43,6 +55,31 @@ export const GUARD_MS = 2;
 interface ContextInternals {
   _queuedDecodeSequenceIds?: unknown;
   _decodeTokens?: unknown;
+  _queuedDecodes?: unknown;
+}
+
+interface QueuedDecode {
+  sequenceId: number;
+}
+
+/**
+ * Makes `queue.push` insert in sequence-id order (after any entry with the same id, so
+ * one sequence's decodes keep their order). node-llama-cpp only pushes to and splices
+ * from this array, and builds every batch from it front to back.
+ */
+function keepSorted(queue: QueuedDecode[]): void {
+  Object.defineProperty(queue, 'push', {
+    configurable: true,
+    value(this: QueuedDecode[], ...items: QueuedDecode[]): number {
+      for (const item of items) {
+        let i = this.length;
+        while (i > 0 && this[i - 1]!.sequenceId > item.sequenceId) i--;
+        if (i === this.length) Array.prototype.push.call(this, item);
+        else this.splice(i, 0, item);
+      }
+      return this.length;
+    },
+  });
 }
 
 export class BatchGate {
@@ -72,12 +109,22 @@ export class BatchGate {
   private reopen: Promise<void> | undefined;
   private open: (() => void) | undefined;
 
+  /** Whether `attach` could keep the context's queue in sequence-id order. */
+  ordered = false;
+
+  /** @param order keep the decode queue in sequence-id order (off only to measure what it saves). */
+  constructor(private readonly order = true) {}
+
   /** Reads the context's queue. Returns false (and batches nothing) if its internals moved. */
   attach(context: LlamaContext): boolean {
     const c = context as unknown as ContextInternals;
     const ids = c._queuedDecodeSequenceIds;
     const decodeTokens = c._decodeTokens;
     if (!(ids instanceof Set) || typeof decodeTokens !== 'function') return false;
+    if (this.order && Array.isArray(c._queuedDecodes)) {
+      keepSorted(c._queuedDecodes as QueuedDecode[]);
+      this.ordered = true;
+    }
     this.queued = () => ids.size;
     const settle = () => this.settle();
     c._decodeTokens = function (this: unknown, ...args: unknown[]): unknown {

@@ -13,11 +13,22 @@
  * later (bench/README.md, "A lone stream: lanes, idle sequences' KV cache…"). So a
  * sequence comes back holding its prompt only (`release(seq, keep)`: all but the
  * prompt's last token, which the next request evaluates anyway for its logits, so the
- * same prompt again needs no KV edit at all), and among equally good sequences the one
- * released last is taken, so a lone stream keeps reusing one sequence.
+ * same prompt again needs no KV edit at all).
+ *
+ * Among equally good sequences the lowest id is taken, so the ids of the streams that run
+ * together stay adjacent (a lone stream keeps reusing one sequence too): llama.cpp
+ * decodes a batch as one micro-batch, on the previous step's graph, only when its
+ * sequence ids increase by one (src/engine/batching.ts). Streams on sequences 0 and 2
+ * ran 1.4 ms a step where 0 and 1 ran 0.8 (bench/README.md, "One micro-batch per step").
+ * A shared prefix shorter than `MIN_REUSE` tokens (the BOS every prompt starts with)
+ * counts only when the sequence holds nothing else (the same short prompt again): it
+ * saves less than the id order does, and taking it would mean a KV edit.
  */
 import type { LlamaContext, LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { BatchGate } from './batching';
+
+/** A shared prefix shorter than this is not worth a sequence out of id order and a KV edit. */
+export const MIN_REUSE = 8;
 
 export class SequencePool {
   private readonly free: LlamaContextSequence[] = [];
@@ -39,17 +50,20 @@ export class SequencePool {
 
   /**
    * Takes the free sequence whose cached tokens share the longest prefix with `tokens`
-   * (among ties, the one released last); undefined when none is free.
+   * (at least MIN_REUSE tokens, or all it holds; among ties, the lowest id); undefined
+   * when none is free.
    */
   acquire(tokens: readonly Token[]): LlamaContextSequence | undefined {
     let best = -1;
     let bestLen = -1;
     for (let i = 0; i < this.free.length; i++) {
-      const cached = this.free[i]!.contextTokens;
+      const seq = this.free[i]!;
+      const cached = seq.contextTokens;
       const n = Math.min(cached.length, tokens.length);
       let k = 0;
       while (k < n && cached[k] === tokens[k]) k++;
-      if (k >= bestLen) [best, bestLen] = [i, k];
+      if (k < MIN_REUSE && k < cached.length) k = 0;
+      if (k > bestLen || (k === bestLen && seq.sequenceId < this.free[best]!.sequenceId)) [best, bestLen] = [i, k];
     }
     if (best < 0) return undefined;
     return this.free.splice(best, 1)[0];
