@@ -84,6 +84,10 @@ export class LocalEngine {
         });
         if (!i.batching && i.sequences > 1) {
           log.warn('node-llama-cpp internals moved: concurrent streams decode unbatched', { model: m.name });
+        } else if (!i.batchOrdered && i.sequences > 1) {
+          log.warn('node-llama-cpp internals moved: batches go out of sequence order (slower steps)', {
+            model: m.name,
+          });
         }
         if (i.attentionProbeError) {
           log.warn('attention probe failed; llama.cpp defaults kept', {

@@ -6,9 +6,9 @@
  *   plus a share per prompt token evaluated (learnt from prompts of 32+ tokens only).
  * - `stepMs[b]`: the decode step time one stream sees while b sequences decode
  *   together (b = 1..slots), one EWMA per batch size. Until a size has been observed it
- *   is interpolated (linearly in log b) between the nearest observed (or warm-up measured) sizes, so the
- *   table starts from the worker's warm-up (src/engine/load.ts measures b = 1 and
- *   b = all) and sharpens as traffic runs at each size.
+ *   is interpolated (linearly in b) between the nearest observed (or warm-up measured)
+ *   sizes, so the table starts from the worker's warm-up (src/engine/load.ts measures
+ *   b = 1, 2 and all) and sharpens as traffic runs at each size.
  *
  * - `tokensPerChar` and `evalShare`: prompt length in tokens per character, and the
  *   share of prompt tokens evaluated (the rest is reused from a sequence's KV cache:
@@ -43,6 +43,8 @@ export interface Rates {
   stepMs1: number;
   /** Decode step with every sequence busy, at context 0. */
   stepMsFull: number;
+  /** Decode step with two sequences busy, at context 0 (measured when slots > 2). */
+  stepMs2?: number | undefined;
   /** Step time grows by this fraction per token of context (0: not measured). */
   stepGrowth?: number | undefined;
 }
@@ -89,7 +91,7 @@ export class ServiceEstimator {
     this.setMeasured(rates);
   }
 
-  /** Replaces the table's anchors with warm-up figures (b = 1 and b = slots). */
+  /** Replaces the table's anchors with warm-up figures (b = 1, 2 and slots). */
   setMeasured(r: Rates): void {
     this.prefill = r.prefillMsPerToken;
     this.firstStep = r.stepMs1;
@@ -99,6 +101,10 @@ export class ServiceEstimator {
     if (this.slots > 1) {
       this.step[this.slots] = Math.max(r.stepMsFull, r.stepMs1);
       this.seen[this.slots] = true;
+    }
+    if (this.slots > 2 && r.stepMs2 !== undefined) {
+      this.step[2] = Math.min(Math.max(r.stepMs2, r.stepMs1), this.step[this.slots]!);
+      this.seen[2] = true;
     }
   }
 
@@ -169,12 +175,12 @@ export class ServiceEstimator {
     let hi = k + 1;
     while (hi < this.slots && !this.seen[hi]) hi++;
     if (!this.seen[hi]) return this.step[lo]! * (k / lo); // nothing above: no batching gain
-    // In log(b), not in b: the step rises steeply from 1 to 2–4 sequences, then flattens.
-    // stories260K, 8 sequences, steps learnt at b = 2, 3, 4 from a warm-up's 0.58 ms at 1
-    // and 2.21 ms at 8: 1.04, 1.40, 1.54 ms; a line in b said 0.81, 1.05, 1.28 (a burst's
-    // first three were admitted and all missed by a few ms), a line in log b 1.12, 1.44, 1.67.
-    const t = Math.log(k / lo) / Math.log(hi / lo);
-    return this.step[lo]! + (this.step[hi]! - this.step[lo]!) * t;
+    // Linear in b. Measured with every step one micro-batch (src/engine/batching.ts), the
+    // step grows about linearly with the streams in it: stories260K off/f32, per stream
+    // 0.72, 1.17, 1.51, 1.94 and 3.79 ms at 1, 2, 3, 4 and 8 (a line from 1 to 8 says
+    // 1.16, 1.60, 2.04 at 2–4). The log-b curve used before fitted steps whose batches
+    // llama.cpp split apart; on these it says 1.74, 2.34, 2.77 (+43–55%).
+    return this.step[lo]! + ((this.step[hi]! - this.step[lo]!) * (k - lo)) / (hi - lo);
   }
 
   /** Expected prompt tokens for a prompt text of this length. */

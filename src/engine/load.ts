@@ -78,6 +78,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
       attentionProbe: attention.probe,
       attentionProbeError: attention.probeError,
       batching: batched,
+      batchOrdered: batched && gate.ordered,
       loadMs,
       warmupMs,
       recoveries: 0,
@@ -89,8 +90,8 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
 
 /**
  * Warm-up that also measures what admission needs before any request has finished:
- * prefill ms per token and the decode step time with one sequence busy and with all
- * of them busy (src/engine/estimator.ts interpolates between the two, then learns).
+ * prefill ms per token and the decode step time with one, two and all sequences busy
+ * (src/engine/estimator.ts interpolates between them, then learns).
  */
 async function measureRates(
   model: LlamaModel,
@@ -155,10 +156,16 @@ async function measureRates(
   // The fastest of a few runs: a shared machine's stalls only ever add time, and the
   // estimator learns upward from real traffic anyway.
   const fastest = (rs: Awaited<ReturnType<typeof run>>) => Math.min(...rs.map(step));
+  /** Runs of `n` streams in turn: per run the slowest stream's step; over runs the fastest. */
+  const slowestOfFastest = (rs: Awaited<ReturnType<typeof run>>, n: number) =>
+    Math.min(...chunk(rs, n).map((r) => Math.max(...r.map(step))));
   await run(1); // first touch: allocations, caches
   const ones = await thrice();
   const alls = sequences.size > 1 ? [...(await run(sequences.size)), ...(await run(sequences.size))] : ones;
   if (init.warmupTokens <= 0) return undefined;
+  // Two streams too: the estimator interpolates between measured sizes, and the step from
+  // one stream to two is where a burst's first admissions are decided.
+  const twos = sequences.size > 2 ? [...(await run(2)), ...(await run(2))] : undefined;
   // How a step grows with context: one stream after a short and after a long prompt
   // (fastest of three each), at the mean context of their decode steps.
   const shortPrompt = promptOf(4);
@@ -178,10 +185,8 @@ async function measureRates(
     ),
     stepMs1: to0(fastest(ones), ctxOf(basePrompt)),
     // Per run, the slowest stream of the batch; over runs, the fastest run.
-    stepMsFull: to0(
-      Math.min(...chunk(alls, sequences.size).map((r) => Math.max(...r.map(step)))),
-      ctxOf(basePrompt),
-    ),
+    stepMsFull: to0(slowestOfFastest(alls, sequences.size), ctxOf(basePrompt)),
+    stepMs2: twos ? to0(slowestOfFastest(twos, 2), ctxOf(basePrompt)) : undefined,
     stepGrowth: growth,
   };
 }

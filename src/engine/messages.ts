@@ -20,6 +20,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ChatMessage, SamplingParams, TokenLogprob } from '../core/types';
 import type { SerializedError } from '../core/errors';
 import type { CandidateName, KvCacheType } from './attention';
+import type { Rates } from './estimator';
 
 /** Passed once as Piscina workerData. */
 export interface WorkerInit {
@@ -188,8 +189,10 @@ export interface WorkerInfo {
   attentionProbeError?: string | undefined;
   /** Concurrent streams share decode batches (src/engine/batching.ts); false if node-llama-cpp's internals it reads moved. */
   batching: boolean;
+  /** Each batch lists its sequences in id order, one micro-batch a step (src/engine/batching.ts); false if the internal moved. */
+  batchOrdered: boolean;
   /** Free sequences at the moment of asking. */
   sequencesFree: number;
   /** Measured at warm-up: ms per prompt token, ms per decode step (at context 0) with 1 and with all sequences busy, and the step's growth per token of context. */
-  rates?: { prefillMsPerToken: number; stepMs1: number; stepMsFull: number; stepGrowth?: number } | undefined;
+  rates?: Rates | undefined;
 }

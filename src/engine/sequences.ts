@@ -32,6 +32,11 @@ export const MIN_REUSE = 8;
 
 export class SequencePool {
   private readonly free: LlamaContextSequence[] = [];
+  /**
+   * Each sequence's id in llama.cpp (node-llama-cpp's internal `_sequenceId`; if that
+   * moved, the order taken, which is the id order on a fresh context).
+   */
+  private readonly ids = new Map<LlamaContextSequence, number>();
   /** Requests that found no free sequence while one was being trimmed. */
   private readonly waiters: ((seq: LlamaContextSequence) => void)[] = [];
   readonly size: number;
@@ -40,7 +45,12 @@ export class SequencePool {
     context: LlamaContext,
     private readonly gate: BatchGate,
   ) {
-    while (context.sequencesLeft > 0) this.free.push(context.getSequence());
+    while (context.sequencesLeft > 0) {
+      const seq = context.getSequence();
+      const id = (seq as unknown as { _sequenceId?: unknown })._sequenceId;
+      this.ids.set(seq, typeof id === 'number' ? id : this.free.length);
+      this.free.push(seq);
+    }
     this.size = this.free.length;
   }
 
@@ -63,7 +73,8 @@ export class SequencePool {
       let k = 0;
       while (k < n && cached[k] === tokens[k]) k++;
       if (k < MIN_REUSE && k < cached.length) k = 0;
-      if (k > bestLen || (k === bestLen && seq.sequenceId < this.free[best]!.sequenceId)) [best, bestLen] = [i, k];
+      if (k > bestLen || (k === bestLen && this.ids.get(seq)! < this.ids.get(this.free[best]!)!))
+        [best, bestLen] = [i, k];
     }
     if (best < 0) return undefined;
     return this.free.splice(best, 1)[0];

@@ -4,6 +4,8 @@
  * next decode alone, so three streams ran three one-token batches per step. Counted
  * here on the real model: three greedy streams of N tokens take about N batches, the
  * text of each is what it is alone, and a lone stream still gets one batch per token.
+ * Each batch lists its sequences in increasing id order, and the pool hands concurrent
+ * streams adjacent ids, so llama.cpp runs a step as one micro-batch on a reused graph.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode } from '../../src/engine/decode';
@@ -14,6 +16,9 @@ let m: LoadedModel;
 const N = 40;
 /** Native decode batches run on the context (counted below `node-llama-cpp`'s dispatch). */
 let nativeBatches = 0;
+/** The sequence ids of each native batch, in the order they were added to it. */
+const batchIds: number[][] = [];
+let adding: number[] = [];
 
 beforeAll(async () => {
   m = await loadLocalModel(tinyWorkerInit({ flashAttention: false, kvCacheType: 'f16' }));
@@ -22,11 +27,19 @@ beforeAll(async () => {
   const internals = m.context as unknown as { _ctx: Record<string, unknown> };
   const real = internals._ctx;
   const decodeBatch = (real['decodeBatch'] as () => Promise<void>).bind(real);
+  const addToBatch = (real['addToBatch'] as (...a: unknown[]) => unknown).bind(real);
   const view = new Proxy(real, {
     get(target, p) {
+      if (p === 'addToBatch')
+        return (...a: unknown[]) => {
+          adding.push(a[0] as number);
+          return addToBatch(...a);
+        };
       if (p === 'decodeBatch')
         return () => {
           nativeBatches++;
+          batchIds.push(adding);
+          adding = [];
           return decodeBatch();
         };
       const v = target[p as string];
@@ -79,6 +92,7 @@ async function streams(prompts: string[]): Promise<string[]> {
 describe('BatchGate', () => {
   it('reads node-llama-cpp internals it needs (a version bump that moves them fails here)', () => {
     expect(m.info.batching).toBe(true);
+    expect(m.gate.ordered).toBe(true);
   });
 
   it('one batch per step for three concurrent streams, with each text as it is alone', async () => {
@@ -92,6 +106,13 @@ describe('BatchGate', () => {
     const batches = nativeBatches - before;
 
     expect(together).toEqual(alone);
+    // One micro-batch per step: every batch's ids adjacent and increasing, the pool
+    // having handed the three streams sequences 0, 1 and 2.
+    const steps = batchIds.slice(before);
+    expect(steps.filter((ids) => ids.length === 3)).not.toHaveLength(0);
+    for (const ids of steps) {
+      for (let i = 1; i < ids.length; i++) expect(ids[i]).toBe(ids[i - 1]! + 1);
+    }
     // Unbatched, this is about 3 × N (one stream per batch). In step: about N, plus the
     // prompts; a step the guard had to end (a 2-core CI box under load) may split once.
     expect(batches).toBeLessThanOrEqual(N + 3 + 2 * (m.gate.stalls - stalls));

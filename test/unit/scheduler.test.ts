@@ -23,14 +23,25 @@ describe('ServiceEstimator', () => {
     const e = new ServiceEstimator(4, rates);
     expect(e.stepMs(1)).toBe(1);
     expect(e.stepMs(4)).toBe(2);
-    // Linear in log b: 2 is halfway from 1 to 4, 3 is log(3)/log(4) of the way.
-    expect(e.stepMs(2)).toBeCloseTo(1.5);
-    expect(e.stepMs(3)).toBeCloseTo(1 + Math.log(3) / Math.log(4));
+    // Linear in b: 2 is a third of the way from 1 to 4, 3 two thirds.
+    expect(e.stepMs(2)).toBeCloseTo(4 / 3);
+    expect(e.stepMs(3)).toBeCloseTo(5 / 3);
     for (let i = 0; i < 30; i++)
       e.observe({ overheadMs: 0, prefillTokens: 4, prefillMs: 0, decodeMs: 99 * 3, tokens: 100, batch: 2 });
     expect(e.stepMs(2)).toBeCloseTo(3, 1);
-    // Now between 3 ms at 2 and 2 ms at 4.
-    expect(e.stepMs(3)).toBeCloseTo(3 - Math.log(1.5) / Math.log(2), 1);
+    // Now halfway between 3 ms at 2 and 2 ms at 4.
+    expect(e.stepMs(3)).toBeCloseTo(2.5, 1);
+  });
+
+  it('takes a measured two-stream step as an anchor of its own', () => {
+    const e = new ServiceEstimator(8, { prefillMsPerToken: 0, stepMs1: 1, stepMsFull: 8, stepMs2: 1.5 });
+    expect(e.stepMs(2)).toBe(1.5);
+    // From 1.5 at 2 to 8 at 8: 5 is halfway.
+    expect(e.stepMs(5)).toBeCloseTo(4.75);
+    // Kept between its neighbours: a two-stream figure above the full batch's is a stall.
+    expect(new ServiceEstimator(8, { prefillMsPerToken: 0, stepMs1: 1, stepMsFull: 4, stepMs2: 9 }).stepMs(2)).toBe(4);
+    // With two slots, two is the full batch: its own figure stands.
+    expect(new ServiceEstimator(2, { prefillMsPerToken: 0, stepMs1: 1, stepMsFull: 3, stepMs2: 2 }).stepMs(2)).toBe(3);
   });
 
   it('learns grammar-constrained steps as a factor over the plain step, leaving the plain table alone', () => {
@@ -282,13 +293,13 @@ describe('Scheduler: predict, then admit', () => {
   });
 
   it('does not start a job queued to run after the others beside them when that fits only without the margin', () => {
-    // 1 ms/step alone, 2.6 ms at 2 (interpolated, in log b, towards 4.2 ms at 4); 100 tokens each.
+    // 1 ms/step alone, 2.6 ms at 2 (measured), 4.2 ms at 4; 100 tokens each.
     // b (280 ms deadline) fits after a (100 ms, then its own ~100 ms); beside a it would
     // take ~259 ms: inside its deadline but not inside the 10% margin (252 ms).
     const s = new Scheduler<Job>(
       4,
       8,
-      new ServiceEstimator(4, { prefillMsPerToken: 0, stepMs1: 1, stepMsFull: 4.2 }),
+      new ServiceEstimator(4, { prefillMsPerToken: 0, stepMs1: 1, stepMsFull: 4.2, stepMs2: 2.6 }),
       0.1,
     );
     expect(s.plan(job({ deadlineAt: NOW + 50 }), NOW - 1)).toMatchObject({ probe: true });

@@ -1,0 +1,82 @@
+/**
+ * Which free sequence a request gets (src/engine/sequences.ts): the longest useful
+ * cached prefix, then the lowest id, so the ids of concurrent streams stay adjacent.
+ * Stand-in sequences: the pool reads only `_sequenceId` (node-llama-cpp's internal id)
+ * and `contextTokens` to choose.
+ */
+import { describe, expect, it } from 'vitest';
+import type { LlamaContext, Token } from 'node-llama-cpp';
+import { MIN_REUSE, SequencePool } from '../../src/engine/sequences';
+import { BatchGate } from '../../src/engine/batching';
+
+interface FakeSeq {
+  _sequenceId: number;
+  contextTokens: Token[];
+  nextTokenIndex: number;
+}
+
+function pool(cached: number[][], ids?: number[]): { pool: SequencePool; seqs: FakeSeq[] } {
+  const seqs: FakeSeq[] = cached.map((c, i) => ({
+    _sequenceId: ids?.[i] ?? i,
+    contextTokens: c as Token[],
+    nextTokenIndex: c.length,
+  }));
+  let next = 0;
+  const context = {
+    get sequencesLeft() {
+      return seqs.length - next;
+    },
+    getSequence: () => seqs[next++],
+  } as unknown as LlamaContext;
+  return { pool: new SequencePool(context, new BatchGate()), seqs };
+}
+
+const tokens = (n: number, from = 1) => Array.from({ length: n }, (_, i) => (from + i) as Token);
+const idOf = (s: unknown) => (s as FakeSeq)._sequenceId;
+
+describe('SequencePool.acquire', () => {
+  it('takes the lowest free id among empty sequences, whatever order they came back in', async () => {
+    const { pool: p, seqs } = pool([[], [], [], []]);
+    const a = p.acquire(tokens(4))!;
+    const b = p.acquire(tokens(4))!;
+    const c = p.acquire(tokens(4))!;
+    expect([a, b, c].map(idOf)).toEqual([0, 1, 2]);
+    // 0 and 2 end, 1 runs on: a new stream takes 0 (beside 1), not 2 (released last).
+    await p.release(c, 0);
+    await p.release(a, 0);
+    expect(idOf(p.acquire(tokens(4)))).toBe(0);
+    expect(seqs).toHaveLength(4);
+  });
+
+  it('prefers a sequence holding a long enough prefix of the prompt, out of id order', () => {
+    const prompt = tokens(40);
+    const { pool: p } = pool([[], [], tokens(MIN_REUSE + 2), tokens(30)]);
+    expect(idOf(p.acquire(prompt))).toBe(3);
+    expect(idOf(p.acquire(prompt))).toBe(2);
+  });
+
+  it('does not count a short shared prefix (a BOS) that would need a KV edit', () => {
+    // Sequence 2 shares the first token only and holds more: taking it saves one token
+    // and costs an edit; the empty sequence 0 is taken instead.
+    const { pool: p } = pool([[], [], [1, 99, 98]]);
+    expect(idOf(p.acquire(tokens(10)))).toBe(0);
+  });
+
+  it('counts a short prefix when the sequence holds nothing else (the same short prompt again)', () => {
+    const prompt = tokens(5);
+    const { pool: p } = pool([[], prompt.slice(0, 4)]);
+    expect(idOf(p.acquire(prompt))).toBe(1);
+  });
+
+  it('goes by the ids llama.cpp knows, not the order the context handed the sequences out', () => {
+    const { pool: p } = pool([[], [], []], [5, 3, 1]);
+    expect(idOf(p.acquire([]))).toBe(1);
+    expect(idOf(p.acquire([]))).toBe(3);
+  });
+
+  it('returns undefined when every sequence is taken', () => {
+    const { pool: p } = pool([[]]);
+    expect(p.acquire([])).toBeDefined();
+    expect(p.acquire([])).toBeUndefined();
+  });
+});
