@@ -127,6 +127,16 @@ for (const rate of values.rates!.split(',').filter(Boolean).map(Number)) {
     `goodput ${(x.inTime / seconds).toFixed(1)}/s (in time ${x.inTime}, refused fast ${x.refusedFast}, failed slow ${x.failedSlow})`;
   console.log(`${String(rate).padStart(4)} req/s  predict: ${g(predict)}  |  admit-all: ${g(adminAll)}`);
 }
+// What the box allows this minute: one 200-token request alone, and what the estimator
+// predicts for one alone and for three sharing a batch (three fit in 300 ms only if
+// three serial or batched runs do).
+const lone: Tally = { offered: 0, inTime: 0, refusedFast: 0, failedSlow: 0, admittedMs: [] };
+await one(pools.predict, 200, 10_000, lone);
+const est = pools.predict.estimator;
+const promptTokens = est.promptTokens('Once upon a time'.length);
+console.log(
+  `one 200-token request alone: ${lone.admittedMs[0]} ms; predicted alone ${Math.round(est.serviceMs(200, promptTokens, 1))} ms, three batched ${Math.round(est.serviceMs(200, promptTokens, 3))} ms`,
+);
 const bursts = [];
 for (let i = 0; i < 3; i++) {
   const p = await burst(pools.predict);
@@ -137,6 +147,6 @@ for (let i = 0; i < 3; i++) {
   );
 }
 console.log('learnt rates (predict pool):', JSON.stringify(pools.predict.estimator.snapshot()));
-const out = writeResult('goodput', 'e2e', { seconds, curve, bursts });
+const out = writeResult('goodput', 'e2e', { seconds, curve, loneMs: lone.admittedMs[0], bursts });
 if (out) console.log(`wrote ${out}`);
 process.exit(0);

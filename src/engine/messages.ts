@@ -193,6 +193,6 @@ export interface WorkerInfo {
   batchOrdered: boolean;
   /** Free sequences at the moment of asking. */
   sequencesFree: number;
-  /** Measured at warm-up: ms per prompt token, ms per decode step (at context 0) with 1 and with all sequences busy, and the step's growth per token of context. */
+  /** Measured at warm-up: ms per prompt token, ms per decode step (at context 0) with 1, 2 and all sequences busy, and the step's growth per token of context. */
   rates?: Rates | undefined;
 }

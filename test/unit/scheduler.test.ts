@@ -39,9 +39,13 @@ describe('ServiceEstimator', () => {
     // From 1.5 at 2 to 8 at 8: 5 is halfway.
     expect(e.stepMs(5)).toBeCloseTo(4.75);
     // Kept between its neighbours: a two-stream figure above the full batch's is a stall.
-    expect(new ServiceEstimator(8, { prefillMsPerToken: 0, stepMs1: 1, stepMsFull: 4, stepMs2: 9 }).stepMs(2)).toBe(4);
+    expect(
+      new ServiceEstimator(8, { prefillMsPerToken: 0, stepMs1: 1, stepMsFull: 4, stepMs2: 9 }).stepMs(2),
+    ).toBe(4);
     // With two slots, two is the full batch: its own figure stands.
-    expect(new ServiceEstimator(2, { prefillMsPerToken: 0, stepMs1: 1, stepMsFull: 3, stepMs2: 2 }).stepMs(2)).toBe(3);
+    expect(
+      new ServiceEstimator(2, { prefillMsPerToken: 0, stepMs1: 1, stepMsFull: 3, stepMs2: 2 }).stepMs(2),
+    ).toBe(3);
   });
 
   it('learns grammar-constrained steps as a factor over the plain step, leaving the plain table alone', () => {
