@@ -20,6 +20,7 @@ export default tseslint.config(
       'test/clients/python/generated/**',
       'native/build/**',
       'coverage/**',
+      'tmp/**', // gitignored scratch
     ],
   },
   ...tseslint.configs.recommended,
