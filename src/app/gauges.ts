@@ -55,6 +55,17 @@ export function registerGauges(
         .filter((p) => p.info !== undefined)
         .map((p) => ({ labels: { model: p.name }, value: p.info!.kvCacheType === 'f32' ? 1 : 0 })),
   );
+  metrics.gauge(
+    'colo_batching',
+    "How the local model's concurrent streams decode: 2 batched in sequence-id order (one llama.cpp micro-batch a step), 1 batched out of order, 0 unbatched (node-llama-cpp internals moved)",
+    () =>
+      engine.pools
+        .filter((p) => p.info !== undefined)
+        .map((p) => ({
+          labels: { model: p.name },
+          value: p.info!.batching ? (p.info!.batchOrdered ? 2 : 1) : 0,
+        })),
+  );
   metrics.gauge('colo_ws_connections', 'Open WebSocket connections', () => [
     { labels: {}, value: server.connections },
   ]);

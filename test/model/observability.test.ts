@@ -175,6 +175,10 @@ describe('observability with auth on', () => {
     expect(byName.get('colo_kv_cache_f32')!.samples).toEqual([
       expect.objectContaining({ labels: { model: 'stories260K' }, value: kv === 'f32' ? 1 : 0 }),
     ]);
+    // Concurrent streams batched in sequence-id order: node-llama-cpp's internals as pinned.
+    expect(byName.get('colo_batching')!.samples).toEqual([
+      expect.objectContaining({ labels: { model: 'stories260K' }, value: 2 }),
+    ]);
     // Busy polling at its default where a core is left beside the model's one thread:
     // the requests above kept the network thread's loop turning.
     const polling = availableParallelism() >= 2;
