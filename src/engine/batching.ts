@@ -63,23 +63,21 @@ interface QueuedDecode {
 }
 
 /**
- * Makes `queue.push` insert in sequence-id order (after any entry with the same id, so
- * one sequence's decodes keep their order). node-llama-cpp only pushes to and splices
- * from this array, and builds every batch from it front to back.
+ * Moves the decode just pushed onto node-llama-cpp's queue back to its place in
+ * sequence-id order (after any entry with the same id, so one sequence's decodes keep
+ * their order). node-llama-cpp pushes one entry per `_decodeTokens` call, only splices
+ * otherwise, and builds every batch from the queue front to back.
  */
-function keepSorted(queue: QueuedDecode[]): void {
-  Object.defineProperty(queue, 'push', {
-    configurable: true,
-    value(this: QueuedDecode[], ...items: QueuedDecode[]): number {
-      for (const item of items) {
-        let i = this.length;
-        while (i > 0 && this[i - 1]!.sequenceId > item.sequenceId) i--;
-        if (i === this.length) Array.prototype.push.call(this, item);
-        else this.splice(i, 0, item);
-      }
-      return this.length;
-    },
-  });
+function sortLast(queue: QueuedDecode[]): void {
+  const n = queue.length - 1;
+  if (n <= 0 || queue[n - 1]!.sequenceId <= queue[n]!.sequenceId) return;
+  const item = queue[n]!;
+  let i = n;
+  while (i > 0 && queue[i - 1]!.sequenceId > item.sequenceId) {
+    queue[i] = queue[i - 1]!;
+    i--;
+  }
+  queue[i] = item;
 }
 
 export class BatchGate {
@@ -121,15 +119,16 @@ export class BatchGate {
     const ids = c._queuedDecodeSequenceIds;
     const decodeTokens = c._decodeTokens;
     if (!(ids instanceof Set) || typeof decodeTokens !== 'function') return false;
-    if (this.order && Array.isArray(c._queuedDecodes)) {
-      keepSorted(c._queuedDecodes as QueuedDecode[]);
-      this.ordered = true;
-    }
+    const queue =
+      this.order && Array.isArray(c._queuedDecodes) ? (c._queuedDecodes as QueuedDecode[]) : undefined;
+    this.ordered = queue !== undefined;
     this.queued = () => ids.size;
     const settle = () => this.settle();
     c._decodeTokens = function (this: unknown, ...args: unknown[]): unknown {
-      // The decode is in the queue once this returns (the push is synchronous).
+      // The decode is in the queue once this returns (the push is synchronous; a batch is
+      // built from it a microtask later at the earliest, under the context's lock).
       const p = (decodeTokens as (...a: unknown[]) => unknown).apply(this, args);
+      if (queue) sortLast(queue);
       settle();
       return p;
     };
