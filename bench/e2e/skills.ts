@@ -7,7 +7,7 @@
  * - the sentiment skill in classifier mode (no model), against the classifier's own
  *   classify() on the same headline: the difference is the skill layer.
  *
- *   npm run build && node bench/lib/run.mjs bench/e2e/skills.ts [--runs 30] [--clf-runs 5000] [--quick] [--flash auto|on|off]
+ *   npm run build && node bench/lib/run.mjs bench/e2e/skills.ts [--runs 30] [--clf-runs 5000] [--quick] [--flash auto|on|off] [--kv auto|f16|f32]
  *
  * Checks the answer first: every skill answer validates against its schema, and the
  * classifier-mode signal has the label the classifier itself gives.
@@ -33,6 +33,8 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     /** The model's flashAttention: auto (the default: measured at load), on or off. */
     flash: { type: 'string', default: 'auto' },
+    /** The model's kvCacheType: auto (the default: measured at load with flash), f16 or f32. */
+    kv: { type: 'string', default: 'auto' },
   },
 });
 const QUICK = values.quick || process.env.BENCH_QUICK === '1';
@@ -41,9 +43,10 @@ const CLF_RUNS = QUICK ? 500 : Number(values['clf-runs']);
 const WARMUP = 3;
 const INPUT = 'Apple ($AAPL) beats Q3 estimates and raises full-year guidance; shares up 4% after hours.';
 
-// Bundled by run.mjs, the engine looks for its worker beside this file: put the built one there.
+// Bundled by run.mjs, the engine looks for its worker beside this file: put the built one
+// there, every run (a copy kept from an earlier build would run that build's worker).
 const here = import.meta.dirname;
-if (!import.meta.url.endsWith('.ts') && !existsSync(join(here, 'engine-worker.js'))) {
+if (!import.meta.url.endsWith('.ts')) {
   const built = join(ROOT, 'dist/engine-worker.js');
   if (!existsSync(built)) throw new Error('dist/engine-worker.js not found: run "npm run build" first');
   copyFileSync(built, join(here, 'engine-worker.js'));
@@ -79,7 +82,7 @@ interface SkillRow {
 
 async function main(): Promise<void> {
   console.log(machineLine());
-  const log = createLogger('error');
+  const log = createLogger((process.env.BENCH_LOG as never) ?? 'error');
   const colo = await startColo(
     parseConfig({
       server: { port: 0 },
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
             threads: 1,
             contextSize: 2048,
             flashAttention: values.flash === 'on' ? true : values.flash === 'off' ? false : 'auto',
+            kvCacheType: values.kv === 'f16' || values.kv === 'f32' ? values.kv : 'auto',
           },
         ],
       },

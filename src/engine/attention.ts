@@ -12,15 +12,23 @@
  * median of 8; bench/README.md, "Flash attention on the CPU" and "The KV cache in f32").
  *
  * So on the CPU Colo times each candidate on a throwaway one-sequence context, a
- * request of a skill's shape (a 256-token prompt, then 8 decode steps; one untimed run
- * first, then the cheaper of two tries each, the second round in reverse order and only
- * for those within 1.5x of the fastest; a candidate that fails is dropped, not the probe),
+ * request of a skill's shape: a 256-token prompt of which the first 224 tokens are
+ * already in the KV cache (a skill's template is reused from one request to the next),
+ * the last 32 (a headline) evaluated, then 64 decode steps (the built-in skills answer
+ * in 5–80 tokens). One untimed run first, then the cheaper of two tries each, the second round
+ * in reverse order and only for those within 1.5x of the fastest; a candidate that fails
+ * is dropped, not the probe. A prefill of the whole prompt and 8 steps, the probe before,
+ * is decided by the prefill alone, and where flash attention prefills faster but decodes
+ * slower it chose the setting that ran the skills 2.1–2.5x slower (bench/README.md,
+ * "The attention probe weighs decode steps"),
  * in order of preference: flash on/f16 (llama.cpp's
  * default), off/f16, on/f32, off/f32. A later candidate replaces the choice so far only
  * when it is at least 10% faster. f32 is a candidate only while its extra memory (the
  * whole cache, at the configured context and sequences) is under `F32_MAX_EXTRA_BYTES`.
- * Models over 1 GB keep the defaults unprobed: there the probe would cost seconds of
- * start-up (set `flashAttention` and `kvCacheType` explicitly to choose).
+ * Models over 128 MiB keep the defaults unprobed: there the probe costs seconds to tens
+ * of seconds of start-up (a synthetic 0.5B Q4_0, 234 MB, threads 2: 33 s, every candidate
+ * within 15% of the others), and a head as wide as theirs (64) does not have the tiny
+ * heads' problem (set `flashAttention` and `kvCacheType` explicitly to choose).
  *
  * A model's replicas share one decision (`SharedChoice`, passed to every worker of the
  * pool): the first to get there probes, the others wait for its answer (one that stops
@@ -99,9 +107,11 @@ const waitAsync = (
 /** A candidate must be at least this much cheaper than the choice so far to replace it. */
 const MIN_GAIN = 0.1;
 const PROMPT_TOKENS = 256;
-const DECODE_STEPS = 8;
+/** The share of the probe's prompt that is in the KV cache before the timed part. */
+const CACHED_SHARE = 0.875;
+const DECODE_STEPS = 64;
 /** Larger models are not probed (see above). */
-const PROBE_MAX_BYTES = 1 << 30;
+const PROBE_MAX_BYTES = 128 << 20;
 /** An f32 cache is tried only while it costs at most this much more memory than f16. */
 export const F32_MAX_EXTRA_BYTES = 256 << 20;
 /**
@@ -251,7 +261,11 @@ async function measure(
   return { flashAttention: CANDIDATES[best].flash, kvCacheType: CANDIDATES[best].kv, probe: times };
 }
 
-/** Prefill of the prompt (at most PROMPT_TOKENS of it) plus DECODE_STEPS greedy steps on a fresh context, ms. */
+/**
+ * On a fresh context, the prompt (at most PROMPT_TOKENS of it) with its first
+ * CACHED_SHARE already evaluated (untimed): the rest's prefill plus DECODE_STEPS greedy
+ * steps, ms.
+ */
 async function probe(model: LlamaModel, c: Candidate, threads: number, prompt: readonly Token[]) {
   const context = await model.createContext({
     contextSize: Math.min(model.trainContextSize, 512),
@@ -264,9 +278,11 @@ async function probe(model: LlamaModel, c: Candidate, threads: number, prompt: r
   try {
     const seq = context.getSequence();
     const tokens = prompt.slice(0, Math.min(PROMPT_TOKENS, model.trainContextSize / 2));
+    const cached = Math.floor(tokens.length * CACHED_SHARE);
+    await seq.evaluateWithoutGeneratingNewTokens(tokens.slice(0, cached));
     const t0 = performance.now();
     let n = 0;
-    for await (const _ of seq.evaluate([...tokens], { temperature: 0 })) {
+    for await (const _ of seq.evaluate(tokens.slice(cached), { temperature: 0 })) {
       if (++n >= DECODE_STEPS) break;
     }
     return performance.now() - t0;
