@@ -6,7 +6,7 @@
  * sequences 8, contextSize 2048, maxQueue 64, threads 1). Then the issue's burst:
  * 40 requests at once, max_tokens 200, deadline 300 ms, local only.
  *
- *   npm run build && npx tsx bench/e2e/goodput.ts [--seconds 4] [--rates 5,10,20,40,80] [--flash auto|on|off]
+ *   npm run build && npx tsx bench/e2e/goodput.ts [--seconds 4] [--rates 5,10,20,40,80] [--flash auto|on|off] [--kv auto|f16|f32]
  *
  * (tsx, not run.mjs: the pool finds its worker in dist/ only from the TypeScript sources.)
  *
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     deadline: { type: 'string', default: '300' },
     /** Flash attention for both pools: auto (Colo's default: measured on the CPU), on or off. */
     flash: { type: 'string', default: 'auto' },
+    /** KV cache type for both pools: auto (Colo's default: measured on the CPU), f16 or f32. */
+    kv: { type: 'string', default: 'auto' },
   },
 });
 
@@ -45,6 +47,7 @@ const mk = (admission: 'predict' | 'admit-all') =>
     gpu: 'cpu',
     gpuLayers: 0,
     flashAttention: values.flash === 'on' ? true : values.flash === 'off' ? false : 'auto',
+    kvCacheType: values.kv === 'f16' || values.kv === 'f32' ? values.kv : 'auto',
     warmupPrompt: 'Once upon a time',
     admission,
   });
@@ -117,7 +120,9 @@ async function burst(pool: ModelPool): Promise<Tally> {
 const seconds = Number(values.seconds);
 const curve: { rate: number; predict: Tally; adminAll: Tally }[] = [];
 console.log(machineLine());
-console.log(`flash attention ${values.flash}: ${pools.predict.info?.flashAttention ? 'on' : 'off'}`);
+console.log(
+  `flash attention ${values.flash}: ${pools.predict.info?.flashAttention ? 'on' : 'off'}, KV cache ${values.kv}: ${pools.predict.info?.kvCacheType}`,
+);
 console.log(`open loop, ${values.tokens} tokens, deadline ${values.deadline} ms, ${seconds} s per level`);
 for (const rate of values.rates!.split(',').filter(Boolean).map(Number)) {
   const predict = await openLoop(pools.predict, rate, seconds);
