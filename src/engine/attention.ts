@@ -284,11 +284,13 @@ async function probe(model: LlamaModel, c: Candidate, threads: number, prompt: r
     const seq = context.getSequence();
     const tokens = prompt.slice(0, Math.min(PROMPT_TOKENS, model.trainContextSize / 2));
     const cached = Math.floor(tokens.length * CACHED_SHARE);
+    // A model trained on a short context: as many steps as its context leaves room for.
+    const steps = Math.max(1, Math.min(DECODE_STEPS, context.contextSize - tokens.length - 1));
     await seq.evaluateWithoutGeneratingNewTokens(tokens.slice(0, cached));
     const t0 = performance.now();
     let n = 0;
     for await (const _ of seq.evaluate(tokens.slice(cached), { temperature: 0 })) {
-      if (++n >= DECODE_STEPS) break;
+      if (++n >= steps) break;
     }
     return performance.now() - t0;
   } finally {
