@@ -80,6 +80,7 @@ export class LocalEngine {
             : {}),
           loadMs: Math.round(i.loadMs),
           warmupMs: Math.round(i.warmupMs),
+          ...(i.warmupQuick ? { warmupQuick: true } : {}),
           rates: i.rates,
         });
         if (!i.batching && i.sequences > 1) {

@@ -56,7 +56,8 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
 
   const sequences = new SequencePool(context, gate);
   const t1 = performance.now();
-  const rates = await measureRates(model, sequences, gate, init);
+  const warm = { quick: false };
+  const rates = await measureRates(model, sequences, gate, init, warm);
   const warmupMs = performance.now() - t1;
 
   return {
@@ -81,6 +82,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
       batchOrdered: batched && gate.ordered,
       loadMs,
       warmupMs,
+      warmupQuick: warm.quick,
       recoveries: 0,
       sequencesFree: sequences.available,
       rates,
@@ -93,14 +95,19 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
  * prefill ms per token and the decode step time with one, two and all sequences busy
  * (src/engine/estimator.ts interpolates between them, then learns).
  */
+/** A first warm-up run slower than this makes the rest of the warm-up quick (see below). */
+const QUICK_AFTER_MS = 1000;
+
 async function measureRates(
   model: LlamaModel,
   sequences: SequencePool,
   gate: BatchGate,
   init: WorkerInit,
+  /** Set to whether the warm-up went quick. */
+  warm: { quick: boolean },
 ): Promise<WorkerInfo['rates']> {
   // Long enough that the prefill rate is not just one call's fixed cost.
-  const tokens = Math.max(2, init.warmupTokens);
+  let tokens = Math.max(2, init.warmupTokens);
   const base = model.tokenize(init.warmupPrompt);
   const promptOf = (want: number) => {
     let p = base;
@@ -159,20 +166,35 @@ async function measureRates(
   /** Runs of `n` streams in turn: per run the slowest stream's step; over runs the fastest. */
   const slowestOfFastest = (rs: Awaited<ReturnType<typeof run>>, n: number) =>
     Math.min(...chunk(rs, n).map((r) => Math.max(...r.map(step))));
+  const started = performance.now();
   await run(1); // first touch: allocations, caches
-  const ones = await thrice();
-  const alls = sequences.size > 1 ? [...(await run(sequences.size)), ...(await run(sequences.size))] : ones;
+  // A slow model (a 0.5B Q4_0 on one CPU thread: ~5 s a run, 3 minutes for all of this)
+  // gets one run of each, with fewer tokens, the batched runs after a short prompt (eight
+  // 96-token prefills were most of it) and a shorter long prompt: ~25 s. Its rates are
+  // rougher; the estimator learns from traffic anyway.
+  const quick = performance.now() - started > (init.warmupQuickAfterMs ?? QUICK_AFTER_MS);
+  warm.quick = quick;
+  if (quick) tokens = Math.min(tokens, 16);
+  const batchPrompt = quick ? promptOf(Math.min(8, room)) : basePrompt;
+  const repeat = async (n: number, times: number, prompt = basePrompt) => {
+    const out: Awaited<ReturnType<typeof run>> = [];
+    for (let i = 0; i < times; i++) out.push(...(await run(n, prompt)));
+    return out;
+  };
+  const ones = quick ? await run(1) : await thrice();
+  const reps = quick ? 1 : 2;
+  const alls = sequences.size > 1 ? await repeat(sequences.size, reps, batchPrompt) : ones;
   if (init.warmupTokens <= 0) return undefined;
   // Two streams too: the estimator interpolates between measured sizes, and the step from
   // one stream to two is where a burst's first admissions are decided.
-  const twos = sequences.size > 2 ? [...(await run(2)), ...(await run(2))] : undefined;
+  const twos = sequences.size > 2 ? await repeat(2, reps, batchPrompt) : undefined;
   // How a step grows with context: one stream after a short and after a long prompt
   // (fastest of three each), at the mean context of their decode steps.
   const shortPrompt = promptOf(4);
-  const longPrompt = promptOf(Math.min(384, room));
+  const longPrompt = promptOf(Math.min(quick ? 192 : 384, room));
   const ctxOf = (p: readonly unknown[]) => p.length + tokens / 2;
-  const sShort = fastest(await thrice(shortPrompt));
-  const sLong = fastest(await thrice(longPrompt));
+  const sShort = fastest(quick ? await run(1, shortPrompt) : await thrice(shortPrompt));
+  const sLong = fastest(quick ? await run(1, longPrompt) : await thrice(longPrompt));
   const span = ctxOf(longPrompt) - ctxOf(shortPrompt);
   // Per token of context, as a fraction of the step at context 0 (a straight line through both).
   const perToken = span > 0 ? Math.max(0, (sLong - sShort) / span) : 0;
@@ -185,8 +207,11 @@ async function measureRates(
     ),
     stepMs1: to0(fastest(ones), ctxOf(basePrompt)),
     // Per run, the slowest stream of the batch; over runs, the fastest run.
-    stepMsFull: to0(slowestOfFastest(alls, sequences.size), ctxOf(basePrompt)),
-    stepMs2: twos ? to0(slowestOfFastest(twos, 2), ctxOf(basePrompt)) : undefined,
+    stepMsFull: to0(
+      slowestOfFastest(alls, sequences.size),
+      ctxOf(sequences.size > 1 ? batchPrompt : basePrompt),
+    ),
+    stepMs2: twos ? to0(slowestOfFastest(twos, 2), ctxOf(batchPrompt)) : undefined,
     stepGrowth: growth,
   };
 }

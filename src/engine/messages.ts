@@ -40,6 +40,11 @@ export interface WorkerInit {
   warmupPrompt: string;
   /** Tokens generated per stream by the warm-up that measures decode rates (0: skip). */
   warmupTokens: number;
+  /**
+   * A first warm-up run slower than this (ms) makes the rest of the warm-up quick: one
+   * run of each, fewer tokens (src/engine/load.ts; default 1000; tests set 0).
+   */
+  warmupQuickAfterMs?: number | undefined;
   /** Allows the 'crash' task used by fault tests. */
   faultInjection: boolean;
 }
@@ -180,6 +185,8 @@ export interface WorkerInfo {
   trainContextSize: number;
   loadMs: number;
   warmupMs: number;
+  /** The warm-up went quick (its first run was slow): rougher rates, learnt further from traffic. */
+  warmupQuick: boolean;
   /** Times this worker recovered from a fatal error by reloading its model. */
   recoveries: number;
   /** Flash attention and the KV cache type as the context runs them, and the load-time probe that chose them (CPU, 'auto'). */
