@@ -90,14 +90,14 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
   };
 }
 
+/** A first warm-up run slower than this makes the rest of the warm-up quick (see below). */
+const QUICK_AFTER_MS = 1000;
+
 /**
  * Warm-up that also measures what admission needs before any request has finished:
  * prefill ms per token and the decode step time with one, two and all sequences busy
  * (src/engine/estimator.ts interpolates between them, then learns).
  */
-/** A first warm-up run slower than this makes the rest of the warm-up quick (see below). */
-const QUICK_AFTER_MS = 1000;
-
 async function measureRates(
   model: LlamaModel,
   sequences: SequencePool,
