@@ -43,8 +43,8 @@
  * running streams adjacent for the same reason; bench/README.md, "One micro-batch per
  * step").
  *
- * `queued`, the hook on `_decodeTokens` and the sorted queue read node-llama-cpp
- * internals (pinned in package.json); if they are missing, `attach` says so and the gate
+ * `queued`, the hooks on `_decodeTokens` and `_scheduleDecode` and the sorted queue read
+ * node-llama-cpp internals (pinned in package.json); if they are missing, `attach` says so and the gate
  * dispatches at once without a barrier, which is correct, only unbatched.
  */
 import type { CustomBatchingDispatchSchedule, LlamaContext } from 'node-llama-cpp';
@@ -56,6 +56,7 @@ interface ContextInternals {
   _queuedDecodeSequenceIds?: unknown;
   _decodeTokens?: unknown;
   _queuedDecodes?: unknown;
+  _scheduleDecode?: unknown;
 }
 
 interface QueuedDecode {
@@ -65,8 +66,11 @@ interface QueuedDecode {
 /**
  * Moves the decode just pushed onto node-llama-cpp's queue back to its place in
  * sequence-id order (after any entry with the same id, so one sequence's decodes keep
- * their order). node-llama-cpp pushes one entry per `_decodeTokens` call, only splices
- * otherwise, and builds every batch from the queue front to back.
+ * their order). node-llama-cpp pushes one entry per `_decodeTokens` call and then calls
+ * `_scheduleDecode` (its only caller), which may dispatch a batch at once (every
+ * sequence queued, or the gate letting it go); it only splices otherwise, and builds
+ * every batch from the queue front to back. Run first thing in `_scheduleDecode`, this
+ * keeps the queue sorted before any batch can be built from it.
  */
 function sortLast(queue: QueuedDecode[]): void {
   const n = queue.length - 1;
@@ -119,16 +123,20 @@ export class BatchGate {
     const ids = c._queuedDecodeSequenceIds;
     const decodeTokens = c._decodeTokens;
     if (!(ids instanceof Set) || typeof decodeTokens !== 'function') return false;
-    const queue =
-      this.order && Array.isArray(c._queuedDecodes) ? (c._queuedDecodes as QueuedDecode[]) : undefined;
-    this.ordered = queue !== undefined;
+    const queue = c._queuedDecodes;
+    const schedule = c._scheduleDecode;
+    if (this.order && Array.isArray(queue) && typeof schedule === 'function') {
+      c._scheduleDecode = function (this: unknown, ...args: unknown[]): unknown {
+        sortLast(queue as QueuedDecode[]);
+        return (schedule as (...a: unknown[]) => unknown).apply(this, args);
+      };
+      this.ordered = true;
+    }
     this.queued = () => ids.size;
     const settle = () => this.settle();
     c._decodeTokens = function (this: unknown, ...args: unknown[]): unknown {
-      // The decode is in the queue once this returns (the push is synchronous; a batch is
-      // built from it a microtask later at the earliest, under the context's lock).
+      // The decode is in the queue once this returns (the push is synchronous).
       const p = (decodeTokens as (...a: unknown[]) => unknown).apply(this, args);
-      if (queue) sortLast(queue);
       settle();
       return p;
     };

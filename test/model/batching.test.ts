@@ -119,6 +119,20 @@ describe('BatchGate', () => {
     expect(batches).toBeGreaterThanOrEqual(N - 1);
   });
 
+  it('keeps the order when every sequence queues and node-llama-cpp dispatches by itself', async () => {
+    // Four streams on the four-sequence context: the last decode of each step fills the
+    // context, and node-llama-cpp dispatches the batch inside that push, not through the gate.
+    expect(m.sequences.size).toBe(4);
+    const prompts = ['Once upon a time', 'The little dog', 'One day, a girl', 'Tom had a ball'];
+    const before = batchIds.length;
+    await streams(prompts);
+    const steps = batchIds.slice(before);
+    expect(steps.filter((ids) => ids.length === 4)).not.toHaveLength(0);
+    for (const ids of steps) {
+      for (let i = 1; i < ids.length; i++) expect(ids[i]).toBe(ids[i - 1]! + 1);
+    }
+  });
+
   it('a lone stream: one batch per token, no waits', async () => {
     const before = nativeBatches;
     const stalls = m.gate.stalls;
