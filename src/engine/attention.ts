@@ -258,8 +258,7 @@ async function measure(
     return { ...fallback, probeError: e instanceof Error ? e.message : String(e) };
   }
   // llama.cpp's choice (the first candidate, if it ran) holds unless beaten by MIN_GAIN.
-  const byTime = [...timed].sort((a, b) => times[a]! - times[b]!);
-  const fastest = byTime[0]!;
+  const fastest = timed.reduce((a, b) => (times[b]! < times[a]! ? b : a));
   const dflt = candidates[0]!;
   const best =
     times[dflt] !== undefined && !(times[fastest]! < times[dflt]! * (1 - MIN_GAIN)) ? dflt : fastest;

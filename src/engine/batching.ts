@@ -44,8 +44,8 @@
  * step").
  *
  * `queued`, the hooks on `_decodeTokens` and `_scheduleDecode` and the sorted queue read
- * node-llama-cpp internals (pinned in package.json); if they are missing, `attach` says so and the gate
- * dispatches at once without a barrier, which is correct, only unbatched.
+ * node-llama-cpp internals (pinned in package.json); if they are missing, `attach` says
+ * so and the gate dispatches at once without a barrier, which is correct, only unbatched.
  */
 import type { CustomBatchingDispatchSchedule, LlamaContext } from 'node-llama-cpp';
 

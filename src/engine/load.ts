@@ -154,12 +154,12 @@ async function measureRates(
       await Promise.all(seqs.map((s) => sequences.release(s, 0)));
     }
   };
-  /** One stream, three times in turn. */
-  const thrice = async (prompt = basePrompt) => [
-    ...(await run(1, prompt)),
-    ...(await run(1, prompt)),
-    ...(await run(1, prompt)),
-  ];
+  /** Runs of `n` streams, `times` in turn. */
+  const repeat = async (n: number, times: number, prompt = basePrompt) => {
+    const out: Awaited<ReturnType<typeof run>> = [];
+    for (let i = 0; i < times; i++) out.push(...(await run(n, prompt)));
+    return out;
+  };
   // The fastest of a few runs: a shared machine's stalls only ever add time, and the
   // estimator learns upward from real traffic anyway.
   const fastest = (rs: Awaited<ReturnType<typeof run>>) => Math.min(...rs.map(step));
@@ -176,25 +176,21 @@ async function measureRates(
   warm.quick = quick;
   if (quick) tokens = Math.min(tokens, 16);
   const batchPrompt = quick ? promptOf(Math.min(8, room)) : basePrompt;
-  const repeat = async (n: number, times: number, prompt = basePrompt) => {
-    const out: Awaited<ReturnType<typeof run>> = [];
-    for (let i = 0; i < times; i++) out.push(...(await run(n, prompt)));
-    return out;
-  };
-  const ones = quick ? await run(1) : await thrice();
-  const reps = quick ? 1 : 2;
+  /** Runs of one stream per measurement, and of two or all streams. */
+  const [singles, reps] = quick ? [1, 1] : [3, 2];
+  const ones = await repeat(1, singles);
   const alls = sequences.size > 1 ? await repeat(sequences.size, reps, batchPrompt) : ones;
   if (init.warmupTokens <= 0) return undefined;
   // Two streams too: the estimator interpolates between measured sizes, and the step from
   // one stream to two is where a burst's first admissions are decided.
   const twos = sequences.size > 2 ? await repeat(2, reps, batchPrompt) : undefined;
   // How a step grows with context: one stream after a short and after a long prompt
-  // (fastest of three each), at the mean context of their decode steps.
+  // (fastest of three each; one when quick), at the mean context of their decode steps.
   const shortPrompt = promptOf(4);
   const longPrompt = promptOf(Math.min(quick ? 192 : 384, room));
   const ctxOf = (p: readonly unknown[]) => p.length + tokens / 2;
-  const sShort = fastest(quick ? await run(1, shortPrompt) : await thrice(shortPrompt));
-  const sLong = fastest(quick ? await run(1, longPrompt) : await thrice(longPrompt));
+  const sShort = fastest(await repeat(1, singles, shortPrompt));
+  const sLong = fastest(await repeat(1, singles, longPrompt));
   const span = ctxOf(longPrompt) - ctxOf(shortPrompt);
   // Per token of context, as a fraction of the step at context 0 (a straight line through both).
   const perToken = span > 0 ? Math.max(0, (sLong - sShort) / span) : 0;

@@ -119,9 +119,9 @@ describe('BatchGate', () => {
     expect(batches).toBeGreaterThanOrEqual(N - 1);
   });
 
-  it('keeps the order when every sequence queues and node-llama-cpp dispatches by itself', async () => {
-    // Four streams on the four-sequence context: the last decode of each step fills the
-    // context, and node-llama-cpp dispatches the batch inside that push, not through the gate.
+  it('keeps the order when the streams fill every sequence of the context', async () => {
+    // Four streams on the four-sequence context: every step's batch holds all of them,
+    // in id order, whoever dispatched it.
     expect(m.sequences.size).toBe(4);
     const prompts = ['Once upon a time', 'The little dog', 'One day, a girl', 'Tom had a ball'];
     const before = batchIds.length;
