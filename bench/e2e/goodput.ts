@@ -124,6 +124,32 @@ console.log(
   `flash attention ${values.flash}: ${pools.predict.info?.flashAttention ? 'on' : 'off'}, KV cache ${values.kv}: ${pools.predict.info?.kvCacheType}`,
 );
 console.log(`open loop, ${values.tokens} tokens, deadline ${values.deadline} ms, ${seconds} s per level`);
+interface Check {
+  alone: { predicted: number; measured: number };
+  pair: { predicted: number; measured: number };
+  threePredicted: number;
+}
+async function predictedVsMeasured(when: string): Promise<Check> {
+  const est = pools.predict.estimator;
+  const promptTokens = est.promptTokens('Once upon a time'.length);
+  const t: Tally = { offered: 0, inTime: 0, refusedFast: 0, failedSlow: 0, admittedMs: [] };
+  const predAlone = est.serviceMs(200, promptTokens, 1);
+  await one(pools.predict, 200, 10_000, t);
+  const predPair = est.serviceMs(200, promptTokens, 2);
+  await Promise.all([one(pools.predict, 200, 10_000, t), one(pools.predict, 200, 10_000, t)]);
+  const c: Check = {
+    alone: { predicted: Math.round(predAlone), measured: t.admittedMs[0]! },
+    pair: { predicted: Math.round(predPair), measured: Math.max(t.admittedMs[1]!, t.admittedMs[2]!) },
+    threePredicted: Math.round(est.serviceMs(200, promptTokens, 3)),
+  };
+  const err = (x: { predicted: number; measured: number }) =>
+    `${x.measured} ms, predicted ${x.predicted} (${x.predicted >= x.measured ? '+' : ''}${Math.round((100 * (x.predicted - x.measured)) / x.measured)}%)`;
+  console.log(
+    `${when}: 200 tokens alone ${err(c.alone)}; two at once ${err(c.pair)}; three batched predicted ${c.threePredicted} ms`,
+  );
+  return c;
+}
+const loneBefore = await predictedVsMeasured('after warm-up');
 for (const rate of values.rates!.split(',').filter(Boolean).map(Number)) {
   const predict = await openLoop(pools.predict, rate, seconds);
   const adminAll = await openLoop(pools['admit-all'], rate, seconds);
@@ -132,16 +158,10 @@ for (const rate of values.rates!.split(',').filter(Boolean).map(Number)) {
     `goodput ${(x.inTime / seconds).toFixed(1)}/s (in time ${x.inTime}, refused fast ${x.refusedFast}, failed slow ${x.failedSlow})`;
   console.log(`${String(rate).padStart(4)} req/s  predict: ${g(predict)}  |  admit-all: ${g(adminAll)}`);
 }
-// What the box allows this minute: one 200-token request alone, and what the estimator
-// predicts for one alone and for three sharing a batch (three fit in 300 ms only if
-// three serial or batched runs do).
-const lone: Tally = { offered: 0, inTime: 0, refusedFast: 0, failedSlow: 0, admittedMs: [] };
-await one(pools.predict, 200, 10_000, lone);
-const est = pools.predict.estimator;
-const promptTokens = est.promptTokens('Once upon a time'.length);
-console.log(
-  `one 200-token request alone: ${lone.admittedMs[0]} ms; predicted alone ${Math.round(est.serviceMs(200, promptTokens, 1))} ms, three batched ${Math.round(est.serviceMs(200, promptTokens, 3))} ms`,
-);
+// What the box allows this minute, against what the estimator predicts just before:
+// one 200-token request alone, then two at once (a batch of 2), then the prediction for
+// three sharing a batch (three fit in 300 ms only if three batched or serial runs do).
+const loneAfter = await predictedVsMeasured('after the curve');
 const bursts = [];
 for (let i = 0; i < 3; i++) {
   const p = await burst(pools.predict);
@@ -152,6 +172,6 @@ for (let i = 0; i < 3; i++) {
   );
 }
 console.log('learnt rates (predict pool):', JSON.stringify(pools.predict.estimator.snapshot()));
-const out = writeResult('goodput', 'e2e', { seconds, curve, loneMs: lone.admittedMs[0], bursts });
+const out = writeResult('goodput', 'e2e', { seconds, curve, loneBefore, loneAfter, bursts });
 if (out) console.log(`wrote ${out}`);
 process.exit(0);

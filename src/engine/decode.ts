@@ -99,7 +99,9 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
         );
 
   let finish: WorkerFinish | undefined;
-  let batchSum = 0;
+  // Per batch size b: [b × 3] steps, [b × 3 + 1] their ms, [b × 3 + 2] their contexts summed.
+  const byBatch: number[] = [];
+  const ctx0 = prompt.length;
   const t0 = performance.now();
   let tFirst = 0;
   let tLast = 0;
@@ -114,9 +116,17 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
         finish = 'stop';
         break;
       }
-      tLast = performance.now();
-      if (tFirst === 0) tFirst = tLast;
-      batchSum += gate.size;
+      const now = performance.now();
+      if (tFirst === 0) tFirst = now;
+      else {
+        // The step this token took, at the batch it was decoded in (the estimator's table
+        // is per batch size: a generation's mean batch blends sizes whose steps differ 2×).
+        const i = 3 * gate.size;
+        byBatch[i] = (byBatch[i] ?? 0) + 1;
+        byBatch[i + 1] = (byBatch[i + 1] ?? 0) + now - tLast;
+        byBatch[i + 2] = (byBatch[i + 2] ?? 0) + ctx0 + progress.completionTokens;
+      }
+      tLast = now;
       progress.completionTokens++;
       const text = stops.push(detok.push(r.value));
       out(text);
@@ -146,9 +156,17 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
       prefillTokens: toEval.length,
       prefillMs: tFirst > 0 ? tFirst - t0 : 0,
       decodeMs: tFirst > 0 ? tLast - tFirst : 0,
-      batch: n > 0 ? batchSum / n : 1,
+      steps: stepsByBatch(byBatch),
     },
   };
+}
+
+/** The per-batch-size tallies as DecodeStats.steps: [b, steps, ms, context sum] for each b seen. */
+function stepsByBatch(byBatch: number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < byBatch.length; i += 3)
+    if (byBatch[i] !== undefined) out.push(i / 3, byBatch[i]!, byBatch[i + 1]!, byBatch[i + 2]!);
+  return out;
 }
 
 /**

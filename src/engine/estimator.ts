@@ -8,7 +8,15 @@
  *   together (b = 1..slots), one EWMA per batch size. Until a size has been observed it
  *   is interpolated (linearly in b) between the nearest observed (or warm-up measured)
  *   sizes, so the table starts from the worker's warm-up (src/engine/load.ts measures
- *   b = 1, 2 and all) and sharpens as traffic runs at each size.
+ *   b = 1, 2 and all) and sharpens as traffic runs at each size. The worker times every
+ *   step and says how many generations ran when it came back (DecodeStats.steps), so
+ *   each entry learns from its own steps. (It used to learn a generation's mean step at
+ *   its mean batch, rounded: a request that ran half alone and half beside another taught
+ *   b = 1 or 2 a blend of both.)
+ * - `pace`: the table is a shape times the box's current speed. On the 2-vCPU dev box
+ *   lone steps ran 0.70–0.83 ms under 40 requests/s and 0.55–0.65 ms a minute later, and
+ *   an entry not sampled since kept the busy figure. A surprise moves the pace first
+ *   (every size runs on the same box), then, at SHAPE_RATE of that, the size's entry.
  *
  * - `tokensPerChar` and `evalShare`: prompt length in tokens per character, and the
  *   share of prompt tokens evaluated (the rest is reused from a sequence's KV cache:
@@ -23,8 +31,8 @@
  *   (attention reads every KV cell; on stories260K the step at position 500 is ~3× the
  *   step at position 30). Measured at warm-up (one stream, a short and a long prompt);
  *   the table above holds steps at context 0, and a step with `ctx` tokens of context is
- *   `stepMs[b] × (1 + stepGrowth × ctx)`. Each sample is normalised by its own mean
- *   context before it enters the table. Before it, the table learnt from short requests
+ *   `stepMs[b] × (1 + stepGrowth × ctx)`. Each batch size's steps are normalised by
+ *   their own mean context before they enter the table. Before it, the table learnt from short requests
  *   predicted long ones ~25% fast (a burst of 200-token requests admitted two that then
  *   missed their 300 ms deadline).
  *
@@ -55,6 +63,19 @@ const COLD: Rates = { prefillMsPerToken: 0.5, stepMs1: 2, stepMsFull: 4 };
 /** Prompts at least this long teach the per-token prefill rate; shorter ones the first step. */
 const LONG_PREFILL = 32;
 
+/** Steps at one batch size that count as a whole sample; fewer teach proportionally less. */
+const FULL_SAMPLE_STEPS = 32;
+
+/**
+ * The table's entries learn at this share of the pace's rate: a surprise is first taken
+ * as the box's speed (which changes from minute to minute), then slowly as the shape of
+ * the table (the model's batching curve, which does not).
+ */
+const SHAPE_RATE = 0.5;
+
+/** The pace stays within [1/PACE_MAX, PACE_MAX] of the warm-up's table. */
+const PACE_MAX = 8;
+
 /** One EWMA step with the sample clamped to [x/4, 4x]: a stall on a shared box must not poison the estimate. */
 function ewma(x: number, sample: number, a: number): number {
   const s = x > 0 ? Math.min(4 * x, Math.max(x / 4, sample)) : sample;
@@ -74,8 +95,10 @@ export class ServiceEstimator {
   private grammarFactor = 1;
   /** A step's growth per token of context the stream attends over (≥ 0). */
   private growth = 0;
-  /** Index b (1..slots): EWMA step time; `seen[b]` marks sizes observed or measured. */
+  /** Index b (1..slots): EWMA step time at pace 1; `seen[b]` marks sizes observed or measured. */
   private readonly step: number[];
+  /** The box's current speed over the table's: every step is `pace × step[b]` (see observe). */
+  private pace = 1;
   private readonly seen: boolean[];
   private samples = 0;
 
@@ -96,6 +119,7 @@ export class ServiceEstimator {
     this.prefill = r.prefillMsPerToken;
     this.firstStep = r.stepMs1;
     this.growth = Math.max(0, r.stepGrowth ?? 0);
+    this.pace = 1;
     this.step[1] = r.stepMs1;
     this.seen[1] = true;
     if (this.slots > 1) {
@@ -116,9 +140,11 @@ export class ServiceEstimator {
     overheadMs: number;
     prefillTokens: number;
     prefillMs: number;
-    decodeMs: number;
-    tokens: number;
-    batch: number;
+    /**
+     * Its decode steps by batch size (DecodeStats.steps): for each size b, four numbers:
+     * b, the steps, their ms, their contexts summed.
+     */
+    steps: readonly number[];
     /** Decoded under a JSON-schema grammar. */
     grammar?: boolean | undefined;
   }): void {
@@ -135,21 +161,38 @@ export class ServiceEstimator {
       this.prefill = ewma(this.prefill, Math.max(0, o.prefillMs - this.firstStep) / o.prefillTokens, a);
     else if (o.prefillTokens > 0 && o.prefillMs > 0)
       this.firstStep = ewma(this.firstStep, Math.max(0, o.prefillMs - this.prefill * o.prefillTokens), a);
-    if (o.tokens > 1) {
-      const b = Math.min(this.slots, Math.max(1, Math.round(o.batch)));
-      // The step this generation saw, brought back to context 0: its steps ran at
-      // contexts from the prompt's length to the prompt's plus the tokens, mean halfway.
-      const prompt = o.promptTokens || (o.promptChars ? this.promptTokens(o.promptChars) : 0);
-      const ms = o.decodeMs / (o.tokens - 1) / (1 + this.growth * (prompt + o.tokens / 2));
-      if (o.grammar) {
-        this.grammarFactor = Math.max(1, ewma(this.grammarFactor, ms / this.stepMs(b), a));
-        return;
+
+    const s = o.steps;
+    if (o.grammar) {
+      // Observed over predicted for the same steps: the factor, whatever the batches were.
+      let ms = 0;
+      let plain = 0;
+      for (let i = 0; i + 3 < s.length; i += 4) {
+        ms += s[i + 2]!;
+        plain += s[i + 1]! * this.stepMs(s[i]!, false, s[i + 3]! / s[i + 1]!);
       }
+      if (plain > 0) this.grammarFactor = Math.max(1, ewma(this.grammarFactor, ms / plain, a));
+      return;
+    }
+    // Each batch size's steps teach its own entry, brought back to context 0 at their
+    // mean context; a few steps at a size (a stream joining or leaving) teach a little.
+    // The error is shared: the pace moves first (every size runs on the same box), then
+    // the entry takes part of what is left (the shape of the table).
+    for (let i = 0; i + 3 < s.length; i += 4) {
+      const n = s[i + 1]!;
+      if (n <= 0) continue;
+      const b = Math.min(this.slots, Math.max(1, Math.round(s[i]!)));
+      const ms = s[i + 2]! / n / (1 + this.growth * (s[i + 3]! / n));
+      const w = a * Math.min(1, n / FULL_SAMPLE_STEPS);
       if (!this.seen[b]) {
-        this.step[b] = this.stepMs(b);
+        this.step[b] = this.tableMs(b);
         this.seen[b] = true;
       }
-      this.step[b] = ewma(this.step[b]!, ms, a);
+      this.pace = Math.min(
+        PACE_MAX,
+        Math.max(1 / PACE_MAX, ewma(this.pace, (this.pace * ms) / this.plainStepMs(b), w)),
+      );
+      this.step[b] = ewma(this.step[b]!, ms / this.pace, w * SHAPE_RATE);
     }
   }
 
@@ -168,6 +211,11 @@ export class ServiceEstimator {
   }
 
   private plainStepMs(b: number): number {
+    return this.pace * this.tableMs(b);
+  }
+
+  /** The table's step at batch size b (at pace 1): its own entry, else interpolated. */
+  private tableMs(b: number): number {
     const k = Math.min(this.slots, Math.max(1, Math.round(b)));
     if (this.seen[k]) return this.step[k]!;
     let lo = k - 1;
@@ -205,6 +253,7 @@ export class ServiceEstimator {
     tokensPerChar: number;
     evalShare: number;
     stepMs: number[];
+    pace: number;
     stepGrowth: number;
     grammarFactor: number;
     samples: number;
@@ -218,6 +267,7 @@ export class ServiceEstimator {
       tokensPerChar: this.tokensPerChar,
       evalShare: this.evalShare,
       stepMs,
+      pace: this.pace,
       stepGrowth: this.growth,
       grammarFactor: this.grammarFactor,
       samples: this.samples,

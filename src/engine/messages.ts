@@ -148,8 +148,12 @@ export interface DecodeStats {
   prefillMs: number;
   /** From the first to the last sampled token. */
   decodeMs: number;
-  /** Mean number of sequences decoding in this worker while this one decoded. */
-  batch: number;
+  /**
+   * The decode steps after the first token, by the number of generations running in
+   * this worker when each came back: for each size b seen, four numbers: b, the steps,
+   * their ms, and the sum of their contexts (prompt plus tokens so far, per step).
+   */
+  steps: number[];
 }
 
 export interface WorkerDone {

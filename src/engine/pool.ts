@@ -468,9 +468,7 @@ export class ModelPool {
           p.trace.firstTokenAt < 0 ? -1 : p.trace.firstTokenAt - p.trace.dispatchedAt - msg.stats.prefillMs,
         prefillTokens: msg.stats.prefillTokens,
         prefillMs: msg.stats.prefillMs,
-        decodeMs: msg.stats.decodeMs,
-        tokens: msg.completionTokens,
-        batch: msg.stats.batch,
+        steps: msg.stats.steps,
         grammar: p.grammar,
       });
     switch (msg.finishReason) {

@@ -109,7 +109,7 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
         finishReason: r.cancelled ?? 'stop',
         promptTokens: input.length + scored,
         completionTokens: 0,
-        stats: { prefillTokens: r.evaluated, prefillMs: performance.now() - t0, decodeMs: 0, batch: 1 },
+        stats: { prefillTokens: r.evaluated, prefillMs: performance.now() - t0, decodeMs: 0, steps: [] },
         choiceLogprobs: r.cancelled ? undefined : r.logprobs,
       });
   } catch (err) {

@@ -10,6 +10,17 @@ function job(over: Partial<Job> = {}): Job {
   return { priority: 0, deadlineAt: NOW + 1000, maxTokens: 100, promptTokens: 4, tokens: 0, ...over };
 }
 
+/** DecodeStats.steps for n steps at batch b, one at each context from ctx0 + 1, each taking ms(ctx). */
+function stepsAt(b: number, n: number, ms: (ctx: number) => number = () => 1, ctx0 = 4): number[] {
+  let sum = 0;
+  let ctxSum = 0;
+  for (let c = ctx0 + 1; c <= ctx0 + n; c++) {
+    sum += ms(c);
+    ctxSum += c;
+  }
+  return [b, n, sum, ctxSum];
+}
+
 function sched(slots = 4, maxQueue = 8, margin = 0): Scheduler<Job> {
   const est = new ServiceEstimator(slots, rates);
   const s = new Scheduler<Job>(slots, maxQueue, est, margin);
@@ -27,10 +38,72 @@ describe('ServiceEstimator', () => {
     expect(e.stepMs(2)).toBeCloseTo(4 / 3);
     expect(e.stepMs(3)).toBeCloseTo(5 / 3);
     for (let i = 0; i < 30; i++)
-      e.observe({ overheadMs: 0, prefillTokens: 4, prefillMs: 0, decodeMs: 99 * 3, tokens: 100, batch: 2 });
+      e.observe({ overheadMs: 0, prefillTokens: 4, prefillMs: 0, steps: stepsAt(2, 99, () => 3) });
     expect(e.stepMs(2)).toBeCloseTo(3, 1);
-    // Now halfway between 3 ms at 2 and 2 ms at 4.
-    expect(e.stepMs(3)).toBeCloseTo(2.5, 1);
+    // Part of the surprise is taken as the box being slower (the pace): the sizes not
+    // observed follow it, and 3 stays halfway between 2 and 4.
+    const pace = e.snapshot().pace;
+    expect(pace).toBeGreaterThan(1.2);
+    expect(e.stepMs(4)).toBeCloseTo(2 * pace);
+    expect(e.stepMs(3)).toBeCloseTo((e.stepMs(2) + e.stepMs(4)) / 2);
+  });
+
+  it('moves every batch size with the box: a faster lone stream speeds up the sizes not seen since', () => {
+    const e = new ServiceEstimator(4, rates);
+    const learn = (b: number, ms: number, times = 30) => {
+      for (let i = 0; i < times; i++)
+        e.observe({ overheadMs: 0, prefillTokens: 4, prefillMs: 0, steps: stepsAt(b, 64, () => ms) });
+    };
+    // A busy minute: every size 1.5× the warm-up's figures, traffic at all three.
+    for (let i = 0; i < 30; i++) {
+      learn(1, 1.5, 1);
+      learn(2, 2, 1);
+      learn(4, 3, 1);
+    }
+    expect(e.stepMs(2)).toBeCloseTo(2, 1);
+    expect(e.stepMs(4)).toBeCloseTo(3, 1);
+    // Then quiet, and only lone streams: at 1 ms, a third faster. Batches of 2 and 4 are
+    // predicted most of a third faster too, without a sample of their own (a table without
+    // the pace would still say 2 and 3).
+    learn(1, 1, 20);
+    expect(e.stepMs(1)).toBeCloseTo(1, 1);
+    expect(e.stepMs(2) / (4 / 3)).toBeLessThan(1.15);
+    expect(e.stepMs(4) / 2).toBeLessThan(1.15);
+  });
+
+  it("teaches each batch size from its own steps, not a generation's blend of sizes", () => {
+    const e = new ServiceEstimator(4, rates);
+    // Each generation ran 50 steps alone at 1.2 ms, then 50 beside another at 2 ms: a
+    // mean batch of 1.5 and a mean step of 1.6 ms, which fits neither size.
+    for (let i = 0; i < 30; i++)
+      e.observe({
+        overheadMs: 0,
+        prefillTokens: 4,
+        prefillMs: 0,
+        steps: [...stepsAt(1, 50, () => 1.2), ...stepsAt(2, 50, () => 2, 54)],
+      });
+    expect(e.stepMs(1)).toBeCloseTo(1.2, 1);
+    expect(e.stepMs(2)).toBeCloseTo(2, 1);
+    // A couple of steps at a size (a stream joining, then leaving) teach only a little.
+    for (let i = 0; i < 5; i++)
+      e.observe({ overheadMs: 0, prefillTokens: 4, prefillMs: 0, steps: stepsAt(3, 2, () => 6) });
+    expect(e.stepMs(3)).toBeLessThan(3);
+  });
+
+  it('learns the grammar factor over the steps at the sizes they ran', () => {
+    const e = new ServiceEstimator(4, rates);
+    // Plain steps: 1 ms alone, 2 ms at 4 (4/3 at 2). Under the grammar: 3× each.
+    for (let i = 0; i < 30; i++)
+      e.observe({
+        overheadMs: 0,
+        prefillTokens: 4,
+        prefillMs: 0,
+        steps: [...stepsAt(1, 40, () => 3), ...stepsAt(4, 40, () => 6, 44)],
+        grammar: true,
+      });
+    expect(e.stepMs(1)).toBe(1);
+    expect(e.stepMs(4)).toBe(2);
+    expect(e.stepMs(1, true)).toBeCloseTo(3, 1);
   });
 
   it('takes a measured two-stream step as an anchor of its own', () => {
@@ -55,9 +128,7 @@ describe('ServiceEstimator', () => {
         overheadMs: 0,
         prefillTokens: 4,
         prefillMs: 0,
-        decodeMs: 99 * 2.5,
-        tokens: 100,
-        batch: 1,
+        steps: stepsAt(1, 99, () => 2.5),
         grammar: true,
       });
     expect(e.stepMs(1)).toBe(1);
@@ -93,9 +164,7 @@ describe('ServiceEstimator: steps grow with the context', () => {
         overheadMs: 0,
         prefillTokens: 4,
         prefillMs: 0,
-        decodeMs: truth(64, 4),
-        tokens: 64,
-        batch: 1,
+        steps: stepsAt(1, 63, (ctx) => 1.5 * (1 + 0.01 * ctx)),
       });
     // Learnt from 64-token generations, the step at context 0 is the true 1.5 ms...
     expect(e.stepMs(1)).toBeCloseTo(1.5, 1);
@@ -116,9 +185,7 @@ describe('Scheduler: grammar-constrained requests', () => {
         overheadMs: 0,
         prefillTokens: 4,
         prefillMs: 0,
-        decodeMs: 99 * 2,
-        tokens: 100,
-        batch: 1,
+        steps: stepsAt(1, 99, () => 2),
         grammar: true,
       });
     expect(s.plan(job({ deadlineAt: NOW + 150 }), NOW, false)).toEqual({ action: 'start' });

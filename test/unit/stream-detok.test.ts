@@ -71,7 +71,7 @@ describe('Outbox (worker side of a request, on the lane)', () => {
     port1.close();
     return got;
   }
-  const stats = { prefillTokens: 1, prefillMs: 0, decodeMs: 0, batch: 1 };
+  const stats = { prefillTokens: 1, prefillMs: 0, decodeMs: 0, steps: [] };
 
   it('sends the first text at once with the prompt count, merges text of one tick into one message', async () => {
     const got = await collect((o) => {
