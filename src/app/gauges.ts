@@ -66,6 +66,20 @@ export function registerGauges(
           value: p.info!.batching ? (p.info!.batchOrdered ? 2 : 1) : 0,
         })),
   );
+  metrics.gauge(
+    'colo_predicted_step_seconds',
+    "The decode step admission predicts with, per local model and batch size (streams decoding together), at context 0: learnt from the workers' steps (src/engine/estimator.ts)",
+    () =>
+      engine.pools.flatMap((p) => {
+        const steps = p.estimator.snapshot().stepMs;
+        return steps.map((ms, i) => ({ labels: { model: p.name, batch: String(i + 1) }, value: ms / 1000 }));
+      }),
+  );
+  metrics.gauge(
+    'colo_predicted_pace',
+    "The local model's speed as the estimator sees it now, over the speed its step table was learnt at (above 1: slower)",
+    perPool((p) => p.estimator.snapshot().pace),
+  );
   metrics.gauge('colo_ws_connections', 'Open WebSocket connections', () => [
     { labels: {}, value: server.connections },
   ]);

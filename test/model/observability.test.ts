@@ -179,6 +179,20 @@ describe('observability with auth on', () => {
     expect(byName.get('colo_batching')!.samples).toEqual([
       expect.objectContaining({ labels: { model: 'stories260K' }, value: 2 }),
     ]);
+    // What admission predicts with: one step per batch size, rising with the batch, in
+    // seconds, the same figures the estimator holds; and its pace.
+    const est = colo.engine.pool('stories260K')!.estimator.snapshot();
+    const steps = byName.get('colo_predicted_step_seconds')!.samples;
+    expect(steps.map((s) => s.labels['batch'])).toEqual(est.stepMs.map((_, i) => String(i + 1)));
+    for (const [i, s] of steps.entries()) {
+      expect(s.labels['model']).toBe('stories260K');
+      expect(s.value).toBeCloseTo(est.stepMs[i]! / 1000, 9);
+      expect(s.value).toBeGreaterThan(0);
+    }
+    expect(steps.at(-1)!.value).toBeGreaterThan(steps[0]!.value);
+    expect(byName.get('colo_predicted_pace')!.samples).toEqual([
+      expect.objectContaining({ labels: { model: 'stories260K' }, value: est.pace }),
+    ]);
     // Busy polling at its default where a core is left beside the model's one thread:
     // the requests above kept the network thread's loop turning.
     const polling = availableParallelism() >= 2;
