@@ -32,13 +32,13 @@
  *   step at position 30). Measured at warm-up (one stream, a short and a long prompt);
  *   the table above holds steps at context 0, and a step with `ctx` tokens of context is
  *   `stepMs[b] × (1 + stepGrowth × ctx)`. Each batch size's steps are normalised by
- *   their own mean context before they enter the table. Before it, the table learnt from short requests
- *   predicted long ones ~25% fast (a burst of 200-token requests admitted two that then
- *   missed their 300 ms deadline).
+ *   their own mean context before they enter the table. Before it, the table learnt from
+ *   short requests predicted long ones ~25% fast (a burst of 200-token requests admitted
+ *   two that then missed their 300 ms deadline).
  *
  * A request's service time at batch size b is then
  *   overhead + firstStep + prefill × promptTokens × evalShare
- *     + (maxTokens - 1) × stepMs[b] × (1 + stepGrowth × (promptTokens + maxTokens / 2)).
+ *     + (maxTokens - 1) × pace × stepMs[b] × (1 + stepGrowth × (promptTokens + maxTokens / 2)).
  * Every sample is clamped to a quarter..4× of the current estimate before it enters an
  * EWMA: one stall on a shared machine must not make the model refuse everything (a
  * model that refuses everything learns nothing more).
