@@ -6,14 +6,14 @@
  * acquire() prefers the free sequence with the longest common prefix (skill templates
  * and system prompts repeat).
  *
- * What an idle sequence keeps costs every stream of the context: llama.cpp attends over
- * the KV cells up to the highest one in use, whichever sequence holds it. A sequence
- * that kept its last generation's output (and a warm-up's) made a lone stream on an
- * 8-sequence context decode at 84% of a 1-sequence one, and its first token ~250 µs
- * later (bench/README.md, "A lone stream: lanes, idle sequences' KV cache…"). So a
- * sequence comes back holding its prompt only (`release(seq, keep)`: all but the
+ * A sequence comes back holding its prompt only (`release(seq, keep)`: all but the
  * prompt's last token, which the next request evaluates anyway for its logits, so the
- * same prompt again needs no KV edit at all).
+ * same prompt again needs no KV edit at all). When requests rotated over sequences that
+ * each kept a whole generation, a lone stream on an 8-sequence context decoded at 84% of
+ * a 1-sequence one (bench/README.md, "A lone stream: lanes, idle sequences' KV cache…").
+ * The cause read then, llama.cpp attending over cells any sequence holds, does not hold
+ * for these per-sequence KV streams: a lone stream's step beside an idle sequence holding
+ * 910 tokens is within noise of one beside an empty sequence (bench/e2e/prefix-keep.ts).
  *
  * Among equally good sequences the lowest id is taken, so the ids of the streams that run
  * together stay adjacent (a lone stream keeps reusing one sequence too): llama.cpp
@@ -23,12 +23,23 @@
  * A shared prefix shorter than `MIN_REUSE` tokens (the BOS every prompt starts with)
  * counts only when the sequence holds nothing else (the same short prompt again): it
  * saves less than the id order does, and taking it would mean a KV edit.
+ *
+ * A request that reuses nothing does not take a sequence holding `KEEP_MIN` tokens or
+ * more while one holding less is free: that cache is a template or a long prompt that
+ * may come back (a skill's ~600-token template), and evicting it for an unrelated short
+ * request made the next 916-token prompt prefill from scratch (408–421 ms on stories260K
+ * instead of ~2 ms, bench/e2e/prefix-keep.ts), and keeping it costs the other streams
+ * nothing measurable (above). Short prompts below KEEP_MIN are cheap to redo and go by
+ * id, so a lone stream of varied short prompts keeps reusing one sequence.
  */
 import type { LlamaContext, LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { BatchGate } from './batching';
 
 /** A shared prefix shorter than this is not worth a sequence out of id order and a KV edit. */
 export const MIN_REUSE = 8;
+
+/** A cache at least this long is kept from requests that reuse none of it while another sequence is free. */
+export const KEEP_MIN = 64;
 
 export class SequencePool {
   private readonly free: LlamaContextSequence[] = [];
@@ -60,12 +71,15 @@ export class SequencePool {
 
   /**
    * Takes the free sequence whose cached tokens share the longest prefix with `tokens`
-   * (at least MIN_REUSE tokens, or all it holds; among ties, the lowest id); undefined
-   * when none is free.
+   * (at least MIN_REUSE tokens, or all it holds); when none shares one, a sequence
+   * holding under KEEP_MIN tokens before one holding more; among ties, the lowest id.
+   * Undefined when none is free.
    */
   acquire(tokens: readonly Token[]): LlamaContextSequence | undefined {
     let best = -1;
     let bestLen = -1;
+    let bestKeep = false;
+    let bestId = Infinity;
     for (let i = 0; i < this.free.length; i++) {
       const seq = this.free[i]!;
       const cached = seq.contextTokens;
@@ -73,8 +87,11 @@ export class SequencePool {
       let k = 0;
       while (k < n && cached[k] === tokens[k]) k++;
       if (k < MIN_REUSE && k < cached.length) k = 0;
-      if (k > bestLen || (k === bestLen && this.ids.get(seq)! < this.ids.get(this.free[best]!)!))
-        [best, bestLen] = [i, k];
+      // Only a sequence that would lose its whole cache can be worth keeping.
+      const keep = k === 0 && cached.length >= KEEP_MIN;
+      const id = this.ids.get(seq)!;
+      const better = k > bestLen || (k === bestLen && (keep !== bestKeep ? !keep : id < bestId));
+      if (better) [best, bestLen, bestKeep, bestId] = [i, k, keep, id];
     }
     if (best < 0) return undefined;
     return this.free.splice(best, 1)[0];

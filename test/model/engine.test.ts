@@ -8,6 +8,7 @@ import { startColo } from '../../src/app/colo';
 import { parseConfig } from '../../src/config';
 import { resolveModel } from '../../src/models';
 import { quietLog, request, startTestColo } from '../helpers/engine';
+import { KEEP_MIN } from '../../src/engine/sequences';
 
 let colo: Colo;
 beforeAll(async () => {
@@ -70,6 +71,38 @@ describe('local engine on stories260K', () => {
     const solo = await colo.engine.complete(request('solo', { prompt: 'The cat' }), null, never());
     expect(results[1]!.text).toBe(solo.text);
     expect(new Set(results.map((r) => r.text)).size).toBe(4);
+  });
+
+  it("keeps a long prompt's cache past an unrelated short request: its next turn evaluates only the new tokens", async () => {
+    const pool = colo.engine.pool('stories260K')!;
+    const seen: { promptTokens: number; prefillTokens: number }[] = [];
+    const observe = pool.estimator.observe.bind(pool.estimator);
+    pool.estimator.observe = (o) => {
+      seen.push({ promptTokens: o.promptTokens ?? 0, prefillTokens: o.prefillTokens });
+      observe(o);
+    };
+    try {
+      const long = Array.from({ length: 12 }, (_, i) => `The little dog number ${i} ran to the park.`).join(
+        ' ',
+      );
+      const run = (id: string, prompt: string) =>
+        colo.engine.complete(
+          request(id, { prompt, sampling: { ...request('x').sampling, maxTokens: 4 } }),
+          null,
+          never(),
+        );
+      const first = await run('keep1', long);
+      expect(first.usage.promptTokens).toBeGreaterThanOrEqual(KEEP_MIN);
+      // Unrelated, and short: it takes another sequence rather than the long prompt's.
+      await run('keep2', 'Once upon a time there was a cat');
+      const next = await run('keep3', `${long} Then the dog`);
+      const evaluated = seen.find((x) => x.promptTokens === next.usage.promptTokens)!.prefillTokens;
+      expect(next.usage.promptTokens).toBeGreaterThan(first.usage.promptTokens);
+      // The new words and the last prompt token (its logits give the first sampled token).
+      expect(evaluated).toBeLessThanOrEqual(next.usage.promptTokens - first.usage.promptTokens + 1);
+    } finally {
+      pool.estimator.observe = observe;
+    }
   });
 
   it('cancels in-band and frees the sequence', async () => {

@@ -1,12 +1,13 @@
 /**
  * Which free sequence a request gets (src/engine/sequences.ts): the longest useful
- * cached prefix, then the lowest id, so the ids of concurrent streams stay adjacent.
+ * cached prefix, then one whose cache is cheap to lose, then the lowest id, so the ids
+ * of concurrent streams stay adjacent.
  * Stand-in sequences: the pool reads only `_sequenceId` (node-llama-cpp's internal id)
  * and `contextTokens` to choose.
  */
 import { describe, expect, it } from 'vitest';
 import type { LlamaContext, Token } from 'node-llama-cpp';
-import { MIN_REUSE, SequencePool } from '../../src/engine/sequences';
+import { KEEP_MIN, MIN_REUSE, SequencePool } from '../../src/engine/sequences';
 import { BatchGate } from '../../src/engine/batching';
 
 interface FakeSeq {
@@ -66,6 +67,26 @@ describe('SequencePool.acquire', () => {
     const prompt = tokens(5);
     const { pool: p } = pool([[], prompt.slice(0, 4)]);
     expect(idOf(p.acquire(prompt))).toBe(1);
+  });
+
+  it('keeps a long cache from requests that reuse none of it while another sequence is free', async () => {
+    const template = tokens(KEEP_MIN + 100, 500);
+    const { pool: p } = pool([template, [], tokens(5, 900)]);
+    // Unrelated prompts take 1 (empty) and 2 (a short prompt, cheap to redo), not 0.
+    const a = p.acquire(tokens(10))!;
+    const b = p.acquire(tokens(10))!;
+    expect([a, b].map(idOf)).toEqual([1, 2]);
+    // The template's request, coming back, still finds it.
+    await p.release(a, 0);
+    expect(idOf(p.acquire([...template, 7 as Token]))).toBe(0);
+    // With only long caches free, an unrelated request takes the lowest id.
+    const { pool: q } = pool([tokens(KEEP_MIN, 500), tokens(KEEP_MIN, 900)]);
+    expect(idOf(q.acquire(tokens(10)))).toBe(0);
+  });
+
+  it('lets short caches go by id: a lone stream of varied short prompts keeps one sequence', () => {
+    const { pool: p } = pool([tokens(KEEP_MIN - 1, 500), [], []]);
+    expect(idOf(p.acquire(tokens(10)))).toBe(0);
   });
 
   it('goes by the ids llama.cpp knows, not the order the context handed the sequences out', () => {

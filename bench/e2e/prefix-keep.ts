@@ -1,0 +1,164 @@
+/**
+ * Long prompts kept in the KV cache past unrelated requests (src/engine/sequences.ts,
+ * KEEP_MIN), in two parts:
+ *
+ * 1. **Mixed traffic through a pool** (stories260K, the default engine settings: 8
+ *    sequences, threads 1): a long prompt (~900 tokens, the same but for its last words
+ *    each time, like a skill template or a system prompt) alternating with an unrelated
+ *    short one, one at a time, 128 tokens each. Per kind: the first token (the worker's
+ *    prefill time) and the whole request, p50, and the estimator's error predicting it
+ *    just before it ran.
+ * 2. **What an idle sequence's cache costs a stream beside it**, in-process on a
+ *    node-llama-cpp context of 8 sequences: a lone greedy stream's step with another
+ *    sequence empty and with it holding the long prompt, alternated.
+ *
+ *   npm run build && npx tsx bench/e2e/prefix-keep.ts [--pairs 12] [--rounds 4] [--flash off|on]
+ *
+ * (tsx, not run.mjs: the pool finds its worker in dist/ only from the TypeScript sources.)
+ * To read the change against the build before, run the same script from a worktree of
+ * that commit (its own dist/), alternating.
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { getLlama } from 'node-llama-cpp';
+import { ModelPool } from '../../src/engine';
+import { DEFAULT_SAMPLING, type InferenceRequest } from '../../src/core/types';
+import { machineLine, writeResult } from '../lib';
+import { ROOT } from './colo-process';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    pairs: { type: 'string', default: '12' },
+    rounds: { type: 'string', default: '4' },
+    tokens: { type: 'string', default: '128' },
+    flash: { type: 'string', default: 'off' },
+    /** Skip part 1 or part 2. */
+    only: { type: 'string', default: 'both' },
+  },
+});
+const modelPath = values.model!;
+const maxTokens = Number(values.tokens);
+const longText = Array.from(
+  { length: 40 },
+  (_, i) => `The little dog number ${i} ran to the park and played.`,
+).join(' ');
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+console.log(machineLine());
+
+async function mixedTraffic() {
+  const pool = await ModelPool.create({
+    name: 'm',
+    aliases: [],
+    modelPath,
+    replicas: 1,
+    sequences: 8,
+    threads: 1,
+    contextSize: 2048,
+    maxQueue: 64,
+    gpu: 'cpu',
+    gpuLayers: 0,
+    flashAttention: 'auto',
+    kvCacheType: 'auto',
+    warmupPrompt: 'Once upon a time',
+    admission: 'predict',
+  });
+  const est = pool.estimator;
+  // The worker's own figures for the request just ended (prefill time and tokens evaluated).
+  let last = { prefillMs: 0, prefillTokens: 0 };
+  const observe = est.observe.bind(est);
+  est.observe = (o) => {
+    last = { prefillMs: o.prefillMs, prefillTokens: o.prefillTokens };
+    observe(o);
+  };
+  const by = {
+    long: { first: [] as number[], total: [] as number[], err: [] as number[], evaluated: [] as number[] },
+    short: { first: [] as number[], total: [] as number[], err: [] as number[], evaluated: [] as number[] },
+  };
+  let n = 0;
+  for (let i = 0; i < 2 * Number(values.pairs); i++) {
+    const kind = i % 2 ? 'short' : 'long';
+    const prompt = kind === 'long' ? `${longText} (${i})` : `Once upon a time ${i}`;
+    const predicted = est.serviceMs(maxTokens, est.promptTokens(prompt.length), 1);
+    const t0 = performance.now();
+    const req: InferenceRequest = {
+      id: `p${n++}`,
+      model: 'm',
+      prompt,
+      sampling: { ...DEFAULT_SAMPLING, maxTokens, temperature: 0 },
+      deadlineMs: 60_000,
+      deadlineAt: t0 + 60_000,
+      receivedAt: t0,
+      priority: 0,
+      stream: true,
+    };
+    await pool.complete(req, null, new AbortController().signal);
+    const ms = performance.now() - t0;
+    if (i < 2) continue; // the first of each kind has nothing to reuse
+    by[kind].first.push(last.prefillMs);
+    by[kind].total.push(ms);
+    by[kind].err.push((predicted - ms) / ms);
+    by[kind].evaluated.push(last.prefillTokens);
+  }
+  const out: Record<string, unknown> = {};
+  for (const kind of ['long', 'short'] as const) {
+    const b = by[kind];
+    out[kind] = {
+      firstMs: med(b.first),
+      totalMs: med(b.total),
+      predictionError: med(b.err),
+      evaluated: med(b.evaluated),
+    };
+    console.log(
+      `${kind.padEnd(5)} prompt: tokens evaluated p50 ${med(b.evaluated)}, first token p50 ${med(b.first).toFixed(1)} ms, request p50 ${med(b.total).toFixed(0)} ms, prediction error p50 ${(100 * med(b.err)).toFixed(0)}% (${b.total.length} requests)`,
+    );
+  }
+  await pool.close();
+  return out;
+}
+
+async function idleNeighbour() {
+  const llama = await getLlama({ gpu: false });
+  const model = await llama.loadModel({ modelPath });
+  const ctx = await model.createContext({
+    sequences: 8,
+    contextSize: 2048,
+    threads: 1,
+    flashAttention: values.flash === 'on',
+  });
+  const idle = ctx.getSequence();
+  const stream = ctx.getSequence();
+  const long = model.tokenize(longText);
+  const lone = async () => {
+    await stream.clearHistory();
+    let n = 0;
+    let t1 = 0;
+    for await (const _ of stream.evaluate(model.tokenize('Once upon a time'), { temperature: 0 })) {
+      if (n === 0) t1 = performance.now();
+      if (++n >= maxTokens) break;
+    }
+    return (performance.now() - t1) / (maxTokens - 1);
+  };
+  const empty: number[] = [];
+  const held: number[] = [];
+  for (let r = 0; r < Number(values.rounds); r++) {
+    await idle.clearHistory();
+    empty.push(await lone());
+    const it = idle.evaluate(long, { temperature: 0 });
+    await it.next();
+    await it.return();
+    held.push(await lone());
+  }
+  console.log(
+    `lone stream step, flash ${values.flash}: idle neighbour empty p50 ${med(empty).toFixed(3)} ms (${empty.map((x) => x.toFixed(3)).join(', ')}), holding ${idle.nextTokenIndex} tokens p50 ${med(held).toFixed(3)} ms (${held.map((x) => x.toFixed(3)).join(', ')})`,
+  );
+  await ctx.dispose();
+  await model.dispose();
+  return { flash: values.flash, emptyMs: empty, heldMs: held, heldTokens: long.length };
+}
+
+const mixed = values.only === 'idle' ? undefined : await mixedTraffic();
+const idleRes = values.only === 'mixed' ? undefined : await idleNeighbour();
+const out = writeResult('prefix-keep', 'e2e', { maxTokens, mixed, idle: idleRes });
+if (out) console.log(`wrote ${out}`);
+process.exit(0);
