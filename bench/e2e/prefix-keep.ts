@@ -3,16 +3,17 @@
  * KEEP_MIN), in two parts:
  *
  * 1. **Mixed traffic through a pool** (stories260K, the default engine settings: 8
- *    sequences, threads 1): a long prompt (~900 tokens, the same but for its last words
- *    each time, like a skill template or a system prompt) alternating with an unrelated
- *    short one, one at a time, 128 tokens each. Per kind: the first token (the worker's
- *    prefill time) and the whole request, p50, and the estimator's error predicting it
- *    just before it ran.
+ *    sequences, threads 1), one request at a time, 128 tokens each, in turn: a long
+ *    prompt (~900 tokens, the same but for its last words each time, like a skill
+ *    template or a system prompt), an unrelated short one, and (with `--fresh`) a long
+ *    prompt never sent before (a new document: nothing can be cached for it). Per kind:
+ *    the first token (the worker's prefill time) and the whole request, p50, and the
+ *    estimator's error predicting it just before it ran.
  * 2. **What an idle sequence's cache costs a stream beside it**, in-process on a
  *    node-llama-cpp context of 8 sequences: a lone greedy stream's step with another
  *    sequence empty and with it holding the long prompt, alternated.
  *
- *   npm run build && npx tsx bench/e2e/prefix-keep.ts [--pairs 12] [--rounds 4] [--flash off|on]
+ *   npm run build && npx tsx bench/e2e/prefix-keep.ts [--pairs 12] [--fresh] [--rounds 4] [--flash off|on]
  *
  * (tsx, not run.mjs: the pool finds its worker in dist/ only from the TypeScript sources.)
  * To read the change against the build before, run the same script from a worktree of
@@ -23,6 +24,7 @@ import { resolve } from 'node:path';
 import { getLlama } from 'node-llama-cpp';
 import { ModelPool } from '../../src/engine';
 import { DEFAULT_SAMPLING, type InferenceRequest } from '../../src/core/types';
+import { promptFamily } from '../../src/engine/deadline';
 import { machineLine, writeResult } from '../lib';
 import { ROOT } from './colo-process';
 
@@ -33,6 +35,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '4' },
     tokens: { type: 'string', default: '128' },
     flash: { type: 'string', default: 'off' },
+    /** Add a never-seen long prompt to each turn of part 1. */
+    fresh: { type: 'boolean', default: false },
     /** Skip part 1 or part 2. */
     only: { type: 'string', default: 'both' },
   },
@@ -71,15 +75,27 @@ async function mixedTraffic() {
     last = { prefillMs: o.prefillMs, prefillTokens: o.prefillTokens };
     observe(o);
   };
-  const by = {
-    long: { first: [] as number[], total: [] as number[], err: [] as number[], evaluated: [] as number[] },
-    short: { first: [] as number[], total: [] as number[], err: [] as number[], evaluated: [] as number[] },
-  };
+  const kinds = values.fresh ? (['long', 'short', 'fresh'] as const) : (['long', 'short'] as const);
+  type Kind = (typeof kinds)[number];
+  const by = {} as Record<Kind, { first: number[]; total: number[]; err: number[]; evaluated: number[] }>;
+  for (const k of kinds) by[k] = { first: [], total: [], err: [], evaluated: [] };
+  const promptOf = (kind: Kind, i: number) =>
+    kind === 'long'
+      ? `${longText} (${i})`
+      : kind === 'short'
+        ? `Once upon a time ${i}`
+        : `Article ${i}. ${longText.split(' ').reverse().join(' ')}`;
   let n = 0;
-  for (let i = 0; i < 2 * Number(values.pairs); i++) {
-    const kind = i % 2 ? 'short' : 'long';
-    const prompt = kind === 'long' ? `${longText} (${i})` : `Once upon a time ${i}`;
-    const predicted = est.serviceMs(maxTokens, est.promptTokens(prompt.length), 1);
+  for (let i = 0; i < kinds.length * Number(values.pairs); i++) {
+    const kind = kinds[i % kinds.length]!;
+    const prompt = promptOf(kind, i);
+    const predicted = est.serviceMs(
+      maxTokens,
+      est.promptTokens(prompt.length),
+      1,
+      false,
+      promptFamily({ prompt } as InferenceRequest),
+    );
     const t0 = performance.now();
     const req: InferenceRequest = {
       id: `p${n++}`,
@@ -94,14 +110,14 @@ async function mixedTraffic() {
     };
     await pool.complete(req, null, new AbortController().signal);
     const ms = performance.now() - t0;
-    if (i < 2) continue; // the first of each kind has nothing to reuse
+    if (i < kinds.length) continue; // the first of each kind has nothing to reuse
     by[kind].first.push(last.prefillMs);
     by[kind].total.push(ms);
     by[kind].err.push((predicted - ms) / ms);
     by[kind].evaluated.push(last.prefillTokens);
   }
   const out: Record<string, unknown> = {};
-  for (const kind of ['long', 'short'] as const) {
+  for (const kind of kinds) {
     const b = by[kind];
     out[kind] = {
       firstMs: med(b.first),

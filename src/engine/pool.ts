@@ -33,7 +33,7 @@ import type {
 import { Lanes, laneBalancer, type LaneClient } from './lanes';
 import { Scheduler, type Job, type Plan } from './scheduler';
 import { RequestTrace } from './trace';
-import { deadlineOf, promptChars } from './deadline';
+import { deadlineOf, promptChars, promptFamily } from './deadline';
 import { timerDelay } from '../core/deadline';
 import { argmax, softmax } from './choices';
 import { checkGrammarSchema } from './grammar-schema';
@@ -298,6 +298,7 @@ export class ModelPool {
         ? 1
         : Math.min(req.sampling.maxTokens, this.info?.contextSize ?? req.sampling.maxTokens),
       promptTokens: this.estimator.promptTokens(promptChars(req)),
+      family: promptFamily(req),
       tokens: 0,
     };
   }
@@ -470,6 +471,7 @@ export class ModelPool {
         prefillMs: msg.stats.prefillMs,
         steps: msg.stats.steps,
         grammar: p.grammar,
+        family: p.family,
       });
     switch (msg.finishReason) {
       case 'cancelled':
@@ -485,7 +487,7 @@ export class ModelPool {
           new ColoError('PREEMPTED', 'preempted by a higher-priority request', {
             usage: { ...usage, text: text() },
             retryAfterMs: Math.ceil(
-              this.estimator.serviceMs(p.maxTokens, p.promptTokens, this.slots, p.grammar),
+              this.estimator.serviceMs(p.maxTokens, p.promptTokens, this.slots, p.grammar, p.family),
             ),
           }),
         );

@@ -30,7 +30,9 @@
  * request made the next 916-token prompt prefill from scratch (408–421 ms on stories260K
  * instead of ~2 ms, bench/e2e/prefix-keep.ts), and keeping it costs the other streams
  * nothing measurable (above). Short prompts below KEEP_MIN are cheap to redo and go by
- * id, so a lone stream of varied short prompts keeps reusing one sequence.
+ * id, so a lone stream of varied short prompts keeps reusing one sequence. When every
+ * free sequence holds a long cache, the least recently used one goes (one-off long
+ * prompts, new documents, would otherwise evict by id the template in sequence 0).
  */
 import type { LlamaContext, LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { BatchGate } from './batching';
@@ -48,6 +50,9 @@ export class SequencePool {
    * moved, the order taken, which is the id order on a fresh context).
    */
   private readonly ids = new Map<LlamaContextSequence, number>();
+  /** When each sequence was last given back (a counter): the least recently used long cache goes first. */
+  private readonly usedAt = new Map<LlamaContextSequence, number>();
+  private uses = 0;
   /** Requests that found no free sequence while one was being trimmed. */
   private readonly waiters: ((seq: LlamaContextSequence) => void)[] = [];
   readonly size: number;
@@ -72,14 +77,15 @@ export class SequencePool {
   /**
    * Takes the free sequence whose cached tokens share the longest prefix with `tokens`
    * (at least MIN_REUSE tokens, or all it holds); when none shares one, a sequence
-   * holding under KEEP_MIN tokens before one holding more; among ties, the lowest id.
-   * Undefined when none is free.
+   * holding under KEEP_MIN tokens before one holding more, and of those the least
+   * recently used; among other ties, the lowest id. Undefined when none is free.
    */
   acquire(tokens: readonly Token[]): LlamaContextSequence | undefined {
     let best = -1;
     let bestLen = -1;
     let bestKeep = false;
     let bestId = Infinity;
+    let bestUsed = Infinity;
     for (let i = 0; i < this.free.length; i++) {
       const seq = this.free[i]!;
       const cached = seq.contextTokens;
@@ -90,8 +96,16 @@ export class SequencePool {
       // Only a sequence that would lose its whole cache can be worth keeping.
       const keep = k === 0 && cached.length >= KEEP_MIN;
       const id = this.ids.get(seq)!;
-      const better = k > bestLen || (k === bestLen && (keep !== bestKeep ? !keep : id < bestId));
-      if (better) [best, bestLen, bestKeep, bestId] = [i, k, keep, id];
+      const used = this.usedAt.get(seq) ?? 0;
+      const better =
+        k > bestLen ||
+        (k === bestLen &&
+          (keep !== bestKeep
+            ? !keep
+            : keep
+              ? used < bestUsed || (used === bestUsed && id < bestId)
+              : id < bestId));
+      if (better) [best, bestLen, bestKeep, bestId, bestUsed] = [i, k, keep, id, used];
     }
     if (best < 0) return undefined;
     return this.free.splice(best, 1)[0];
@@ -120,6 +134,7 @@ export class SequencePool {
         // prompt's own prefix edit erases what differs anyway.
       }
     }
+    this.usedAt.set(seq, ++this.uses);
     const waiter = this.waiters.shift();
     if (waiter) waiter(seq);
     else this.free.push(seq);

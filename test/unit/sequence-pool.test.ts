@@ -84,6 +84,23 @@ describe('SequencePool.acquire', () => {
     expect(idOf(q.acquire(tokens(10)))).toBe(0);
   });
 
+  it('with only long caches free, evicts the least recently used, not the lowest id', async () => {
+    const template = tokens(KEEP_MIN + 100, 500);
+    const { pool: p, seqs } = pool([[], [], []]);
+    // The template on 0, two one-off documents on 1 and 2, then the template again.
+    const [a, b, c] = [p.acquire(template)!, p.acquire(tokens(10))!, p.acquire(tokens(10))!];
+    seqs[0]!.contextTokens = template;
+    seqs[1]!.contextTokens = tokens(KEEP_MIN + 50, 2000);
+    seqs[2]!.contextTokens = tokens(KEEP_MIN + 50, 3000);
+    await p.release(b, KEEP_MIN + 50);
+    await p.release(c, KEEP_MIN + 50);
+    await p.release(a, KEEP_MIN + 100);
+    expect(idOf(p.acquire([...template, 7 as Token]))).toBe(0);
+    await p.release(seqs[0] as never, KEEP_MIN + 100);
+    // A new document: the oldest document's sequence (1) goes, the template (0) stays.
+    expect(idOf(p.acquire(tokens(KEEP_MIN + 50, 9000)))).toBe(1);
+  });
+
   it('lets short caches go by id: a lone stream of varied short prompts keeps one sequence', () => {
     const { pool: p } = pool([tokens(KEEP_MIN - 1, 500), [], []]);
     expect(idOf(p.acquire(tokens(10)))).toBe(0);
