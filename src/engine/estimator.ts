@@ -25,7 +25,8 @@
  *   family (the prompt's first 128 characters, src/engine/deadline.ts) for the last 256
  *   families; a family not seen is predicted to evaluate its whole prompt (nothing can be
  *   cached for it). One share for all prompts, as before, mixed a repeated ~900-token
- *   prompt (0.2% evaluated) with fresh short ones (~90%) and mispredicted both.
+ *   prompt (0.2% evaluated) with never-sent ones (100%) and predicted a never-sent
+ *   900-token document 45–48% short (bench/e2e/prefix-keep.ts --fresh).
  * - `grammarFactor`: how much slower a step is under a JSON-schema grammar (skills)
  *   than the plain step at the same batch size, EWMA of observed / `stepMs[b]` (at least
  *   1). Grammar-constrained generations teach only this, not the plain step table:
