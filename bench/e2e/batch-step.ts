@@ -17,17 +17,16 @@
  *   node bench/lib/run.mjs bench/e2e/batch-step.ts [--streams 1,2,3,4,8] [--tokens 200]
  *     [--rounds 5] [--settings off-f16,off-f32,on-f16] [--rules library,unordered,gate]
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getLlama, type LlamaContext, type LlamaContextSequence, type Token } from 'node-llama-cpp';
 import { BatchGate } from '../../src/engine/batching';
 import { kvCacheOption, type KvCacheType } from '../../src/engine/attention';
 import { machineLine, writeResult } from '../lib';
-import { ROOT } from './colo-process';
+import { DEFAULT_MODEL_PATH } from './colo-process';
 
 const { values } = parseArgs({
   options: {
-    model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    model: { type: 'string', default: DEFAULT_MODEL_PATH },
     streams: { type: 'string', default: '1,2,3,4,8' },
     tokens: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '5' },

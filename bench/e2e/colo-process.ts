@@ -30,6 +30,9 @@ function findRoot(from: string): string {
 
 export const ROOT = findRoot(import.meta.dirname);
 
+/** The tiny real model every bench runs by default (../shared, never committed). */
+export const DEFAULT_MODEL_PATH = resolve(ROOT, '../shared/models/stories260K.gguf');
+
 /**
  * `nodeArgs` go before the script (e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']: V8 writes
  * the profile when Colo exits after SIGTERM; --cpu-prof is refused in NODE_OPTIONS).

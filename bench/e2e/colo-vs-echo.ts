@@ -24,7 +24,7 @@
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as flatbuffers from 'flatbuffers';
 import { getLlama, LlamaCompletion } from 'node-llama-cpp';
@@ -44,7 +44,7 @@ import {
 } from '../lib';
 import { CHECK_HEADLINES, trainBenchClassifier } from './bench-classifier';
 import { loadNow } from './loadgen-core';
-import { ROOT, startColoProcess } from './colo-process';
+import { DEFAULT_MODEL_PATH, startColoProcess } from './colo-process';
 import { EchoClient } from './uws-echo-client';
 import { startEchoChild } from './uws-echo';
 
@@ -56,7 +56,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     'llm-rate': { type: 'string', default: '200' },
     'open-ms': { type: 'string', default: '3000' },
-    model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    model: { type: 'string', default: DEFAULT_MODEL_PATH },
     profile: { type: 'boolean', default: false },
     only: { type: 'string', default: 'ping,classifier,llm-1tok' },
     rounds: { type: 'string', default: '2' },

@@ -9,16 +9,15 @@
  * Checks the answer first: greedy decoding must give the same text both ways.
  */
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
 import { getLlama, LlamaCompletion } from 'node-llama-cpp';
 import WebSocket from 'ws';
 import { decodeServerFrame, encodeRequest } from '../../src/protocol';
 import { machineLine, summarizeValues, writeResult, type LatencySummary } from '../lib';
-import { ROOT, startColoProcess } from './colo-process';
+import { DEFAULT_MODEL_PATH, startColoProcess } from './colo-process';
 
 const { values } = parseArgs({
   options: {
-    model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    model: { type: 'string', default: DEFAULT_MODEL_PATH },
     tokens: { type: 'string', default: '128' },
     runs: { type: 'string', default: '30' },
     prompt: { type: 'string', default: 'Once upon a time' },

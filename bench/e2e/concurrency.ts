@@ -18,7 +18,7 @@ import { getLlama, LlamaCompletion } from 'node-llama-cpp';
 import WebSocket from 'ws';
 import { decodeServerFrame, encodeRequest } from '../../src/protocol';
 import { formatSummary, machineLine, summarizeValues, writeResult, type LatencySummary } from '../lib';
-import { ROOT, startColoProcess } from './colo-process';
+import { DEFAULT_MODEL_PATH, ROOT, startColoProcess } from './colo-process';
 import { LOAD_DEFAULTS, loadNow, type LoadOptions } from './loadgen-core';
 import { runLoad } from './loadgen';
 
@@ -28,7 +28,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
     tokens: { type: 'string', default: '64' },
     rounds: { type: 'string', default: '4' },
-    model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    model: { type: 'string', default: DEFAULT_MODEL_PATH },
     prompt: { type: 'string', default: 'Once upon a time' },
     'no-inprocess': { type: 'boolean', default: false },
     /** The built CLI to serve (a saved build compares before/after). */

@@ -12,16 +12,15 @@
  *
  *   node bench/lib/run.mjs bench/e2e/decide-endpoint.ts [--count 400] [--warmup 50] [--flash auto|on|off]
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jsonPoster, machineEndLine, writeResult } from '../lib';
-import { ROOT, startColoProcess } from './colo-process';
+import { DEFAULT_MODEL_PATH, startColoProcess } from './colo-process';
 
 const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '400' },
     warmup: { type: 'string', default: '50' },
-    model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    model: { type: 'string', default: DEFAULT_MODEL_PATH },
     /** The model's flashAttention: auto (the default: measured at load), on or off. */
     flash: { type: 'string', default: 'auto' },
   },

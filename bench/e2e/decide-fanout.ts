@@ -16,10 +16,9 @@
  *
  *   node bench/lib/run.mjs bench/e2e/decide-fanout.ts [--rounds 40] [--warmup 5] [--tickers 4,16,64]
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jsonPoster, machineEndLine, writeResult, type Json } from '../lib';
-import { ROOT, startColoProcess } from './colo-process';
+import { DEFAULT_MODEL_PATH, startColoProcess } from './colo-process';
 
 const { values } = parseArgs({
   options: {
@@ -28,7 +27,7 @@ const { values } = parseArgs({
     tickers: { type: 'string', default: '4,16,64' },
     'skill-tickers': { type: 'string', default: '16' },
     sequences: { type: 'string', default: '4' },
-    model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    model: { type: 'string', default: DEFAULT_MODEL_PATH },
   },
 });
 const ROUNDS = Number(values.rounds);

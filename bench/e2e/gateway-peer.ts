@@ -33,7 +33,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -43,7 +43,7 @@ import { FIXTURE_TEXT } from '../../test/mocks/upstream/fixtures';
 import { serveMockUpstreamChild, spawnMockUpstream } from '../lib/upstream-child';
 import { type LatencySummary, machineInfo, machineLine, runOpenLoop, writeResult } from '../lib';
 import { processCpuUs as cpuUs, summarizeCpuProfile } from '../lib/profile';
-import { ROOT, startColoProcess } from './colo-process';
+import { DEFAULT_MODEL_PATH, ROOT, startColoProcess } from './colo-process';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const { values } = parseArgs({
@@ -56,7 +56,7 @@ const { values } = parseArgs({
     variants: { type: 'string', default: 'json,sse' },
     modes: { type: 'string', default: 'direct,colo,colo-noaudit,portkey' },
     'shed-ms': { type: 'string', default: '1000' },
-    model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    model: { type: 'string', default: DEFAULT_MODEL_PATH },
     profile: { type: 'boolean', default: false },
     'serve-upstream': { type: 'boolean', default: false },
   },

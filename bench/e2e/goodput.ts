@@ -14,15 +14,15 @@
  * within 50 ms of arrival), failed slow (any other error or a late result).
  */
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
-import { ModelPool } from '../../src/engine';
+import type { ModelPool } from '../../src/engine';
 import { DEFAULT_SAMPLING, type InferenceRequest } from '../../src/core/types';
 import { machineLine, writeResult } from '../lib';
-import { ROOT } from './colo-process';
+import { DEFAULT_MODEL_PATH } from './colo-process';
+import { defaultPool } from './default-pool';
 
 const { values } = parseArgs({
   options: {
-    model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    model: { type: 'string', default: DEFAULT_MODEL_PATH },
     seconds: { type: 'string', default: '4' },
     rates: { type: 'string', default: '5,10,20,40,80' },
     tokens: { type: 'string', default: '64' },
@@ -35,20 +35,9 @@ const { values } = parseArgs({
 });
 
 const mk = (admission: 'predict' | 'admit-all') =>
-  ModelPool.create({
-    name: admission,
-    aliases: [],
-    modelPath: values.model!,
-    replicas: 1,
-    sequences: 8,
-    threads: 1,
-    contextSize: 2048,
-    maxQueue: 64,
-    gpu: 'cpu',
-    gpuLayers: 0,
+  defaultPool(admission, values.model!, {
     flashAttention: values.flash === 'on' ? true : values.flash === 'off' ? false : 'auto',
     kvCacheType: values.kv === 'f16' || values.kv === 'f32' ? values.kv : 'auto',
-    warmupPrompt: 'Once upon a time',
     admission,
   });
 const pools = { predict: await mk('predict'), 'admit-all': await mk('admit-all') };

@@ -12,14 +12,13 @@
  * Checks the answer first: one request must come back as a Result with text.
  * `runLoad` is exported for other benches (concurrency.ts).
  */
-import { resolve } from 'node:path';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
 import { SseParser } from '../../src/gateway/providers/sse';
 import { decodeServerFrame, encodeRequest } from '../../src/protocol';
 import { hrtimeClock, isMain, machineLine, runClosedLoop, runOpenLoop, writeResult } from '../lib';
 import type { ClockNs } from '../lib';
-import { startColoProcess, ROOT } from './colo-process';
+import { DEFAULT_MODEL_PATH, startColoProcess } from './colo-process';
 import {
   errorCodeOf,
   formatLoadReport,
@@ -33,8 +32,6 @@ import {
   type LoadReport,
   type RequestSample,
 } from './loadgen-core';
-
-export const DEFAULT_MODEL_PATH = resolve(ROOT, '../shared/models/stories260K.gguf');
 
 /** Sends one request whose clock starts at startNs; resolves with its sample, never rejects. */
 type Driver = { send(startNs: number): Promise<RequestSample>; close(): Promise<void> };

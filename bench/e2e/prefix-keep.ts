@@ -20,17 +20,16 @@
  * that commit (its own dist/), alternating.
  */
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
 import { getLlama } from 'node-llama-cpp';
-import { ModelPool } from '../../src/engine';
 import { DEFAULT_SAMPLING, type InferenceRequest } from '../../src/core/types';
 import { promptFamily } from '../../src/engine/deadline';
 import { machineLine, writeResult } from '../lib';
-import { ROOT } from './colo-process';
+import { DEFAULT_MODEL_PATH } from './colo-process';
+import { defaultPool } from './default-pool';
 
 const { values } = parseArgs({
   options: {
-    model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    model: { type: 'string', default: DEFAULT_MODEL_PATH },
     pairs: { type: 'string', default: '12' },
     rounds: { type: 'string', default: '4' },
     tokens: { type: 'string', default: '128' },
@@ -51,22 +50,7 @@ const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 console.log(machineLine());
 
 async function mixedTraffic() {
-  const pool = await ModelPool.create({
-    name: 'm',
-    aliases: [],
-    modelPath,
-    replicas: 1,
-    sequences: 8,
-    threads: 1,
-    contextSize: 2048,
-    maxQueue: 64,
-    gpu: 'cpu',
-    gpuLayers: 0,
-    flashAttention: 'auto',
-    kvCacheType: 'auto',
-    warmupPrompt: 'Once upon a time',
-    admission: 'predict',
-  });
+  const pool = await defaultPool('m', modelPath);
   const est = pool.estimator;
   // The worker's own figures for the request just ended (prefill time and tokens evaluated).
   let last = { prefillMs: 0, prefillTokens: 0 };

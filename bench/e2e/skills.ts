@@ -13,7 +13,7 @@
  * classifier-mode signal has the label the classifier itself gives.
  */
 import { copyFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startColo } from '../../src/app/colo';
 import { ClassifierRegistry } from '../../src/classifier';
@@ -23,13 +23,13 @@ import type { InferenceRequest } from '../../src/core/types';
 import { SkillService, type SkillCompleter } from '../../src/skills';
 import { formatSummary, machineLine, summarizeValues, writeResult, type LatencySummary } from '../lib';
 import { CHECK_HEADLINES, trainBenchClassifier } from './bench-classifier';
-import { ROOT } from './colo-process';
+import { DEFAULT_MODEL_PATH, ROOT } from './colo-process';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '30' },
     'clf-runs': { type: 'string', default: '5000' },
-    model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    model: { type: 'string', default: DEFAULT_MODEL_PATH },
     quick: { type: 'boolean', default: false },
     /** The model's flashAttention: auto (the default: measured at load), on or off. */
     flash: { type: 'string', default: 'auto' },

@@ -27,11 +27,11 @@ import { getLlama, type LlamaContextSequence, type LlamaModel, type Token } from
 import WebSocket from 'ws';
 import { decodeServerFrame, encodeRequest } from '../../src/protocol';
 import { machineLine, writeResult } from '../lib';
-import { ROOT, startColoProcess, type ColoProcess } from './colo-process';
+import { DEFAULT_MODEL_PATH, ROOT, startColoProcess, type ColoProcess } from './colo-process';
 
 const { values } = parseArgs({
   options: {
-    model: { type: 'string', default: resolve(ROOT, '../shared/models/stories260K.gguf') },
+    model: { type: 'string', default: DEFAULT_MODEL_PATH },
     tokens: { type: 'string', default: '128' },
     runs: { type: 'string', default: '12' },
     rounds: { type: 'string', default: '5' },
