@@ -21,6 +21,11 @@ function stepsAt(b: number, n: number, ms: (ctx: number) => number = () => 1, ct
   return [b, n, sum, ctxSum];
 }
 
+/** One finished generation with a 4-token prompt (nothing for the prefill rates to learn), decoded in these steps. */
+function decoded(e: ServiceEstimator, steps: number[], grammar = false): void {
+  e.observe({ overheadMs: 0, prefillTokens: 4, prefillMs: 0, steps, grammar });
+}
+
 function sched(slots = 4, maxQueue = 8, margin = 0): Scheduler<Job> {
   const est = new ServiceEstimator(slots, rates);
   const s = new Scheduler<Job>(slots, maxQueue, est, margin);
@@ -38,7 +43,10 @@ describe('ServiceEstimator', () => {
     expect(e.stepMs(2)).toBeCloseTo(4 / 3);
     expect(e.stepMs(3)).toBeCloseTo(5 / 3);
     for (let i = 0; i < 30; i++)
-      e.observe({ overheadMs: 0, prefillTokens: 4, prefillMs: 0, steps: stepsAt(2, 99, () => 3) });
+      decoded(
+        e,
+        stepsAt(2, 99, () => 3),
+      );
     expect(e.stepMs(2)).toBeCloseTo(3, 1);
     // Part of the surprise is taken as the box being slower (the pace): the sizes not
     // observed follow it, and 3 stays halfway between 2 and 4.
@@ -52,7 +60,10 @@ describe('ServiceEstimator', () => {
     const e = new ServiceEstimator(4, rates);
     const learn = (b: number, ms: number, times = 30) => {
       for (let i = 0; i < times; i++)
-        e.observe({ overheadMs: 0, prefillTokens: 4, prefillMs: 0, steps: stepsAt(b, 64, () => ms) });
+        decoded(
+          e,
+          stepsAt(b, 64, () => ms),
+        );
     };
     // A busy minute: every size 1.5× the warm-up's figures, traffic at all three.
     for (let i = 0; i < 30; i++) {
@@ -75,18 +86,15 @@ describe('ServiceEstimator', () => {
     const e = new ServiceEstimator(4, rates);
     // Each generation ran 50 steps alone at 1.2 ms, then 50 beside another at 2 ms: a
     // mean batch of 1.5 and a mean step of 1.6 ms, which fits neither size.
-    for (let i = 0; i < 30; i++)
-      e.observe({
-        overheadMs: 0,
-        prefillTokens: 4,
-        prefillMs: 0,
-        steps: [...stepsAt(1, 50, () => 1.2), ...stepsAt(2, 50, () => 2, 54)],
-      });
+    for (let i = 0; i < 30; i++) decoded(e, [...stepsAt(1, 50, () => 1.2), ...stepsAt(2, 50, () => 2, 54)]);
     expect(e.stepMs(1)).toBeCloseTo(1.2, 1);
     expect(e.stepMs(2)).toBeCloseTo(2, 1);
     // A couple of steps at a size (a stream joining, then leaving) teach only a little.
     for (let i = 0; i < 5; i++)
-      e.observe({ overheadMs: 0, prefillTokens: 4, prefillMs: 0, steps: stepsAt(3, 2, () => 6) });
+      decoded(
+        e,
+        stepsAt(3, 2, () => 6),
+      );
     expect(e.stepMs(3)).toBeLessThan(3);
   });
 
@@ -94,13 +102,7 @@ describe('ServiceEstimator', () => {
     const e = new ServiceEstimator(4, rates);
     // Plain steps: 1 ms alone, 2 ms at 4 (4/3 at 2). Under the grammar: 3× each.
     for (let i = 0; i < 30; i++)
-      e.observe({
-        overheadMs: 0,
-        prefillTokens: 4,
-        prefillMs: 0,
-        steps: [...stepsAt(1, 40, () => 3), ...stepsAt(4, 40, () => 6, 44)],
-        grammar: true,
-      });
+      decoded(e, [...stepsAt(1, 40, () => 3), ...stepsAt(4, 40, () => 6, 44)], true);
     expect(e.stepMs(1)).toBe(1);
     expect(e.stepMs(4)).toBe(2);
     expect(e.stepMs(1, true)).toBeCloseTo(3, 1);
@@ -124,13 +126,11 @@ describe('ServiceEstimator', () => {
   it('learns grammar-constrained steps as a factor over the plain step, leaving the plain table alone', () => {
     const e = new ServiceEstimator(4, rates);
     for (let i = 0; i < 30; i++)
-      e.observe({
-        overheadMs: 0,
-        prefillTokens: 4,
-        prefillMs: 0,
-        steps: stepsAt(1, 99, () => 2.5),
-        grammar: true,
-      });
+      decoded(
+        e,
+        stepsAt(1, 99, () => 2.5),
+        true,
+      );
     expect(e.stepMs(1)).toBe(1);
     expect(e.stepMs(1, true)).toBeCloseTo(2.5, 1);
     expect(e.stepMs(4, true)).toBeCloseTo(5, 1);
@@ -207,13 +207,10 @@ describe('ServiceEstimator: steps grow with the context', () => {
     const truth = (tokens: number, prompt: number) => (tokens - 1) * 1.5 * (1 + 0.01 * (prompt + tokens / 2));
     const e = new ServiceEstimator(4, grown);
     for (let i = 0; i < 40; i++)
-      e.observe({
-        promptTokens: 4,
-        overheadMs: 0,
-        prefillTokens: 4,
-        prefillMs: 0,
-        steps: stepsAt(1, 63, (ctx) => 1.5 * (1 + 0.01 * ctx)),
-      });
+      decoded(
+        e,
+        stepsAt(1, 63, (ctx) => 1.5 * (1 + 0.01 * ctx)),
+      );
     // Learnt from 64-token generations, the step at context 0 is the true 1.5 ms...
     expect(e.stepMs(1)).toBeCloseTo(1.5, 1);
     // ...so a 200-token generation is predicted at its own (longer) context.
@@ -229,13 +226,11 @@ describe('Scheduler: grammar-constrained requests', () => {
     // 100 tokens: ~100 ms plain; a 150 ms deadline fits plain and grammar alike at first.
     expect(s.plan(job({ deadlineAt: NOW + 150, grammar: true }), NOW, false)).toEqual({ action: 'start' });
     for (let i = 0; i < 30; i++)
-      est.observe({
-        overheadMs: 0,
-        prefillTokens: 4,
-        prefillMs: 0,
-        steps: stepsAt(1, 99, () => 2),
-        grammar: true,
-      });
+      decoded(
+        est,
+        stepsAt(1, 99, () => 2),
+        true,
+      );
     expect(s.plan(job({ deadlineAt: NOW + 150 }), NOW, false)).toEqual({ action: 'start' });
     expect(s.plan(job({ deadlineAt: NOW + 150, grammar: true }), NOW, false)).toMatchObject({
       action: 'refuse',
