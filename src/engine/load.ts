@@ -56,8 +56,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
 
   const sequences = new SequencePool(context, gate);
   const t1 = performance.now();
-  const warm = { quick: false };
-  const rates = await measureRates(model, sequences, gate, init, warm);
+  const { rates, quick } = await measureRates(model, sequences, gate, init);
   const warmupMs = performance.now() - t1;
 
   return {
@@ -82,7 +81,7 @@ export async function loadLocalModel(init: WorkerInit): Promise<LoadedModel> {
       batchOrdered: batched && gate.ordered,
       loadMs,
       warmupMs,
-      warmupQuick: warm.quick,
+      warmupQuick: quick,
       recoveries: 0,
       sequencesFree: sequences.available,
       rates,
@@ -96,16 +95,15 @@ const QUICK_AFTER_MS = 1000;
 /**
  * Warm-up that also measures what admission needs before any request has finished:
  * prefill ms per token and the decode step time with one, two and all sequences busy
- * (src/engine/estimator.ts interpolates between them, then learns).
+ * (src/engine/estimator.ts interpolates between them, then learns); and whether it went
+ * quick (a slow model).
  */
 async function measureRates(
   model: LlamaModel,
   sequences: SequencePool,
   gate: BatchGate,
   init: WorkerInit,
-  /** Set to whether the warm-up went quick. */
-  warm: { quick: boolean },
-): Promise<WorkerInfo['rates']> {
+): Promise<{ rates: WorkerInfo['rates']; quick: boolean }> {
   // Long enough that the prefill rate is not just one call's fixed cost.
   let tokens = Math.max(2, init.warmupTokens);
   const base = model.tokenize(init.warmupPrompt);
@@ -173,14 +171,13 @@ async function measureRates(
   // 96-token prefills were most of it) and a shorter long prompt: ~25 s. Its rates are
   // rougher; the estimator learns from traffic anyway.
   const quick = performance.now() - started > (init.warmupQuickAfterMs ?? QUICK_AFTER_MS);
-  warm.quick = quick;
   if (quick) tokens = Math.min(tokens, 16);
   const batchPrompt = quick ? promptOf(Math.min(8, room)) : basePrompt;
   /** Runs of one stream per measurement, and of two or all streams. */
   const [singles, reps] = quick ? [1, 1] : [3, 2];
   const ones = await repeat(1, singles);
   const alls = sequences.size > 1 ? await repeat(sequences.size, reps, batchPrompt) : ones;
-  if (init.warmupTokens <= 0) return undefined;
+  if (init.warmupTokens <= 0) return { rates: undefined, quick };
   // Two streams too: the estimator interpolates between measured sizes, and the step from
   // one stream to two is where a burst's first admissions are decided.
   const twos = sequences.size > 2 ? await repeat(2, reps, batchPrompt) : undefined;
@@ -197,7 +194,7 @@ async function measureRates(
   const at0 = Math.max(1e-3, sShort - perToken * ctxOf(shortPrompt));
   const growth = perToken / at0;
   const to0 = (ms: number, ctx: number) => ms / (1 + growth * ctx);
-  return {
+  const rates = {
     prefillMsPerToken: Math.min(
       ...ones.map((r) => Math.max(0, r.stats.prefillMs - step(r)) / Math.max(1, r.stats.prefillTokens)),
     ),
@@ -210,6 +207,7 @@ async function measureRates(
     stepMs2: twos ? to0(slowestOfFastest(twos, 2), ctxOf(batchPrompt)) : undefined,
     stepGrowth: growth,
   };
+  return { rates, quick };
 }
 
 function chunk<T>(a: T[], n: number): T[][] {

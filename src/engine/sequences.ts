@@ -97,14 +97,16 @@ export class SequencePool {
       const keep = k === 0 && cached.length >= KEEP_MIN;
       const id = this.ids.get(seq)!;
       const used = this.usedAt.get(seq) ?? 0;
+      // Longer reuse; then a cache cheap to lose; among long caches the least recently
+      // used; then the lowest id.
       const better =
-        k > bestLen ||
-        (k === bestLen &&
-          (keep !== bestKeep
+        k !== bestLen
+          ? k > bestLen
+          : keep !== bestKeep
             ? !keep
-            : keep
-              ? used < bestUsed || (used === bestUsed && id < bestId)
-              : id < bestId));
+            : keep && used !== bestUsed
+              ? used < bestUsed
+              : id < bestId;
       if (better) [best, bestLen, bestKeep, bestId, bestUsed] = [i, k, keep, id, used];
     }
     if (best < 0) return undefined;
