@@ -8,7 +8,8 @@
  *    template or a system prompt), an unrelated short one, and (with `--fresh`) a long
  *    prompt never sent before (a new document: nothing can be cached for it). Per kind:
  *    the first token (the worker's prefill time) and the whole request, p50, and the
- *    estimator's error predicting it just before it ran.
+ *    estimator's error predicting it just before it ran, and the step's growth with
+ *    context as the warm-up read it and as the traffic left it.
  * 2. **What an idle sequence's cache costs a stream beside it**, in-process on a
  *    node-llama-cpp context of 8 sequences: a lone greedy stream's step with another
  *    sequence empty and with it holding the long prompt, alternated.
@@ -52,6 +53,7 @@ console.log(machineLine());
 async function mixedTraffic() {
   const pool = await defaultPool('m', modelPath);
   const est = pool.estimator;
+  const warmupGrowth = est.snapshot().stepGrowth;
   // The worker's own figures for the request just ended (prefill time and tokens evaluated).
   let last = { prefillMs: 0, prefillTokens: 0 };
   const observe = est.observe.bind(est);
@@ -100,7 +102,12 @@ async function mixedTraffic() {
     by[kind].err.push((predicted - ms) / ms);
     by[kind].evaluated.push(last.prefillTokens);
   }
-  const out: Record<string, unknown> = {};
+  // The step's growth per token of context: the warm-up's reading and where traffic left it.
+  const growth = { warmup: warmupGrowth, end: est.snapshot().stepGrowth };
+  console.log(
+    `step growth per token of context: warm-up ${growth.warmup.toFixed(5)}, after the traffic ${growth.end.toFixed(5)}`,
+  );
+  const out: Record<string, unknown> = { growth };
   for (const kind of kinds) {
     const b = by[kind];
     out[kind] = {

@@ -80,6 +80,11 @@ export function registerGauges(
     "The local model's speed as the estimator sees it now, over the speed its step table was learnt at (above 1: slower)",
     perPool((p) => p.estimator.snapshot().pace),
   );
+  metrics.gauge(
+    'colo_predicted_step_growth',
+    "How much slower the local model's decode step gets per token of context, as a fraction of the step at context 0: measured at warm-up, then fitted to traffic's steps",
+    perPool((p) => p.estimator.snapshot().stepGrowth),
+  );
   metrics.gauge('colo_ws_connections', 'Open WebSocket connections', () => [
     { labels: {}, value: server.connections },
   ]);

@@ -34,13 +34,20 @@
  *   its deadline) and its samples slowed every plain prediction.
  *
  * - `stepGrowth`: a decode step gets slower as the context a stream attends over grows
- *   (attention reads every KV cell; on stories260K the step at position 500 is ~3× the
- *   step at position 30). Measured at warm-up (one stream, a short and a long prompt);
- *   the table above holds steps at context 0, and a step with `ctx` tokens of context is
- *   `stepMs[b] × (1 + stepGrowth × ctx)`. Each batch size's steps are normalised by
- *   their own mean context before they enter the table. Before it, the table learnt from
- *   short requests predicted long ones ~25% fast (a burst of 200-token requests admitted
- *   two that then missed their 300 ms deadline).
+ *   (attention reads every KV cell). The table above holds steps at context 0, and a step
+ *   with `ctx` tokens of context is `stepMs[b] × (1 + stepGrowth × ctx)`; each batch
+ *   size's steps are normalised by their own mean context before they enter the table.
+ *   Before it, the table learnt from short requests predicted long ones ~25% fast (a
+ *   burst of 200-token requests admitted two that then missed their 300 ms deadline).
+ *   The warm-up's figure (one stream after a short and after a long prompt) is only a
+ *   start: a 64-token run's step varies ±30% on a shared 2-vCPU box, and four launches
+ *   read 0, 0.00008, 0.0006 and 0.0009 per token where traffic said 0.0010–0.0013 in
+ *   each. Traffic then teaches it: once the steps seen span enough contexts
+ *   (GROWTH_MIN_SPREAD), a least-squares line through each generation's mean step
+ *   (brought to b = 1 by the table's shape) against its mean context, over the last
+ *   ~GROWTH_MEMORY generations. The pace is rescaled with it so the prediction at the
+ *   mean context seen stays where it was. With the warm-up's 0, short requests were
+ *   predicted 50–55% slow and long ones 8–12% fast in the same mix (bench/e2e/prefix-keep.ts).
  *
  * A request's service time at batch size b is then
  *   overhead + firstStep + prefill × promptTokens × evalShare(family)
@@ -92,6 +99,22 @@ const FAMILY_RATE = 0.5;
 /** The pace stays within [1/PACE_MAX, PACE_MAX] of the warm-up's table. */
 const PACE_MAX = 8;
 
+/** Generations (of FULL_SAMPLE_STEPS steps or more) the growth's line remembers, about. */
+const GROWTH_MEMORY = 64;
+
+/**
+ * The growth is fitted only once the contexts seen spread this far (their standard
+ * deviation, in tokens): requests that all attend over about the same context say nothing
+ * about the slope (and the pace alone predicts them right).
+ */
+const GROWTH_MIN_SPREAD = 64;
+
+/** Whole samples the line needs before it replaces the warm-up's figure. */
+const GROWTH_MIN_SAMPLES = 8;
+
+/** The growth stays within [0, GROWTH_MAX] per token (a step 21× slower at 1,000 tokens). */
+const GROWTH_MAX = 0.02;
+
 /** One EWMA step with the sample clamped to [x/4, 4x]: a stall on a shared box must not poison the estimate. */
 function ewma(x: number, sample: number, a: number): number {
   const s = x > 0 ? Math.min(4 * x, Math.max(x / 4, sample)) : sample;
@@ -113,6 +136,11 @@ export class ServiceEstimator {
   private grammarFactor = 1;
   /** A step's growth per token of context the stream attends over (≥ 0). */
   private growth = 0;
+  /**
+   * The growth's line, decayed sums over the generations' steps: weight, Σx, Σy, Σx², Σxy
+   * with x a generation's mean context and y its mean step at b = 1's scale.
+   */
+  private readonly line = [0, 0, 0, 0, 0];
   /** Index b (1..slots): EWMA step time at pace 1; `seen[b]` marks sizes observed or measured. */
   private readonly step: number[];
   /** The box's current speed over the table's: every step is `pace × step[b]` (see observe). */
@@ -136,7 +164,8 @@ export class ServiceEstimator {
   setMeasured(r: Rates): void {
     this.prefill = r.prefillMsPerToken;
     this.firstStep = r.stepMs1;
-    this.growth = Math.max(0, r.stepGrowth ?? 0);
+    this.growth = Math.min(GROWTH_MAX, Math.max(0, r.stepGrowth ?? 0));
+    this.line.fill(0);
     this.pace = 1;
     this.step[1] = r.stepMs1;
     this.seen[1] = true;
@@ -210,18 +239,58 @@ export class ServiceEstimator {
       const n = s[i + 1]!;
       if (n <= 0) continue;
       const b = Math.min(this.slots, Math.max(1, Math.round(s[i]!)));
-      const ms = s[i + 2]! / n / (1 + this.growth * (s[i + 3]! / n));
+      const ctx = s[i + 3]! / n;
       const w = a * Math.min(1, n / FULL_SAMPLE_STEPS);
       if (!this.seen[b]) {
         this.step[b] = this.tableMs(b);
         this.seen[b] = true;
       }
+      this.learnGrowth(
+        ctx,
+        ((s[i + 2]! / n) * this.tableMs(1)) / this.tableMs(b),
+        Math.min(1, n / FULL_SAMPLE_STEPS),
+      );
+      const ms = s[i + 2]! / n / (1 + this.growth * ctx);
       this.pace = Math.min(
         PACE_MAX,
         Math.max(1 / PACE_MAX, ewma(this.pace, (this.pace * ms) / this.plainStepMs(b), w)),
       );
       this.step[b] = ewma(this.step[b]!, ms / this.pace, w * SHAPE_RATE);
     }
+  }
+
+  /**
+   * One generation's mean step `y` (at b = 1's scale) at mean context `x`, of weight `w`
+   * (1: a whole sample): into the growth's line, and the growth from it once the contexts
+   * seen spread enough. The pace is rescaled so the step at the line's mean context is
+   * predicted as before: the line moves the slope, not the level.
+   */
+  private learnGrowth(x: number, y: number, w: number): void {
+    if (w <= 0) return;
+    const L = this.line;
+    // A stall on a shared box only adds time: clamped to [½, 2×] of the prediction there.
+    const predicted = this.pace * this.tableMs(1) * (1 + this.growth * x);
+    y = Math.min(2 * predicted, Math.max(predicted / 2, y));
+    const keep = 1 - w / GROWTH_MEMORY;
+    for (let k = 0; k < 5; k++) L[k]! *= keep;
+    L[0]! += w;
+    L[1]! += w * x;
+    L[2]! += w * y;
+    L[3]! += w * x * x;
+    L[4]! += w * x * y;
+    const W = L[0]!;
+    if (W < GROWTH_MIN_SAMPLES) return;
+    const mx = L[1]! / W;
+    const my = L[2]! / W;
+    const vx = L[3]! / W - mx * mx;
+    if (vx < GROWTH_MIN_SPREAD * GROWTH_MIN_SPREAD) return;
+    const slope = (L[4]! / W - mx * my) / vx;
+    const at0 = my - slope * mx;
+    if (!(at0 > 0)) return;
+    const g = Math.min(GROWTH_MAX, Math.max(0, slope / at0));
+    const pace = (this.pace * (1 + this.growth * mx)) / (1 + g * mx);
+    this.pace = Math.min(PACE_MAX, Math.max(1 / PACE_MAX, pace));
+    this.growth = g;
   }
 
   /**

@@ -193,6 +193,9 @@ describe('observability with auth on', () => {
     expect(byName.get('colo_predicted_pace')!.samples).toEqual([
       expect.objectContaining({ labels: { model: 'stories260K' }, value: est.pace }),
     ]);
+    expect(byName.get('colo_predicted_step_growth')!.samples).toEqual([
+      expect.objectContaining({ labels: { model: 'stories260K' }, value: est.stepGrowth }),
+    ]);
     // Busy polling at its default where a core is left beside the model's one thread:
     // the requests above kept the network thread's loop turning.
     const polling = availableParallelism() >= 2;

@@ -216,6 +216,46 @@ describe('ServiceEstimator: steps grow with the context', () => {
     // ...so a 200-token generation is predicted at its own (longer) context.
     expect(e.decodeMs(199, 4, 1) / truth(200, 4)).toBeCloseTo(1, 1);
   });
+
+  it('learns the growth from traffic at different contexts when the warm-up read none', () => {
+    // The box: 1.5 ms a step at context 0, 0.1% more per token of context.
+    const stepAt = (ctx: number) => 1.5 * (1 + 0.001 * ctx);
+    const truth = (prompt: number) => 63 * stepAt(prompt + 32);
+    const e = new ServiceEstimator(4, rates);
+    expect(e.snapshot().stepGrowth).toBe(0);
+    const mix = (n: number) => {
+      for (let i = 0; i < n; i++) decoded(e, stepsAt(1, 63, stepAt, i % 2 ? 800 : 4));
+    };
+    // A long request costs 1.77× a short one; without a growth both are predicted alike
+    // (the pace settles between them: the long one predicted short, the short one long).
+    const ratio = () => e.decodeMs(63, 800, 1) / e.decodeMs(63, 4, 1);
+    mix(4);
+    expect(ratio()).toBe(1);
+    mix(60);
+    expect(ratio()).toBeCloseTo(truth(800) / truth(4), 1);
+    expect(e.snapshot().stepGrowth).toBeCloseTo(0.001, 4);
+    expect(e.decodeMs(63, 800, 1) / truth(800)).toBeCloseTo(1, 1);
+    expect(e.decodeMs(63, 4, 1) / truth(4)).toBeCloseTo(1, 1);
+    // A stall (every step 4× slower) moves the slope little: clamped to twice the prediction.
+    decoded(
+      e,
+      stepsAt(1, 63, (ctx) => 4 * stepAt(ctx), 800),
+    );
+    expect(e.snapshot().stepGrowth).toBeGreaterThan(0.0008);
+    expect(e.snapshot().stepGrowth).toBeLessThan(0.0013);
+  });
+
+  it("keeps the warm-up's growth while every request attends over about the same context", () => {
+    const e = new ServiceEstimator(4, grown);
+    const before = e.snapshot().stepGrowth;
+    // Another slope, but all at one context: nothing says which slope is right.
+    for (let i = 0; i < 60; i++)
+      decoded(
+        e,
+        stepsAt(1, 63, (ctx) => 2 * (1 + 0.002 * ctx), 4 + (i % 3)),
+      );
+    expect(e.snapshot().stepGrowth).toBe(before);
+  });
 });
 
 describe('Scheduler: grammar-constrained requests', () => {
