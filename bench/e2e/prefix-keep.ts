@@ -23,7 +23,7 @@
 import { parseArgs } from 'node:util';
 import { getLlama } from 'node-llama-cpp';
 import { DEFAULT_SAMPLING, type InferenceRequest } from '../../src/core/types';
-import { promptFamily } from '../../src/engine/deadline';
+import type { ModelPool } from '../../src/engine';
 import { machineLine, writeResult } from '../lib';
 import { DEFAULT_MODEL_PATH } from './colo-process';
 import { defaultPool } from './default-pool';
@@ -37,8 +37,10 @@ const { values } = parseArgs({
     flash: { type: 'string', default: 'off' },
     /** Add a never-seen long prompt to each turn of part 1. */
     fresh: { type: 'boolean', default: false },
-    /** Skip part 1 or part 2. */
+    /** `mixed` (part 1), `idle` (part 2), both (the default), or `evict` (part 3). */
     only: { type: 'string', default: 'both' },
+    /** Part 3's cycles. */
+    cycles: { type: 'string', default: '4' },
   },
 });
 const modelPath = values.model!;
@@ -48,6 +50,25 @@ const longText = Array.from(
   (_, i) => `The little dog number ${i} ran to the park and played.`,
 ).join(' ');
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const requestOf = (id: string, prompt: string, tokens: number, deadlineMs = 60_000): InferenceRequest => {
+  const t0 = performance.now();
+  return {
+    id,
+    model: 'm',
+    prompt,
+    sampling: { ...DEFAULT_SAMPLING, maxTokens: tokens, temperature: 0 },
+    deadlineMs,
+    deadlineAt: t0 + deadlineMs,
+    receivedAt: t0,
+    priority: 0,
+    stream: true,
+  };
+};
+/**
+ * What admission predicts for a request alone, from the pool itself: with a 1 ms deadline
+ * it refuses and says what it needed (the same reading of the prompt's cached share).
+ */
+const predictedMs = (pool: ModelPool, req: InferenceRequest) => pool.predict(req).needMs ?? NaN;
 console.log(machineLine());
 
 async function mixedTraffic() {
@@ -75,26 +96,9 @@ async function mixedTraffic() {
   for (let i = 0; i < kinds.length * Number(values.pairs); i++) {
     const kind = kinds[i % kinds.length]!;
     const prompt = promptOf(kind, i);
-    const predicted = est.serviceMs(
-      maxTokens,
-      est.promptTokens(prompt.length),
-      1,
-      false,
-      promptFamily({ prompt } as InferenceRequest),
-    );
+    const predicted = predictedMs(pool, requestOf(`p${n}`, prompt, maxTokens, 1));
     const t0 = performance.now();
-    const req: InferenceRequest = {
-      id: `p${n++}`,
-      model: 'm',
-      prompt,
-      sampling: { ...DEFAULT_SAMPLING, maxTokens, temperature: 0 },
-      deadlineMs: 60_000,
-      deadlineAt: t0 + 60_000,
-      receivedAt: t0,
-      priority: 0,
-      stream: true,
-    };
-    await pool.complete(req, null, new AbortController().signal);
+    await pool.complete(requestOf(`p${n++}`, prompt, maxTokens), null, new AbortController().signal);
     const ms = performance.now() - t0;
     if (i < kinds.length) continue; // the first of each kind has nothing to reuse
     by[kind].first.push(last.prefillMs);
@@ -164,8 +168,71 @@ async function idleNeighbour() {
   return { flash: values.flash, emptyMs: empty, heldMs: held, heldTokens: long.length };
 }
 
-const mixed = values.only === 'idle' ? undefined : await mixedTraffic();
-const idleRes = values.only === 'mixed' ? undefined : await idleNeighbour();
-const out = writeResult('prefix-keep', 'e2e', { maxTokens, mixed, idle: idleRes });
+/**
+ * Part 3 (`--only evict`): admission's prediction, from the pool itself (`pool.predict`
+ * with a 1 ms deadline, which refuses and says what it predicted alone), for the long
+ * prompt (a) right after it ran, (b) after eight unrelated long documents have taken every
+ * sequence and the least recently used (its) cache went, and (c) sent twice at once, when
+ * only one sequence holds it. 32 tokens each, so the prefill is most of the time.
+ */
+async function evicted() {
+  const pool = await defaultPool('m', modelPath);
+  const tokens = 32;
+  let n = 0;
+  const predicted = (prompt: string) => predictedMs(pool, requestOf('predict', prompt, tokens, 1));
+  const timed = async (prompt: string) => {
+    const t0 = performance.now();
+    await pool.complete(requestOf(`e${n++}`, prompt, tokens), null, new AbortController().signal);
+    return performance.now() - t0;
+  };
+  const kinds = ['cached', 'evicted', 'pair'] as const;
+  const err: Record<(typeof kinds)[number], number[]> = { cached: [], evicted: [], pair: [] };
+  const ms: Record<(typeof kinds)[number], number[]> = { cached: [], evicted: [], pair: [] };
+  const note = (k: (typeof kinds)[number], pred: number, took: number) => {
+    err[k].push((pred - took) / took);
+    ms[k].push(took);
+  };
+  const template = (i: number) => `${longText} (${i})`;
+  const doc = (c: number, d: number) =>
+    `${c * 8 + d}. ${longText
+      .split(' ')
+      .slice(0, 120)
+      .map((w, j) => (j % 7 === d ? w.toUpperCase() : w))
+      .join(' ')}`;
+  await timed(template(-1));
+  for (let c = 0; c < Number(values.cycles); c++) {
+    const t1 = template(c * 10);
+    const p1 = predicted(t1);
+    note('cached', p1, await timed(t1));
+    for (let d = 0; d < 8; d++) await timed(doc(c, d));
+    const t2 = template(c * 10 + 1);
+    const p2 = predicted(t2);
+    note('evicted', p2, await timed(t2));
+    // Two at once: each predicted just before it is sent, as admission would.
+    const a = template(c * 10 + 2);
+    const b = template(c * 10 + 3);
+    const pa = predicted(a);
+    const ra = timed(a);
+    const pb = predicted(b);
+    const rb = timed(b);
+    note('pair', pa, await ra);
+    note('pair', pb, await rb);
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of kinds) {
+    out[k] = { ms: ms[k], error: err[k] };
+    console.log(
+      `${k.padEnd(7)}: request p50 ${med(ms[k]).toFixed(0)} ms, prediction error ${err[k].map((e) => `${(100 * e).toFixed(0)}%`).join(', ')}`,
+    );
+  }
+  await pool.close();
+  return out;
+}
+
+const only = values.only;
+const mixed = only === 'both' || only === 'mixed' ? await mixedTraffic() : undefined;
+const idleRes = only === 'both' || only === 'idle' ? await idleNeighbour() : undefined;
+const evict = only === 'evict' ? await evicted() : undefined;
+const out = writeResult('prefix-keep', 'e2e', { maxTokens, mixed, idle: idleRes, evict });
 if (out) console.log(`wrote ${out}`);
 process.exit(0);

@@ -13,13 +13,14 @@ export function deadlineOf(req: InferenceRequest, receivedAt: number): number {
 /** Characters of prompt text (chat messages with a little for their template), for the token estimate. */
 export const promptChars = (req: InferenceRequest): number => textChars(req, 8);
 
-/** Characters of a prompt's start that name its family (see ServiceEstimator's evalShare). */
-const FAMILY_CHARS = 128;
-
 /**
- * The start of a request's prompt text (the prompt, or the first message: a chat's
- * system prompt): requests that share it share a cacheable prefix, so the estimator
- * learns per family what share of the prompt a request evaluates.
+ * A request's prompt as one text, for comparing starts with what the workers' sequences
+ * hold (src/engine/cache-mirror.ts): the prompt, or the chat's messages in order (the
+ * worker renders them with the model's template; two chats that start alike render alike).
  */
-export const promptFamily = (req: InferenceRequest): string =>
-  (req.prompt ?? req.messages?.[0]?.content ?? '').slice(0, FAMILY_CHARS);
+export function promptText(req: Pick<InferenceRequest, 'prompt' | 'messages'>): string {
+  if (req.prompt !== undefined) return req.prompt;
+  let text = '';
+  for (const m of req.messages ?? []) text += `${m.role}\n${m.content}\n`;
+  return text;
+}

@@ -20,13 +20,10 @@
  *
  * - `tokensPerChar`: prompt length in tokens per character, learnt from the worker's
  *   exact counts.
- * - `evalShare`: the share of prompt tokens evaluated (the rest is reused from a
- *   sequence's KV cache: skill templates and system prompts repeat), learnt per prompt
- *   family (the prompt's first 128 characters, src/engine/deadline.ts) for the last 256
- *   families; a family not seen is predicted to evaluate its whole prompt (nothing can be
- *   cached for it). One share for all prompts, as before, mixed a repeated ~900-token
- *   prompt (0.2% evaluated) with never-sent ones (100%) and predicted a never-sent
- *   900-token document 45–48% short (bench/e2e/prefix-keep.ts --fresh).
+ * - The share of a prompt evaluated (the rest is reused from a sequence's KV cache: skill
+ *   templates and system prompts repeat) is the caller's: the pool reads it from what the
+ *   workers' sequences hold now (src/engine/cache-mirror.ts). `evalShare`, the share over
+ *   all prompts seen, is used only by callers that give none (benches).
  * - `grammarFactor`: how much slower a step is under a JSON-schema grammar (skills)
  *   than the plain step at the same batch size, EWMA of observed / `stepMs[b]` (at least
  *   1). Grammar-constrained generations teach only this, not the plain step table:
@@ -86,16 +83,6 @@ const FULL_SAMPLE_STEPS = 32;
  */
 const SHAPE_RATE = 0.5;
 
-/** Prompt families whose evaluated share is remembered. */
-const FAMILIES = 256;
-
-/**
- * A family's share moves this far toward each sample: a family's first request finds
- * nothing cached and the next ones usually find it all, so the share must fall fast
- * (1, then 0.5, 0.25 … for a template evaluated at ~0).
- */
-const FAMILY_RATE = 0.5;
-
 /** The pace stays within [1/PACE_MAX, PACE_MAX] of the warm-up's table. */
 const PACE_MAX = 8;
 
@@ -130,8 +117,6 @@ export class ServiceEstimator {
   private tokensPerChar = 1 / 3;
   /** Share of prompt tokens actually evaluated (the rest is reused from a sequence's KV cache), all prompts. */
   private evalShare = 1;
-  /** The same per prompt family, most recently seen last (at most FAMILIES). */
-  private readonly shares = new Map<string, number>();
   /** Step time under a JSON-schema grammar over the plain step time (≥ 1). */
   private grammarFactor = 1;
   /** A step's growth per token of context the stream attends over (≥ 0). */
@@ -194,23 +179,13 @@ export class ServiceEstimator {
     steps: readonly number[];
     /** Decoded under a JSON-schema grammar. */
     grammar?: boolean | undefined;
-    /** Its prompt family (src/engine/deadline.ts promptFamily). */
-    family?: string | undefined;
   }): void {
     const a = this.samples < 5 ? 0.5 : this.alpha;
     this.samples++;
     if (o.overheadMs >= 0) this.overhead = ewma(this.overhead, o.overheadMs, a);
     if (o.promptChars && o.promptTokens) {
       this.tokensPerChar += a * (o.promptTokens / o.promptChars - this.tokensPerChar);
-      const share = Math.min(1, o.prefillTokens / o.promptTokens);
-      this.evalShare += a * (share - this.evalShare);
-      if (o.family !== undefined) {
-        const old = this.shares.get(o.family);
-        this.shares.delete(o.family);
-        // A family's first sample stands alone: nothing else says what it reuses.
-        this.shares.set(o.family, old === undefined ? share : old + FAMILY_RATE * (share - old));
-        if (this.shares.size > FAMILIES) this.shares.delete(this.shares.keys().next().value!);
-      }
+      this.evalShare += a * (Math.min(1, o.prefillTokens / o.promptTokens) - this.evalShare);
     }
     // A prefill pass costs a fixed first step plus a share per token. Short prompts
     // (prefix reuse leaves one token) say nothing about the per-token share.
@@ -334,21 +309,16 @@ export class ServiceEstimator {
   }
 
   /**
-   * Share of a prompt of this family expected to be evaluated: the family's learnt share,
-   * 1 for a family not seen (nothing is cached for it); without a family, all prompts'.
+   * Time to evaluate a prompt and reach the first token; `share`: of its tokens, the share
+   * to evaluate (the rest found in a sequence's KV cache; default: all prompts' share seen).
    */
-  shareOf(family?: string): number {
-    return family === undefined ? this.evalShare : (this.shares.get(family) ?? 1);
-  }
-
-  /** Time to evaluate a prompt (of this family, when given) and reach the first token. */
-  firstTokenMs(promptTokens: number, family?: string): number {
-    return this.overhead + this.firstStep + this.prefill * promptTokens * this.shareOf(family);
+  firstTokenMs(promptTokens: number, share = this.evalShare): number {
+    return this.overhead + this.firstStep + this.prefill * promptTokens * share;
   }
 
   /** Expected service time of a request generating up to maxTokens at batch size b. */
-  serviceMs(maxTokens: number, promptTokens = 16, b = 1, grammar = false, family?: string): number {
-    return this.firstTokenMs(promptTokens, family) + this.decodeMs(maxTokens - 1, promptTokens, b, grammar);
+  serviceMs(maxTokens: number, promptTokens = 16, b = 1, grammar = false, share?: number): number {
+    return this.firstTokenMs(promptTokens, share) + this.decodeMs(maxTokens - 1, promptTokens, b, grammar);
   }
 
   snapshot(): {

@@ -58,6 +58,7 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
     const grammar = task.jsonSchema ? await grammarFor(m, task.jsonSchema) : undefined;
     // The main thread dispatches only when it counts a free sequence: one is free, or on its way back.
     const seq = await m.sequences.take(input);
+    a.outbox.seq = m.sequences.idOf(seq);
     m.gate.enter();
     let res: Awaited<ReturnType<typeof decode>>;
     try {
@@ -91,7 +92,7 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
           finishReason: res.finishReason,
           promptTokens: input.length,
           completionTokens: res.completionTokens,
-          stats: res.stats,
+          stats: { ...res.stats, seq: a.outbox.seq },
         });
     } finally {
       // After saying done (the answer is not held for it): the sequence comes back

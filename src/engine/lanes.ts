@@ -73,13 +73,13 @@ export class Lanes {
   /**
    * `holders`: the threads that hold a lane: laneBalancer adds a thread as it places a
    * lane on it; a lane whose thread died takes it out.
-   * `onThreadLost`: called once per lane whose thread died.
+   * `onThreadLost`: called once per lane whose thread died, with the lane's index.
    */
   constructor(
     private readonly piscina: Piscina,
     count: number,
     private readonly holders: Set<number>,
-    private readonly onThreadLost: () => void,
+    private readonly onThreadLost: (lane: number) => void,
   ) {
     for (let i = 0; i < count; i++) this.lanes.push(this.open());
   }
@@ -89,19 +89,17 @@ export class Lanes {
     return this.nextId++;
   }
 
-  /** The lane with the fewest requests in flight. */
-  private pick(): Lane {
-    let best = this.lanes[0]!;
-    for (let i = 1; i < this.lanes.length; i++) {
-      const l = this.lanes[i]!;
-      if (l.clients.size < best.clients.size) best = l;
-    }
+  /** The index of the lane with the fewest requests in flight: where `send` puts the next request. */
+  next(): number {
+    let best = 0;
+    for (let i = 1; i < this.lanes.length; i++)
+      if (this.lanes[i]!.clients.size < this.lanes[best]!.clients.size) best = i;
     return best;
   }
 
-  /** Sends a request to the least busy worker; returns its cancel. */
-  send(req: LaneRequest, client: LaneClient): (reason: CancelReason) => void {
-    const lane = this.pick();
+  /** Sends a request to lane `index` (by default the least busy); returns its cancel. */
+  send(req: LaneRequest, client: LaneClient, index = this.next()): (reason: CancelReason) => void {
+    const lane = this.lanes[index]!;
     lane.clients.set(req.id, client);
     lane.port.postMessage(req);
     return (reason) => {
@@ -153,8 +151,9 @@ export class Lanes {
     lane.dead = true;
     lane.port.close();
     this.holders.delete(lane.threadId);
-    this.onThreadLost();
-    this.lanes[this.lanes.indexOf(lane)] = this.open();
+    const index = this.lanes.indexOf(lane);
+    this.onThreadLost(index);
+    this.lanes[index] = this.open();
     const clients = [...lane.clients.values()];
     lane.clients.clear();
     for (const c of clients) c.lost(err);

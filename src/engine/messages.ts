@@ -129,6 +129,8 @@ export interface WorkerFirst {
   type: 'first';
   text: string;
   promptTokens: number;
+  /** The sequence the generation took (its id in the worker's context): it holds the prompt from now on. */
+  seq: number;
   /** When the task asked for logprobs: the entries recorded so far (they may run ahead of the text). */
   logprobs?: TokenLogprob[] | undefined;
 }
@@ -154,6 +156,8 @@ export interface DecodeStats {
    * their ms, and the sum of their contexts (prompt plus tokens so far, per step).
    */
   steps: number[];
+  /** The sequence the request ran on (its id in the worker's context), which keeps its prompt. */
+  seq?: number | undefined;
 }
 
 export interface WorkerDone {

@@ -23,6 +23,8 @@ export class Outbox {
   /** Logprob entries already sent. */
   private sentLps = 0;
   private readonly flushNow = () => this.flush();
+  /** The sequence the generation took, once it has one (sent with the first text). */
+  seq = -1;
 
   /** `logprobs`: the generation's recorded entries, when it records them (read at each send). */
   constructor(
@@ -53,6 +55,7 @@ export class Outbox {
         type: 'first',
         text,
         promptTokens: this.promptTokens,
+        seq: this.seq,
         logprobs: this.newLogprobs(),
       };
       this.port.post(first, true);

@@ -20,6 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { ColoError, toColoError } from '../core/errors';
 import type { CompletionResult, InferenceRequest, TokenSink } from '../core/types';
+import { CacheMirror } from './cache-mirror';
 import { ServiceEstimator } from './estimator';
 import type {
   CancelReason,
@@ -33,7 +34,7 @@ import type {
 import { Lanes, laneBalancer, type LaneClient } from './lanes';
 import { Scheduler, type Job, type Plan } from './scheduler';
 import { RequestTrace } from './trace';
-import { deadlineOf, promptChars, promptFamily } from './deadline';
+import { deadlineOf, promptChars, promptText } from './deadline';
 import { timerDelay } from '../core/deadline';
 import { argmax, softmax } from './choices';
 import { checkGrammarSchema } from './grammar-schema';
@@ -97,6 +98,11 @@ export interface LocalPrediction {
 
 interface Pending extends Job {
   req: InferenceRequest;
+  /** Its prompt as one text (src/engine/deadline.ts promptText): what its sequence will hold. */
+  text: string;
+  /** Once dispatched: the lane (worker) it went to, and the sequence there (-1 until the worker names it). */
+  lane: number;
+  seq: number;
   sink: TokenSink | null;
   trace: RequestTrace;
   opts: LocalCallOptions;
@@ -169,6 +175,8 @@ export class ModelPool {
   private closed = false;
   /** Schema texts already found enforceable (src/engine/grammar-schema.ts), so each is walked once. */
   private readonly checkedSchemas = new Set<string>();
+  /** What each worker's sequences hold: how much of a new prompt is expected cached. */
+  private readonly mirror = new CacheMirror();
   info: WorkerInfo | undefined;
 
   private constructor(private readonly opts: ModelPoolOptions) {
@@ -216,7 +224,10 @@ export class ModelPool {
       // A worker died outside a task; Piscina replaces it (minThreads). Counted for /metrics.
       this.crashes++;
     });
-    this.lanes = new Lanes(this.piscina, opts.replicas, holders, () => this.crashes++);
+    this.lanes = new Lanes(this.piscina, opts.replicas, holders, (lane) => {
+      this.crashes++;
+      this.mirror.clear(lane);
+    });
   }
 
   /** Starts the workers and waits until each has loaded and warmed up the model. */
@@ -288,8 +299,12 @@ export class ModelPool {
     };
   }
 
-  private jobOf(req: InferenceRequest, receivedAt: number, opts: LocalCallOptions): Job {
+  private jobOf(req: InferenceRequest, receivedAt: number, opts: LocalCallOptions): Job & { text: string } {
+    const text = promptText(req);
+    const reused = this.mirror.reused(this.lanes.next(), text);
     return {
+      text,
+      share: text.length > 0 ? 1 - reused / text.length : 1,
       grammar: opts.jsonSchema !== undefined,
       priority: req.priority,
       deadlineAt: deadlineOf(req, receivedAt),
@@ -298,7 +313,6 @@ export class ModelPool {
         ? 1
         : Math.min(req.sampling.maxTokens, this.info?.contextSize ?? req.sampling.maxTokens),
       promptTokens: this.estimator.promptTokens(promptChars(req)),
-      family: promptFamily(req),
       tokens: 0,
     };
   }
@@ -335,6 +349,8 @@ export class ModelPool {
         workerPromptTokens: 0,
         settled: false,
         signal,
+        lane: -1,
+        seq: -1,
       };
       const now = performance.now();
       if (p.deadlineAt <= now)
@@ -407,11 +423,16 @@ export class ModelPool {
         lineup?.add(msg.type === 'error' ? undefined : msg.logprobs);
         if (msg.type === 'first') {
           p.workerPromptTokens = msg.promptTokens;
+          this.placed(p, msg.seq);
           return onText(msg.text);
         }
         if (msg.type === 'text') return onText(msg.text);
         if (msg.type === 'error') {
-          if (msg.error.code === 'WORKER_CRASHED') this.crashFailures++;
+          if (msg.error.code === 'WORKER_CRASHED') {
+            // The worker recovered by reloading its model: its sequences start empty.
+            this.crashFailures++;
+            this.mirror.clear(p.lane);
+          }
           const e = toColoError(msg.error);
           e.usage = { promptTokens: msg.promptTokens, completionTokens: msg.completionTokens };
           return this.fail(p, e);
@@ -452,10 +473,20 @@ export class ModelPool {
           jsonSchema: p.opts.jsonSchema,
           logprobs: p.req.logprobs,
         };
-    p.cancel = this.lanes.send(task, client);
+    p.lane = this.lanes.next();
+    this.mirror.sent(p.lane);
+    p.cancel = this.lanes.send(task, client, p.lane);
+  }
+
+  /** The worker named the sequence the request took (once; later namings are the same). */
+  private placed(p: Pending, seq: number | undefined): void {
+    if (p.seq >= 0 || seq === undefined || seq < 0) return;
+    p.seq = seq;
+    this.mirror.placed(p.lane, seq, p.text);
   }
 
   private finish(p: Pending, msg: WorkerDone): void {
+    this.placed(p, msg.stats.seq);
     const usage = { promptTokens: msg.promptTokens, completionTokens: msg.completionTokens };
     const text = (): string => p.texts.join('');
     // Every ending teaches the rates, early ones included: learning only from successes
@@ -471,7 +502,6 @@ export class ModelPool {
         prefillMs: msg.stats.prefillMs,
         steps: msg.stats.steps,
         grammar: p.grammar,
-        family: p.family,
       });
     switch (msg.finishReason) {
       case 'cancelled':
@@ -487,7 +517,7 @@ export class ModelPool {
           new ColoError('PREEMPTED', 'preempted by a higher-priority request', {
             usage: { ...usage, text: text() },
             retryAfterMs: Math.ceil(
-              this.estimator.serviceMs(p.maxTokens, p.promptTokens, this.slots, p.grammar, p.family),
+              this.estimator.serviceMs(p.maxTokens, p.promptTokens, this.slots, p.grammar, p.share),
             ),
           }),
         );
@@ -528,6 +558,7 @@ export class ModelPool {
     if (p.timer) clearTimeout(p.timer);
     if (p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
     if (!this.sched.running.delete(p)) return;
+    this.mirror.ended(p.lane, p.seq);
     this.busyMs += performance.now() - p.trace.dispatchedAt;
     while (this.sched.running.size < this.slots) {
       const next = this.sched.queue.pop();

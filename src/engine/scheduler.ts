@@ -35,8 +35,8 @@ export interface Job extends Queued {
   preempting?: boolean;
   /** Decodes under a JSON-schema grammar (skills): slower steps (estimator's grammarFactor). */
   grammar?: boolean | undefined;
-  /** Its prompt family: how much of its prompt is expected cached (estimator's evalShare). */
-  family?: string | undefined;
+  /** The share of its prompt expected to be evaluated, the rest found cached (src/engine/cache-mirror.ts); default: the estimator's. */
+  share?: number | undefined;
 }
 
 export type Plan<J> =
@@ -93,7 +93,7 @@ export class Scheduler<J extends Job> {
   }
 
   private service(j: Job, b: number): number {
-    return this.estimator.serviceMs(j.maxTokens, j.promptTokens, b, j.grammar, j.family);
+    return this.estimator.serviceMs(j.maxTokens, j.promptTokens, b, j.grammar, j.share);
   }
 
   private remainingMs(r: Job, b: number): number {

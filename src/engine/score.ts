@@ -109,7 +109,13 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
         finishReason: r.cancelled ?? 'stop',
         promptTokens: input.length + scored,
         completionTokens: 0,
-        stats: { prefillTokens: r.evaluated, prefillMs: performance.now() - t0, decodeMs: 0, steps: [] },
+        stats: {
+          prefillTokens: r.evaluated,
+          prefillMs: performance.now() - t0,
+          decodeMs: 0,
+          steps: [],
+          seq: m.sequences.idOf(seq),
+        },
         choiceLogprobs: r.cancelled ? undefined : r.logprobs,
       });
   } catch (err) {

@@ -74,6 +74,11 @@ export class SequencePool {
     return this.free.length;
   }
 
+  /** The sequence's id in llama.cpp (what the worker reports to the main thread's CacheMirror). */
+  idOf(seq: LlamaContextSequence): number {
+    return this.ids.get(seq) ?? -1;
+  }
+
   /**
    * Takes the free sequence whose cached tokens share the longest prefix with `tokens`
    * (at least MIN_REUSE tokens, or all it holds); when none shares one, a sequence

@@ -105,6 +105,22 @@ describe('local engine on stories260K', () => {
     }
   });
 
+  it('admission predicts a prompt whose start a free sequence holds as cached, one never sent in full', async () => {
+    const pool = colo.engine.pool('stories260K')!;
+    const words = (w: string) =>
+      Array.from({ length: 14 }, (_, i) => `The ${w} number ${i} sat by the river.`).join(' ');
+    const req = (id: string, prompt: string, deadlineMs = 60_000) =>
+      request(id, { prompt, deadlineMs, sampling: { ...request('x').sampling, maxTokens: 4 } });
+    await colo.engine.complete(req('held', words('frog')), null, never());
+    // With a 1 ms deadline admission refuses and says what it predicted alone.
+    const needMs = (prompt: string) => pool.predict(req('p', prompt, 1)).needMs!;
+    const cached = needMs(`${words('frog')} Then it hopped`);
+    const fresh = needMs(`${words('toad')} Then it hopped`);
+    expect(cached).toBeGreaterThan(0);
+    // The same length, the same everything but the share of the prompt to evaluate.
+    expect(fresh).toBeGreaterThan(2 * cached);
+  });
+
   it('cancels in-band and frees the sequence', async () => {
     const ac = new AbortController();
     let tokens = 0;

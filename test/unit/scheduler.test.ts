@@ -138,10 +138,10 @@ describe('ServiceEstimator', () => {
   });
 });
 
-describe('ServiceEstimator: the share of a prompt evaluated, per prompt family', () => {
+describe('ServiceEstimator: the share of a prompt evaluated', () => {
   // Prefill 1 ms a token, so the first token's time above its fixed part is the tokens evaluated.
   const r = { prefillMsPerToken: 1, stepMs1: 1, stepMsFull: 2 };
-  const seen = (e: ServiceEstimator, family: string, promptTokens: number, prefillTokens: number) =>
+  const seen = (e: ServiceEstimator, promptTokens: number, prefillTokens: number) =>
     e.observe({
       promptChars: promptTokens * 3,
       promptTokens,
@@ -149,40 +149,26 @@ describe('ServiceEstimator: the share of a prompt evaluated, per prompt family',
       prefillTokens,
       prefillMs: 0,
       steps: [],
-      family,
     });
-  const evaluated = (e: ServiceEstimator, tokens: number, family?: string) =>
-    e.firstTokenMs(tokens, family) - e.firstTokenMs(0, family);
+  const evaluated = (e: ServiceEstimator, tokens: number, share?: number) =>
+    e.firstTokenMs(tokens, share) - e.firstTokenMs(0, share);
 
-  it('predicts a repeated template from its own share, fresh prompts in full, neither moving the other', () => {
+  it("predicts the caller's share (what the sequences hold); without one, the share over all prompts seen", () => {
     const e = new ServiceEstimator(4, r);
-    // A 900-token template with new last words: the first request prefills it all, the
-    // next ones two tokens; fresh short prompts between them evaluate everything.
-    seen(e, 'template', 900, 900);
+    expect(evaluated(e, 900)).toBeCloseTo(900);
+    seen(e, 900, 900);
     for (let i = 0; i < 8; i++) {
-      seen(e, 'template', 900, 2);
-      seen(e, `fresh ${i}`, 8, 8);
+      seen(e, 900, 2);
+      seen(e, 8, 8);
     }
-    expect(evaluated(e, 900, 'template')).toBeLessThan(10);
-    // A family not seen has nothing cached: its whole prompt.
-    expect(evaluated(e, 900, 'an article never sent before')).toBeCloseTo(900);
-    expect(evaluated(e, 8, 'fresh 3')).toBeCloseTo(8);
-    // One share for all prompts, as before, sits between the two and fits neither.
+    // The pool's reading of the caches: a template found cached, a document not.
+    expect(evaluated(e, 900, 2 / 900)).toBeCloseTo(2);
+    expect(evaluated(e, 900, 1)).toBeCloseTo(900);
+    expect(e.serviceMs(10, 900, 1, false, 1) - e.serviceMs(10, 900, 1, false, 0)).toBeCloseTo(900);
+    // The share over all prompts sits between the two and fits neither.
     const all = evaluated(e, 900);
     expect(all).toBeGreaterThan(100);
     expect(all).toBeLessThan(800);
-  });
-
-  it('remembers the last 256 families; a forgotten one is predicted in full again', () => {
-    const e = new ServiceEstimator(4, r);
-    seen(e, 'template', 900, 900);
-    seen(e, 'template', 900, 0);
-    seen(e, 'template', 900, 0);
-    expect(evaluated(e, 900, 'template')).toBeCloseTo(225);
-    for (let i = 0; i < 255; i++) seen(e, `fresh ${i}`, 8, 8);
-    expect(evaluated(e, 900, 'template')).toBeCloseTo(225);
-    seen(e, 'one more', 8, 8);
-    expect(evaluated(e, 900, 'template')).toBeCloseTo(900);
   });
 });
 

@@ -65,7 +65,11 @@ describe('Outbox (worker side of a request, on the lane)', () => {
         }
       }),
     );
-    void serveLane(port2, async (_req, out) => send(new Outbox(out, 7)));
+    void serveLane(port2, async (_req, out) => {
+      const o = new Outbox(out, 7);
+      o.seq = 3;
+      send(o);
+    });
     port1.postMessage(request(1));
     await done;
     port1.close();
@@ -73,7 +77,7 @@ describe('Outbox (worker side of a request, on the lane)', () => {
   }
   const stats = { prefillTokens: 1, prefillMs: 0, decodeMs: 0, steps: [] };
 
-  it('sends the first text at once with the prompt count, merges text of one tick into one message', async () => {
+  it('sends the first text at once with the prompt count and its sequence, merges text of one tick into one message', async () => {
     const got = await collect((o) => {
       o.push('Once');
       o.push(' upon');
@@ -85,7 +89,7 @@ describe('Outbox (worker side of a request, on the lane)', () => {
         );
       });
     });
-    expect(got[0]).toEqual({ type: 'first', text: 'Once', promptTokens: 7 });
+    expect(got[0]).toEqual({ type: 'first', text: 'Once', promptTokens: 7, seq: 3 });
     expect(got[1]).toBe(' upon a');
     expect(got[2]).toBe(' time');
     expect(got[3]).toMatchObject({ type: 'done', text: '' });
