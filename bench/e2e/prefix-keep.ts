@@ -225,6 +225,9 @@ async function evicted() {
       `${k.padEnd(7)}: request p50 ${med(ms[k]).toFixed(0)} ms, prediction error ${err[k].map((e) => `${(100 * e).toFixed(0)}%`).join(', ')}`,
     );
   }
+  const { stepMs, pace, stepGrowth, prefillMsPerToken, prefillGrowth } = pool.estimator.snapshot();
+  out['estimator'] = { stepMs1: stepMs[0], pace, stepGrowth, prefillMsPerToken, prefillGrowth };
+  console.log(`estimator: ${JSON.stringify(out['estimator'])}`);
   await pool.close();
   return out;
 }

@@ -114,6 +114,25 @@ export class BatchGate {
   /** Whether `attach` could keep the context's queue in sequence-id order. */
   ordered = false;
 
+  /** Prompt evaluations running now (a generation before its first token, a scoring's walk). */
+  prefills = 0;
+  /**
+   * Prompt evaluations begun so far. A decode step that saw this move, or ran while
+   * `prefills` was above 0, shared its batches with a prompt's tokens: it took the
+   * prompt's time, not a step's (the estimator does not learn steps from it).
+   */
+  prefillsBegun = 0;
+
+  /** A prompt evaluation begins (ended by `prefilled`). */
+  prefilling(): void {
+    this.prefills++;
+    this.prefillsBegun++;
+  }
+
+  prefilled(): void {
+    this.prefills--;
+  }
+
   /** @param order keep the decode queue in sequence-id order (off only to measure what it saves). */
   constructor(private readonly order = true) {}
 

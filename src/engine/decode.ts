@@ -105,6 +105,11 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
   const t0 = performance.now();
   let tFirst = 0;
   let tLast = 0;
+  // Whether the step now timing began while another prompt was being evaluated.
+  let held = false;
+  let begun = 0;
+  gate.prefilling();
+  let prefilling = true;
   gate.sent();
   let inFlight = true;
   try {
@@ -117,16 +122,23 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
         break;
       }
       const now = performance.now();
-      if (tFirst === 0) tFirst = now;
-      else {
+      if (tFirst === 0) {
+        tFirst = now;
+        gate.prefilled();
+        prefilling = false;
+      } else if (!held && gate.prefills === 0 && gate.prefillsBegun === begun) {
         // The step this token took, at the batch it was decoded in (the estimator's table
         // is per batch size: a generation's mean batch blends sizes whose steps differ 2×).
+        // Not one that shared its batches with another prompt's evaluation: beside a
+        // ~900-token prefill a step took ~400 ms, and taught the pace 4× at once.
         const i = 3 * gate.size;
         byBatch[i] = (byBatch[i] ?? 0) + 1;
         byBatch[i + 1] = (byBatch[i + 1] ?? 0) + now - tLast;
         byBatch[i + 2] = (byBatch[i + 2] ?? 0) + ctx0 + progress.completionTokens;
       }
       tLast = now;
+      held = gate.prefills > 0;
+      begun = gate.prefillsBegun;
       progress.completionTokens++;
       const text = stops.push(detok.push(r.value));
       out(text);
@@ -138,13 +150,14 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
       // In step with the context's other streams, so their next decodes share a batch.
       const ready = gate.ready();
       if (ready) await ready;
-      const held = gate.pass();
-      if (held) await held;
+      const passing = gate.pass();
+      if (passing) await passing;
       gate.sent();
       inFlight = true;
     }
   } finally {
     if (inFlight) gate.received();
+    if (prefilling) gate.prefilled();
     await it.return();
   }
   if (finish === 'stop' || finish === 'length') out(stops.push(detok.flush()) + stops.flush());

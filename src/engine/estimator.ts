@@ -4,6 +4,11 @@
  * - `overheadMs`: from dispatch to the start of evaluation (hops, tokenizing), EWMA.
  * - `firstStep` + `prefillMsPerToken`: time to the first token is a fixed first step
  *   plus a share per prompt token evaluated (learnt from prompts of 32+ tokens only).
+ *   A token's share grows with its position (attention over the tokens before it), by
+ *   `prefillGrowth` per token, fitted like the step's growth below (a line through each
+ *   prefill's ms per token against its mean position) once the prompts seen spread: on
+ *   stories260K a ~285-token prefill took 0.30 ms a token and a ~915-token one 0.49, and
+ *   one rate for both predicted the long one 23–30% short.
  * - `stepMs[b]`: the decode step time one stream sees while b sequences decode
  *   together (b = 1..slots), one EWMA per batch size. Until a size has been observed it
  *   is interpolated (linearly in b) between the nearest observed (or warm-up measured)
@@ -65,6 +70,8 @@ export interface Rates {
   stepMs2?: number | undefined;
   /** Step time grows by this fraction per token of context (0: not measured). */
   stepGrowth?: number | undefined;
+  /** A prompt token's prefill grows by this fraction per token before it (0: not measured). */
+  prefillGrowth?: number | undefined;
 }
 
 /** Used only until the warm-up figures arrive (a model without warm-up). */
@@ -102,6 +109,44 @@ const GROWTH_MIN_SAMPLES = 8;
 /** The growth stays within [0, GROWTH_MAX] per token (a step 21× slower at 1,000 tokens). */
 const GROWTH_MAX = 0.02;
 
+/**
+ * A least-squares line y = at0 + slope · x through weighted samples, the older ones
+ * decayed (a whole sample's weight halves after ~0.7 × GROWTH_MEMORY more): how a cost
+ * grows with the context it runs at. It answers only once the samples weigh
+ * GROWTH_MIN_SAMPLES and their x spread GROWTH_MIN_SPREAD (a standard deviation): costs
+ * all measured at about one x say nothing about the slope.
+ */
+class Line {
+  private w = 0;
+  private sx = 0;
+  private sy = 0;
+  private sxx = 0;
+  private sxy = 0;
+
+  /** Adds a sample; the line through all of them, when they say enough. */
+  add(x: number, y: number, weight: number): { at0: number; slope: number; meanX: number } | undefined {
+    if (!(weight > 0)) return undefined;
+    const keep = 1 - weight / GROWTH_MEMORY;
+    this.w = this.w * keep + weight;
+    this.sx = this.sx * keep + weight * x;
+    this.sy = this.sy * keep + weight * y;
+    this.sxx = this.sxx * keep + weight * x * x;
+    this.sxy = this.sxy * keep + weight * x * y;
+    if (this.w < GROWTH_MIN_SAMPLES) return undefined;
+    const meanX = this.sx / this.w;
+    const meanY = this.sy / this.w;
+    const vx = this.sxx / this.w - meanX * meanX;
+    if (vx < GROWTH_MIN_SPREAD * GROWTH_MIN_SPREAD) return undefined;
+    const slope = (this.sxy / this.w - meanX * meanY) / vx;
+    const at0 = meanY - slope * meanX;
+    return at0 > 0 ? { at0, slope, meanX } : undefined;
+  }
+
+  reset(): void {
+    this.w = this.sx = this.sy = this.sxx = this.sxy = 0;
+  }
+}
+
 /** One EWMA step with the sample clamped to [x/4, 4x]: a stall on a shared box must not poison the estimate. */
 function ewma(x: number, sample: number, a: number): number {
   const s = x > 0 ? Math.min(4 * x, Math.max(x / 4, sample)) : sample;
@@ -121,11 +166,12 @@ export class ServiceEstimator {
   private grammarFactor = 1;
   /** A step's growth per token of context the stream attends over (≥ 0). */
   private growth = 0;
-  /**
-   * The growth's line, decayed sums over the generations' steps: weight, Σx, Σy, Σx², Σxy
-   * with x a generation's mean context and y its mean step at b = 1's scale.
-   */
-  private readonly line = [0, 0, 0, 0, 0];
+  /** The growth's line: a generation's mean step at b = 1's scale against its mean context. */
+  private readonly stepLine = new Line();
+  /** A prompt token's prefill grows with its position too (attention over the tokens before it). */
+  private prefillGrowth = 0;
+  /** The prefill's line: ms per prompt token evaluated against the mean position. */
+  private readonly prefillLine = new Line();
   /** Index b (1..slots): EWMA step time at pace 1; `seen[b]` marks sizes observed or measured. */
   private readonly step: number[];
   /** The box's current speed over the table's: every step is `pace × step[b]` (see observe). */
@@ -150,7 +196,9 @@ export class ServiceEstimator {
     this.prefill = r.prefillMsPerToken;
     this.firstStep = r.stepMs1;
     this.growth = Math.min(GROWTH_MAX, Math.max(0, r.stepGrowth ?? 0));
-    this.line.fill(0);
+    this.stepLine.reset();
+    this.prefillLine.reset();
+    this.prefillGrowth = Math.min(GROWTH_MAX, Math.max(0, r.prefillGrowth ?? 0));
     this.pace = 1;
     this.step[1] = r.stepMs1;
     this.seen[1] = true;
@@ -189,10 +237,15 @@ export class ServiceEstimator {
     }
     // A prefill pass costs a fixed first step plus a share per token. Short prompts
     // (prefix reuse leaves one token) say nothing about the per-token share.
+    const start = Math.max(0, (o.promptTokens ?? 0) - o.prefillTokens);
     if (o.prefillTokens >= LONG_PREFILL && o.prefillMs > 0)
-      this.prefill = ewma(this.prefill, Math.max(0, o.prefillMs - this.firstStep) / o.prefillTokens, a);
+      this.learnPrefill(o.prefillTokens, start, Math.max(0, o.prefillMs - this.firstStep), a);
     else if (o.prefillTokens > 0 && o.prefillMs > 0)
-      this.firstStep = ewma(this.firstStep, Math.max(0, o.prefillMs - this.prefill * o.prefillTokens), a);
+      this.firstStep = ewma(
+        this.firstStep,
+        Math.max(0, o.prefillMs - this.prefillMs(o.prefillTokens, start)),
+        a,
+      );
 
     const s = o.steps;
     if (o.grammar) {
@@ -241,31 +294,43 @@ export class ServiceEstimator {
    * predicted as before: the line moves the slope, not the level.
    */
   private learnGrowth(x: number, y: number, w: number): void {
-    if (w <= 0) return;
-    const L = this.line;
     // A stall on a shared box only adds time: clamped to [½, 2×] of the prediction there.
     const predicted = this.pace * this.tableMs(1) * (1 + this.growth * x);
-    y = Math.min(2 * predicted, Math.max(predicted / 2, y));
-    const keep = 1 - w / GROWTH_MEMORY;
-    for (let k = 0; k < 5; k++) L[k]! *= keep;
-    L[0]! += w;
-    L[1]! += w * x;
-    L[2]! += w * y;
-    L[3]! += w * x * x;
-    L[4]! += w * x * y;
-    const W = L[0]!;
-    if (W < GROWTH_MIN_SAMPLES) return;
-    const mx = L[1]! / W;
-    const my = L[2]! / W;
-    const vx = L[3]! / W - mx * mx;
-    if (vx < GROWTH_MIN_SPREAD * GROWTH_MIN_SPREAD) return;
-    const slope = (L[4]! / W - mx * my) / vx;
-    const at0 = my - slope * mx;
-    if (!(at0 > 0)) return;
-    const g = Math.min(GROWTH_MAX, Math.max(0, slope / at0));
-    const pace = (this.pace * (1 + this.growth * mx)) / (1 + g * mx);
+    const fit = this.stepLine.add(x, Math.min(2 * predicted, Math.max(predicted / 2, y)), w);
+    if (!fit) return;
+    const g = Math.min(GROWTH_MAX, Math.max(0, fit.slope / fit.at0));
+    const pace = (this.pace * (1 + this.growth * fit.meanX)) / (1 + g * fit.meanX);
     this.pace = Math.min(PACE_MAX, Math.max(1 / PACE_MAX, pace));
     this.growth = g;
+  }
+
+  /**
+   * One prefill of `n` tokens after `start` cached ones, `ms` past the first step: into
+   * the prefill's line (ms per token against the mean position), and its growth from it
+   * once the prompts seen spread enough; then the rate at position 0, rescaled first so
+   * the line's mean position keeps its prediction.
+   */
+  private learnPrefill(n: number, start: number, ms: number, a: number): void {
+    const x = start + n / 2;
+    const predicted = this.prefill * (1 + this.prefillGrowth * x);
+    const fit = this.prefillLine.add(x, Math.min(2 * predicted, Math.max(predicted / 2, ms / n)), 1);
+    if (fit) {
+      const g = Math.min(GROWTH_MAX, Math.max(0, fit.slope / fit.at0));
+      this.prefill *= (1 + this.prefillGrowth * fit.meanX) / (1 + g * fit.meanX);
+      this.prefillGrowth = g;
+    }
+    this.prefill = ewma(this.prefill, ms / n / (1 + this.prefillGrowth * x), a);
+  }
+
+  /** Time to evaluate the uncached `share` of a prompt, beyond the first step (what it holds a batch for). */
+  evalMs(promptTokens: number, share = this.evalShare): number {
+    const n = promptTokens * share;
+    return this.prefillMs(n, promptTokens - n);
+  }
+
+  /** Time to evaluate `n` prompt tokens after `start` cached ones, beyond the first step. */
+  private prefillMs(n: number, start: number): number {
+    return n * this.prefill * (1 + this.prefillGrowth * (start + n / 2));
   }
 
   /**
@@ -313,7 +378,7 @@ export class ServiceEstimator {
    * to evaluate (the rest found in a sequence's KV cache; default: all prompts' share seen).
    */
   firstTokenMs(promptTokens: number, share = this.evalShare): number {
-    return this.overhead + this.firstStep + this.prefill * promptTokens * share;
+    return this.overhead + this.firstStep + this.evalMs(promptTokens, share);
   }
 
   /** Expected service time of a request generating up to maxTokens at batch size b. */
@@ -330,6 +395,7 @@ export class ServiceEstimator {
     stepMs: number[];
     pace: number;
     stepGrowth: number;
+    prefillGrowth: number;
     grammarFactor: number;
     samples: number;
   } {
@@ -344,6 +410,7 @@ export class ServiceEstimator {
       stepMs,
       pace: this.pace,
       stepGrowth: this.growth,
+      prefillGrowth: this.prefillGrowth,
       grammarFactor: this.grammarFactor,
       samples: this.samples,
     };

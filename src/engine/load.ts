@@ -187,17 +187,25 @@ async function measureRates(
   const longPrompt = promptOf(Math.min(quick ? 192 : 384, room));
   const ctxOf = (p: readonly unknown[]) => p.length + tokens / 2;
   const sShort = fastest(await repeat(1, singles, shortPrompt));
-  const sLong = fastest(await repeat(1, singles, longPrompt));
+  const longs = await repeat(1, singles, longPrompt);
+  const sLong = fastest(longs);
   const span = ctxOf(longPrompt) - ctxOf(shortPrompt);
   // Per token of context, as a fraction of the step at context 0 (a straight line through both).
   const perToken = span > 0 ? Math.max(0, (sLong - sShort) / span) : 0;
   const at0 = Math.max(1e-3, sShort - perToken * ctxOf(shortPrompt));
   const growth = perToken / at0;
   const to0 = (ms: number, ctx: number) => ms / (1 + growth * ctx);
+  // The prefill's ms per token after the base and after the long prompt (fastest of each),
+  // at their mean positions: a line through both, as the step's growth above.
+  const perPrefillToken = (rs: Awaited<ReturnType<typeof run>>) =>
+    Math.min(...rs.map((r) => Math.max(0, r.stats.prefillMs - step(r)) / Math.max(1, r.stats.prefillTokens)));
+  const [pBase, pLong] = [perPrefillToken(ones), perPrefillToken(longs)];
+  const [xBase, xLong] = [basePrompt.length / 2, longPrompt.length / 2];
+  const prefillSlope = xLong > xBase ? Math.max(0, (pLong - pBase) / (xLong - xBase)) : 0;
+  const prefillAt0 = Math.max(1e-4, pBase - prefillSlope * xBase);
   const rates = {
-    prefillMsPerToken: Math.min(
-      ...ones.map((r) => Math.max(0, r.stats.prefillMs - step(r)) / Math.max(1, r.stats.prefillTokens)),
-    ),
+    prefillMsPerToken: prefillAt0,
+    prefillGrowth: prefillSlope / prefillAt0,
     stepMs1: to0(fastest(ones), ctxOf(basePrompt)),
     // Per run, the slowest stream of the batch; over runs, the fastest run.
     stepMsFull: to0(

@@ -81,6 +81,8 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
       );
     const seq = await m.sequences.take(input);
     m.gate.enter();
+    // All of a scoring is prompt evaluation: the steps of streams beside it are not steps.
+    m.gate.prefilling();
     const t0 = performance.now();
     let r: Awaited<ReturnType<typeof walk>>;
     try {
@@ -94,11 +96,13 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
         () => port.cancelReason,
       );
     } catch (err) {
+      m.gate.prefilled();
       m.gate.leave();
       void m.sequences.release(seq, input.length - 1);
       throw err;
     }
     // Out of the batch and the sequence back before anything else can throw: once each.
+    m.gate.prefilled();
     m.gate.leave();
     void m.sequences.release(seq, input.length - 1);
     // Every trie node below the root is one evaluated token: input the caller is charged for.

@@ -121,6 +121,51 @@ describe('local engine on stories260K', () => {
     expect(fresh).toBeGreaterThan(2 * cached);
   });
 
+  it("reports no decode steps of a stream for the time another prompt's evaluation held its batches", async () => {
+    const pool = colo.engine.pool('stories260K')!;
+    const seen = new Map<number, number>();
+    const observe = pool.estimator.observe.bind(pool.estimator);
+    pool.estimator.observe = (o) => {
+      let steps = 0;
+      for (let i = 1; i < o.steps.length; i += 4) steps += o.steps[i]!;
+      seen.set(o.promptTokens ?? 0, steps);
+      observe(o);
+    };
+    try {
+      const long = Array.from(
+        { length: 12 },
+        (_, i) => `The owl number ${i} flew over the barn at night.`,
+      ).join(' ');
+      const sampling = { ...request('x').sampling, maxTokens: 48 };
+      let second: Promise<unknown> | undefined;
+      // A stream, and a long prompt sent as its first token arrives: its prefill shares the
+      // stream's next batches.
+      const first = colo.engine.complete(
+        request('held1', { prompt: 'Once upon a time', sampling }),
+        {
+          onToken: () =>
+            (second ??= colo.engine.complete(request('held2', { prompt: long, sampling }), null, never())),
+        },
+        never(),
+      );
+      const a = await first;
+      await second;
+      expect(a.usage.completionTokens).toBe(48);
+      const alone = await colo.engine.complete(
+        request('held3', { prompt: 'Once upon a time there was', sampling }),
+        null,
+        never(),
+      );
+      expect(alone.usage.completionTokens).toBe(48);
+      expect(alone.usage.promptTokens).not.toBe(a.usage.promptTokens);
+      // Alone, every step after the first token is a sample; beside the prefill, fewer.
+      expect(seen.get(alone.usage.promptTokens)).toBe(47);
+      expect(seen.get(a.usage.promptTokens)).toBeLessThan(47);
+    } finally {
+      pool.estimator.observe = observe;
+    }
+  });
+
   it('cancels in-band and frees the sequence', async () => {
     const ac = new AbortController();
     let tokens = 0;

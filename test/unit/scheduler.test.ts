@@ -172,6 +172,29 @@ describe('ServiceEstimator: the share of a prompt evaluated', () => {
   });
 });
 
+describe('ServiceEstimator: a prompt token costs more the later it sits', () => {
+  it('learns the prefill growth from prompts of different lengths, and predicts each at its own', () => {
+    // 0.2 ms a token at position 0, +0.3% per token before it (a 900-token prompt 0.47 ms a token).
+    const perToken = (x: number) => 0.2 * (1 + 0.003 * x);
+    const e = new ServiceEstimator(4, { prefillMsPerToken: 0.2, stepMs1: 1, stepMsFull: 2 });
+    // The fixed part: dispatch to evaluation (1 ms, as reported below) and the first step.
+    const firstStep = e.firstTokenMs(0, 1);
+    const prefill = (n: number, start = 0) => firstStep + n * perToken(start + n / 2);
+    const seen = (n: number) =>
+      e.observe({ promptTokens: n, overheadMs: 1, prefillTokens: n, prefillMs: prefill(n), steps: [] });
+    const error = (n: number) => e.firstTokenMs(n, 1) / prefill(n) - 1;
+    for (let i = 0; i < 4; i++) seen(i % 2 ? 900 : 280);
+    // One rate for both: the long prompt predicted short.
+    expect(error(900)).toBeLessThan(-0.15);
+    for (let i = 0; i < 40; i++) seen(i % 2 ? 900 : 280);
+    expect(e.snapshot().prefillGrowth).toBeCloseTo(0.003, 3);
+    expect(Math.abs(error(900))).toBeLessThan(0.05);
+    expect(Math.abs(error(280))).toBeLessThan(0.05);
+    // A prompt mostly cached: only its last tokens, at their late positions.
+    expect(e.firstTokenMs(900, 0.1) - firstStep).toBeCloseTo(90 * perToken(855), 0);
+  });
+});
+
 describe('ServiceEstimator: steps grow with the context', () => {
   // 1 ms per step at context 0, +1% per token of context (at 100 tokens: 2 ms).
   const grown = { ...rates, stepGrowth: 0.01 };
@@ -307,6 +330,17 @@ describe('Scheduler: predict, then admit', () => {
     s.running.add(job({ deadlineAt: NOW + 110 }));
     const plan = s.plan(job({ deadlineAt: NOW + 10_000 }), NOW);
     expect(plan).toEqual({ action: 'queue' });
+  });
+
+  it('does not start a request whose prompt evaluation would hold a running one past its deadline', () => {
+    // Prefill 0.1 ms a token. Running: 100 tokens left at 1 ms (alone) or 1.33 ms (two),
+    // deadline in 200 ms: fits beside a second stream (133 ms), not behind a 900-token prefill.
+    const s = new Scheduler<Job>(4, 8, new ServiceEstimator(4, { ...rates, prefillMsPerToken: 0.1 }), 0);
+    s.running.add(job({ deadlineAt: NOW + 200 }));
+    const prompt = { promptTokens: 900, deadlineAt: NOW + 10_000 };
+    // The same prompt found cached (2 tokens to evaluate) starts; never sent, it waits.
+    expect(s.plan(job({ ...prompt, share: 2 / 900 }), NOW)).toEqual({ action: 'start' });
+    expect(s.plan(job({ ...prompt, share: 1 }), NOW)).toEqual({ action: 'queue' });
   });
 
   it('queues what fits after the wait; what would miss even then is refused DEADLINE (busy) at once', () => {
