@@ -112,9 +112,10 @@ const GROWTH_MAX = 0.02;
 /**
  * A least-squares line y = at0 + slope · x through weighted samples, the older ones
  * decayed (a whole sample's weight halves after ~0.7 × GROWTH_MEMORY more): how a cost
- * grows with the context it runs at. It answers only once the samples weigh
- * GROWTH_MIN_SAMPLES and their x spread GROWTH_MIN_SPREAD (a standard deviation): costs
- * all measured at about one x say nothing about the slope.
+ * grows with the context it runs at, read as a growth per token (slope / at0, within
+ * [0, GROWTH_MAX]). It answers only once the samples weigh GROWTH_MIN_SAMPLES and their x
+ * spread GROWTH_MIN_SPREAD (a standard deviation): costs all measured at about one x say
+ * nothing about the slope.
  */
 class Line {
   private w = 0;
@@ -123,9 +124,19 @@ class Line {
   private sxx = 0;
   private sxy = 0;
 
-  /** Adds a sample; the line through all of them, when they say enough. */
-  add(x: number, y: number, weight: number): { at0: number; slope: number; meanX: number } | undefined {
+  /**
+   * Adds a sample `y` at `x`, clamped first to [½, 2×] of what is `predicted` there (a
+   * stall on a shared box only adds time); the growth of the line through all of them and
+   * their mean x, when they say enough.
+   */
+  add(
+    x: number,
+    y: number,
+    weight: number,
+    predicted: number,
+  ): { growth: number; meanX: number } | undefined {
     if (!(weight > 0)) return undefined;
+    y = Math.min(2 * predicted, Math.max(predicted / 2, y));
     const keep = 1 - weight / GROWTH_MEMORY;
     this.w = this.w * keep + weight;
     this.sx = this.sx * keep + weight * x;
@@ -139,7 +150,8 @@ class Line {
     if (vx < GROWTH_MIN_SPREAD * GROWTH_MIN_SPREAD) return undefined;
     const slope = (this.sxy / this.w - meanX * meanY) / vx;
     const at0 = meanY - slope * meanX;
-    return at0 > 0 ? { at0, slope, meanX } : undefined;
+    if (!(at0 > 0)) return undefined;
+    return { growth: Math.min(GROWTH_MAX, Math.max(0, slope / at0)), meanX };
   }
 
   reset(): void {
@@ -294,11 +306,9 @@ export class ServiceEstimator {
    * predicted as before: the line moves the slope, not the level.
    */
   private learnGrowth(x: number, y: number, w: number): void {
-    // A stall on a shared box only adds time: clamped to [½, 2×] of the prediction there.
-    const predicted = this.pace * this.tableMs(1) * (1 + this.growth * x);
-    const fit = this.stepLine.add(x, Math.min(2 * predicted, Math.max(predicted / 2, y)), w);
+    const fit = this.stepLine.add(x, y, w, this.pace * this.tableMs(1) * (1 + this.growth * x));
     if (!fit) return;
-    const g = Math.min(GROWTH_MAX, Math.max(0, fit.slope / fit.at0));
+    const g = fit.growth;
     const pace = (this.pace * (1 + this.growth * fit.meanX)) / (1 + g * fit.meanX);
     this.pace = Math.min(PACE_MAX, Math.max(1 / PACE_MAX, pace));
     this.growth = g;
@@ -312,12 +322,10 @@ export class ServiceEstimator {
    */
   private learnPrefill(n: number, start: number, ms: number, a: number): void {
     const x = start + n / 2;
-    const predicted = this.prefill * (1 + this.prefillGrowth * x);
-    const fit = this.prefillLine.add(x, Math.min(2 * predicted, Math.max(predicted / 2, ms / n)), 1);
+    const fit = this.prefillLine.add(x, ms / n, 1, this.prefill * (1 + this.prefillGrowth * x));
     if (fit) {
-      const g = Math.min(GROWTH_MAX, Math.max(0, fit.slope / fit.at0));
-      this.prefill *= (1 + this.prefillGrowth * fit.meanX) / (1 + g * fit.meanX);
-      this.prefillGrowth = g;
+      this.prefill *= (1 + this.prefillGrowth * fit.meanX) / (1 + fit.growth * fit.meanX);
+      this.prefillGrowth = fit.growth;
     }
     this.prefill = ewma(this.prefill, ms / n / (1 + this.prefillGrowth * x), a);
   }
