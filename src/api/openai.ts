@@ -161,8 +161,9 @@ const finish = (f: FinishReason): string => (f === 'length' ? 'length' : 'stop')
 const created = (): number => Math.floor(Date.now() / 1000);
 
 function usage(r: CompletionResult) {
-  const { promptTokens: p, completionTokens: c } = r.usage;
-  return { prompt_tokens: p, completion_tokens: c, total_tokens: p + c };
+  const { promptTokens: p, completionTokens: c, cachedTokens } = r.usage;
+  const u = { prompt_tokens: p, completion_tokens: c, total_tokens: p + c };
+  return cachedTokens === undefined ? u : { ...u, prompt_tokens_details: { cached_tokens: cachedTokens } };
 }
 
 function colo(r: CompletionResult) {

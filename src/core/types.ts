@@ -81,6 +81,12 @@ export type FinishReason = 'stop' | 'length' | 'cancelled' | 'deadline' | 'error
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
+  /**
+   * Prompt tokens found in the KV cache of the sequence that served a local generation
+   * (not evaluated again); OpenAI's `usage.prompt_tokens_details.cached_tokens`. Absent
+   * where unknown (remote routes, scoring).
+   */
+  cachedTokens?: number;
 }
 
 export type RouteKind = 'local' | 'remote' | 'cache';

@@ -1,15 +1,18 @@
 /**
  * The main thread's view of what each worker's sequences hold in their KV caches, so
  * admission predicts how much of a prompt a request will evaluate from what is cached
- * now, not from what its kind of prompt found before.
+ * now, not from what its kind of prompt found before, and so a model with several workers
+ * sends a prompt where its start is held (`route`).
  *
  * A sequence keeps the prompt of the last request it served (src/engine/sequences.ts),
  * and the worker says which sequence a request took (`WorkerFirst.seq`, `DecodeStats.seq`).
- * The mirror keeps that prompt's text per sequence and whether a request is on it. A new
- * prompt is expected to reuse the longest start it shares with a sequence no request is
- * on, as the worker's SequencePool chooses, less what requests already sent but not yet
- * placed may take: each is assumed to have taken the best match (a request the mirror
- * cannot place yet is counted against the prediction, never for it).
+ * The mirror keeps that prompt's text per sequence, whether a request is on it and when it
+ * was last given back. It places a new prompt as the worker's `SequencePool.acquire`
+ * would: the free sequence sharing the longest start with it; when none shares one, one
+ * holding a short prompt (or nothing) before one holding a long one, of those the least
+ * recently used; then the lowest id. Requests already sent but not yet placed are placed
+ * first, in the order sent, each by its own prompt: a request for another template takes
+ * another sequence, not the one this prompt needs.
  *
  * It replaces a share learnt per prompt family (the prompt's first 128 characters), which
  * could only average what a family found: a template whose only cached copy was evicted by
@@ -24,74 +27,180 @@
  * of a prompt (the mirror keeps the old text until the sequence is placed again), and a
  * worker that recovers from a crash starts empty (`clear`).
  */
+import { KEEP_MIN, MIN_REUSE } from './sequences';
 
-/** A shared start shorter than this is not reused (the worker's MIN_REUSE is 8 tokens, ~3 characters each). */
-export const MIN_SHARED_CHARS = 24;
+/** A shared start shorter than this is not reused (the worker's MIN_REUSE tokens, ~3 characters each). */
+export const MIN_SHARED_CHARS = 3 * MIN_REUSE;
+
+/** A prompt held at least this long is a cache the worker keeps from unrelated requests while it can (its KEEP_MIN tokens). */
+export const KEEP_CHARS = 3 * KEEP_MIN;
 
 interface Held {
   text: string;
   /** A request is on it now. */
   busy: boolean;
+  /** When it was last given back (the mirror's counter): the least recently used long cache goes first. */
+  usedAt: number;
 }
 
 interface Worker {
   seqs: (Held | undefined)[];
-  /** Requests sent to this worker whose sequence it has not named yet. */
-  unplaced: number;
+  /** The prompts of requests sent to this worker whose sequence it has not named yet, in the order sent. */
+  unplaced: string[];
+}
+
+/** Where a prompt would go on one worker. */
+interface Placement {
+  /** The sequence (-1: none free). */
+  seq: number;
+  /** Characters at its start found there (0 below MIN_SHARED_CHARS). */
+  shared: number;
+  /** It takes a sequence holding a long prompt it shares nothing with: that cache is lost. */
+  evicts: boolean;
 }
 
 export class CacheMirror {
   private readonly workers: Worker[] = [];
+  private uses = 0;
+
+  /** `sequences`: each worker's. */
+  constructor(readonly sequences: number) {}
 
   private worker(w: number): Worker {
-    return (this.workers[w] ??= { seqs: [], unplaced: 0 });
+    return (this.workers[w] ??= { seqs: [], unplaced: [] });
   }
 
   /**
-   * Characters at the start of `text` expected to be found cached on worker `w`: the
-   * longest start shared with a sequence no request is on, after as many better matches
-   * as requests not yet placed there; 0 below MIN_SHARED_CHARS.
+   * Characters at the start of `text` expected to be found cached on worker `w`, once the
+   * requests sent there but not yet placed have taken theirs; 0 below MIN_SHARED_CHARS.
    */
   reused(w: number, text: string): number {
-    const wk = this.worker(w);
-    const shared: number[] = [];
-    for (const h of wk.seqs) {
-      if (!h || h.busy) continue;
-      const a = h.text;
-      const n = Math.min(a.length, text.length);
-      // Most cached prompts differ from a new one within the first characters.
-      if (n === 0 || a.charCodeAt(0) !== text.charCodeAt(0)) continue;
-      let k = 1;
-      while (k < n && a.charCodeAt(k) === text.charCodeAt(k)) k++;
-      if (k >= MIN_SHARED_CHARS) shared.push(k);
-    }
-    if (shared.length <= wk.unplaced) return 0;
-    shared.sort((x, y) => y - x);
-    return shared[wk.unplaced]!;
+    return this.place(w, text).shared;
   }
 
-  /** A request was sent to worker `w`. */
-  sent(w: number): void {
-    this.worker(w).unplaced++;
+  /**
+   * Where a prompt should go when there are several workers (replicas > 1), and the
+   * characters of it expected cached there: the worker where it costs least,
+   * `costMs(batch, share)` (the pool's: its service time and the time its prompt
+   * evaluation holds the requests running there) at the batch it would make there (its requests in flight,
+   * `loads[w]`, plus one) and the share of its prompt it would evaluate, among workers
+   * with a sequence free (all of them when none has one). Among equals, one where it
+   * evicts no long cache, then the less loaded, then the lower index. A prompt that shares
+   * a template with what a worker holds goes back to that worker unless the bigger batch
+   * there costs more than evaluating the template again elsewhere, so each worker keeps
+   * its own templates warm instead of every worker evaluating every template in turn; and
+   * a new template goes where it displaces nothing (with least-busy dispatch, a lone
+   * client's prompts all went to worker 0, idle workers being equal, and its sequences
+   * cycled through seven templates while worker 1's stayed empty:
+   * bench/e2e/replica-routing.ts).
+   */
+  route(
+    text: string,
+    loads: readonly number[],
+    costMs: (batch: number, share: number) => number,
+  ): { worker: number; reused: number } {
+    if (loads.length <= 1) return { worker: 0, reused: this.reused(0, text) };
+    const anyFree = loads.some((n) => n < this.sequences);
+    let best = -1;
+    let bestMs = Infinity;
+    let bestReused = 0;
+    let bestEvicts = true;
+    for (let w = 0; w < loads.length; w++) {
+      if (anyFree && loads[w]! >= this.sequences) continue;
+      const at = this.place(w, text);
+      const ms = costMs(loads[w]! + 1, text.length > 0 ? 1 - at.shared / text.length : 1);
+      if (ms > bestMs) continue;
+      if (
+        ms === bestMs &&
+        (at.evicts > bestEvicts || (at.evicts === bestEvicts && loads[w]! >= loads[best]!))
+      )
+        continue;
+      best = w;
+      bestMs = ms;
+      bestReused = at.shared;
+      bestEvicts = at.evicts;
+    }
+    return { worker: best, reused: bestReused };
+  }
+
+  /** A request with prompt `text` was sent to worker `w`. */
+  sent(w: number, text: string): void {
+    this.worker(w).unplaced.push(text);
   }
 
   /** The worker named the sequence a request sent to it took: it holds `text` now, busy. */
   placed(w: number, seq: number, text: string): void {
     const wk = this.worker(w);
-    wk.unplaced = Math.max(0, wk.unplaced - 1);
-    wk.seqs[seq] = { text, busy: true };
+    this.unsend(wk, text);
+    wk.seqs[seq] = { text, busy: true, usedAt: wk.seqs[seq]?.usedAt ?? 0 };
   }
 
-  /** A request sent to worker `w` ended, on sequence `seq` (-1: never placed). */
-  ended(w: number, seq: number): void {
+  /** A request with prompt `text` sent to worker `w` ended, on sequence `seq` (-1: never placed). */
+  ended(w: number, seq: number, text: string): void {
     const wk = this.worker(w);
-    if (seq < 0) wk.unplaced = Math.max(0, wk.unplaced - 1);
-    else if (wk.seqs[seq]) wk.seqs[seq]!.busy = false;
+    const h = seq >= 0 ? wk.seqs[seq] : undefined;
+    if (!h) {
+      this.unsend(wk, text);
+      return;
+    }
+    h.busy = false;
+    h.usedAt = ++this.uses;
   }
 
   /** Worker `w`'s sequences were emptied (a recovered or replaced worker). */
   clear(w: number): void {
+    this.worker(w).seqs = [];
+  }
+
+  private unsend(wk: Worker, text: string): void {
+    const i = wk.unplaced.indexOf(text);
+    if (i >= 0) wk.unplaced.splice(i, 1);
+    else wk.unplaced.shift();
+  }
+
+  /** Where `text` would go on worker `w` after the unplaced requests there took theirs. */
+  private place(w: number, text: string): Placement {
     const wk = this.worker(w);
-    wk.seqs = [];
+    if (wk.unplaced.length === 0) return this.pick(wk, text, undefined);
+    const taken = new Set<number>();
+    for (const t of wk.unplaced) {
+      const s = this.pick(wk, t, taken).seq;
+      if (s >= 0) taken.add(s);
+    }
+    return this.pick(wk, text, taken);
+  }
+
+  /** SequencePool.acquire's choice among the free sequences not `taken`, in characters. */
+  private pick(wk: Worker, text: string, taken: Set<number> | undefined): Placement {
+    let best = -1;
+    let bestLen = -1;
+    let bestKeep = false;
+    let bestUsed = Infinity;
+    for (let i = 0; i < this.sequences; i++) {
+      const h = wk.seqs[i];
+      if (h?.busy || taken?.has(i)) continue;
+      const held = h?.text ?? '';
+      const n = Math.min(held.length, text.length);
+      let k = 0;
+      // Most held prompts differ from a new one within the first characters.
+      if (n > 0 && held.charCodeAt(0) === text.charCodeAt(0)) {
+        k = 1;
+        while (k < n && held.charCodeAt(k) === text.charCodeAt(k)) k++;
+      }
+      if (k < MIN_SHARED_CHARS && k < held.length) k = 0;
+      const keep = k === 0 && held.length >= KEEP_CHARS;
+      const used = h?.usedAt ?? 0;
+      const better =
+        k !== bestLen
+          ? k > bestLen
+          : keep !== bestKeep
+            ? !keep
+            : keep && used !== bestUsed
+              ? used < bestUsed
+              : false;
+      if (better) [best, bestLen, bestKeep, bestUsed] = [i, k, keep, used];
+    }
+    if (best < 0) return { seq: -1, shared: 0, evicts: false };
+    return { seq: best, shared: bestLen >= MIN_SHARED_CHARS ? bestLen : 0, evicts: bestKeep };
   }
 }

@@ -89,12 +89,17 @@ export class Lanes {
     return this.nextId++;
   }
 
-  /** The index of the lane with the fewest requests in flight: where `send` puts the next request. */
+  /** The index of the lane with the fewest requests in flight (the lowest among equals). */
   next(): number {
     let best = 0;
     for (let i = 1; i < this.lanes.length; i++)
       if (this.lanes[i]!.clients.size < this.lanes[best]!.clients.size) best = i;
     return best;
+  }
+
+  /** Requests in flight on each lane, by index. */
+  loads(): number[] {
+    return this.lanes.map((l) => l.clients.size);
   }
 
   /** Sends a request to lane `index` (by default the least busy); returns its cancel. */

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { ColoError, toColoError } from '../core/errors';
-import type { CompletionResult, InferenceRequest, TokenSink } from '../core/types';
+import type { CompletionResult, InferenceRequest, TokenSink, Usage } from '../core/types';
 import { CacheMirror } from './cache-mirror';
 import { ServiceEstimator } from './estimator';
 import type {
@@ -69,6 +69,13 @@ export interface ModelPoolOptions {
   deadlineMargin?: number;
   /** 'admit-all' is the FIFO baseline for benches (bench/e2e/goodput.ts). Default 'predict'. */
   admission?: 'predict' | 'admit-all';
+  /**
+   * With replicas > 1, which worker a request goes to: 'cache' (the default) the one
+   * predicted to serve it soonest, its cached share counted (CacheMirror.route);
+   * 'least-busy', the fewest in flight, is the baseline benches compare against
+   * (bench/e2e/replica-routing.ts).
+   */
+  routing?: 'cache' | 'least-busy';
   faultInjection?: boolean;
 }
 
@@ -176,13 +183,14 @@ export class ModelPool {
   /** Schema texts already found enforceable (src/engine/grammar-schema.ts), so each is walked once. */
   private readonly checkedSchemas = new Set<string>();
   /** What each worker's sequences hold: how much of a new prompt is expected cached. */
-  private readonly mirror = new CacheMirror();
+  private readonly mirror: CacheMirror;
   info: WorkerInfo | undefined;
 
   private constructor(private readonly opts: ModelPoolOptions) {
     this.name = opts.name;
     this.aliases = opts.aliases;
     this.slots = opts.replicas * opts.sequences;
+    this.mirror = new CacheMirror(opts.sequences);
     this.estimator = new ServiceEstimator(this.slots);
     this.sched = new Scheduler<Pending>(
       this.slots,
@@ -300,11 +308,8 @@ export class ModelPool {
   }
 
   private jobOf(req: InferenceRequest, receivedAt: number, opts: LocalCallOptions): Job & { text: string } {
-    const text = promptText(req);
-    const reused = this.mirror.reused(this.lanes.next(), text);
-    return {
-      text,
-      share: text.length > 0 ? 1 - reused / text.length : 1,
+    const job: Job & { text: string } = {
+      text: promptText(req),
       grammar: opts.jsonSchema !== undefined,
       priority: req.priority,
       deadlineAt: deadlineOf(req, receivedAt),
@@ -315,6 +320,34 @@ export class ModelPool {
       promptTokens: this.estimator.promptTokens(promptChars(req)),
       tokens: 0,
     };
+    job.share = this.shareAt(job, this.route(job).reused);
+    return job;
+  }
+
+  /**
+   * The worker `job` would go to now, and the characters of its prompt expected cached
+   * there (CacheMirror.route). A worker's cost is the job's service time at the batch it
+   * makes there plus the time its prompt evaluation holds each request already running
+   * there (llama.cpp evaluates a new prompt in the same batches as their next tokens):
+   * with its own time alone, prompts held on a busy worker went there and a miss
+   * stalled the stream beside it (bench/e2e/replica-routing.ts).
+   */
+  private route(job: Job & { text: string }): { worker: number; reused: number } {
+    if (this.opts.routing === 'least-busy') {
+      const worker = this.lanes.next();
+      return { worker, reused: this.mirror.reused(worker, job.text) };
+    }
+    return this.mirror.route(
+      job.text,
+      this.lanes.loads(),
+      (b, share) =>
+        this.estimator.serviceMs(job.maxTokens, job.promptTokens, b, job.grammar, share) +
+        (b - 1) * this.estimator.evalMs(job.promptTokens, share),
+    );
+  }
+
+  private shareAt(job: { text: string }, reused: number): number {
+    return job.text.length > 0 ? 1 - reused / job.text.length : 1;
   }
 
   complete(
@@ -473,8 +506,11 @@ export class ModelPool {
           jsonSchema: p.opts.jsonSchema,
           logprobs: p.req.logprobs,
         };
-    p.lane = this.lanes.next();
-    this.mirror.sent(p.lane);
+    // Chosen again now: a queued request's best worker may have changed while it waited.
+    const { worker, reused } = this.route(p);
+    p.lane = worker;
+    p.share = this.shareAt(p, reused);
+    this.mirror.sent(p.lane, p.text);
     p.cancel = this.lanes.send(task, client, p.lane);
   }
 
@@ -487,7 +523,10 @@ export class ModelPool {
 
   private finish(p: Pending, msg: WorkerDone): void {
     this.placed(p, msg.stats.seq);
-    const usage = { promptTokens: msg.promptTokens, completionTokens: msg.completionTokens };
+    const usage: Usage = { promptTokens: msg.promptTokens, completionTokens: msg.completionTokens };
+    // A generation evaluates what its sequence did not hold (at least the prompt's last
+    // token, for its logits); a scoring's count includes its choices' branches.
+    if (!p.req.choices) usage.cachedTokens = Math.max(0, msg.promptTokens - msg.stats.prefillTokens);
     const text = (): string => p.texts.join('');
     // Every ending teaches the rates, early ones included: learning only from successes
     // would never see the slowness that made requests miss. Scoring decodes no tokens and
@@ -558,7 +597,7 @@ export class ModelPool {
     if (p.timer) clearTimeout(p.timer);
     if (p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
     if (!this.sched.running.delete(p)) return;
-    this.mirror.ended(p.lane, p.seq);
+    this.mirror.ended(p.lane, p.seq, p.text);
     this.busyMs += performance.now() - p.trace.dispatchedAt;
     while (this.sched.running.size < this.slots) {
       const next = this.sched.queue.pop();

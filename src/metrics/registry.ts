@@ -177,6 +177,8 @@ export class Metrics {
       const t = this.labels.tenantLabels ? `,tenant="${this.labels.tenant(e.tenant)}"` : '';
       this.incText('colo_tokens_total', `${l},kind="prompt"${t}`, e.result.usage.promptTokens);
       this.incText('colo_tokens_total', `${l},kind="completion"${t}`, tokens);
+      const cached = e.result.usage.cachedTokens;
+      if (cached) this.incText('colo_tokens_total', `${l},kind="prompt_cached"${t}`, cached);
     }
   }
 
@@ -227,7 +229,8 @@ const STAGE_HELP: Record<Stage, string> = {
 const COUNTER_HELP: Record<string, string> = {
   colo_requests_total: 'Requests that reached the router, by outcome',
   colo_errors_total: 'Requests that ended in an error, by stable code',
-  colo_tokens_total: 'Prompt and completion tokens',
+  colo_tokens_total:
+    "Prompt and completion tokens; prompt_cached: the prompt tokens a local generation found in its sequence's KV cache (counted in prompt too)",
 };
 
 const ms = (us: number): string => `${(us / 1000).toFixed(2)}ms`;

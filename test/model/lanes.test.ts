@@ -3,7 +3,8 @@
  * sequence each, two concurrent streams run at once only if the two lanes sit on two
  * different threads (lanes opened together once landed on one). A fatal error in one
  * thread fails the request it holds with WORKER_CRASHED (in-place recovery), the other
- * thread's request completes, and both lanes serve on.
+ * thread's request completes, and both lanes serve on. A prompt goes back to the worker
+ * whose sequence holds its start (CacheMirror.route).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelPool } from '../../src/engine/pool';
@@ -57,6 +58,35 @@ describe('lanes', () => {
     expect(pool.inFlight).toBe(0);
     expect(pool.utilization).toBeGreaterThan(0);
     expect(pool.utilization).toBeLessThanOrEqual(1);
+  });
+
+  it('sends a prompt back to the worker whose sequence holds its start, though the other is as idle', async () => {
+    const template = Array.from({ length: 8 }, (_, i) => `The cat number ${i} sat on the mat.`).join(' ');
+    const short = { sampling: { ...request('x').sampling, maxTokens: 4 } };
+    // A long stream takes worker 0, so the template's first request goes to worker 1 (one
+    // sequence each).
+    const busy = pool.complete(
+      request('r-busy', { sampling: { ...request('x').sampling, maxTokens: 200 } }),
+      null,
+      new Cancel(),
+    );
+    const first = await pool.complete(
+      request('r-a', { ...short, prompt: `${template} Then A` }),
+      null,
+      new Cancel(),
+    );
+    await busy;
+    // At most the BOS that every prompt starts with.
+    expect(first.usage.cachedTokens).toBeLessThanOrEqual(1);
+    // Both idle now. By the fewest in flight it would go to worker 0 (the lower index),
+    // whose sequence holds the long stream's prompt, and evaluate the template again.
+    const again = await pool.complete(
+      request('r-b', { ...short, prompt: `${template} Then B` }),
+      null,
+      new Cancel(),
+    );
+    expect(again.usage.promptTokens).toBeGreaterThan(64);
+    expect(again.usage.cachedTokens).toBeGreaterThan(again.usage.promptTokens - 8);
   });
 
   it('a fatal error in one thread fails its request with WORKER_CRASHED; the other completes; both lanes serve on', async () => {

@@ -6,14 +6,14 @@ import { promptText } from '../../src/engine/deadline';
 const template = 'You read one headline and answer with its sentiment. '.repeat(10);
 /** One request on worker `w`: sent, placed on `seq` holding `text`, and (unless `running`) ended. */
 function serve(m: CacheMirror, w: number, seq: number, text: string, running = false): void {
-  m.sent(w);
+  m.sent(w, text);
   m.placed(w, seq, text);
-  if (!running) m.ended(w, seq);
+  if (!running) m.ended(w, seq, text);
 }
 
 describe('CacheMirror', () => {
   it('expects the longest start a free sequence holds, nothing for a prompt never sent', () => {
-    const m = new CacheMirror();
+    const m = new CacheMirror(4);
     expect(m.reused(0, `${template}Headline: A`)).toBe(0);
     serve(m, 0, 0, `${template}Headline: A`);
     serve(m, 0, 1, 'Once upon a time');
@@ -26,26 +26,45 @@ describe('CacheMirror', () => {
     expect(m.reused(1, `${template}Headline: B`)).toBe(0);
   });
 
-  it('does not count a sequence a request is on, nor the best ones requests sent but not yet placed may take', () => {
-    const m = new CacheMirror();
+  it('does not count a sequence a request is on, nor the copy a request sent but not yet placed takes', () => {
+    const m = new CacheMirror(4);
     const want = `${template}Headline: C`;
     serve(m, 0, 0, `${template}Headline: A`, true);
     // The only copy is busy: the next request evaluates the template in full.
     expect(m.reused(0, want)).toBe(0);
     serve(m, 0, 1, `${template}Headline: B`);
     expect(m.reused(0, want)).toBe(template.length + 'Headline: '.length);
-    // A request sent but not yet placed is assumed to take the best free copy.
-    m.sent(0);
+    // A request for the same template sent but not yet placed takes the free copy...
+    m.sent(0, `${template}Headline: D`);
     expect(m.reused(0, want)).toBe(0);
     m.placed(0, 1, `${template}Headline: D`);
     expect(m.reused(0, want)).toBe(0);
-    m.ended(0, 1);
-    m.ended(0, 0);
+    m.ended(0, 1, `${template}Headline: D`);
+    m.ended(0, 0, `${template}Headline: A`);
+    expect(m.reused(0, want)).toBe(template.length + 'Headline: '.length);
+    // ... one for another prompt takes another sequence and leaves the copy.
+    m.sent(0, 'Once upon a time there was a dog');
     expect(m.reused(0, want)).toBe(template.length + 'Headline: '.length);
   });
 
+  it('places a prompt as the worker does: a short or empty sequence before a long cache, then the least recently used', () => {
+    const m = new CacheMirror(3);
+    const other = 'An unrelated long document. '.repeat(10);
+    serve(m, 0, 0, `${template}Headline: A`);
+    serve(m, 0, 1, other);
+    // Sequence 2 is empty: a third long prompt takes it and evicts nothing.
+    m.sent(0, 'A third long prompt. '.repeat(12));
+    m.placed(0, 2, 'A third long prompt. '.repeat(12));
+    m.ended(0, 2, 'A third long prompt. '.repeat(12));
+    // Every sequence holds a long prompt now: a new one takes the least recently used
+    // (the template's), and the template is no longer expected cached.
+    m.sent(0, 'A fourth prompt');
+    expect(m.reused(0, `${template}Headline: B`)).toBe(0);
+    expect(m.reused(0, `${other}more`)).toBe(other.length);
+  });
+
   it('follows a sequence taken by another prompt (an eviction), and forgets a worker that was emptied', () => {
-    const m = new CacheMirror();
+    const m = new CacheMirror(4);
     const want = `${template}Headline: B`;
     serve(m, 0, 3, `${template}Headline: A`);
     expect(m.reused(0, want)).toBeGreaterThan(template.length);
@@ -55,8 +74,8 @@ describe('CacheMirror', () => {
     m.clear(0);
     expect(m.reused(0, want)).toBe(0);
     // A request that ends without naming its sequence gives its place back.
-    m.sent(0);
-    m.ended(0, -1);
+    m.sent(0, 'Never placed');
+    m.ended(0, -1, 'Never placed');
     serve(m, 0, 2, `${template}Headline: A`);
     expect(m.reused(0, want)).toBeGreaterThan(template.length);
   });
@@ -66,9 +85,60 @@ describe('CacheMirror', () => {
     const a = promptText({ messages: [sys, { role: 'user', content: 'Headline: A' }] });
     const b = promptText({ messages: [sys, { role: 'user', content: 'Headline: B' }] });
     expect(a.startsWith(`system\n${template}\nuser\nHeadline: `)).toBe(true);
-    const m = new CacheMirror();
+    const m = new CacheMirror(4);
     serve(m, 0, 0, a);
     expect(m.reused(0, b)).toBe(a.length - 'A\n'.length);
     expect(promptText({ prompt: 'plain' })).toBe('plain');
+  });
+
+  describe('route: which worker, with several', () => {
+    const want = `${template}Headline: Z`;
+    const held = template.length + 'Headline: '.length;
+    /** A CPU-like cost: evaluating the whole prompt costs 100, each stream in the batch 10. */
+    const cpu = (b: number, share: number) => 100 * share + 10 * b;
+
+    it('one worker: that one, with what it holds', () => {
+      const m = new CacheMirror(4);
+      serve(m, 0, 0, `${template}Headline: A`);
+      expect(m.route(want, [3], cpu)).toEqual({ worker: 0, reused: held });
+    });
+
+    it('sends a prompt back to the worker that holds its template, though another is idle', () => {
+      const m = new CacheMirror(2);
+      serve(m, 1, 0, `${template}Headline: A`);
+      serve(m, 1, 1, 'Once upon a time', true);
+      expect(m.route(want, [0, 1], cpu)).toEqual({ worker: 1, reused: held });
+      // Nothing held anywhere: the less loaded worker, then the lower index.
+      expect(m.route('A document never sent', [0, 1], cpu)).toEqual({ worker: 0, reused: 0 });
+      expect(m.route('A document never sent', [1, 0], cpu)).toEqual({ worker: 1, reused: 0 });
+    });
+
+    it('a prompt held nowhere goes where it evicts no long cache', () => {
+      const m = new CacheMirror(2);
+      serve(m, 0, 0, `${template}Headline: A`);
+      serve(m, 0, 1, 'Another long prompt that a worker keeps. '.repeat(6));
+      // Both idle; worker 0's sequences both hold long prompts, worker 1's are empty.
+      expect(m.route('A document never sent', [0, 0], cpu)).toEqual({ worker: 1, reused: 0 });
+      const fresh = new CacheMirror(2);
+      expect(fresh.route('A document never sent', [0, 0], cpu)).toEqual({ worker: 0, reused: 0 });
+    });
+
+    it('not when the batch there costs more than evaluating the template again', () => {
+      const m = new CacheMirror(4);
+      serve(m, 1, 0, `${template}Headline: A`);
+      serve(m, 1, 1, 'Once upon a time', true);
+      const batchBound = (b: number, share: number) => share + 10 * b;
+      expect(m.route(want, [0, 1], batchBound)).toEqual({ worker: 0, reused: 0 });
+    });
+
+    it('never to a worker with no sequence free while another has one', () => {
+      const m = new CacheMirror(3);
+      serve(m, 1, 0, `${template}Headline: A`);
+      serve(m, 1, 1, 'Once upon a time', true);
+      serve(m, 1, 2, 'Twice upon a time', true);
+      expect(m.route(want, [0, 3], cpu).worker).toBe(0);
+      // None free anywhere: the cheapest still (the worker queues it for its next free sequence).
+      expect(m.route(want, [3, 3], cpu).worker).toBe(1);
+    });
   });
 });

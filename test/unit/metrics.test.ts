@@ -89,6 +89,24 @@ describe('Metrics', () => {
     expect(text.length - before).toBeLessThan(300);
   });
 
+  it('counts the prompt tokens a local generation found cached, when it says so', () => {
+    const m = metrics().subscribe();
+    const result = {
+      id: 'x',
+      text: '',
+      finishReason: 'stop' as const,
+      usage: { promptTokens: 300, completionTokens: 5, cachedTokens: 290 },
+      route: { kind: 'local' as const, provider: 'local', model: 'm', cached: false },
+      timings: { queueUs: 1, ttftUs: 2, totalUs: 3 },
+    };
+    requestDone.publish(done({ result }));
+    requestDone.publish(done({ result: { ...result, usage: { promptTokens: 7, completionTokens: 1 } } }));
+    m.close();
+    const text = m.render();
+    expect(text).toContain('colo_tokens_total{model="m",route="local",kind="prompt"} 307');
+    expect(text).toContain('colo_tokens_total{model="m",route="local",kind="prompt_cached"} 290');
+  });
+
   it('labels only configured tenants, others as "other", and no tenant label when none is configured', () => {
     const m = metrics({ tenants: ['acme'] }).subscribe();
     const result = {

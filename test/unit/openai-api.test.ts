@@ -104,6 +104,15 @@ describe('OpenAI responses', () => {
     expect(body.usage).toEqual({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
     expect(body.colo.timings.total_us).toBe(3);
   });
+  it('reports the prompt tokens a local generation found cached as prompt_tokens_details.cached_tokens', () => {
+    const body = chatResponse({ ...r, usage: { promptTokens: 300, completionTokens: 2, cachedTokens: 290 } });
+    expect(body.usage).toEqual({
+      prompt_tokens: 300,
+      completion_tokens: 2,
+      total_tokens: 302,
+      prompt_tokens_details: { cached_tokens: 290 },
+    });
+  });
   it('starts a chat stream with the assistant role and ends with a finish reason', () => {
     expect((tokenChunk('chat', 'x', 'm', 'a', true).choices[0] as { delta: unknown }).delta).toEqual({
       role: 'assistant',
