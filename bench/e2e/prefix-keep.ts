@@ -1,6 +1,6 @@
 /**
  * Long prompts kept in the KV cache past unrelated requests (src/engine/sequences.ts,
- * KEEP_MIN), in two parts:
+ * KEEP_MIN), in parts (3 and 4, `--only evict` and `--only fanout`, are described at their functions):
  *
  * 1. **Mixed traffic through a pool** (stories260K, the default engine settings: 8
  *    sequences, threads 1), one request at a time, 128 tokens each, in turn: a long
@@ -15,6 +15,7 @@
  *    sequence empty and with it holding the long prompt, alternated.
  *
  *   npm run build && npx tsx bench/e2e/prefix-keep.ts [--pairs 12] [--fresh] [--rounds 4] [--flash off|on]
+ *     [--only mixed|idle|evict|fanout] [--cycles 4] [--fanout 4]
  *
  * (tsx, not run.mjs: the pool finds its worker in dist/ only from the TypeScript sources.)
  * To read the change against the build before, run the same script from a worktree of
@@ -37,10 +38,12 @@ const { values } = parseArgs({
     flash: { type: 'string', default: 'off' },
     /** Add a never-seen long prompt to each turn of part 1. */
     fresh: { type: 'boolean', default: false },
-    /** `mixed` (part 1), `idle` (part 2), both (the default), or `evict` (part 3). */
+    /** `mixed` (part 1), `idle` (part 2), both (the default), `evict` (part 3) or `fanout` (part 4). */
     only: { type: 'string', default: 'both' },
-    /** Part 3's cycles. */
+    /** Part 3's and part 4's cycles. */
     cycles: { type: 'string', default: '4' },
+    /** Part 4: requests sharing the template sent at once. */
+    fanout: { type: 'string', default: '4' },
   },
 });
 const modelPath = values.model!;
@@ -232,10 +235,71 @@ async function evicted() {
   return out;
 }
 
+/**
+ * Part 4: one template run for several tickers at once (a skill fanned out over a news
+ * item's tickers). The template is cached in one free sequence; `--fanout` requests that
+ * share it, each with its own last words, are sent together. One takes the cached
+ * sequence; before SequencePool.donorFor the others each evaluated the whole template
+ * again, now they copy the running one's cache. Per cycle: each request's time and first
+ * token, the prompt tokens it found cached (usage.cachedTokens, where the build reports
+ * it) and the error of admission's prediction for it alone (`needMs`, taken just before
+ * it was sent: the batch of four it runs in is not counted, so all read low; what it
+ * shows is whether the prompt was predicted evaluated or copied).
+ */
+async function fanout() {
+  const pool = await defaultPool('m', modelPath);
+  const tokens = 32;
+  const k = Number(values.fanout);
+  let n = 0;
+  const ms: number[] = [];
+  const ttft: number[] = [];
+  const err: number[] = [];
+  let cached = 0;
+  let prompt = 0;
+  const one = async (text: string) => {
+    const pred = predictedMs(pool, requestOf('predict', text, tokens, 1));
+    const t0 = performance.now();
+    let first = 0;
+    const r = await pool.complete(
+      requestOf(`f${n++}`, text, tokens),
+      { onToken: () => void (first ||= performance.now() - t0) },
+      new AbortController().signal,
+    );
+    const took = performance.now() - t0;
+    ms.push(took);
+    ttft.push(first);
+    err.push((pred - took) / took);
+    cached += r.usage.cachedTokens ?? NaN;
+    prompt += r.usage.promptTokens;
+  };
+  for (let c = 0; c < Number(values.cycles); c++) {
+    // Each cycle's template differs from its first words on: nothing of it is cached.
+    const template = `Cycle ${c}. ${longText}`;
+    await pool.complete(requestOf(`w${c}`, `${template} warm`, 4), null, new AbortController().signal);
+    await Promise.all(Array.from({ length: k }, (_, i) => one(`${template} ticker ${i}`)));
+  }
+  const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))]!;
+  const res = {
+    requests: ms.length,
+    p50Ms: +med(ms).toFixed(1),
+    maxMs: +q(ms, 1).toFixed(1),
+    ttftP50Ms: +med(ttft).toFixed(1),
+    ttftMaxMs: +q(ttft, 1).toFixed(1),
+    cachedShare: +(cached / prompt).toFixed(3),
+    predictionError: err.map((e) => +(100 * e).toFixed(0)),
+  };
+  console.log(
+    `fanout ${k}: request p50 ${res.p50Ms} ms, max ${res.maxMs} ms; first token p50 ${res.ttftP50Ms} ms, max ${res.ttftMaxMs} ms; prompt tokens cached ${(100 * res.cachedShare).toFixed(1)}%; error of the prediction alone (needMs: no batch counted) ${res.predictionError.map((e) => `${e}%`).join(', ')}`,
+  );
+  await pool.close();
+  return res;
+}
+
 const only = values.only;
 const mixed = only === 'both' || only === 'mixed' ? await mixedTraffic() : undefined;
 const idleRes = only === 'both' || only === 'idle' ? await idleNeighbour() : undefined;
 const evict = only === 'evict' ? await evicted() : undefined;
-const out = writeResult('prefix-keep', 'e2e', { maxTokens, mixed, idle: idleRes, evict });
+const fan = only === 'fanout' ? await fanout() : undefined;
+const out = writeResult('prefix-keep', 'e2e', { maxTokens, mixed, idle: idleRes, evict, fanout: fan });
 if (out) console.log(`wrote ${out}`);
 process.exit(0);

@@ -82,8 +82,8 @@ export interface Usage {
   promptTokens: number;
   completionTokens: number;
   /**
-   * Prompt tokens found in the KV cache of the sequence that served a local generation
-   * (not evaluated again); OpenAI's `usage.prompt_tokens_details.cached_tokens`. Absent
+   * Prompt tokens a local generation did not evaluate: held by the KV cache of its
+   * sequence, or copied from another sequence's; OpenAI's `usage.prompt_tokens_details.cached_tokens`. Absent
    * where unknown (remote routes, scoring).
    */
   cachedTokens?: number;

@@ -12,7 +12,9 @@
  * holding a short prompt (or nothing) before one holding a long one, of those the least
  * recently used; then the lowest id. Requests already sent but not yet placed are placed
  * first, in the order sent, each by its own prompt: a request for another template takes
- * another sequence, not the one this prompt needs.
+ * another sequence, not the one this prompt needs. A start held by a sequence a request is
+ * on counts too, when it is much longer than the free one's: the worker copies that cache
+ * (SequencePool.donorFor).
  *
  * It replaces a share learnt per prompt family (the prompt's first 128 characters), which
  * could only average what a family found: a template whose only cached copy was evicted by
@@ -27,13 +29,16 @@
  * of a prompt (the mirror keeps the old text until the sequence is placed again), and a
  * worker that recovers from a crash starts empty (`clear`).
  */
-import { KEEP_MIN, MIN_REUSE } from './sequences';
+import { COPY_MIN, KEEP_MIN, MIN_REUSE } from './sequences';
 
 /** A shared start shorter than this is not reused (the worker's MIN_REUSE tokens, ~3 characters each). */
 export const MIN_SHARED_CHARS = 3 * MIN_REUSE;
 
 /** A prompt held at least this long is a cache the worker keeps from unrelated requests while it can (its KEEP_MIN tokens). */
 export const KEEP_CHARS = 3 * KEEP_MIN;
+
+/** A busy sequence holding this many more characters of a prompt's start than its own sequence is copied from (the worker's COPY_MIN tokens). */
+export const COPY_CHARS = 3 * COPY_MIN;
 
 interface Held {
   text: string;
@@ -162,30 +167,33 @@ export class CacheMirror {
   private place(w: number, text: string): Placement {
     const wk = this.worker(w);
     if (wk.unplaced.length === 0) return this.pick(wk, text, undefined);
-    const taken = new Set<number>();
+    const taken = new Map<number, string>();
     for (const t of wk.unplaced) {
       const s = this.pick(wk, t, taken).seq;
-      if (s >= 0) taken.add(s);
+      if (s >= 0) taken.set(s, t);
     }
     return this.pick(wk, text, taken);
   }
 
-  /** SequencePool.acquire's choice among the free sequences not `taken`, in characters. */
-  private pick(wk: Worker, text: string, taken: Set<number> | undefined): Placement {
+  /**
+   * SequencePool.acquire's choice among the free sequences not `taken` (by an unplaced
+   * request, with its prompt), in characters; busy and taken sequences as donors.
+   */
+  private pick(wk: Worker, text: string, taken: Map<number, string> | undefined): Placement {
     let best = -1;
     let bestLen = -1;
     let bestKeep = false;
     let bestUsed = Infinity;
+    let busyShared = 0;
     for (let i = 0; i < this.sequences; i++) {
       const h = wk.seqs[i];
-      if (h?.busy || taken?.has(i)) continue;
       const held = h?.text ?? '';
-      const n = Math.min(held.length, text.length);
-      let k = 0;
-      // Most held prompts differ from a new one within the first characters.
-      if (n > 0 && held.charCodeAt(0) === text.charCodeAt(0)) {
-        k = 1;
-        while (k < n && held.charCodeAt(k) === text.charCodeAt(k)) k++;
+      let k = sharedChars(held, text);
+      const by = taken?.get(i);
+      if (h?.busy || by !== undefined) {
+        // A sequence an unplaced request takes holds what it and that request's prompt share.
+        busyShared = Math.max(busyShared, by === undefined ? k : Math.min(k, sharedChars(by, text)));
+        continue;
       }
       if (k < MIN_SHARED_CHARS && k < held.length) k = 0;
       const keep = k === 0 && held.length >= KEEP_CHARS;
@@ -201,6 +209,19 @@ export class CacheMirror {
       if (better) [best, bestLen, bestKeep, bestUsed] = [i, k, keep, used];
     }
     if (best < 0) return { seq: -1, shared: 0, evicts: false };
-    return { seq: best, shared: bestLen >= MIN_SHARED_CHARS ? bestLen : 0, evicts: bestKeep };
+    let shared = bestLen >= MIN_SHARED_CHARS ? bestLen : 0;
+    // The worker copies a busy sequence's cache when it holds much more (SequencePool.donorFor).
+    if (busyShared >= shared + COPY_CHARS) shared = busyShared;
+    return { seq: best, shared, evicts: bestKeep };
   }
+}
+
+/** Characters at the start of `text` that `held` holds. */
+function sharedChars(held: string, text: string): number {
+  const n = Math.min(held.length, text.length);
+  // Most held prompts differ from a new one within the first characters.
+  if (n === 0 || held.charCodeAt(0) !== text.charCodeAt(0)) return 0;
+  let k = 1;
+  while (k < n && held.charCodeAt(k) === text.charCodeAt(k)) k++;
+  return k;
 }

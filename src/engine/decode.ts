@@ -15,6 +15,7 @@ import type { BatchGate } from './batching';
 import type { CancelReason, DecodeStats, WorkerFinish } from './messages';
 import { StreamDetokenizer } from './detok';
 import { StopDetector } from './stop';
+import { copyStart, type Donor } from './sequences';
 
 export interface DecodeInput {
   model: LlamaModel;
@@ -32,6 +33,8 @@ export interface DecodeInput {
   logprobs?: number | undefined;
   /** Read once per token: set by the main thread's cancel message. */
   cancelled: () => CancelReason | undefined;
+  /** A busy sequence whose cache holds more of the prompt's start: copied first (src/engine/sequences.ts). */
+  donor?: Donor | undefined;
 }
 
 export interface DecodeOutput {
@@ -59,7 +62,11 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
   // Keep the KV cache of the longest common prefix; at least the last prompt token is
   // evaluated, since its logits give the first sampled token.
   const prompt = d.prompt;
-  await gate.edit(() => seq.adaptStateToTokens(prompt.slice(0, -1), false));
+  const donor = d.donor;
+  await gate.edit(async () => {
+    if (donor) await copyStart(seq, donor);
+    await seq.adaptStateToTokens(prompt.slice(0, -1), false);
+  });
   const toEval = prompt.slice(seq.nextTokenIndex);
 
   const detok = new StreamDetokenizer(model, prompt);

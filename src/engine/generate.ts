@@ -75,6 +75,7 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
           evaluationPriority: toEvaluationPriority(task.priority),
           emit: (text) => a.outbox.push(text),
           cancelled: () => port.cancelReason,
+          donor: m.sequences.donorFor(seq, input),
         },
         a.progress,
       );

@@ -43,8 +43,30 @@ export const MIN_REUSE = 8;
 /** A cache at least this long is kept from requests that reuse none of it while another sequence is free. */
 export const KEEP_MIN = 64;
 
+/**
+ * A busy sequence's cache is copied to a new request's sequence (`donorFor`) when it
+ * holds at least this many more tokens of the new prompt's start than that sequence does.
+ */
+export const COPY_MIN = 64;
+
+/** A busy sequence to copy a prompt's start from, and how many tokens of it to keep. */
+export interface Donor {
+  from: LlamaContextSequence;
+  upTo: number;
+}
+
+/** Tokens at the start of `tokens` that `cached` holds. */
+function sharedStart(cached: readonly Token[], tokens: readonly Token[]): number {
+  const n = Math.min(cached.length, tokens.length);
+  let k = 0;
+  while (k < n && cached[k] === tokens[k]) k++;
+  return k;
+}
+
 export class SequencePool {
   private readonly free: LlamaContextSequence[] = [];
+  /** Sequences a request is on (taken, not yet given back): donors for `donorFor`. */
+  private readonly busy = new Set<LlamaContextSequence>();
   /**
    * Each sequence's id in llama.cpp (node-llama-cpp's internal `_sequenceId`; if that
    * moved, the order taken, which is the id order on a fresh context).
@@ -94,9 +116,7 @@ export class SequencePool {
     for (let i = 0; i < this.free.length; i++) {
       const seq = this.free[i]!;
       const cached = seq.contextTokens;
-      const n = Math.min(cached.length, tokens.length);
-      let k = 0;
-      while (k < n && cached[k] === tokens[k]) k++;
+      let k = sharedStart(cached, tokens);
       if (k < MIN_REUSE && k < cached.length) k = 0;
       // Only a sequence that would lose its whole cache can be worth keeping.
       const keep = k === 0 && cached.length >= KEEP_MIN;
@@ -115,7 +135,28 @@ export class SequencePool {
       if (better) [best, bestLen, bestKeep, bestId, bestUsed] = [i, k, keep, id, used];
     }
     if (best < 0) return undefined;
-    return this.free.splice(best, 1)[0];
+    const seq = this.free.splice(best, 1)[0]!;
+    this.busy.add(seq);
+    return seq;
+  }
+
+  /**
+   * A busy sequence holding at least COPY_MIN more tokens of `tokens`' start than `seq`
+   * (just taken for them) does, if any: copying its cache (llama.cpp's seq_cp) costs a
+   * buffer copy where evaluating those tokens costs a prefill. The case it serves: a
+   * skill's template run for several tickers at once, where only one request can hold
+   * the cached copy and the others evaluated the whole template again. At most all but
+   * the prompt's last token is kept (its logits give the first sampled token).
+   */
+  donorFor(seq: LlamaContextSequence, tokens: readonly Token[]): Donor | undefined {
+    const own = sharedStart(seq.contextTokens, tokens);
+    let donor: Donor | undefined;
+    for (const other of this.busy) {
+      if (other === seq) continue;
+      const k = Math.min(sharedStart(other.contextTokens, tokens), tokens.length - 1);
+      if (k >= own + COPY_MIN && k > (donor?.upTo ?? 0)) donor = { from: other, upTo: k };
+    }
+    return donor;
   }
 
   /**
@@ -124,7 +165,15 @@ export class SequencePool {
    * on its way back).
    */
   take(tokens: readonly Token[]): LlamaContextSequence | Promise<LlamaContextSequence> {
-    return this.acquire(tokens) ?? new Promise((resolve) => this.waiters.push(resolve));
+    return (
+      this.acquire(tokens) ??
+      new Promise((resolve) =>
+        this.waiters.push((seq) => {
+          this.busy.add(seq);
+          resolve(seq);
+        }),
+      )
+    );
   }
 
   /**
@@ -133,6 +182,7 @@ export class SequencePool {
    * the context lock through the gate, so running streams pause for it, not for a step.
    */
   async release(seq: LlamaContextSequence, keep: number): Promise<void> {
+    this.busy.delete(seq);
     if (seq.nextTokenIndex > keep) {
       try {
         await this.gate.edit(() => seq.eraseContextTokenRanges([{ start: keep, end: seq.nextTokenIndex }]));
@@ -146,4 +196,24 @@ export class SequencePool {
     if (waiter) waiter(seq);
     else this.free.push(seq);
   }
+}
+
+/**
+ * Copies the first `donor.upTo` tokens of `donor.from`'s cache into `seq` (node-llama-cpp's
+ * internal `_copyStateFromOtherSequence`: llama.cpp's seq_cp, then the rest erased). Run
+ * it as a KV edit (BatchGate.edit). False when it could not (that method gone from a newer
+ * node-llama-cpp, or the copy failed): `seq` then holds what it held, or nothing, and the
+ * prompt is evaluated as usual.
+ */
+export async function copyStart(seq: LlamaContextSequence, donor: Donor): Promise<boolean> {
+  type Copy = (from: LlamaContextSequence, upTo: number) => Promise<boolean>;
+  const copy = (seq as unknown as { _copyStateFromOtherSequence?: Copy })._copyStateFromOtherSequence;
+  if (typeof copy !== 'function') return false;
+  try {
+    if (await copy.call(seq, donor.from, donor.upTo)) return true;
+  } catch {
+    // Below: whatever the copy left is dropped.
+  }
+  await seq.clearHistory();
+  return false;
 }

@@ -105,6 +105,36 @@ describe('local engine on stories260K', () => {
     }
   });
 
+  it("copies a running request's cache for a prompt that shares its start: the template is not evaluated twice", async () => {
+    const pool = colo.engine.pool('stories260K')!;
+    const template = Array.from(
+      { length: 12 },
+      (_, i) => `The small bird number ${i} flew over the hill.`,
+    ).join(' ');
+    const run = (id: string, suffix: string, maxTokens: number, onToken?: () => void) =>
+      colo.engine.complete(
+        request(id, { prompt: `${template} ${suffix}`, sampling: { ...request('x').sampling, maxTokens } }),
+        onToken ? { onToken } : null,
+        never(),
+      );
+    // Evaluated in full: what B's prompt generates, and a sequence holding the template.
+    const reference = await run('copy-ref', 'Then B', 4);
+    expect(reference.usage.cachedTokens).toBeLessThanOrEqual(1);
+    let started!: () => void;
+    const firstToken = new Promise<void>((r) => (started = r));
+    // A takes that sequence and runs on.
+    const running = run('copy-a', 'Then A', 48, () => started());
+    await firstToken;
+    // The only sequence holding the template is busy: before, B's prompt was evaluated in full.
+    const b = await run('copy-b', 'Then B', 4);
+    await running;
+    expect(b.usage.promptTokens).toBeGreaterThan(64);
+    expect(b.usage.cachedTokens).toBeGreaterThan(b.usage.promptTokens - 8);
+    // Generated from the copied cache, the same as from the prompt evaluated in full.
+    expect(b.text).toBe(reference.text);
+    expect(pool.inFlight).toBe(0);
+  });
+
   it('admission predicts a prompt whose start a free sequence holds as cached, one never sent in full', async () => {
     const pool = colo.engine.pool('stories260K')!;
     const words = (w: string) =>

@@ -26,25 +26,28 @@ describe('CacheMirror', () => {
     expect(m.reused(1, `${template}Headline: B`)).toBe(0);
   });
 
-  it('does not count a sequence a request is on, nor the copy a request sent but not yet placed takes', () => {
+  it('counts a start a busy sequence holds when long enough to copy, and one a request sent but not yet placed will hold', () => {
     const m = new CacheMirror(4);
     const want = `${template}Headline: C`;
+    const held = template.length + 'Headline: '.length;
+    // The only copy is busy: the worker copies its cache (SequencePool.donorFor).
     serve(m, 0, 0, `${template}Headline: A`, true);
-    // The only copy is busy: the next request evaluates the template in full.
-    expect(m.reused(0, want)).toBe(0);
-    serve(m, 0, 1, `${template}Headline: B`);
-    expect(m.reused(0, want)).toBe(template.length + 'Headline: '.length);
-    // A request for the same template sent but not yet placed takes the free copy...
-    m.sent(0, `${template}Headline: D`);
-    expect(m.reused(0, want)).toBe(0);
-    m.placed(0, 1, `${template}Headline: D`);
-    expect(m.reused(0, want)).toBe(0);
-    m.ended(0, 1, `${template}Headline: D`);
+    expect(m.reused(0, want)).toBe(held);
+    // A short start held by a busy sequence is evaluated again.
+    serve(m, 0, 1, 'Once upon a time there was a dog', true);
+    expect(m.reused(0, 'Once upon a time there was a cat')).toBe(0);
     m.ended(0, 0, `${template}Headline: A`);
-    expect(m.reused(0, want)).toBe(template.length + 'Headline: '.length);
-    // ... one for another prompt takes another sequence and leaves the copy.
-    m.sent(0, 'Once upon a time there was a dog');
-    expect(m.reused(0, want)).toBe(template.length + 'Headline: '.length);
+    m.ended(0, 1, 'Once upon a time there was a dog');
+    // Free: a request for the same template sent but not yet placed takes the copy, and
+    // the worker copies it from that request's sequence; so too once it is placed.
+    m.sent(0, `${template}Headline: D`);
+    expect(m.reused(0, want)).toBe(held);
+    m.placed(0, 0, `${template}Headline: D`);
+    expect(m.reused(0, want)).toBe(held);
+    m.ended(0, 0, `${template}Headline: D`);
+    // One for another prompt takes another sequence and leaves the copy.
+    m.sent(0, 'Once upon a time there was a frog');
+    expect(m.reused(0, want)).toBe(held);
   });
 
   it('places a prompt as the worker does: a short or empty sequence before a long cache, then the least recently used', () => {
