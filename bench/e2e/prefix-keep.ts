@@ -15,7 +15,7 @@
  *    sequence empty and with it holding the long prompt, alternated.
  *
  *   npm run build && npx tsx bench/e2e/prefix-keep.ts [--pairs 12] [--fresh] [--rounds 4] [--flash off|on]
- *     [--only mixed|idle|evict|fanout] [--cycles 4] [--fanout 4]
+ *     [--only mixed|idle|evict|fanout] [--cycles 4] [--fanout 4] [--news]
  *
  * (tsx, not run.mjs: the pool finds its worker in dist/ only from the TypeScript sources.)
  * To read the change against the build before, run the same script from a worktree of
@@ -44,6 +44,8 @@ const { values } = parseArgs({
     cycles: { type: 'string', default: '4' },
     /** Part 4: requests sharing the template sent at once. */
     fanout: { type: 'string', default: '4' },
+    /** Part 4: they also share a news item nothing has cached, after the template. */
+    news: { type: 'boolean', default: false },
   },
 });
 const modelPath = values.model!;
@@ -240,12 +242,21 @@ async function evicted() {
  * item's tickers). The template is cached in one free sequence; `--fanout` requests that
  * share it, each with its own last words, are sent together. One takes the cached
  * sequence; before SequencePool.donorFor the others each evaluated the whole template
- * again, now they copy the running one's cache. Per cycle: each request's time and first
+ * again, now they copy the running one's cache. With `--news` they also share a
+ * paragraph nothing has cached (one news item for several tickers): the others wait for
+ * the first to evaluate it, then copy. Per cycle: each request's time and first
  * token, the prompt tokens it found cached (usage.cachedTokens, where the build reports
  * it) and the error of admission's prediction for it alone (`needMs`, taken just before
  * it was sent: the batch of four it runs in is not counted, so all read low; what it
  * shows is whether the prompt was predicted evaluated or copied).
  */
+/** A ~250-token paragraph of its own per cycle. */
+const newsText = (c: number) =>
+  Array.from(
+    { length: 20 },
+    (_, i) => `The market ${c} moved ${i} points as the ${i % 2 ? 'cat' : 'dog'} watched.`,
+  ).join(' ');
+
 async function fanout() {
   const pool = await defaultPool('m', modelPath);
   const tokens = 32;
@@ -276,7 +287,9 @@ async function fanout() {
     // Each cycle's template differs from its first words on: nothing of it is cached.
     const template = `Cycle ${c}. ${longText}`;
     await pool.complete(requestOf(`w${c}`, `${template} warm`, 4), null, new AbortController().signal);
-    await Promise.all(Array.from({ length: k }, (_, i) => one(`${template} ticker ${i}`)));
+    // With --news the four also share a news item never sent before, after the template.
+    const news = values.news ? ` News ${c}: ${newsText(c)}` : '';
+    await Promise.all(Array.from({ length: k }, (_, i) => one(`${template}${news} Ticker ${i}`)));
   }
   const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))]!;
   const res = {

@@ -12,9 +12,11 @@
  * holding a short prompt (or nothing) before one holding a long one, of those the least
  * recently used; then the lowest id. Requests already sent but not yet placed are placed
  * first, in the order sent, each by its own prompt: a request for another template takes
- * another sequence, not the one this prompt needs. A start held by a sequence a request is
- * on counts too, when it is much longer than the free one's: the worker copies that cache
- * (SequencePool.donorFor).
+ * another sequence, not the one this prompt needs. A start a request's prompt shares with
+ * the prompt of a request already on a sequence (or sent before it) counts too, when it
+ * is much longer than the free sequence's: the worker copies that sequence's cache, once
+ * that request has evaluated it (SequencePool.donorFor). The wait for that evaluation is
+ * not predicted.
  *
  * It replaces a share learnt per prompt family (the prompt's first 128 characters), which
  * could only average what a family found: a template whose only cached copy was evicted by
@@ -191,8 +193,8 @@ export class CacheMirror {
       let k = sharedChars(held, text);
       const by = taken?.get(i);
       if (h?.busy || by !== undefined) {
-        // A sequence an unplaced request takes holds what it and that request's prompt share.
-        busyShared = Math.max(busyShared, by === undefined ? k : Math.min(k, sharedChars(by, text)));
+        // Copied from once its request has evaluated its prompt (SequencePool.donorFor).
+        busyShared = Math.max(busyShared, by === undefined ? k : sharedChars(by, text));
         continue;
       }
       if (k < MIN_SHARED_CHARS && k < held.length) k = 0;

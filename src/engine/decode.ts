@@ -35,6 +35,8 @@ export interface DecodeInput {
   cancelled: () => CancelReason | undefined;
   /** A busy sequence whose cache holds more of the prompt's start: copied first (src/engine/sequences.ts). */
   donor?: Donor | undefined;
+  /** Called once the prompt is evaluated (the first token), or the decode ended before. */
+  onEvaluated?: () => void;
 }
 
 export interface DecodeOutput {
@@ -133,6 +135,7 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
         tFirst = now;
         gate.prefilled();
         prefilling = false;
+        d.onEvaluated?.();
       } else if (!held && gate.prefills === 0 && gate.prefillsBegun === begun) {
         // The step this token took, at the batch it was decoded in (the estimator's table
         // is per batch size: a generation's mean batch blends sizes whose steps differ 2×).
@@ -164,7 +167,10 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
     }
   } finally {
     if (inFlight) gate.received();
-    if (prefilling) gate.prefilled();
+    if (prefilling) {
+      gate.prefilled();
+      d.onEvaluated?.();
+    }
     await it.return();
   }
   if (finish === 'stop' || finish === 'length') out(stops.push(detok.flush()) + stops.flush());

@@ -59,6 +59,9 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
     // The main thread dispatches only when it counts a free sequence: one is free, or on its way back.
     const seq = await m.sequences.take(input);
     a.outbox.seq = m.sequences.idOf(seq);
+    const donor = m.sequences.donorFor(seq, input);
+    // Outside the batch: the gate would otherwise hold the donor's steps for this request.
+    if (donor?.ready) await donor.ready;
     m.gate.enter();
     let res: Awaited<ReturnType<typeof decode>>;
     try {
@@ -75,7 +78,8 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
           evaluationPriority: toEvaluationPriority(task.priority),
           emit: (text) => a.outbox.push(text),
           cancelled: () => port.cancelReason,
-          donor: m.sequences.donorFor(seq, input),
+          donor,
+          onEvaluated: () => m.sequences.evaluated(seq),
         },
         a.progress,
       );

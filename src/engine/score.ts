@@ -94,6 +94,7 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
         from,
         toEvaluationPriority(task.priority),
         () => port.cancelReason,
+        () => m.sequences.evaluated(seq),
       );
     } catch (err) {
       m.gate.prefilled();
@@ -164,6 +165,8 @@ async function walk(
   from: readonly number[],
   evaluationPriority: 1 | 2 | 3 | 4 | 5,
   cancelled: () => CancelReason | undefined,
+  /** The prompt is evaluated (before the choices' branches): a request may copy it now. */
+  onEvaluated: () => void,
 ): Promise<{ logprobs: number[]; evaluated: number; cancelled?: Finish }> {
   const { gate } = m;
   const next = nextTokensByPrefix(conts);
@@ -201,6 +204,7 @@ async function walk(
   const items: ControlledEvaluateInputItem[] = toEval.slice(0, -1);
   items.push(item(toEval.at(-1)!, []));
   const out = await evaluate(items);
+  onEvaluated();
   const dists: (Dist | undefined)[] = [scored.has('') ? dist(out[items.length - 1]) : undefined];
   let evaluated = toEval.length;
 

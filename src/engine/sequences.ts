@@ -53,6 +53,19 @@ export const COPY_MIN = 64;
 export interface Donor {
   from: LlamaContextSequence;
   upTo: number;
+  /**
+   * Set when the donor's request has yet to evaluate part of those tokens (its own prompt
+   * shares more than its cache holds now): resolves once it has (its first token), or it
+   * ended. Wait for it outside the batch (before BatchGate.enter).
+   */
+  ready?: Promise<void> | undefined;
+}
+
+/** A request on a sequence: its prompt, and whether the prompt is evaluated yet. */
+interface OnSeq {
+  prompt: readonly Token[];
+  evaluated: Promise<void>;
+  done: () => void;
 }
 
 /** Tokens at the start of `tokens` that `cached` holds. */
@@ -65,8 +78,8 @@ function sharedStart(cached: readonly Token[], tokens: readonly Token[]): number
 
 export class SequencePool {
   private readonly free: LlamaContextSequence[] = [];
-  /** Sequences a request is on (taken, not yet given back): donors for `donorFor`. */
-  private readonly busy = new Set<LlamaContextSequence>();
+  /** Sequences a request is on (taken, not yet given back), with its prompt: donors for `donorFor`. */
+  private readonly busy = new Map<LlamaContextSequence, OnSeq>();
   /**
    * Each sequence's id in llama.cpp (node-llama-cpp's internal `_sequenceId`; if that
    * moved, the order taken, which is the id order on a fresh context).
@@ -136,25 +149,43 @@ export class SequencePool {
     }
     if (best < 0) return undefined;
     const seq = this.free.splice(best, 1)[0]!;
-    this.busy.add(seq);
+    this.onSeq(seq, tokens);
     return seq;
   }
 
+  private onSeq(seq: LlamaContextSequence, prompt: readonly Token[]): void {
+    let done!: () => void;
+    const evaluated = new Promise<void>((r) => (done = r));
+    this.busy.set(seq, { prompt, evaluated, done });
+  }
+
+  /** The request on `seq` has evaluated its prompt (its first token came). */
+  evaluated(seq: LlamaContextSequence): void {
+    this.busy.get(seq)?.done();
+  }
+
   /**
-   * A busy sequence holding at least COPY_MIN more tokens of `tokens`' start than `seq`
-   * (just taken for them) does, if any: copying its cache (llama.cpp's seq_cp) costs a
-   * buffer copy where evaluating those tokens costs a prefill. The case it serves: a
-   * skill's template run for several tickers at once, where only one request can hold
-   * the cached copy and the others evaluated the whole template again. At most all but
-   * the prompt's last token is kept (its logits give the first sampled token).
+   * A busy sequence holding, or about to hold, at least COPY_MIN more tokens of `tokens`'
+   * start than `seq` (just taken for them) does, if any: copying its cache (llama.cpp's
+   * seq_cp) costs a buffer copy where evaluating those tokens costs a prefill. The case
+   * it serves: a skill's template run for several tickers at once, where only one request
+   * can hold the cached copy and the others evaluated the whole template again. When the
+   * request on it has yet to evaluate COPY_MIN or more of the shared tokens (requests
+   * that share a news item sent together: nothing of it is cached anywhere), the copy
+   * waits for that (`ready`): one evaluation, then copies, instead of each request
+   * evaluating it at once in the same batches. At most all but the prompt's last token is
+   * kept (its logits give the first sampled token).
    */
   donorFor(seq: LlamaContextSequence, tokens: readonly Token[]): Donor | undefined {
     const own = sharedStart(seq.contextTokens, tokens);
     let donor: Donor | undefined;
-    for (const other of this.busy) {
+    for (const [other, on] of this.busy) {
       if (other === seq) continue;
-      const k = Math.min(sharedStart(other.contextTokens, tokens), tokens.length - 1);
-      if (k >= own + COPY_MIN && k > (donor?.upTo ?? 0)) donor = { from: other, upTo: k };
+      const now = Math.min(sharedStart(other.contextTokens, tokens), tokens.length - 1);
+      const soon = Math.min(Math.max(now, sharedStart(on.prompt, tokens)), tokens.length - 1);
+      const upTo = soon - now >= COPY_MIN ? soon : now;
+      if (upTo >= own + COPY_MIN && upTo > (donor?.upTo ?? 0))
+        donor = { from: other, upTo, ready: upTo > now ? on.evaluated : undefined };
     }
     return donor;
   }
@@ -169,7 +200,7 @@ export class SequencePool {
       this.acquire(tokens) ??
       new Promise((resolve) =>
         this.waiters.push((seq) => {
-          this.busy.add(seq);
+          this.onSeq(seq, tokens);
           resolve(seq);
         }),
       )
@@ -182,6 +213,8 @@ export class SequencePool {
    * the context lock through the gate, so running streams pause for it, not for a step.
    */
   async release(seq: LlamaContextSequence, keep: number): Promise<void> {
+    // A request waiting to copy from it copies what it holds now (its prompt, if evaluated).
+    this.busy.get(seq)?.done();
     this.busy.delete(seq);
     if (seq.nextTokenIndex > keep) {
       try {

@@ -135,6 +135,25 @@ describe('local engine on stories260K', () => {
     expect(pool.inFlight).toBe(0);
   });
 
+  it('two requests sent together that share a start nothing holds evaluate it once: the second copies it from the first', async () => {
+    const shared = Array.from(
+      { length: 12 },
+      (_, i) => `The old owl number ${i} sang in the tall tree.`,
+    ).join(' ');
+    const run = (id: string, suffix: string) =>
+      colo.engine.complete(
+        request(id, { prompt: `${shared} ${suffix}`, sampling: { ...request('x').sampling, maxTokens: 4 } }),
+        null,
+        never(),
+      );
+    const both = await Promise.all([run('pair-a', 'Then A'), run('pair-b', 'Then B')]);
+    const cached = both.map((r) => r.usage.cachedTokens!).sort((x, y) => x - y);
+    expect(both[0]!.usage.promptTokens).toBeGreaterThan(64);
+    // One evaluated it (at most the BOS was held), the other waited and copied it.
+    expect(cached[0]).toBeLessThanOrEqual(1);
+    expect(cached[1]).toBeGreaterThan(both[0]!.usage.promptTokens - 8);
+  });
+
   it('admission predicts a prompt whose start a free sequence holds as cached, one never sent in full', async () => {
     const pool = colo.engine.pool('stories260K')!;
     const words = (w: string) =>
