@@ -61,7 +61,12 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
     a.outbox.seq = m.sequences.idOf(seq);
     const donor = m.sequences.donorFor(seq, input);
     // Outside the batch: the gate would otherwise hold the donor's steps for this request.
-    if (donor?.ready) await donor.ready;
+    let waitMs: number | undefined;
+    if (donor?.ready) {
+      const t = performance.now();
+      await donor.ready;
+      waitMs = performance.now() - t;
+    }
     m.gate.enter();
     let res: Awaited<ReturnType<typeof decode>>;
     try {
@@ -97,7 +102,7 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
           finishReason: res.finishReason,
           promptTokens: input.length,
           completionTokens: res.completionTokens,
-          stats: { ...res.stats, seq: a.outbox.seq },
+          stats: { ...res.stats, seq: a.outbox.seq, waitMs },
         });
     } finally {
       // After saying done (the answer is not held for it): the sequence comes back

@@ -158,6 +158,8 @@ export interface DecodeStats {
   steps: number[];
   /** The sequence the request ran on (its id in the worker's context), which keeps its prompt. */
   seq?: number | undefined;
+  /** Time it waited for another request to evaluate the prompt start it then copied (SequencePool.donorFor). */
+  waitMs?: number | undefined;
 }
 
 export interface WorkerDone {

@@ -535,8 +535,11 @@ export class ModelPool {
       this.estimator.observe({
         promptChars: promptChars(p.req),
         promptTokens: msg.promptTokens,
+        // Not the wait for another request's prompt evaluation (a copy's): that is not this box's overhead.
         overheadMs:
-          p.trace.firstTokenAt < 0 ? -1 : p.trace.firstTokenAt - p.trace.dispatchedAt - msg.stats.prefillMs,
+          p.trace.firstTokenAt < 0
+            ? -1
+            : p.trace.firstTokenAt - p.trace.dispatchedAt - msg.stats.prefillMs - (msg.stats.waitMs ?? 0),
         prefillTokens: msg.stats.prefillTokens,
         prefillMs: msg.stats.prefillMs,
         steps: msg.stats.steps,
