@@ -197,7 +197,11 @@ function decodeResult(r: fb.Result): ServerMessage {
     id: r.id() ?? '',
     text: r.text() ?? '',
     finishReason,
-    usage: { promptTokens: usage?.promptTokens() ?? 0, completionTokens: usage?.completionTokens() ?? 0 },
+    usage: {
+      promptTokens: usage?.promptTokens() ?? 0,
+      completionTokens: usage?.completionTokens() ?? 0,
+      cachedTokens: usage?.cachedTokens() ?? 0,
+    },
     route: {
       kind,
       provider: route?.provider() ?? '',

@@ -71,7 +71,12 @@ export class ServerFrameEncoder {
     const choiceOff = r.choice !== undefined ? writeString(b, r.choice) : 0;
     const probsOff = r.choiceProbs ? fb.Result.createChoiceProbsVector(b, r.choiceProbs) : 0;
     const decisionsOff = r.decisions ? this.decisions(r.decisions) : 0;
-    const usageOff = fb.Usage.createUsage(b, u32(r.usage.promptTokens), u32(r.usage.completionTokens));
+    const usageOff = fb.Usage.createUsage(
+      b,
+      u32(r.usage.promptTokens),
+      u32(r.usage.completionTokens),
+      u32(r.usage.cachedTokens ?? 0),
+    );
     const providerOff = writeString(b, r.route.provider);
     const modelOff = writeString(b, r.route.model);
     const routeOff = fb.Route.createRoute(
@@ -111,7 +116,7 @@ export class ServerFrameEncoder {
     const fieldOff = err.field ? writeString(b, err.field) : 0;
     const u = err.usage;
     const partialOff = u?.text ? writeString(b, u.text) : 0;
-    const usageOff = u ? fb.Usage.createUsage(b, u32(u.promptTokens), u32(u.completionTokens)) : 0;
+    const usageOff = u ? fb.Usage.createUsage(b, u32(u.promptTokens), u32(u.completionTokens), 0) : 0;
     fb.Error.startError(b);
     fb.Error.addId(b, idOff);
     fb.Error.addCode(b, errorCodeToWire(err.code));

@@ -46,7 +46,7 @@ const result: CompletionResult = {
   id: 'req-1',
   text: 'Shares of ACME rose 4% — ünïcode ✓',
   finishReason: 'length',
-  usage: { promptTokens: 12, completionTokens: 34 },
+  usage: { promptTokens: 12, completionTokens: 34, cachedTokens: 10 },
   route: { kind: 'remote', provider: 'openai', model: 'gpt-4o-mini', cached: true },
   timings: { queueUs: 15, ttftUs: 1234, totalUs: 98_765 },
 };

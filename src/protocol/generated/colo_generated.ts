@@ -859,8 +859,17 @@ completionTokens():number {
   return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
 }
 
+/**
+ * Of prompt_tokens, those a local generation did not evaluate because a sequence's KV
+ * cache held or copied them (a skill's template). 0 where not known (remote routes).
+ */
+cachedTokens():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
 static startUsage(builder:flatbuffers.Builder) {
-  builder.startObject(2);
+  builder.startObject(3);
 }
 
 static addPromptTokens(builder:flatbuffers.Builder, promptTokens:number) {
@@ -871,15 +880,20 @@ static addCompletionTokens(builder:flatbuffers.Builder, completionTokens:number)
   builder.addFieldInt32(1, completionTokens, 0);
 }
 
+static addCachedTokens(builder:flatbuffers.Builder, cachedTokens:number) {
+  builder.addFieldInt32(2, cachedTokens, 0);
+}
+
 static endUsage(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createUsage(builder:flatbuffers.Builder, promptTokens:number, completionTokens:number):flatbuffers.Offset {
+static createUsage(builder:flatbuffers.Builder, promptTokens:number, completionTokens:number, cachedTokens:number):flatbuffers.Offset {
   Usage.startUsage(builder);
   Usage.addPromptTokens(builder, promptTokens);
   Usage.addCompletionTokens(builder, completionTokens);
+  Usage.addCachedTokens(builder, cachedTokens);
   return Usage.endUsage(builder);
 }
 }

@@ -109,6 +109,7 @@ export const WIRE_SPEC: WireSpec = {
     Usage: [
       { name: 'prompt_tokens', id: 0, slot: 4, kind: 'scalar', size: 4 },
       { name: 'completion_tokens', id: 1, slot: 6, kind: 'scalar', size: 4 },
+      { name: 'cached_tokens', id: 2, slot: 8, kind: 'scalar', size: 4 },
     ],
   },
   unions: {

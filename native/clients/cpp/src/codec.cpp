@@ -164,7 +164,9 @@ void decode_result(const fb::Result* r, Event& ev) {
   assign(x.id, r->id());
   assign(x.text, r->text());
   x.finish_reason = r->finish_reason();
-  x.usage = r->usage() ? Usage{r->usage()->prompt_tokens(), r->usage()->completion_tokens()} : Usage{};
+  x.usage = r->usage() ? Usage{r->usage()->prompt_tokens(), r->usage()->completion_tokens(),
+                               r->usage()->cached_tokens()}
+                       : Usage{};
   if (const auto* ro = r->route()) {
     x.route.kind = ro->kind();
     assign(x.route.provider, ro->provider());
@@ -248,7 +250,9 @@ void decode(const uint8_t* data, size_t len, bool verify, Event& ev) {
       assign(x.message, e->message());
       assign(x.field, e->field());
       x.retry_after_ms = e->retry_after_ms();
-      x.usage = e->usage() ? Usage{e->usage()->prompt_tokens(), e->usage()->completion_tokens()} : Usage{};
+      x.usage = e->usage() ? Usage{e->usage()->prompt_tokens(), e->usage()->completion_tokens(),
+                                   e->usage()->cached_tokens()}
+                           : Usage{};
       assign(x.partial_text, e->partial_text());
       x.http_status = 0;
       ev.id = x.id;

@@ -120,7 +120,7 @@ void codec() {
     std::vector<float> probs{0.25f, 0.75f};
     std::vector<float> dprobs{0.875f, 0.125f};
     std::vector<flatbuffers::Offset<fb::Decision>> decisions{fb::CreateDecisionDirect(b, "AAPL", "up", &dprobs)};
-    auto usage = fb::CreateUsage(b, 3, 1);
+    auto usage = fb::CreateUsage(b, 3, 1, 2);
     auto route = fb::CreateRouteDirect(b, fb::RouteKind::Local, "onnx", "fin", false);
     auto timings = fb::CreateTimings(b, 1, 2, 3);
     inbox.push_back(server_frame(b, fb::ServerBody::Result,
@@ -133,6 +133,7 @@ void codec() {
   colo::Result res = c.complete(r, [&](const colo::Event& e) { n++, tokens.text = e.text; });
   CHECK(n == 1);
   CHECK(res.text == " Once" && res.finish_reason == colo::FinishReason::Length && res.usage.prompt_tokens == 3);
+  CHECK(res.usage.cached_tokens == 2);
   CHECK(res.route.provider == "onnx" && res.timings.total_us == 3 && res.skill == "sentiment");
   CHECK(res.signals.size() == 1 && res.signals[0].ticker == "TSLA" && res.signals[0].direction == colo::Direction::Bearish);
   CHECK(res.choice == "down" && res.choice_probs.size() == 2 && res.choice_probs[1] == 0.75f && res.cost_micros == 42);

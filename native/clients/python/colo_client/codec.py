@@ -216,7 +216,7 @@ def _result(r):
         id=_text(r.Id()),
         text=_text(r.Text()),
         finish_reason=_enum(FinishReason, r.FinishReason(), FinishReason.Error),
-        usage=Usage(u.PromptTokens(), u.CompletionTokens()) if u else Usage(),
+        usage=Usage(u.PromptTokens(), u.CompletionTokens(), u.CachedTokens()) if u else Usage(),
         route=Route(_enum(RouteKind, ro.Kind(), RouteKind.Local), _text(ro.Provider()), _text(ro.Model()), bool(ro.Cached()))
         if ro
         else Route(),

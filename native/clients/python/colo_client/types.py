@@ -43,6 +43,8 @@ class Request:
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Of prompt_tokens, those the server's KV cache held or copied (0 where not known).
+    cached_tokens: int = 0
 
 
 @dataclass

@@ -74,6 +74,8 @@ struct Request {
 struct Usage {
   uint32_t prompt_tokens = 0;
   uint32_t completion_tokens = 0;
+  /// Of prompt_tokens, those the server's KV cache held or copied (0 where not known).
+  uint32_t cached_tokens = 0;
 };
 
 struct Route {

@@ -42,7 +42,16 @@ class Usage(object):
             return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
         return 0
 
-def UsageStart(builder): builder.StartObject(2)
+    # Of prompt_tokens, those a local generation did not evaluate because a sequence's KV
+    # cache held or copied them (a skill's template). 0 where not known (remote routes).
+    # Usage
+    def CachedTokens(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(8))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
+        return 0
+
+def UsageStart(builder): builder.StartObject(3)
 def Start(builder):
     return UsageStart(builder)
 def UsageAddPromptTokens(builder, promptTokens): builder.PrependUint32Slot(0, promptTokens, 0)
@@ -51,6 +60,9 @@ def AddPromptTokens(builder, promptTokens):
 def UsageAddCompletionTokens(builder, completionTokens): builder.PrependUint32Slot(1, completionTokens, 0)
 def AddCompletionTokens(builder, completionTokens):
     return UsageAddCompletionTokens(builder, completionTokens)
+def UsageAddCachedTokens(builder, cachedTokens): builder.PrependUint32Slot(2, cachedTokens, 0)
+def AddCachedTokens(builder, cachedTokens):
+    return UsageAddCachedTokens(builder, cachedTokens)
 def UsageEnd(builder): return builder.EndObject()
 def End(builder):
     return UsageEnd(builder)
