@@ -230,7 +230,7 @@ const COUNTER_HELP: Record<string, string> = {
   colo_requests_total: 'Requests that reached the router, by outcome',
   colo_errors_total: 'Requests that ended in an error, by stable code',
   colo_tokens_total:
-    "Prompt and completion tokens; prompt_cached: the prompt tokens a local generation did not evaluate because its KV cache held or copied them (counted in prompt too)",
+    'Prompt and completion tokens; prompt_cached: the prompt tokens a local generation did not evaluate because its KV cache held or copied them (counted in prompt too)',
 };
 
 const ms = (us: number): string => `${(us / 1000).toFixed(2)}ms`;
