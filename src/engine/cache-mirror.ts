@@ -15,8 +15,8 @@
  * another sequence, not the one this prompt needs. A start a request's prompt shares with
  * the prompt of a request already on a sequence (or sent before it) counts too, when it
  * is much longer than the free sequence's: the worker copies that sequence's cache, once
- * that request has evaluated it (SequencePool.donorFor). The wait for that evaluation is
- * not predicted.
+ * that request has evaluated it (SequencePool.donorFor); how much it waits for is
+ * `waitChars`.
  *
  * It replaces a share learnt per prompt family (the prompt's first 128 characters), which
  * could only average what a family found: a template whose only cached copy was evicted by
@@ -56,6 +56,12 @@ interface Worker {
   unplaced: string[];
 }
 
+/** A request sent but not yet placed, and the sequence it is expected to take: its prompt, and the characters of it found there (or copied). */
+interface Taker {
+  text: string;
+  holds: number;
+}
+
 /** Where a prompt would go on one worker. */
 interface Placement {
   /** The sequence (-1: none free). */
@@ -64,6 +70,11 @@ interface Placement {
   shared: number;
   /** It takes a sequence holding a long prompt it shares nothing with: that cache is lost. */
   evicts: boolean;
+  /**
+   * Characters of `shared` a request sent before it (not yet placed: its first token has
+   * not come) has yet to evaluate: the worker waits for that, then copies.
+   */
+  waitChars: number;
 }
 
 export class CacheMirror {
@@ -83,6 +94,12 @@ export class CacheMirror {
    */
   reused(w: number, text: string): number {
     return this.place(w, text).shared;
+  }
+
+  /** `reused`, and how much of it waits for a request sent before to evaluate it (Placement.waitChars). */
+  expect(w: number, text: string): { reused: number; waitChars: number } {
+    const at = this.place(w, text);
+    return { reused: at.shared, waitChars: at.waitChars };
   }
 
   /**
@@ -105,12 +122,13 @@ export class CacheMirror {
     text: string,
     loads: readonly number[],
     costMs: (batch: number, share: number) => number,
-  ): { worker: number; reused: number } {
-    if (loads.length <= 1) return { worker: 0, reused: this.reused(0, text) };
+  ): { worker: number; reused: number; waitChars: number } {
+    if (loads.length <= 1) return { worker: 0, ...this.expect(0, text) };
     const anyFree = loads.some((n) => n < this.sequences);
     let best = -1;
     let bestMs = Infinity;
     let bestReused = 0;
+    let bestWait = 0;
     let bestEvicts = true;
     for (let w = 0; w < loads.length; w++) {
       if (anyFree && loads[w]! >= this.sequences) continue;
@@ -125,9 +143,10 @@ export class CacheMirror {
       best = w;
       bestMs = ms;
       bestReused = at.shared;
+      bestWait = at.waitChars;
       bestEvicts = at.evicts;
     }
-    return { worker: best, reused: bestReused };
+    return { worker: best, reused: bestReused, waitChars: bestWait };
   }
 
   /** A request with prompt `text` was sent to worker `w`. */
@@ -169,10 +188,10 @@ export class CacheMirror {
   private place(w: number, text: string): Placement {
     const wk = this.worker(w);
     if (wk.unplaced.length === 0) return this.pick(wk, text, undefined);
-    const taken = new Map<number, string>();
+    const taken = new Map<number, Taker>();
     for (const t of wk.unplaced) {
-      const s = this.pick(wk, t, taken).seq;
-      if (s >= 0) taken.set(s, t);
+      const at = this.pick(wk, t, taken);
+      if (at.seq >= 0) taken.set(at.seq, { text: t, holds: at.shared });
     }
     return this.pick(wk, text, taken);
   }
@@ -181,20 +200,30 @@ export class CacheMirror {
    * SequencePool.acquire's choice among the free sequences not `taken` (by an unplaced
    * request, with its prompt), in characters; busy and taken sequences as donors.
    */
-  private pick(wk: Worker, text: string, taken: Map<number, string> | undefined): Placement {
+  private pick(wk: Worker, text: string, taken: Map<number, Taker> | undefined): Placement {
     let best = -1;
     let bestLen = -1;
     let bestKeep = false;
     let bestUsed = Infinity;
     let busyShared = 0;
+    let busyWait = 0;
     for (let i = 0; i < this.sequences; i++) {
       const h = wk.seqs[i];
       const held = h?.text ?? '';
       let k = sharedChars(held, text);
       const by = taken?.get(i);
       if (h?.busy || by !== undefined) {
-        // Copied from once its request has evaluated its prompt (SequencePool.donorFor).
-        busyShared = Math.max(busyShared, by === undefined ? k : sharedChars(by, text));
+        // A placed request has evaluated its prompt (the worker names the sequence with its
+        // first token): copied now. One not placed yet holds at first what it found (in
+        // that sequence, or copied); the rest it shares with this prompt is copied once it
+        // has evaluated it (SequencePool.donorFor).
+        let soon = k;
+        if (by !== undefined) {
+          soon = sharedChars(by.text, text);
+          k = Math.min(soon, by.holds);
+        }
+        const upTo = soon - k >= COPY_CHARS ? soon : k;
+        if (upTo > busyShared) [busyShared, busyWait] = [upTo, upTo - k];
         continue;
       }
       if (k < MIN_SHARED_CHARS && k < held.length) k = 0;
@@ -210,11 +239,12 @@ export class CacheMirror {
               : false;
       if (better) [best, bestLen, bestKeep, bestUsed] = [i, k, keep, used];
     }
-    if (best < 0) return { seq: -1, shared: 0, evicts: false };
+    if (best < 0) return { seq: -1, shared: 0, evicts: false, waitChars: 0 };
     let shared = bestLen >= MIN_SHARED_CHARS ? bestLen : 0;
+    let waitChars = 0;
     // The worker copies a busy sequence's cache when it holds much more (SequencePool.donorFor).
-    if (busyShared >= shared + COPY_CHARS) shared = busyShared;
-    return { seq: best, shared, evicts: bestKeep };
+    if (busyShared >= shared + COPY_CHARS) [shared, waitChars] = [busyShared, busyWait];
+    return { seq: best, shared, evicts: bestKeep, waitChars };
   }
 }
 

@@ -320,7 +320,7 @@ export class ModelPool {
       promptTokens: this.estimator.promptTokens(promptChars(req)),
       tokens: 0,
     };
-    job.share = this.shareAt(job, this.route(job).reused);
+    this.expectOn(job, this.route(job));
     return job;
   }
 
@@ -332,10 +332,10 @@ export class ModelPool {
    * with its own time alone, prompts held on a busy worker went there and a miss
    * stalled the stream beside it (bench/e2e/replica-routing.ts).
    */
-  private route(job: Job & { text: string }): { worker: number; reused: number } {
+  private route(job: Job & { text: string }): { worker: number; reused: number; waitChars: number } {
     if (this.opts.routing === 'least-busy') {
       const worker = this.lanes.next();
-      return { worker, reused: this.mirror.reused(worker, job.text) };
+      return { worker, ...this.mirror.expect(worker, job.text) };
     }
     return this.mirror.route(
       job.text,
@@ -346,8 +346,15 @@ export class ModelPool {
     );
   }
 
-  private shareAt(job: { text: string }, reused: number): number {
-    return job.text.length > 0 ? 1 - reused / job.text.length : 1;
+  /**
+   * Sets what `job` is expected to evaluate on the worker `at` names: the share of its
+   * prompt not found there, and the wait for a request sent before it to evaluate the start
+   * it then copies (as long as that request's evaluation of those characters).
+   */
+  private expectOn(job: Job & { text: string }, at: { reused: number; waitChars: number }): void {
+    const n = job.text.length;
+    job.share = n > 0 ? 1 - at.reused / n : 1;
+    job.waitMs = n > 0 && at.waitChars > 0 ? this.estimator.evalMs(job.promptTokens, at.waitChars / n) : 0;
   }
 
   complete(
@@ -507,9 +514,9 @@ export class ModelPool {
           logprobs: p.req.logprobs,
         };
     // Chosen again now: a queued request's best worker may have changed while it waited.
-    const { worker, reused } = this.route(p);
-    p.lane = worker;
-    p.share = this.shareAt(p, reused);
+    const at = this.route(p);
+    p.lane = at.worker;
+    this.expectOn(p, at);
     this.mirror.sent(p.lane, p.text);
     p.cancel = this.lanes.send(task, client, p.lane);
   }

@@ -37,6 +37,8 @@ export interface Job extends Queued {
   grammar?: boolean | undefined;
   /** The share of its prompt expected to be evaluated, the rest found cached (src/engine/cache-mirror.ts); default: the estimator's. */
   share?: number | undefined;
+  /** Time it is expected to wait, before its own evaluation, for a request sent before it to evaluate the start it copies (CacheMirror's waitChars). */
+  waitMs?: number | undefined;
 }
 
 export type Plan<J> =
@@ -93,7 +95,7 @@ export class Scheduler<J extends Job> {
   }
 
   private service(j: Job, b: number): number {
-    return this.estimator.serviceMs(j.maxTokens, j.promptTokens, b, j.grammar, j.share);
+    return this.estimator.serviceMs(j.maxTokens, j.promptTokens, b, j.grammar, j.share) + (j.waitMs ?? 0);
   }
 
   private remainingMs(r: Job, b: number): number {

@@ -50,6 +50,21 @@ describe('CacheMirror', () => {
     expect(m.reused(0, want)).toBe(held);
   });
 
+  it('says how much of a copied start waits for a request sent before it to evaluate it', () => {
+    const m = new CacheMirror(4);
+    const want = `${template}Headline: C`;
+    const held = template.length + 'Headline: '.length;
+    // Sent, not placed (no first token yet), on an empty sequence: all of it to evaluate.
+    m.sent(0, `${template}Headline: A`);
+    expect(m.expect(0, want)).toEqual({ reused: held, waitChars: held });
+    // Its first token came: its prompt is evaluated, copied at once.
+    m.placed(0, 0, `${template}Headline: A`);
+    expect(m.expect(0, want)).toEqual({ reused: held, waitChars: 0 });
+    // A free copy: no wait either.
+    m.ended(0, 0, `${template}Headline: A`);
+    expect(m.expect(0, want)).toEqual({ reused: held, waitChars: 0 });
+  });
+
   it('places a prompt as the worker does: a short or empty sequence before a long cache, then the least recently used', () => {
     const m = new CacheMirror(3);
     const other = 'An unrelated long document. '.repeat(10);
@@ -103,17 +118,17 @@ describe('CacheMirror', () => {
     it('one worker: that one, with what it holds', () => {
       const m = new CacheMirror(4);
       serve(m, 0, 0, `${template}Headline: A`);
-      expect(m.route(want, [3], cpu)).toEqual({ worker: 0, reused: held });
+      expect(m.route(want, [3], cpu)).toMatchObject({ worker: 0, reused: held });
     });
 
     it('sends a prompt back to the worker that holds its template, though another is idle', () => {
       const m = new CacheMirror(2);
       serve(m, 1, 0, `${template}Headline: A`);
       serve(m, 1, 1, 'Once upon a time', true);
-      expect(m.route(want, [0, 1], cpu)).toEqual({ worker: 1, reused: held });
+      expect(m.route(want, [0, 1], cpu)).toMatchObject({ worker: 1, reused: held });
       // Nothing held anywhere: the less loaded worker, then the lower index.
-      expect(m.route('A document never sent', [0, 1], cpu)).toEqual({ worker: 0, reused: 0 });
-      expect(m.route('A document never sent', [1, 0], cpu)).toEqual({ worker: 1, reused: 0 });
+      expect(m.route('A document never sent', [0, 1], cpu)).toMatchObject({ worker: 0, reused: 0 });
+      expect(m.route('A document never sent', [1, 0], cpu)).toMatchObject({ worker: 1, reused: 0 });
     });
 
     it('a prompt held nowhere goes where it evicts no long cache', () => {
@@ -121,9 +136,9 @@ describe('CacheMirror', () => {
       serve(m, 0, 0, `${template}Headline: A`);
       serve(m, 0, 1, 'Another long prompt that a worker keeps. '.repeat(6));
       // Both idle; worker 0's sequences both hold long prompts, worker 1's are empty.
-      expect(m.route('A document never sent', [0, 0], cpu)).toEqual({ worker: 1, reused: 0 });
+      expect(m.route('A document never sent', [0, 0], cpu)).toMatchObject({ worker: 1, reused: 0 });
       const fresh = new CacheMirror(2);
-      expect(fresh.route('A document never sent', [0, 0], cpu)).toEqual({ worker: 0, reused: 0 });
+      expect(fresh.route('A document never sent', [0, 0], cpu)).toMatchObject({ worker: 0, reused: 0 });
     });
 
     it('not when the batch there costs more than evaluating the template again', () => {
@@ -131,7 +146,7 @@ describe('CacheMirror', () => {
       serve(m, 1, 0, `${template}Headline: A`);
       serve(m, 1, 1, 'Once upon a time', true);
       const batchBound = (b: number, share: number) => share + 10 * b;
-      expect(m.route(want, [0, 1], batchBound)).toEqual({ worker: 0, reused: 0 });
+      expect(m.route(want, [0, 1], batchBound)).toMatchObject({ worker: 0, reused: 0 });
     });
 
     it('never to a worker with no sequence free while another has one', () => {

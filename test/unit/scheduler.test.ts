@@ -343,6 +343,17 @@ describe('Scheduler: predict, then admit', () => {
     expect(s.plan(job({ ...prompt, share: 1 }), NOW)).toEqual({ action: 'queue' });
   });
 
+  it("counts the wait for another request's evaluation of a start it copies", () => {
+    const s = sched();
+    // ~101 ms alone: fits 150 ms; not after a 60 ms wait for the start it copies.
+    expect(s.plan(job({ deadlineAt: NOW + 150 }), NOW)).toEqual({ action: 'start' });
+    expect(s.plan(job({ deadlineAt: NOW + 150, waitMs: 60 }), NOW)).toMatchObject({
+      action: 'refuse',
+      code: 'DEADLINE',
+      needMs: 161,
+    });
+  });
+
   it('queues what fits after the wait; what would miss even then is refused DEADLINE (busy) at once', () => {
     const s = sched(1, 8);
     s.running.add(job({ deadlineAt: NOW + 5000 })); // frees in ~100 ms
