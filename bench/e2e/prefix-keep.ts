@@ -15,7 +15,7 @@
  *    sequence empty and with it holding the long prompt, alternated.
  *
  *   npm run build && npx tsx bench/e2e/prefix-keep.ts [--pairs 12] [--fresh] [--rounds 4] [--flash off|on]
- *     [--only mixed|idle|evict|fanout] [--cycles 4] [--fanout 4] [--news]
+ *     [--only mixed|idle|evict|fanout] [--cycles 4] [--fanout 4] [--news] [--choices]
  *
  * (tsx, not run.mjs: the pool finds its worker in dist/ only from the TypeScript sources.)
  * To read the change against the build before, run the same script from a worktree of
@@ -46,6 +46,8 @@ const { values } = parseArgs({
     fanout: { type: 'string', default: '4' },
     /** Part 4: they also share a news item nothing has cached, after the template. */
     news: { type: 'boolean', default: false },
+    /** Part 4: each scores two choices (a decision) instead of generating. */
+    choices: { type: 'boolean', default: false },
   },
 });
 const modelPath = values.model!;
@@ -244,7 +246,8 @@ async function evicted() {
  * sequence; before SequencePool.donorFor the others each evaluated the whole template
  * again, now they copy the running one's cache. With `--news` they also share a
  * paragraph nothing has cached (one news item for several tickers): the others wait for
- * the first to evaluate it, then copy. Per cycle: each request's time and first
+ * the first to evaluate it, then copy. With `--choices` each request is a decision
+ * (scores two answers) instead of a generation. Per cycle: each request's time and first
  * token, the prompt tokens it found cached (usage.cachedTokens, where the build reports
  * it) and the error of admission's prediction for it alone (`needMs`, taken just before
  * it was sent: the batch of four it runs in is not counted, so all read low; what it
@@ -267,12 +270,14 @@ async function fanout() {
   const err: number[] = [];
   let cached = 0;
   let prompt = 0;
+  // --choices: each request scores two answers (POST /v1/decide) instead of generating.
+  const choices = values.choices ? { choices: ['up', 'down'] } : {};
   const one = async (text: string) => {
-    const pred = predictedMs(pool, requestOf('predict', text, tokens, 1));
+    const pred = predictedMs(pool, { ...requestOf('predict', text, tokens, 1), ...choices });
     const t0 = performance.now();
     let first = 0;
     const r = await pool.complete(
-      requestOf(`f${n++}`, text, tokens),
+      { ...requestOf(`f${n++}`, text, tokens), ...choices },
       { onToken: () => void (first ||= performance.now() - t0) },
       new AbortController().signal,
     );

@@ -21,7 +21,7 @@ import { newId } from '../core/ids';
 import { parsedOrInvalid } from '../core/errors';
 import type { CallRoute } from '../core/routes';
 import type { CompletionResult } from '../core/types';
-import { chatMessage, toChatMessages } from './openai';
+import { chatMessage, toChatMessages, usageJson } from './openai';
 
 const body = z.strictObject({
   model: z.string().default(''),
@@ -38,7 +38,6 @@ const byChoice = (choices: readonly string[], xs: readonly number[] | undefined)
   Object.fromEntries(choices.map((ch, i) => [ch, xs?.[i]]));
 
 export function decideResponse(r: CompletionResult, choices: readonly string[]) {
-  const { promptTokens: p, completionTokens: c } = r.usage;
   const answer = r.decisions
     ? {
         decisions: r.decisions.map((d) => ({
@@ -58,7 +57,7 @@ export function decideResponse(r: CompletionResult, choices: readonly string[]) 
     object: 'decision',
     model: r.route.model,
     ...answer,
-    usage: { prompt_tokens: p, completion_tokens: c, total_tokens: p + c },
+    usage: usageJson(r.usage),
     colo: {
       route: r.route,
       timings: { queue_us: r.timings.queueUs, total_us: r.timings.totalUs },

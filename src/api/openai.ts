@@ -13,7 +13,7 @@ import { newId } from '../core/ids';
 import { z } from 'zod';
 import { ERROR_INFO, invalidArgument, parsedOrInvalid, type ColoError } from '../core/errors';
 import type { CallInput } from '../core/call';
-import type { ChatMessage, CompletionResult, FinishReason, TokenLogprob } from '../core/types';
+import type { ChatMessage, CompletionResult, FinishReason, TokenLogprob, Usage } from '../core/types';
 
 const stop = z.union([z.string(), z.array(z.string())]).optional();
 
@@ -160,11 +160,16 @@ export function parseChat(body: unknown, receivedAt = performance.now()): Parsed
 const finish = (f: FinishReason): string => (f === 'length' ? 'length' : 'stop');
 const created = (): number => Math.floor(Date.now() / 1000);
 
-function usage(r: CompletionResult) {
-  const { promptTokens: p, completionTokens: c, cachedTokens } = r.usage;
-  const u = { prompt_tokens: p, completion_tokens: c, total_tokens: p + c };
-  return cachedTokens === undefined ? u : { ...u, prompt_tokens_details: { cached_tokens: cachedTokens } };
+/** OpenAI's `usage` object, with `prompt_tokens_details.cached_tokens` where known. */
+export function usageJson(u: Usage) {
+  const { promptTokens: p, completionTokens: c, cachedTokens } = u;
+  const out = { prompt_tokens: p, completion_tokens: c, total_tokens: p + c };
+  return cachedTokens === undefined
+    ? out
+    : { ...out, prompt_tokens_details: { cached_tokens: cachedTokens } };
 }
+
+const usage = (r: CompletionResult) => usageJson(r.usage);
 
 function colo(r: CompletionResult) {
   return {

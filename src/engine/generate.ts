@@ -103,6 +103,7 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
           promptTokens: input.length,
           completionTokens: res.completionTokens,
           stats: { ...res.stats, seq: a.outbox.seq, waitMs },
+          cachedTokens: Math.max(0, input.length - res.stats.prefillTokens),
         });
     } finally {
       // After saying done (the answer is not held for it): the sequence comes back

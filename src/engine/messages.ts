@@ -170,6 +170,8 @@ export interface WorkerDone {
   /** Text not yet sent (merged into the final message). */
   text: string;
   stats: DecodeStats;
+  /** Prompt tokens not evaluated: its sequence's KV cache held them, or they were copied from another's. */
+  cachedTokens: number;
   /** When the task asked for logprobs: the entries not sent with earlier text (one entry per generated token in all). */
   logprobs?: TokenLogprob[] | undefined;
   /** Score tasks: each choice's total log-probability, in request order (per ticker, ticker-major). */

@@ -531,9 +531,7 @@ export class ModelPool {
   private finish(p: Pending, msg: WorkerDone): void {
     this.placed(p, msg.stats.seq);
     const usage: Usage = { promptTokens: msg.promptTokens, completionTokens: msg.completionTokens };
-    // A generation evaluates what its sequence did not hold (at least the prompt's last
-    // token, for its logits); a scoring's count includes its choices' branches.
-    if (!p.req.choices) usage.cachedTokens = Math.max(0, msg.promptTokens - msg.stats.prefillTokens);
+    usage.cachedTokens = msg.cachedTokens;
     const text = (): string => p.texts.join('');
     // Every ending teaches the rates, early ones included: learning only from successes
     // would never see the slowness that made requests miss. Scoring decodes no tokens and

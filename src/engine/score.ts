@@ -27,6 +27,7 @@ import { Outbox } from './outbox';
 import type { RequestPort } from './lane';
 import { trackActive, untrackActive, withBos, toEvaluationPriority, type Active } from './generate';
 import { withTicker } from '../core/ticker';
+import { copyStart, type Donor } from './sequences';
 import {
   commonPrefix,
   continuationText,
@@ -80,6 +81,9 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
         { field: 'prompt' },
       );
     const seq = await m.sequences.take(input);
+    // As a generation does (generate.ts): the prompt's start copied from a busy sequence.
+    const donor = m.sequences.donorFor(seq, input);
+    if (donor?.ready) await donor.ready;
     m.gate.enter();
     // All of a scoring is prompt evaluation: the steps of streams beside it are not steps.
     m.gate.prefilling();
@@ -95,6 +99,7 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
         toEvaluationPriority(task.priority),
         () => port.cancelReason,
         () => m.sequences.evaluated(seq),
+        donor,
       );
     } catch (err) {
       m.gate.prefilled();
@@ -121,6 +126,7 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
           steps: [],
           seq: m.sequences.idOf(seq),
         },
+        cachedTokens: Math.max(0, input.length - r.promptEvaluated),
         choiceLogprobs: r.cancelled ? undefined : r.logprobs,
       });
   } catch (err) {
@@ -167,7 +173,9 @@ async function walk(
   cancelled: () => CancelReason | undefined,
   /** The prompt is evaluated (before the choices' branches): a request may copy it now. */
   onEvaluated: () => void,
-): Promise<{ logprobs: number[]; evaluated: number; cancelled?: Finish }> {
+  /** A busy sequence holding more of the prompt's start: copied first (SequencePool.donorFor). */
+  donor: Donor | undefined,
+): Promise<{ logprobs: number[]; evaluated: number; promptEvaluated: number; cancelled?: Finish }> {
   const { gate } = m;
   const next = nextTokensByPrefix(conts);
   // Logits only where a scored token follows: not inside a ticker's suffix.
@@ -199,8 +207,12 @@ async function walk(
 
   // 1. The prompt: keep the cached prefix, evaluate the rest (at least its last token,
   //    whose logits score every choice's first token).
-  await gate.edit(() => seq.adaptStateToTokens(prompt.slice(0, -1), false));
+  await gate.edit(async () => {
+    if (donor) await copyStart(seq, donor);
+    await seq.adaptStateToTokens(prompt.slice(0, -1), false);
+  });
   const toEval = prompt.slice(seq.nextTokenIndex);
+  const promptEvaluated = toEval.length;
   const items: ControlledEvaluateInputItem[] = toEval.slice(0, -1);
   items.push(item(toEval.at(-1)!, []));
   const out = await evaluate(items);
@@ -214,7 +226,7 @@ async function walk(
   const logprobs = new Array<number>(conts.length);
   for (const i of trieOrder(conts)) {
     const c = cancelled();
-    if (c) return { logprobs, evaluated, cancelled: FINISH[c] };
+    if (c) return { logprobs, evaluated, promptEvaluated, cancelled: FINISH[c] };
     const cont = conts[i]!;
     const need = cont.slice(0, -1);
     const k = commonPrefix(path, need);
@@ -237,7 +249,7 @@ async function walk(
     for (let d = from[i]!; d < cont.length; d++) lp += logprob(dists[d]!, cont[d]!);
     logprobs[i] = lp;
   }
-  return { logprobs, evaluated };
+  return { logprobs, evaluated, promptEvaluated };
 }
 
 function dist(out: { next: { logits?: Map<Token, number>; totalLogitWeight?: number } } | undefined): Dist {

@@ -107,7 +107,11 @@ export function skillResponse(r: SkillResult) {
     finish_reason: r.finishReason,
     route: r.route,
     timings: { queue_us: r.timings.queueUs, ttft_us: r.timings.ttftUs, total_us: r.timings.totalUs },
-    usage: { prompt_tokens: r.usage.promptTokens, completion_tokens: r.usage.completionTokens },
+    usage: {
+      prompt_tokens: r.usage.promptTokens,
+      completion_tokens: r.usage.completionTokens,
+      ...(r.usage.cachedTokens === undefined ? {} : { cached_tokens: r.usage.cachedTokens }),
+    },
     ...(r.deprecation ? { deprecation: r.deprecation } : {}),
     ...(r.ensemble ? { ensemble: r.ensemble } : {}),
   };

@@ -101,6 +101,34 @@ describe('POST /v1/decide', () => {
     expect(shared.body.logprobs[first]).toBeGreaterThan(shared.body.logprobs[two]);
   });
 
+  it('two decisions on one news item sent together evaluate it once: the second copies it', async () => {
+    const news = Array.from(
+      { length: 12 },
+      (_, i) => `The bank number ${i} raised its rates again today.`,
+    ).join(' ');
+    const ask = (q: string) => decide(`${news} ${q}`, ['up', 'down']);
+    const [a, b] = await Promise.all([ask('Stocks will go'), ask('Bonds will go')]);
+    expect(a.status).toBe(200);
+    expect(b.status).toBe(200);
+    const cached = [a, b]
+      .map((r) => r.body.usage.prompt_tokens_details.cached_tokens as number)
+      .sort((x, y) => x - y);
+    // One evaluated it (at most the BOS was held); the other copied all of it but its own
+    // question (usage.prompt_tokens also counts the choices' tokens scored).
+    expect(cached[0]).toBeLessThanOrEqual(1);
+    expect(cached[1]).toBeGreaterThan(a.body.usage.prompt_tokens - 20);
+  });
+
+  it('a decision scored on a copied cache answers as one scored on the prompt evaluated in full', async () => {
+    const news = Array.from({ length: 12 }, (_, i) => `The fund number ${i} sold all of its gold.`).join(' ');
+    const ask = (q: string) => decide(`${news} ${q}`, ['up', 'down']);
+    const reference = await ask('Bonds will go');
+    // Whichever comes second copies the news from the first one's sequence.
+    const [, b] = await Promise.all([ask('Stocks will go'), ask('Bonds will go')]);
+    expect(b.body.probabilities.up).toBeCloseTo(reference.body.probabilities.up, 6);
+    expect(b.body.logprobs.down).toBeCloseTo(reference.body.logprobs.down, 4);
+  });
+
   it('takes chat messages', async () => {
     const r = await post('/v1/decide', {
       model: 'stories260K',

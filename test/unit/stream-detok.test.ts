@@ -85,7 +85,14 @@ describe('Outbox (worker side of a request, on the lane)', () => {
       queueMicrotask(() => {
         o.push(' time');
         setImmediate(() =>
-          o.end({ type: 'done', finishReason: 'stop', promptTokens: 7, completionTokens: 4, stats }),
+          o.end({
+            type: 'done',
+            finishReason: 'stop',
+            promptTokens: 7,
+            completionTokens: 4,
+            stats,
+            cachedTokens: 0,
+          }),
         );
       });
     });
@@ -100,7 +107,14 @@ describe('Outbox (worker side of a request, on the lane)', () => {
     const pieces = ['A', 'b', 'c', 'd', 'é', '€'];
     const got = await collect((o) => {
       for (const p of pieces) o.push(p);
-      o.end({ type: 'done', finishReason: 'length', promptTokens: 7, completionTokens: 6, stats });
+      o.end({
+        type: 'done',
+        finishReason: 'length',
+        promptTokens: 7,
+        completionTokens: 6,
+        stats,
+        cachedTokens: 0,
+      });
     });
     expect(got).toHaveLength(2);
     const text = got
