@@ -248,6 +248,44 @@ describe('local engine on stories260K', () => {
     expect((await pool.workerInfo()).sequencesFree).toBe(4);
   });
 
+  it('requests sharing a start, cancelled before, during and after their copies, all end; the pool serves on, unchanged', async () => {
+    const pool = colo.engine.get('stories260K');
+    const shared = Array.from(
+      { length: 12 },
+      (_, i) => `The grey goat number ${i} ate the green grass.`,
+    ).join(' ');
+    const req = (id: string, suffix: string, maxTokens = 16) =>
+      request(id, { prompt: `${shared} ${suffix}`, sampling: { ...request('x').sampling, maxTokens } });
+    const reference = await colo.engine.complete(req('cc-ref', 'Then Z', 8), null, never());
+    // The reference's sequence now holds the start: take it with a long stream so the
+    // others copy from it, or wait for the ones that evaluate a new middle.
+    for (let round = 0; round < 3; round++) {
+      const runs = Array.from({ length: 8 }, (_, i) => {
+        const ac = new AbortController();
+        // 0: at once (often while waiting to copy); 1: on its first token; 2: never.
+        const when = i % 3;
+        if (when === 0) setTimeout(() => ac.abort(), i);
+        let seen = 0;
+        const middle = i % 2 ? `Round ${round} went well for the goats.`.repeat(3) : '';
+        return codeOf(
+          colo.engine.complete(
+            req(`cc-${round}-${i}`, `${middle} Then ${i}`, 24),
+            { onToken: () => void (when === 1 && ++seen === 1 && ac.abort()) },
+            ac.signal,
+          ),
+        );
+      });
+      const codes = await Promise.all(runs);
+      for (const c of codes) expect(['ok', 'CANCELLED', 'OVERLOADED']).toContain(c);
+      expect(codes).toContain('ok');
+    }
+    expect(pool.inFlight).toBe(0);
+    expect((await pool.workerInfo()).sequencesFree).toBe(4);
+    // What the reference's prompt generates is unchanged by all that copying.
+    const again = await colo.engine.complete(req('cc-again', 'Then Z', 8), null, never());
+    expect(again.text).toBe(reference.text);
+  });
+
   it('ends a request whose deadline passes with DEADLINE', async () => {
     expect(
       await codeOf(
