@@ -7,6 +7,7 @@
  * 40 requests at once, max_tokens 200, deadline 300 ms, local only.
  *
  *   npm run build && npx tsx bench/e2e/goodput.ts [--seconds 4] [--rates 5,10,20,40,80] [--flash auto|on|off] [--kv auto|f16|f32]
+ *     [--replicas 1] [--sequences 8]
  *
  * (tsx, not run.mjs: the pool finds its worker in dist/ only from the TypeScript sources.)
  *
@@ -31,6 +32,9 @@ const { values } = parseArgs({
     flash: { type: 'string', default: 'auto' },
     /** KV cache type for both pools: auto (Colo's default: measured on the CPU), f16 or f32. */
     kv: { type: 'string', default: 'auto' },
+    /** Workers and sequences per worker for both pools (Colo's default: 1 and 8). */
+    replicas: { type: 'string', default: '1' },
+    sequences: { type: 'string', default: '8' },
   },
 });
 
@@ -39,6 +43,8 @@ const mk = (admission: 'predict' | 'admit-all') =>
     flashAttention: values.flash === 'on' ? true : values.flash === 'off' ? false : 'auto',
     kvCacheType: values.kv === 'f16' || values.kv === 'f32' ? values.kv : 'auto',
     admission,
+    replicas: Number(values.replicas),
+    sequences: Number(values.sequences),
   });
 const pools = { predict: await mk('predict'), 'admit-all': await mk('admit-all') };
 

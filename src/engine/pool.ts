@@ -107,7 +107,10 @@ interface Pending extends Job {
   req: InferenceRequest;
   /** Its prompt as one text (src/engine/deadline.ts promptText): what its sequence will hold. */
   text: string;
-  /** Once dispatched: the lane (worker) it went to, and the sequence there (-1 until the worker names it). */
+  /**
+   * The lane (worker) it would go to now, then the one it went to once dispatched; and
+   * the sequence there (-1 until the worker names it).
+   */
   lane: number;
   seq: number;
   sink: TokenSink | null;
@@ -191,7 +194,9 @@ export class ModelPool {
     this.aliases = opts.aliases;
     this.slots = opts.replicas * opts.sequences;
     this.mirror = new CacheMirror(opts.sequences);
-    this.estimator = new ServiceEstimator(this.slots);
+    // Batches are per worker context: a request shares its steps with the requests on its
+    // worker only (replicas > 1 run side by side).
+    this.estimator = new ServiceEstimator(opts.sequences);
     this.sched = new Scheduler<Pending>(
       this.slots,
       opts.maxQueue,
@@ -307,9 +312,14 @@ export class ModelPool {
     };
   }
 
-  private jobOf(req: InferenceRequest, receivedAt: number, opts: LocalCallOptions): Job & { text: string } {
-    const job: Job & { text: string } = {
+  private jobOf(
+    req: InferenceRequest,
+    receivedAt: number,
+    opts: LocalCallOptions,
+  ): Job & { text: string; lane: number } {
+    const job: Job & { text: string; lane: number } = {
       text: promptText(req),
+      lane: 0,
       grammar: opts.jsonSchema !== undefined,
       priority: req.priority,
       deadlineAt: deadlineOf(req, receivedAt),
@@ -351,8 +361,12 @@ export class ModelPool {
    * prompt not found there, and the wait for a request sent before it to evaluate the start
    * it then copies (as long as that request's evaluation of those characters).
    */
-  private expectOn(job: Job & { text: string }, at: { reused: number; waitChars: number }): void {
+  private expectOn(
+    job: Job & { text: string },
+    at: { worker: number; reused: number; waitChars: number },
+  ): void {
     const n = job.text.length;
+    job.lane = at.worker;
     job.share = n > 0 ? 1 - at.reused / n : 1;
     job.waitMs = n > 0 && at.waitChars > 0 ? this.estimator.evalMs(job.promptTokens, at.waitChars / n) : 0;
   }
@@ -389,7 +403,6 @@ export class ModelPool {
         workerPromptTokens: 0,
         settled: false,
         signal,
-        lane: -1,
         seq: -1,
       };
       const now = performance.now();
@@ -611,6 +624,8 @@ export class ModelPool {
       const next = this.sched.queue.pop();
       if (!next) return;
       if (next.settled) continue;
+      // What it expects, where it would go now: sequences freed and filled while it waited.
+      this.expectOn(next, this.route(next));
       const now = this.sched.dispatchable(next);
       if (now === 'wait') {
         // Fits once the running requests are done: back at the head, until the next one ends.

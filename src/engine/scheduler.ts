@@ -39,6 +39,11 @@ export interface Job extends Queued {
   share?: number | undefined;
   /** Time it is expected to wait, before its own evaluation, for a request sent before it to evaluate the start it copies (CacheMirror's waitChars). */
   waitMs?: number | undefined;
+  /**
+   * The worker it runs on, or would be sent to now (replicas > 1): it shares decode
+   * batches with the requests on that worker only. Undefined: one batch for all.
+   */
+  lane?: number | undefined;
 }
 
 export type Plan<J> =
@@ -89,6 +94,11 @@ export class Scheduler<J extends Job> {
     return out;
   }
 
+  /** Of `live`, those in `job`'s batch: on its worker (all of them when workers are not told apart). */
+  private beside(live: J[], job: Job): J[] {
+    return job.lane === undefined ? live : live.filter((r) => r.lane === undefined || r.lane === job.lane);
+  }
+
   /** Latest acceptable finish for a job, with the safety margin taken off. */
   private latest(j: Queued, now: number): number {
     return now + (j.deadlineAt - now) * (1 - this.margin);
@@ -135,10 +145,11 @@ export class Scheduler<J extends Job> {
     const live = this.live();
     const busy = this.running.size;
 
-    // 2. Start now if that breaks no one who matters.
+    // 2. Start now if that breaks no one who matters (those in the batch it joins).
     if (busy < this.slots && this.queue.length === 0) {
-      const b = live.length + 1;
-      if (now + this.service(job, b) <= latest && !this.breaksRunning(live, job, b, now))
+      const batch = this.beside(live, job);
+      const b = batch.length + 1;
+      if (now + this.service(job, b) <= latest && !this.breaksRunning(batch, job, b, now))
         return { action: 'start' };
     }
 
@@ -189,12 +200,13 @@ export class Scheduler<J extends Job> {
   dispatchable(job: Job, now = performance.now()): 'start' | 'wait' | 'shed' {
     if (this.mode === 'admit-all') return 'start';
     const live = this.live();
-    const b = live.length + 1;
+    const batch = this.beside(live, job);
+    const b = batch.length + 1;
     // The same margin as at admission: a job admitted to run after the others (the
     // serial plan) must not be started beside them on a prediction that only fits
     // without it (both then missed their deadlines in the burst bench).
     const latest = this.latest(job, now);
-    if (now + this.service(job, b) <= latest && !this.breaksRunning(live, job, b, now)) return 'start';
+    if (now + this.service(job, b) <= latest && !this.breaksRunning(batch, job, b, now)) return 'start';
     if (live.length > 0 && this.serialFinish(job, live, now, false) <= latest) return 'wait';
     return 'shed';
   }

@@ -332,6 +332,17 @@ describe('Scheduler: predict, then admit', () => {
     expect(plan).toEqual({ action: 'queue' });
   });
 
+  it('with several workers, a request joins the batch of the worker it goes to only', () => {
+    const s = sched();
+    // On worker 0: 100 tokens left, deadline in 110 ms: fits alone, not beside a second stream.
+    s.running.add(job({ deadlineAt: NOW + 110, lane: 0 }));
+    expect(s.plan(job({ deadlineAt: NOW + 10_000, lane: 0 }), NOW)).toEqual({ action: 'queue' });
+    // On worker 1 it batches with nobody.
+    expect(s.plan(job({ deadlineAt: NOW + 10_000, lane: 1 }), NOW)).toEqual({ action: 'start' });
+    // And a 105 ms deadline fits there (~101 ms alone), not at worker 0's batch of two.
+    expect(s.plan(job({ deadlineAt: NOW + 105, lane: 1 }), NOW)).toEqual({ action: 'start' });
+  });
+
   it('does not start a request whose prompt evaluation would hold a running one past its deadline', () => {
     // Prefill 0.1 ms a token. Running: 100 tokens left at 1 ms (alone) or 1.33 ms (two),
     // deadline in 200 ms: fits beside a second stream (133 ms), not behind a 900-token prefill.
