@@ -71,7 +71,7 @@ export interface ModelPoolOptions {
   admission?: 'predict' | 'admit-all';
   /**
    * With replicas > 1, which worker a request goes to: 'cache' (the default) the one
-   * predicted to serve it soonest, its cached share counted (CacheMirror.route);
+   * where it costs least, its cached share counted (CacheMirror.route);
    * 'least-busy', the fewest in flight, is the baseline benches compare against
    * (bench/e2e/replica-routing.ts).
    */
@@ -543,8 +543,11 @@ export class ModelPool {
 
   private finish(p: Pending, msg: WorkerDone): void {
     this.placed(p, msg.stats.seq);
-    const usage: Usage = { promptTokens: msg.promptTokens, completionTokens: msg.completionTokens };
-    usage.cachedTokens = msg.cachedTokens;
+    const usage: Usage = {
+      promptTokens: msg.promptTokens,
+      completionTokens: msg.completionTokens,
+      cachedTokens: msg.cachedTokens,
+    };
     const text = (): string => p.texts.join('');
     // Every ending teaches the rates, early ones included: learning only from successes
     // would never see the slowness that made requests miss. Scoring decodes no tokens and
