@@ -52,7 +52,7 @@ export interface DecodeProgress {
   logprobs?: TokenLogprob[] | undefined;
 }
 
-const FINISH_OF_CANCEL: Record<CancelReason, WorkerFinish> = {
+export const FINISH_OF_CANCEL: Record<CancelReason, WorkerFinish> = {
   cancel: 'cancelled',
   deadline: 'deadline',
   preempt: 'preempted',

@@ -5,14 +5,15 @@
  * its prompt only), and always end with one final message that counts the tokens
  * actually evaluated and generated (the main thread charges them, whatever the ending).
  */
-import type { LlamaGrammar, Token } from 'node-llama-cpp';
+import type { LlamaContextSequence, LlamaGrammar, Token } from 'node-llama-cpp';
 import { ColoError, toColoError } from '../core/errors';
-import type { GenerateTask, WorkerFailed } from './messages';
+import type { CancelReason, GenerateTask, WorkerFailed } from './messages';
 import type { RequestPort } from './lane';
 import type { LoadedModel } from './load';
 import { renderPrompt } from './prompt';
-import { decode, type DecodeProgress } from './decode';
+import { decode, FINISH_OF_CANCEL, type DecodeProgress } from './decode';
 import { Outbox } from './outbox';
+import type { Donor } from './sequences';
 
 export interface Active {
   outbox: Outbox;
@@ -61,11 +62,19 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
     a.outbox.seq = m.sequences.idOf(seq);
     const donor = m.sequences.donorFor(seq, input);
     // Outside the batch: the gate would otherwise hold the donor's steps for this request.
-    let waitMs: number | undefined;
-    if (donor?.ready) {
-      const t = performance.now();
-      await donor.ready;
-      waitMs = performance.now() - t;
+    const { waitMs, cancelled } = await awaitDonor(m, seq, donor, port);
+    if (cancelled) {
+      if (active.delete(a))
+        a.outbox.end({
+          type: 'done',
+          finishReason: FINISH_OF_CANCEL[cancelled],
+          promptTokens: input.length,
+          completionTokens: 0,
+          // Its sequence is not named: it holds what it held (CacheMirror).
+          stats: { prefillTokens: 0, prefillMs: 0, decodeMs: 0, steps: [], waitMs },
+          cachedTokens: 0,
+        });
+      return;
     }
     m.gate.enter();
     let res: Awaited<ReturnType<typeof decode>>;
@@ -163,4 +172,25 @@ async function grammarFor(m: LoadedModel, schemaText: string): Promise<LlamaGram
       { field: 'response_format' },
     );
   }
+}
+
+/**
+ * Waits, before the request joins the batch (the gate would otherwise hold the donor's
+ * steps for it), until the donor's request has evaluated the start this one copies
+ * (SequencePool.donorFor), or this request is cancelled or past its deadline: then its
+ * sequence goes back untouched and the caller ends it, nothing evaluated.
+ */
+export async function awaitDonor(
+  m: LoadedModel,
+  seq: LlamaContextSequence,
+  donor: Donor | undefined,
+  port: RequestPort,
+): Promise<{ waitMs?: number; cancelled?: CancelReason }> {
+  if (!donor?.ready) return {};
+  const t = performance.now();
+  await (port.cancelled ? Promise.race([donor.ready, port.cancelled]) : donor.ready);
+  const waitMs = performance.now() - t;
+  const cancelled = port.cancelReason;
+  if (cancelled) void m.sequences.release(seq, seq.nextTokenIndex);
+  return { waitMs, cancelled };
 }

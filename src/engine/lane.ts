@@ -32,6 +32,8 @@ export interface RequestPort {
   post(msg: WorkerPortMessage, urgent?: boolean): void;
   /** Set when the main thread ends the request early; read once per token. */
   readonly cancelReason: CancelReason | undefined;
+  /** Resolves when the main thread ends the request early (for waits that are not per token). */
+  readonly cancelled?: Promise<void>;
 }
 
 export class LaneWriter {
@@ -61,11 +63,24 @@ export class LaneWriter {
 
 class LaneCall implements RequestPort {
   cancelReason: CancelReason | undefined = undefined;
+  private wake: (() => void) | undefined;
+  private onCancel: Promise<void> | undefined;
 
   constructor(
     private readonly writer: LaneWriter,
     readonly id: number,
   ) {}
+
+  cancel(reason: CancelReason): void {
+    this.cancelReason ??= reason;
+    this.wake?.();
+  }
+
+  get cancelled(): Promise<void> {
+    return (this.onCancel ??= this.cancelReason
+      ? Promise.resolve()
+      : new Promise<void>((r) => (this.wake = r)));
+  }
 
   post(msg: WorkerPortMessage, urgent = false): void {
     this.writer.post(this.id, msg, urgent);
@@ -85,7 +100,7 @@ export function serveLane(
   port.on('message', (msg: LaneRequest | LaneCancel) => {
     if (msg.kind === 'cancel') {
       const c = calls.get(msg.id);
-      if (c) c.cancelReason ??= msg.reason;
+      c?.cancel(msg.reason);
       return;
     }
     const call = new LaneCall(writer, msg.id);

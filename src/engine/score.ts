@@ -25,7 +25,14 @@ import type { LoadedModel } from './load';
 import { renderPrompt } from './prompt';
 import { Outbox } from './outbox';
 import type { RequestPort } from './lane';
-import { trackActive, untrackActive, withBos, toEvaluationPriority, type Active } from './generate';
+import {
+  awaitDonor,
+  trackActive,
+  untrackActive,
+  withBos,
+  toEvaluationPriority,
+  type Active,
+} from './generate';
 import { withTicker } from '../core/ticker';
 import { copyStart, type Donor } from './sequences';
 import {
@@ -83,7 +90,20 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
     const seq = await m.sequences.take(input);
     // As a generation does (generate.ts): the prompt's start copied from a busy sequence.
     const donor = m.sequences.donorFor(seq, input);
-    if (donor?.ready) await donor.ready;
+    const { cancelled } = await awaitDonor(m, seq, donor, port);
+    if (cancelled) {
+      if (untrackActive(a))
+        a.outbox.end({
+          type: 'done',
+          finishReason: FINISH[cancelled],
+          promptTokens: input.length,
+          completionTokens: 0,
+          // Its sequence is not named: it holds what it held (CacheMirror).
+          stats: { prefillTokens: 0, prefillMs: 0, decodeMs: 0, steps: [] },
+          cachedTokens: 0,
+        });
+      return;
+    }
     m.gate.enter();
     // All of a scoring is prompt evaluation: the steps of streams beside it are not steps.
     m.gate.prefilling();

@@ -248,6 +248,34 @@ describe('local engine on stories260K', () => {
     expect((await pool.workerInfo()).sequencesFree).toBe(4);
   });
 
+  it('a request cancelled while it waits to copy a start ends at once, nothing evaluated', async () => {
+    const shared = Array.from(
+      { length: 14 },
+      (_, i) => `The young deer number ${i} ran into the dark wood.`,
+    ).join(' ');
+    const run = (id: string, suffix: string, signal: AbortSignal) =>
+      colo.engine.complete(
+        request(id, { prompt: `${shared} ${suffix}`, sampling: { ...request('x').sampling, maxTokens: 4 } }),
+        null,
+        signal,
+      );
+    const leader = run('wait-a', 'Then A', never());
+    const ac = new AbortController();
+    // Both are on the worker now (dispatch is synchronous); the second waits for the first
+    // to evaluate the start they share.
+    const follower = run('wait-b', 'Then B', ac.signal).then(
+      () => undefined,
+      (e: ColoError) => e,
+    );
+    setImmediate(() => ac.abort());
+    const err = await follower;
+    expect(err?.code).toBe('CANCELLED');
+    // Before, it evaluated its prompt after the wait and stopped on its first token.
+    expect(err?.usage?.completionTokens).toBe(0);
+    expect((await leader).usage.promptTokens).toBeGreaterThan(64);
+    expect(colo.engine.get('stories260K').inFlight).toBe(0);
+  });
+
   it('requests sharing a start, cancelled before, during and after their copies, all end; the pool serves on, unchanged', async () => {
     const pool = colo.engine.get('stories260K');
     const shared = Array.from(
