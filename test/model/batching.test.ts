@@ -125,12 +125,18 @@ describe('BatchGate', () => {
     expect(m.sequences.size).toBe(4);
     const prompts = ['Once upon a time', 'The little dog', 'One day, a girl', 'Tom had a ball'];
     const before = batchIds.length;
+    const stalls = m.gate.stalls;
     await streams(prompts);
     const steps = batchIds.slice(before);
     expect(steps.filter((ids) => ids.length === 4)).not.toHaveLength(0);
+    // Always in id order; adjacent too, but for a step the guard had to end without a late
+    // stream (a 2-core CI box under load: seen once, a batch of sequences 0 and 2 on).
+    let gaps = 0;
     for (const ids of steps) {
-      for (let i = 1; i < ids.length; i++) expect(ids[i]).toBe(ids[i - 1]! + 1);
+      for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]!);
+      if (ids.some((id, i) => i > 0 && id !== ids[i - 1]! + 1)) gaps++;
     }
+    expect(gaps).toBeLessThanOrEqual(m.gate.stalls - stalls);
   });
 
   it('a lone stream: one batch per token, no waits', async () => {
