@@ -21,6 +21,7 @@
  * (tsx, not run.mjs: the pool finds its worker in dist/ only from the TypeScript sources.)
  */
 import { parseArgs } from 'node:util';
+import { mulberry32 } from '../../src/classifier/prng';
 import { DEFAULT_SAMPLING, type InferenceRequest } from '../../src/core/types';
 import type { ModelPool } from '../../src/engine';
 import { machineLine, writeResult } from '../lib';
@@ -53,17 +54,6 @@ const templates = Array.from({ length: Number(values.templates) }, (_, t) =>
   ).join(' '),
 );
 
-/** A seeded draw (mulberry32), the same sequence for both routings. */
-function draw(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Tally {
   ms: number[];
   ttft: number[];
@@ -73,7 +63,8 @@ interface Tally {
 
 let id = 0;
 async function round(pool: ModelPool, seed: number, t: Tally): Promise<void> {
-  const pick = draw(seed);
+  // A seeded draw, the same sequence for both routings.
+  const pick = mulberry32(seed);
   const order = Array.from({ length: N }, () => Math.floor(pick() * templates.length));
   const seen = new Set<number>();
   let next = 0;

@@ -31,7 +31,7 @@
  * of a prompt (the mirror keeps the old text until the sequence is placed again), and a
  * worker that recovers from a crash starts empty (`clear`).
  */
-import { COPY_MIN, KEEP_MIN, MIN_REUSE } from './sequences';
+import { betterFit, COPY_MIN, KEEP_MIN, MIN_REUSE, type Fit } from './sequences';
 
 /** A shared start shorter than this is not reused (the worker's MIN_REUSE tokens, ~3 characters each). */
 export const MIN_SHARED_CHARS = 3 * MIN_REUSE;
@@ -202,9 +202,7 @@ export class CacheMirror {
    */
   private pick(wk: Worker, text: string, taken: Map<number, Taker> | undefined): Placement {
     let best = -1;
-    let bestLen = -1;
-    let bestKeep = false;
-    let bestUsed = Infinity;
+    let bestFit: Fit | undefined;
     let busyShared = 0;
     let busyWait = 0;
     for (let i = 0; i < this.sequences; i++) {
@@ -227,24 +225,15 @@ export class CacheMirror {
         continue;
       }
       if (k < MIN_SHARED_CHARS && k < held.length) k = 0;
-      const keep = k === 0 && held.length >= KEEP_CHARS;
-      const used = h?.usedAt ?? 0;
-      const better =
-        k !== bestLen
-          ? k > bestLen
-          : keep !== bestKeep
-            ? !keep
-            : keep && used !== bestUsed
-              ? used < bestUsed
-              : false;
-      if (better) [best, bestLen, bestKeep, bestUsed] = [i, k, keep, used];
+      const fit: Fit = { shared: k, keep: k === 0 && held.length >= KEEP_CHARS, used: h?.usedAt ?? 0, id: i };
+      if (betterFit(fit, bestFit)) [best, bestFit] = [i, fit];
     }
     if (best < 0) return { seq: -1, shared: 0, evicts: false, waitChars: 0 };
-    let shared = bestLen >= MIN_SHARED_CHARS ? bestLen : 0;
+    let shared = bestFit!.shared >= MIN_SHARED_CHARS ? bestFit!.shared : 0;
     let waitChars = 0;
     // The worker copies a busy sequence's cache when it holds much more (SequencePool.donorFor).
     if (busyShared >= shared + COPY_CHARS) [shared, waitChars] = [busyShared, busyWait];
-    return { seq: best, shared, evicts: bestKeep, waitChars };
+    return { seq: best, shared, evicts: bestFit!.keep, waitChars };
   }
 }
 

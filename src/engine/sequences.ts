@@ -68,6 +68,28 @@ interface OnSeq {
   done: () => void;
 }
 
+/**
+ * A free sequence as the place for a prompt: the start it shares (0 when not worth
+ * reusing), whether it holds a long cache the prompt would evict, when it was last given
+ * back, and its id. The worker's choice (`acquire`) and the main thread's mirror of it
+ * (src/engine/cache-mirror.ts) both rank places with `betterFit`.
+ */
+export interface Fit {
+  shared: number;
+  keep: boolean;
+  used: number;
+  id: number;
+}
+
+/** Whether `a` is the better place than `b`: longer reuse; then a cache cheap to lose; among long caches the least recently used; then the lowest id. */
+export function betterFit(a: Fit, b: Fit | undefined): boolean {
+  if (!b) return true;
+  if (a.shared !== b.shared) return a.shared > b.shared;
+  if (a.keep !== b.keep) return !a.keep;
+  if (a.keep && a.used !== b.used) return a.used < b.used;
+  return a.id < b.id;
+}
+
 /** Tokens at the start of `tokens` that `cached` holds. */
 function sharedStart(cached: readonly Token[], tokens: readonly Token[]): number {
   const n = Math.min(cached.length, tokens.length);
@@ -122,30 +144,20 @@ export class SequencePool {
    */
   acquire(tokens: readonly Token[]): LlamaContextSequence | undefined {
     let best = -1;
-    let bestLen = -1;
-    let bestKeep = false;
-    let bestId = Infinity;
-    let bestUsed = Infinity;
+    let bestFit: Fit | undefined;
     for (let i = 0; i < this.free.length; i++) {
       const seq = this.free[i]!;
       const cached = seq.contextTokens;
       let k = sharedStart(cached, tokens);
       if (k < MIN_REUSE && k < cached.length) k = 0;
-      // Only a sequence that would lose its whole cache can be worth keeping.
-      const keep = k === 0 && cached.length >= KEEP_MIN;
-      const id = this.ids.get(seq)!;
-      const used = this.usedAt.get(seq) ?? 0;
-      // Longer reuse; then a cache cheap to lose; among long caches the least recently
-      // used; then the lowest id.
-      const better =
-        k !== bestLen
-          ? k > bestLen
-          : keep !== bestKeep
-            ? !keep
-            : keep && used !== bestUsed
-              ? used < bestUsed
-              : id < bestId;
-      if (better) [best, bestLen, bestKeep, bestId, bestUsed] = [i, k, keep, id, used];
+      const fit: Fit = {
+        shared: k,
+        // Only a sequence that would lose its whole cache can be worth keeping.
+        keep: k === 0 && cached.length >= KEEP_MIN,
+        used: this.usedAt.get(seq) ?? 0,
+        id: this.ids.get(seq)!,
+      };
+      if (betterFit(fit, bestFit)) [best, bestFit] = [i, fit];
     }
     if (best < 0) return undefined;
     const seq = this.free.splice(best, 1)[0]!;
