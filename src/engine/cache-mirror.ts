@@ -89,14 +89,11 @@ export class CacheMirror {
   }
 
   /**
-   * Characters at the start of `text` expected to be found cached on worker `w`, once the
-   * requests sent there but not yet placed have taken theirs; 0 below MIN_SHARED_CHARS.
+   * Characters at the start of `text` expected to be found cached (or copied) on worker
+   * `w`, once the requests sent there but not yet placed have taken theirs (0 below
+   * MIN_SHARED_CHARS), and how many of them wait for a request sent before it to evaluate
+   * them (Placement.waitChars).
    */
-  reused(w: number, text: string): number {
-    return this.place(w, text).shared;
-  }
-
-  /** `reused`, and how much of it waits for a request sent before to evaluate it (Placement.waitChars). */
   expect(w: number, text: string): { reused: number; waitChars: number } {
     const at = this.place(w, text);
     return { reused: at.shared, waitChars: at.waitChars };

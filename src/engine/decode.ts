@@ -119,6 +119,13 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
   let begun = 0;
   gate.prefilling();
   let prefilling = true;
+  // The prompt is evaluated (its first token came), or the decode ended before.
+  const prefilled = () => {
+    if (!prefilling) return;
+    prefilling = false;
+    gate.prefilled();
+    d.onEvaluated?.();
+  };
   gate.sent();
   let inFlight = true;
   try {
@@ -133,9 +140,7 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
       const now = performance.now();
       if (tFirst === 0) {
         tFirst = now;
-        gate.prefilled();
-        prefilling = false;
-        d.onEvaluated?.();
+        prefilled();
       } else if (!held && gate.prefills === 0 && gate.prefillsBegun === begun) {
         // The step this token took, at the batch it was decoded in (the estimator's table
         // is per batch size: a generation's mean batch blends sizes whose steps differ 2×).
@@ -167,10 +172,7 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
     }
   } finally {
     if (inFlight) gate.received();
-    if (prefilling) {
-      gate.prefilled();
-      d.onEvaluated?.();
-    }
+    prefilled();
     await it.return();
   }
   if (finish === 'stop' || finish === 'length') out(stops.push(detok.flush()) + stops.flush());

@@ -7,7 +7,7 @@
  */
 import type { LlamaContextSequence, LlamaGrammar, Token } from 'node-llama-cpp';
 import { ColoError, toColoError } from '../core/errors';
-import type { CancelReason, GenerateTask, WorkerFailed } from './messages';
+import type { GenerateTask, WorkerFailed } from './messages';
 import type { RequestPort } from './lane';
 import type { LoadedModel } from './load';
 import { renderPrompt } from './prompt';
@@ -60,22 +60,8 @@ export async function generate(m: LoadedModel, task: GenerateTask, port: Request
     // The main thread dispatches only when it counts a free sequence: one is free, or on its way back.
     const seq = await m.sequences.take(input);
     a.outbox.seq = m.sequences.idOf(seq);
-    const donor = m.sequences.donorFor(seq, input);
-    // Outside the batch: the gate would otherwise hold the donor's steps for this request.
-    const { waitMs, cancelled } = await awaitDonor(m, seq, donor, port);
-    if (cancelled) {
-      if (active.delete(a))
-        a.outbox.end({
-          type: 'done',
-          finishReason: FINISH_OF_CANCEL[cancelled],
-          promptTokens: input.length,
-          completionTokens: 0,
-          // Its sequence is not named: it holds what it held (CacheMirror).
-          stats: { prefillTokens: 0, prefillMs: 0, decodeMs: 0, steps: [], waitMs },
-          cachedTokens: 0,
-        });
-      return;
-    }
+    const { donor, waitMs, ended } = await awaitDonor(m, seq, input, port, a);
+    if (ended) return;
     m.gate.enter();
     let res: Awaited<ReturnType<typeof decode>>;
     try {
@@ -175,22 +161,36 @@ async function grammarFor(m: LoadedModel, schemaText: string): Promise<LlamaGram
 }
 
 /**
- * Waits, before the request joins the batch (the gate would otherwise hold the donor's
- * steps for it), until the donor's request has evaluated the start this one copies
- * (SequencePool.donorFor), or this request is cancelled or past its deadline: then its
- * sequence goes back untouched and the caller ends it, nothing evaluated.
+ * The busy sequence whose cache this request copies its prompt's start from
+ * (SequencePool.donorFor), waited for, before the request joins the batch (the gate would
+ * otherwise hold the donor's steps for it), until the donor's request has evaluated that
+ * start. Cancelled or past its deadline meanwhile, the request ends here (`ended`),
+ * nothing evaluated: its sequence goes back untouched and is not named (it holds what it
+ * held: CacheMirror).
  */
 export async function awaitDonor(
   m: LoadedModel,
   seq: LlamaContextSequence,
-  donor: Donor | undefined,
+  input: readonly Token[],
   port: RequestPort,
-): Promise<{ waitMs?: number; cancelled?: CancelReason }> {
-  if (!donor?.ready) return {};
+  a: Active,
+): Promise<{ donor?: Donor; waitMs?: number; ended?: true }> {
+  const donor = m.sequences.donorFor(seq, input);
+  if (!donor?.ready) return { donor };
   const t = performance.now();
   await (port.cancelled ? Promise.race([donor.ready, port.cancelled]) : donor.ready);
   const waitMs = performance.now() - t;
   const cancelled = port.cancelReason;
-  if (cancelled) void m.sequences.release(seq, seq.nextTokenIndex);
-  return { waitMs, cancelled };
+  if (!cancelled) return { donor, waitMs };
+  void m.sequences.release(seq, seq.nextTokenIndex);
+  if (active.delete(a))
+    a.outbox.end({
+      type: 'done',
+      finishReason: FINISH_OF_CANCEL[cancelled],
+      promptTokens: input.length,
+      completionTokens: 0,
+      stats: { prefillTokens: 0, prefillMs: 0, decodeMs: 0, steps: [], waitMs },
+      cachedTokens: 0,
+    });
+  return { ended: true };
 }

@@ -526,10 +526,7 @@ export class ModelPool {
           jsonSchema: p.opts.jsonSchema,
           logprobs: p.req.logprobs,
         };
-    // Chosen again now: a queued request's best worker may have changed while it waited.
-    const at = this.route(p);
-    p.lane = at.worker;
-    this.expectOn(p, at);
+    // p.lane: where admission (complete) or the queue (settle) just found it should go.
     this.mirror.sent(p.lane, p.text);
     p.cancel = this.lanes.send(task, client, p.lane);
   }

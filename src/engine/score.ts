@@ -20,7 +20,7 @@
  */
 import type { ControlledEvaluateInputItem, LlamaContextSequence, Token } from 'node-llama-cpp';
 import { ColoError, toColoError } from '../core/errors';
-import type { CancelReason, ScoreTask } from './messages';
+import type { CancelReason, ScoreTask, WorkerFinish } from './messages';
 import type { LoadedModel } from './load';
 import { renderPrompt } from './prompt';
 import { Outbox } from './outbox';
@@ -35,6 +35,7 @@ import {
 } from './generate';
 import { withTicker } from '../core/ticker';
 import { copyStart, type Donor } from './sequences';
+import { FINISH_OF_CANCEL } from './decode';
 import {
   commonPrefix,
   continuationText,
@@ -89,21 +90,8 @@ export async function score(m: LoadedModel, task: ScoreTask, port: RequestPort):
       );
     const seq = await m.sequences.take(input);
     // As a generation does (generate.ts): the prompt's start copied from a busy sequence.
-    const donor = m.sequences.donorFor(seq, input);
-    const { cancelled } = await awaitDonor(m, seq, donor, port);
-    if (cancelled) {
-      if (untrackActive(a))
-        a.outbox.end({
-          type: 'done',
-          finishReason: FINISH[cancelled],
-          promptTokens: input.length,
-          completionTokens: 0,
-          // Its sequence is not named: it holds what it held (CacheMirror).
-          stats: { prefillTokens: 0, prefillMs: 0, decodeMs: 0, steps: [] },
-          cachedTokens: 0,
-        });
-      return;
-    }
+    const { donor, ended } = await awaitDonor(m, seq, input, port, a);
+    if (ended) return;
     m.gate.enter();
     // All of a scoring is prompt evaluation: the steps of streams beside it are not steps.
     m.gate.prefilling();
@@ -174,14 +162,6 @@ function choiceTokens(
   return toks;
 }
 
-type Finish = 'cancelled' | 'deadline' | 'preempted' | 'shutdown';
-const FINISH: Record<CancelReason, Finish> = {
-  cancel: 'cancelled',
-  deadline: 'deadline',
-  preempt: 'preempted',
-  shutdown: 'shutdown',
-};
-
 async function walk(
   m: LoadedModel,
   seq: LlamaContextSequence,
@@ -195,7 +175,7 @@ async function walk(
   onEvaluated: () => void,
   /** A busy sequence holding more of the prompt's start: copied first (SequencePool.donorFor). */
   donor: Donor | undefined,
-): Promise<{ logprobs: number[]; evaluated: number; promptEvaluated: number; cancelled?: Finish }> {
+): Promise<{ logprobs: number[]; evaluated: number; promptEvaluated: number; cancelled?: WorkerFinish }> {
   const { gate } = m;
   const next = nextTokensByPrefix(conts);
   // Logits only where a scored token follows: not inside a ticker's suffix.
@@ -246,7 +226,7 @@ async function walk(
   const logprobs = new Array<number>(conts.length);
   for (const i of trieOrder(conts)) {
     const c = cancelled();
-    if (c) return { logprobs, evaluated, promptEvaluated, cancelled: FINISH[c] };
+    if (c) return { logprobs, evaluated, promptEvaluated, cancelled: FINISH_OF_CANCEL[c] };
     const cont = conts[i]!;
     const need = cont.slice(0, -1);
     const k = commonPrefix(path, need);

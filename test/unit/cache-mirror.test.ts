@@ -14,16 +14,16 @@ function serve(m: CacheMirror, w: number, seq: number, text: string, running = f
 describe('CacheMirror', () => {
   it('expects the longest start a free sequence holds, nothing for a prompt never sent', () => {
     const m = new CacheMirror(4);
-    expect(m.reused(0, `${template}Headline: A`)).toBe(0);
+    expect(m.expect(0, `${template}Headline: A`).reused).toBe(0);
     serve(m, 0, 0, `${template}Headline: A`);
     serve(m, 0, 1, 'Once upon a time');
-    expect(m.reused(0, `${template}Headline: B`)).toBe(template.length + 'Headline: '.length);
-    expect(m.reused(0, 'An article never sent before')).toBe(0);
+    expect(m.expect(0, `${template}Headline: B`).reused).toBe(template.length + 'Headline: '.length);
+    expect(m.expect(0, 'An article never sent before').reused).toBe(0);
     // A start shorter than the worker would reuse counts for nothing.
-    expect(m.reused(0, 'Once upon a dog')).toBe(0);
+    expect(m.expect(0, 'Once upon a dog').reused).toBe(0);
     expect('Once upon a '.length).toBeLessThan(MIN_SHARED_CHARS);
     // Each worker has its own sequences.
-    expect(m.reused(1, `${template}Headline: B`)).toBe(0);
+    expect(m.expect(1, `${template}Headline: B`).reused).toBe(0);
   });
 
   it('counts a start a busy sequence holds when long enough to copy, and one a request sent but not yet placed will hold', () => {
@@ -32,22 +32,22 @@ describe('CacheMirror', () => {
     const held = template.length + 'Headline: '.length;
     // The only copy is busy: the worker copies its cache (SequencePool.donorFor).
     serve(m, 0, 0, `${template}Headline: A`, true);
-    expect(m.reused(0, want)).toBe(held);
+    expect(m.expect(0, want).reused).toBe(held);
     // A short start held by a busy sequence is evaluated again.
     serve(m, 0, 1, 'Once upon a time there was a dog', true);
-    expect(m.reused(0, 'Once upon a time there was a cat')).toBe(0);
+    expect(m.expect(0, 'Once upon a time there was a cat').reused).toBe(0);
     m.ended(0, 0, `${template}Headline: A`);
     m.ended(0, 1, 'Once upon a time there was a dog');
     // Free: a request for the same template sent but not yet placed takes the copy, and
     // the worker copies it from that request's sequence; so too once it is placed.
     m.sent(0, `${template}Headline: D`);
-    expect(m.reused(0, want)).toBe(held);
+    expect(m.expect(0, want).reused).toBe(held);
     m.placed(0, 0, `${template}Headline: D`);
-    expect(m.reused(0, want)).toBe(held);
+    expect(m.expect(0, want).reused).toBe(held);
     m.ended(0, 0, `${template}Headline: D`);
     // One for another prompt takes another sequence and leaves the copy.
     m.sent(0, 'Once upon a time there was a frog');
-    expect(m.reused(0, want)).toBe(held);
+    expect(m.expect(0, want).reused).toBe(held);
   });
 
   it('says how much of a copied start waits for a request sent before it to evaluate it', () => {
@@ -77,25 +77,25 @@ describe('CacheMirror', () => {
     // Every sequence holds a long prompt now: a new one takes the least recently used
     // (the template's), and the template is no longer expected cached.
     m.sent(0, 'A fourth prompt');
-    expect(m.reused(0, `${template}Headline: B`)).toBe(0);
-    expect(m.reused(0, `${other}more`)).toBe(other.length);
+    expect(m.expect(0, `${template}Headline: B`).reused).toBe(0);
+    expect(m.expect(0, `${other}more`).reused).toBe(other.length);
   });
 
   it('follows a sequence taken by another prompt (an eviction), and forgets a worker that was emptied', () => {
     const m = new CacheMirror(4);
     const want = `${template}Headline: B`;
     serve(m, 0, 3, `${template}Headline: A`);
-    expect(m.reused(0, want)).toBeGreaterThan(template.length);
+    expect(m.expect(0, want).reused).toBeGreaterThan(template.length);
     serve(m, 0, 3, 'A long document that took the sequence');
-    expect(m.reused(0, want)).toBe(0);
+    expect(m.expect(0, want).reused).toBe(0);
     serve(m, 0, 2, `${template}Headline: A`);
     m.clear(0);
-    expect(m.reused(0, want)).toBe(0);
+    expect(m.expect(0, want).reused).toBe(0);
     // A request that ends without naming its sequence gives its place back.
     m.sent(0, 'Never placed');
     m.ended(0, -1, 'Never placed');
     serve(m, 0, 2, `${template}Headline: A`);
-    expect(m.reused(0, want)).toBeGreaterThan(template.length);
+    expect(m.expect(0, want).reused).toBeGreaterThan(template.length);
   });
 
   it("reads a chat's messages in order as its text, so chats with one system prompt share a start", () => {
@@ -105,7 +105,7 @@ describe('CacheMirror', () => {
     expect(a.startsWith(`system\n${template}\nuser\nHeadline: `)).toBe(true);
     const m = new CacheMirror(4);
     serve(m, 0, 0, a);
-    expect(m.reused(0, b)).toBe(a.length - 'A\n'.length);
+    expect(m.expect(0, b).reused).toBe(a.length - 'A\n'.length);
     expect(promptText({ prompt: 'plain' })).toBe('plain');
   });
 
