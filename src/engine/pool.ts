@@ -203,6 +203,7 @@ export class ModelPool {
       this.estimator,
       opts.deadlineMargin ?? 0.1,
       opts.admission ?? 'predict',
+      opts.replicas,
     );
     const init: WorkerInit = {
       modelName: opts.name,

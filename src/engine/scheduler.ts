@@ -83,9 +83,18 @@ export class Scheduler<J extends Job> {
     readonly margin = 0.1,
     /** 'admit-all': the FIFO baseline benches compare against (capacity is the only limit). */
     readonly mode: 'predict' | 'admit-all' = 'predict',
+    /**
+     * Workers running side by side, `slots / workers` sequences each (replicas): a batch
+     * is one worker's, and the one-at-a-time plan runs one request per worker at once.
+     */
+    readonly workers = 1,
   ) {
     this.queue = new AdmissionQueue<J>(maxQueue);
+    this.perWorker = Math.max(1, Math.ceil(slots / workers));
   }
+
+  /** Sequences per worker: the biggest batch a request can be in. */
+  readonly perWorker: number;
 
   /** Running jobs not being preempted: the batch that will keep decoding. */
   private live(): J[] {
@@ -154,22 +163,24 @@ export class Scheduler<J extends Job> {
     }
 
     // 3. Wait, simulated in service order: pessimistically in a full batch, or one after
-    // another once batching would make someone miss (the dispatcher then runs them so).
+    // another on each worker once batching would make someone miss (the dispatcher then
+    // runs them so).
     const start = this.predictedStart(job, live, now);
     const fitsWaiting =
-      start + this.service(job, this.slots) <= latest || this.serialFinish(job, live, now) <= latest;
+      start + this.service(job, this.perWorker) <= latest || this.serialFinish(job, live, now) <= latest;
     if (fitsWaiting && this.queue.length < this.queue.capacity) return { action: 'queue' };
 
     // 4. Preempt a lower-priority running request.
     const victim = this.victimFor(job, live);
-    if (victim && now + this.service(job, live.length) <= latest) return { action: 'preempt', victim };
+    if (victim && now + this.service(job, this.beside(live, { ...job, lane: victim.lane }).length) <= latest)
+      return { action: 'preempt', victim };
 
     // 5. It would fit on a less busy model. Retry after a sequence frees up, and at
     // least until the first running request ends: with a sequence free, what stands in
     // the way is the batch it would join (a retry-after of "now" only invites a storm).
     let retryAt = start;
     if (start <= now && live.length > 0)
-      retryAt = Math.min(...live.map((r) => now + this.remainingMs(r, live.length)));
+      retryAt = Math.min(...live.map((r) => now + this.remainingMs(r, this.beside(live, r).length)));
     // A retry-after the request could not finish after, even alone, is no offer: say
     // DEADLINE now rather than have the client wait to be told so (seen: `colo replay`'s
     // burst of 120 skill calls, 1 s deadlines, ~0.9 s each alone: 118 waited ~0.6 s for
@@ -213,13 +224,23 @@ export class Scheduler<J extends Job> {
 
   /**
    * When `job` would finish if what runs and what is served before it went one at a
-   * time, each alone (batch 1): the plan for a burst whose requests do not fit together.
+   * time on each worker, each alone (batch 1): the plan for a burst whose requests do not
+   * fit together. A running request stays on its worker; a waiting one takes the worker
+   * that frees first (the queue routes it when it is dispatched).
    */
   private serialFinish(job: Job, live: J[], now: number, queued = true): number {
-    let t = now;
-    for (const r of live) t += this.remainingMs(r, 1);
-    if (queued) for (const q of this.queue.ahead(job)) t += this.service(q, 1);
-    return t + this.service(job, 1);
+    const free = new Array<number>(this.workers).fill(now);
+    for (const r of live) {
+      const w = r.lane !== undefined && r.lane < this.workers ? r.lane : 0;
+      free[w]! += this.remainingMs(r, 1);
+    }
+    const take = (ms: number): number => {
+      let w = 0;
+      for (let i = 1; i < free.length; i++) if (free[i]! < free[w]!) w = i;
+      return (free[w]! += ms);
+    };
+    if (queued) for (const q of this.queue.ahead(job)) take(this.service(q, 1));
+    return take(this.service(job, 1));
   }
 
   /**
@@ -240,11 +261,14 @@ export class Scheduler<J extends Job> {
     return false;
   }
 
-  /** Earliest time a sequence frees up for `job`, after everything served before it. */
+  /**
+   * Earliest time a sequence frees up for `job`, after everything served before it,
+   * every worker's batch taken as full.
+   */
   private predictedStart(job: Job, live: J[], now: number): number {
-    const full = this.slots;
+    const full = this.perWorker;
     const free: number[] = live.map((r) => now + this.remainingMs(r, full));
-    for (let i = free.length; i < full; i++) free.push(now);
+    for (let i = free.length; i < this.slots; i++) free.push(now);
     free.sort((a, b) => a - b);
     for (const q of this.queue.ahead(job)) {
       const t = Math.max(now, free.shift()!);

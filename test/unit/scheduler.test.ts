@@ -488,6 +488,37 @@ describe('Scheduler: predict, then admit', () => {
     expect(s.dispatchable(b!, NOW + 100)).toBe('start');
   });
 
+  it('with two workers, the one-after-another plan runs one request on each at once', () => {
+    // 2 workers x 2 sequences; 1 ms/step alone, 8 ms/step with both of a worker's
+    // sequences busy. 100 tokens: 100 ms alone. One request runs on each worker.
+    const s = new Scheduler<Job>(
+      4,
+      8,
+      new ServiceEstimator(2, { prefillMsPerToken: 0, stepMs1: 1, stepMsFull: 8 }),
+      0.1,
+      'predict',
+      2,
+    );
+    expect(s.plan(job({ deadlineAt: NOW + 50 }), NOW - 1)).toMatchObject({ probe: true });
+    const [a, b] = [0, 1].map((lane) => job({ deadlineAt: NOW + 1000, lane }));
+    s.running.add(a!);
+    s.running.add(b!);
+    // Beside either, both would miss (800 ms at a batch of two); after one of them it
+    // ends at ~200 ms, and a second one after the other, also at ~200 ms. Counted on one
+    // worker, the second would end at ~300 ms, past the 270 kept after the margin.
+    const [c, d, e] = [0, 1, 2].map(() => job({ deadlineAt: NOW + 300, lane: 0 }));
+    for (const j of [c!, d!]) {
+      expect(s.plan(j, NOW)).toEqual({ action: 'queue' });
+      s.queue.push(j);
+    }
+    // A third needs a worker free at ~200 ms: ~300 ms.
+    expect(s.plan(e!, NOW)).toMatchObject({ action: 'refuse' });
+    // Both wait at the head while their workers are busy, then each starts alone.
+    expect(s.dispatchable(c!, NOW + 10)).toBe('wait');
+    s.running.delete(b!);
+    expect(s.dispatchable({ ...c!, lane: 1 }, NOW + 100)).toBe('start');
+  });
+
   it('does not start a job queued to run after the others beside them when that fits only without the margin', () => {
     // 1 ms/step alone, 2.6 ms at 2 (measured), 4.2 ms at 4; 100 tokens each.
     // b (280 ms deadline) fits after a (100 ms, then its own ~100 ms); beside a it would
