@@ -7,7 +7,7 @@
  * and one or more Colo servers (separate processes, WebSocket, FlatBuffers, default
  * config but for the response cache, which would answer a repeated greedy prompt without
  * the model); `--sse` adds each server over HTTP SSE (`POST /v1/completions`, Node's
- * fetch: its first-token figure includes ~1.3–2 ms of fetch itself, bench/e2e/sse-ttft.ts); `--client cpp` (or `ts,cpp`) streams over WebSocket from the C++ SDK's
+ * fetch: its figures include fetch itself, ~1.3–2 ms of first token and ~7–12% of decode rate here, bench/e2e/sse-ttft.ts); `--client cpp` (or `ts,cpp`) streams over WebSocket from the C++ SDK's
  * `colo_bench` in its own process instead of (or as well as) the ws package in this one.
  * Rounds interleave every subject; ratios and added TTFT are taken per round
  * against the floor's round, then the median, so neighbours' load hits every subject alike.
