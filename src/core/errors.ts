@@ -131,6 +131,18 @@ export class ColoError extends Error {
     return ERROR_INFO[this.code].retryable;
   }
 
+  /**
+   * Whether a client library may send the request again unchanged by itself (HTTP
+   * `x-should-retry`, which the official OpenAI SDKs obey; without it they retry every
+   * 5xx, 0.5–8 s later). DEADLINE is retryable for the caller, who may send it again with
+   * more time, but not for a library repeating it: it was refused because it cannot
+   * finish inside its deadline, and the OpenAI SDK's two retries turned a refusal in
+   * under a millisecond into three refusals over ~1.5 s.
+   */
+  get clientMayRetry(): boolean {
+    return this.retryable && this.code !== 'DEADLINE';
+  }
+
   /** Plain-data form that crosses worker boundaries (structured clone drops class identity). */
   toJSON(): SerializedError {
     return {

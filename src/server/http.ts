@@ -140,9 +140,14 @@ export function retryAfterSeconds(e: ColoError): number | undefined {
 /** OpenAI-style error JSON with the status the error code maps to. */
 export function sendError(g: Guard, err: unknown): void {
   const e = toColoError(err);
-  const extra: Record<string, string> = {};
+  const retry = e.clientMayRetry;
+  const extra: Record<string, string> = { 'x-should-retry': retry ? 'true' : 'false' };
   const ra = retryAfterSeconds(e);
   if (ra !== undefined) extra['retry-after'] = String(ra);
+  // The exact wait (retry-after is whole seconds): an OVERLOADED refusal's retry-after is
+  // often tens of ms, and the OpenAI SDKs read this header before retry-after.
+  if (retry && e.retryAfterMs !== undefined)
+    extra['retry-after-ms'] = String(Math.max(1, Math.ceil(e.retryAfterMs)));
   sendJson(g, e.status, errorBody(e), extra);
 }
 

@@ -4,11 +4,13 @@
  * errors, streaming, backpressure, drain) without loading llama.cpp.
  *
  * Models: 'echo' streams the prompt back word by word; 'hold' streams one token, then
- * waits until the test calls release() or the request is aborted; 'clf' is a classifier.
+ * waits until the test calls release() or the request is aborted; 'refuse' fails with
+ * the error code its prompt names (OVERLOADED with a 40 ms retry-after), as admission
+ * would; 'clf' is a classifier.
  */
 import { DEFAULT_CALL_LIMITS } from '../../src/api/validate';
 import { RequestPipeline, type Admitted, type CallRunner } from '../../src/app/pipeline';
-import { ColoError } from '../../src/core/errors';
+import { ColoError, type ErrorCode } from '../../src/core/errors';
 import { createLogger } from '../../src/core/log';
 import type { Principal } from '../../src/core/routes';
 import type { CompletionResult, TokenSink } from '../../src/core/types';
@@ -56,6 +58,10 @@ export async function startFakeCore(opts: FakeCoreOptions = {}): Promise<FakeCor
     async run(call: Admitted, sink: TokenSink | null, signal: AbortSignal) {
       started.set(call.id, call);
       startWaiters.get(call.id)?.();
+      if (call.model === 'refuse') {
+        const code = (call.prompt ?? '') as ErrorCode;
+        throw new ColoError(code, `refused: ${code}`, code === 'OVERLOADED' ? { retryAfterMs: 40 } : {});
+      }
       if (call.target.kind === 'classifier')
         return { ...result(call, 'bullish', 0), usage: { promptTokens: 0, completionTokens: 0 } };
       const words = (call.prompt ?? call.messages?.map((m) => m.content).join(' ') ?? '').split(' ');
@@ -89,7 +95,8 @@ export async function startFakeCore(opts: FakeCoreOptions = {}): Promise<FakeCor
     limits: { ...DEFAULT_CALL_LIMITS, maxTokens: 512 },
     catalogue: {
       defaultModel: 'echo',
-      kindOf: (n) => (n === 'echo' || n === 'hold' ? 'model' : n === 'clf' ? 'classifier' : undefined),
+      kindOf: (n) =>
+        n === 'echo' || n === 'hold' || n === 'refuse' ? 'model' : n === 'clf' ? 'classifier' : undefined,
       skillModel: (n) => (n === 'sentiment' ? '' : undefined),
     },
     log: createLogger('error'),

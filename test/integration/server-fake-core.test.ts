@@ -4,6 +4,7 @@
  * body reading with a slow authenticator, pipelined requests.
  */
 import { connect } from 'node:net';
+import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRequest, type RequestInput } from '../../src/protocol';
 import { startFakeCore, type FakeCore } from '../helpers/fake-core';
@@ -227,6 +228,37 @@ describe('HTTP edges', () => {
     expect([0, 2]).toContain(answered);
     const again = await post(core.port, '/v1/completions', { model: 'echo', prompt: 'still here' });
     expect(again.status).toBe(200);
+  });
+
+  it('tells a client library which refusals to retry and when: the official openai SDK, default retries', async () => {
+    core = await startFakeCore();
+    const sdk = new OpenAI({ baseURL: `http://127.0.0.1:${core.port}/v1`, apiKey: 'x' });
+    const refusal = async (code: string) => {
+      const before = core!.started.size;
+      const err = (await sdk.completions.create({ model: 'refuse', prompt: code, max_tokens: 4 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { status?: number; headers?: Headers } | undefined;
+      return { status: err?.status, headers: err?.headers, runs: core!.started.size - before };
+    };
+    // The runner records each request by id; ids are per request, so runs count attempts.
+    // A DEADLINE refusal is final for that request: one attempt, not three.
+    const deadline = await refusal('DEADLINE');
+    expect(deadline.status).toBe(504);
+    expect(deadline.headers?.get('x-should-retry')).toBe('false');
+    expect(deadline.runs).toBe(1);
+    // OVERLOADED is retried after the exact wait the server names (not rounded up to 1 s).
+    const overloaded = await refusal('OVERLOADED');
+    expect(overloaded.status).toBe(503);
+    expect(overloaded.headers?.get('x-should-retry')).toBe('true');
+    expect(overloaded.headers?.get('retry-after-ms')).toBe('40');
+    expect(overloaded.headers?.get('retry-after')).toBe('1');
+    expect(overloaded.runs).toBe(3);
+    // Nor is a 429 that waiting cannot fix (the SDK would retry any 429 by default).
+    const quota = await refusal('QUOTA_EXCEEDED');
+    expect(quota.status).toBe(429);
+    expect(quota.headers?.get('x-should-retry')).toBe('false');
+    expect(quota.runs).toBe(1);
   });
 
   it('503 OVERLOADED-class errors carry retry-after', async () => {
