@@ -221,6 +221,15 @@ describe.each(CASES)('provider conformance: $label', (c) => {
     expect(dated.error?.retryAfterMs).toBeLessThanOrEqual(60_000);
   });
 
+  it("follows the upstream's x-should-retry: a 503 it says not to retry is not transient", async () => {
+    const no = await run(c, { fault: '503;should-retry=false;retry-after=1' });
+    expect(no.error?.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect((no.error as UpstreamFailure).transient).toBe(false);
+    expect(no.error?.retryAfterMs).toBeUndefined();
+    const quota = await run(c, { fault: '429;should-retry=false' });
+    expect((quota.error as UpstreamFailure).transient).toBe(false);
+  });
+
   it('keeps the API key out of errors even when the upstream echoes it back', async () => {
     const r = await run(c, { fault: '401;echo-auth' });
     expect(r.error?.code).toBe('UPSTREAM_ERROR');

@@ -3,6 +3,7 @@ import { backoffMs } from '../../src/gateway/backoff';
 import { CircuitBreaker, type BreakerState } from '../../src/gateway/breaker';
 import { breakerSchema, retrySchema } from '../../src/gateway/config';
 import { parseRetryAfter } from '../../src/gateway/providers/retry-after';
+import { statusFailure } from '../../src/gateway/providers/http';
 
 describe('parseRetryAfter', () => {
   it('reads delay-seconds, HTTP-dates and retry-after-ms', () => {
@@ -14,6 +15,30 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter({ 'retry-after': 'soon' }, now)).toBeUndefined();
     expect(parseRetryAfter({ 'retry-after': '-1' }, now)).toBeUndefined();
     expect(parseRetryAfter({}, now)).toBeUndefined();
+  });
+});
+
+describe('statusFailure', () => {
+  it("follows the upstream's x-should-retry over the status's default, and keeps the breaker's reading", () => {
+    const f = (status: number, headers: Record<string, string> = {}) =>
+      statusFailure('t', status, headers, '');
+    expect(f(503)).toMatchObject({ transient: true, breaker: true });
+    // A refusal the upstream says no retry can fix (Colo's DEADLINE: 504, false).
+    expect(f(504, { 'x-should-retry': 'false', 'retry-after': '1' })).toMatchObject({
+      transient: false,
+      breaker: true,
+      retryAfterMs: undefined,
+    });
+    // A 429 the upstream says not to retry (an exhausted quota, say) is not a rate limit to wait out.
+    expect(f(429, { 'x-should-retry': 'false', 'retry-after': '2' })).toMatchObject({
+      code: 'RATE_LIMITED',
+      transient: false,
+      retryAfterMs: undefined,
+    });
+    expect(f(429, { 'retry-after-ms': '40' })).toMatchObject({ transient: true, retryAfterMs: 40 });
+    // A status not retried by default is, when the upstream says so.
+    expect(f(409, { 'x-should-retry': 'true' })).toMatchObject({ transient: true });
+    expect(f(409)).toMatchObject({ transient: false });
   });
 });
 

@@ -7,7 +7,7 @@
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../../core/errors';
 import { UpstreamFailure, malformed } from './failure';
-import { parseRetryAfter } from './retry-after';
+import { parseRetryAfter, upstreamSaysRetry } from './retry-after';
 import { type SseEvent, SseParser, SseProtocolError } from './sse';
 import type { ProviderCall, ProviderChunk } from './types';
 
@@ -117,7 +117,7 @@ export function transportFailure(call: ProviderCall, err: unknown): Error {
   );
 }
 
-/** Maps a non-2xx status. Which failures are transient follows RFC 9110 semantics. */
+/** Maps a non-2xx status. Which failures are transient follows RFC 9110 semantics, unless the upstream says (`x-should-retry`). */
 export function statusFailure(
   target: string,
   status: number,
@@ -126,10 +126,12 @@ export function statusFailure(
 ): UpstreamFailure {
   const suffix = detail ? `: ${detail}` : '';
   const msg = `upstream ${target} answered ${status}${suffix}`;
+  const says = upstreamSaysRetry(headers);
   if (status === 429) {
     return new UpstreamFailure('RATE_LIMITED', msg, {
       upstreamStatus: status,
-      retryAfterMs: parseRetryAfter(headers),
+      transient: says ?? true,
+      retryAfterMs: says === false ? undefined : parseRetryAfter(headers),
       breaker: false,
     });
   }
@@ -149,6 +151,9 @@ export function statusFailure(
     // A rejected key is the target's problem, not the request's: it trips the breaker.
     breaker = true;
   }
+  // The upstream's word on retrying this request wins over the status's default; whether
+  // the status says the target is unhealthy (the breaker) does not change.
+  if (says !== undefined) transient = says;
   return new UpstreamFailure(code, msg, {
     upstreamStatus: status,
     transient,

@@ -23,4 +23,17 @@ export function parseRetryAfter(
   return Math.max(0, at - nowEpochMs);
 }
 
+/**
+ * What the upstream says about retrying this request (`x-should-retry`, which the OpenAI
+ * and Anthropic SDKs obey; Anthropic's API and Colo's own errors send it), or undefined
+ * when it says nothing. It overrides the status's default: a 429 or a 504 that no wait
+ * can fix says false.
+ */
+export function upstreamSaysRetry(
+  headers: Record<string, string | string[] | undefined>,
+): boolean | undefined {
+  const v = first(headers['x-should-retry'])?.trim().toLowerCase();
+  return v === 'true' ? true : v === 'false' ? false : undefined;
+}
+
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);

@@ -7,8 +7,17 @@
  */
 export type Fault =
   | { kind: 'none' }
-  /** Non-2xx status with an error body; `retryAfter` is sent verbatim; `echoAuth` puts the received credentials in the body. */
-  | { kind: 'status'; status: number; retryAfter?: string | undefined; echoAuth?: boolean }
+  /**
+   * Non-2xx status with an error body; `retryAfter` and `shouldRetry` are sent verbatim
+   * (`retry-after`, `x-should-retry`); `echoAuth` puts the received credentials in the body.
+   */
+  | {
+      kind: 'status';
+      status: number;
+      retryAfter?: string | undefined;
+      shouldRetry?: string | undefined;
+      echoAuth?: boolean;
+    }
   /** Destroy the socket without answering (connection reset). */
   | { kind: 'reset' }
   /** Accept the request, never send headers. */
@@ -42,6 +51,7 @@ export function parseFault(spec: string): Fault {
       kind: 'status',
       status: Number(name),
       retryAfter: kv.get('retry-after'),
+      shouldRetry: kv.get('should-retry'),
       echoAuth: kv.has('echo-auth'),
     };
   }

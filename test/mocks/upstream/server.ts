@@ -136,6 +136,7 @@ async function respond(
         .writeHead(fault.status, {
           'content-type': 'application/json',
           ...(fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {}),
+          ...(fault.shouldRetry !== undefined ? { 'x-should-retry': fault.shouldRetry } : {}),
         })
         .end(errorBody(fault.status, fault.echoAuth ? JSON.stringify(req.headers) : undefined));
     case 'reset':
