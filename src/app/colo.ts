@@ -151,7 +151,7 @@ export async function startColo(
     }
     const classifierRoute: ClassifierRoute = {
       // Failed ones too: get() then answers NOT_READY, naming the load error.
-      has: (name) => classifiers.status().some((c) => c.name === name),
+      has: (name) => classifiers.knows(name),
       classify: async (name, texts) => {
         const clf = classifiers.get(name);
         const out = await clf.classify(texts as string[]);
@@ -183,12 +183,13 @@ export async function startColo(
       kindOf: (name) =>
         engine.hasModel(name) || gateway.hasModel(name)
           ? 'model'
-          : classifiers.status().some((c) => c.name === name) // loaded or not: NOT_READY beats NOT_FOUND
+          : classifiers.knows(name) // loaded or not: NOT_READY beats NOT_FOUND
             ? 'classifier'
             : undefined,
+      // Per request: a map lookup, not the sorted list of every skill.
       skillModel: (name) => {
-        const versions = skills.registry.list().filter((s) => s.name === name);
-        return versions.length === 0 ? undefined : (versions[0]!.def.model ?? '');
+        const newest = skills.registry.newest(name);
+        return newest === undefined ? undefined : (newest.def.model ?? '');
       },
     };
     const pricing = compilePricing(

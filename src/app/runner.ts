@@ -4,8 +4,6 @@
  * go through the skill service, whose model calls go back through the router with the
  * caller's remote policy. Only the pipeline holds a CallRunner.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Principal } from '../core/routes';
 import type { CompletionResult, InferenceRequest, TokenSink } from '../core/types';
 import type { CallContext, Router } from '../router';
 import type { SkillService } from '../skills';
@@ -21,15 +19,17 @@ export function createRunner(
   router: Router,
   createSkills: (complete: SkillCompleter) => SkillService,
 ): { runner: CallRunner; skills: SkillService } {
-  // The caller of a running skill, so its model calls keep the tenant's remote policy.
-  const skillCaller = new AsyncLocalStorage<Principal | undefined>();
+  // A skill's model calls carry its caller's remote policy in their context (the skill
+  // service has the principal). Not an AsyncLocalStorage: on Node 20 its first run()
+  // turns on promise hooks for every promise in the process, ~16 µs a request on every
+  // path (bench/README.md, "What a refusal costs").
   const completeForSkill = (
     req: InferenceRequest,
     sink: TokenSink | null,
     signal: CancelSignal,
     ctx: CallContext,
   ): Promise<CompletionResult> =>
-    router.complete(req, sink, signal, { ...ctx, allowRemote: skillCaller.getStore()?.allowRemote ?? true });
+    router.complete(req, sink, signal, { ...ctx, allowRemote: ctx.allowRemote ?? true });
   const skills = createSkills(completeForSkill);
 
   const runner: CallRunner = {
@@ -37,14 +37,12 @@ export function createRunner(
       const allowRemote = call.principal?.allowRemote ?? true;
       if (call.target.kind === 'skill') {
         const opts = call.skillOptions;
-        return skillCaller
-          .run(call.principal, () =>
-            skills.run(call, sink, signal, call.principal, {
-              version: opts?.version,
-              mode: opts?.mode as never,
-              draft: opts?.draft,
-            }),
-          )
+        return skills
+          .run(call, sink, signal, call.principal, {
+            version: opts?.version,
+            mode: opts?.mode as never,
+            draft: opts?.draft,
+          })
           .catch((err: unknown) => {
             outcome.rawOutput = (err as { rawOutput?: string }).rawOutput;
             throw err;

@@ -61,6 +61,11 @@ export class ClassifierRegistry {
     return e.classifier;
   }
 
+  /** Configured under this name, loaded or failed (a lookup: the request path asks it). */
+  knows(name: string): boolean {
+    return this.entries.has(name);
+  }
+
   has(name: string): boolean {
     const e = this.entries.get(name);
     return e !== undefined && 'classifier' in e;

@@ -95,6 +95,11 @@ export class SkillRegistry {
     return [...this.byName.keys()].sort().flatMap((n) => this.byName.get(n)!);
   }
 
+  /** The newest version of one name (as `versions(name)[0]`), or undefined when none: a lookup, no copy. */
+  newest(name: string): Skill | undefined {
+    return this.byName.get(name)?.[0];
+  }
+
   /** Every version of one name, newest first; SKILL_NOT_FOUND when none. */
   versions(name: string): Skill[] {
     const list = this.byName.get(name);

@@ -125,6 +125,7 @@ export class SkillService {
     const result = await this.deps.complete(inner, fan ? null : sink, signal, {
       api: 'skill',
       jsonSchema: fan ? undefined : skill.grammarSchemaText,
+      allowRemote: principal?.allowRemote,
     });
     let output: unknown;
     // Mapped, before the threshold.

@@ -111,6 +111,8 @@ export interface SkillCallContext {
   api: string;
   /** JSON Schema text a local engine compiles into a grammar. */
   jsonSchema?: string | undefined;
+  /** The caller's tenant may use remote providers (its principal's `allowRemote`); default true. */
+  allowRemote?: boolean | undefined;
 }
 
 /** The completer the lead injects: Router.complete, or engine.complete in tests. */

@@ -125,7 +125,8 @@ describe('SkillService.run (llm mode)', () => {
     const r = await svc.run(req('sentiment', 'Apple beats'), null, never, principal('t1', 'k1'));
     const { req: sent, ctx } = f.calls[0]!;
     const skill = svc.registry.resolve('sentiment');
-    expect(ctx).toEqual({ api: 'skill', jsonSchema: skill.grammarSchemaText });
+    // The caller's remote policy rides in the context (the principal here may not go remote).
+    expect(ctx).toEqual({ api: 'skill', jsonSchema: skill.grammarSchemaText, allowRemote: false });
     expect(sent.model).toBe('tiny');
     expect(sent.deadlineMs).toBe(1234);
     expect(sent.sampling).toEqual({ temperature: 0, topP: 1, maxTokens: skill.maxOutputChars + 4, stop: [] });
