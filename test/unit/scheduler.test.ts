@@ -504,8 +504,9 @@ describe('Scheduler: predict, then admit', () => {
     s.running.add(a!);
     s.running.add(b!);
     // Beside either, both would miss (800 ms at a batch of two); after one of them it
-    // ends at ~200 ms, and a second one after the other, also at ~200 ms. Counted on one
-    // worker, the second would end at ~300 ms, past the 270 kept after the margin.
+    // ends at ~200 ms, and a second one after the other, also at ~200 ms. Counted as one
+    // worker (the build before), a and b ran one after the other and even the first
+    // waiting request ended at ~300 ms, past the 270 kept after the margin: refused.
     const [c, d, e] = [0, 1, 2].map(() => job({ deadlineAt: NOW + 300, lane: 0 }));
     for (const j of [c!, d!]) {
       expect(s.plan(j, NOW)).toEqual({ action: 'queue' });
