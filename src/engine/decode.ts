@@ -15,7 +15,7 @@ import type { BatchGate } from './batching';
 import type { CancelReason, DecodeStats, WorkerFinish } from './messages';
 import { StreamDetokenizer } from './detok';
 import { StopDetector } from './stop';
-import { copyStart, type Donor } from './sequences';
+import { keepPrompt, type Donor } from './sequences';
 
 export interface DecodeInput {
   model: LlamaModel;
@@ -64,12 +64,7 @@ export async function decode(d: DecodeInput, progress: DecodeProgress): Promise<
   // Keep the KV cache of the longest common prefix; at least the last prompt token is
   // evaluated, since its logits give the first sampled token.
   const prompt = d.prompt;
-  const donor = d.donor;
-  await gate.edit(async () => {
-    if (donor) await copyStart(seq, donor);
-    await seq.adaptStateToTokens(prompt.slice(0, -1), false);
-  });
-  const toEval = prompt.slice(seq.nextTokenIndex);
+  const toEval = await keepPrompt(gate, seq, prompt, d.donor);
 
   const detok = new StreamDetokenizer(model, prompt);
   const stopStrings = d.grammar ? [...sampling.stop, '\n\n\n\n'] : sampling.stop;

@@ -34,7 +34,7 @@ import {
   type Active,
 } from './generate';
 import { withTicker } from '../core/ticker';
-import { copyStart, type Donor } from './sequences';
+import { keepPrompt, type Donor } from './sequences';
 import { FINISH_OF_CANCEL } from './decode';
 import {
   commonPrefix,
@@ -207,11 +207,7 @@ async function walk(
 
   // 1. The prompt: keep the cached prefix, evaluate the rest (at least its last token,
   //    whose logits score every choice's first token).
-  await gate.edit(async () => {
-    if (donor) await copyStart(seq, donor);
-    await seq.adaptStateToTokens(prompt.slice(0, -1), false);
-  });
-  const toEval = prompt.slice(seq.nextTokenIndex);
+  const toEval = await keepPrompt(gate, seq, prompt, donor);
   const promptEvaluated = toEval.length;
   const items: ControlledEvaluateInputItem[] = toEval.slice(0, -1);
   items.push(item(toEval.at(-1)!, []));

@@ -244,6 +244,25 @@ export class SequencePool {
 }
 
 /**
+ * Before a prompt is evaluated on `seq`: the start `donor` holds copied in first, if any,
+ * then the KV cache of the longest prefix `seq` shares with the prompt kept, all but the
+ * prompt's last token at most (its logits give the first answer token), as one KV edit.
+ * Returns the tokens left to evaluate. Generations (decode.ts) and scorings (score.ts).
+ */
+export async function keepPrompt(
+  gate: BatchGate,
+  seq: LlamaContextSequence,
+  prompt: readonly Token[],
+  donor: Donor | undefined,
+): Promise<Token[]> {
+  await gate.edit(async () => {
+    if (donor) await copyStart(seq, donor);
+    await seq.adaptStateToTokens(prompt.slice(0, -1), false);
+  });
+  return prompt.slice(seq.nextTokenIndex);
+}
+
+/**
  * Copies the first `donor.upTo` tokens of `donor.from`'s cache into `seq` (node-llama-cpp's
  * internal `_copyStateFromOtherSequence`: llama.cpp's seq_cp, then the rest erased). Run
  * it as a KV edit (BatchGate.edit). False when it could not (that method gone from a newer
