@@ -20,7 +20,11 @@
  *   - proxy-floor-poll (in --paths): the same forwarder busy polling for 50 ms after each
  *     request, as Colo's network thread does by default;
  *   - colo-fsync-never (in --paths): Colo with `audit.fsync: "never"`, to read what the
- *     default's background fdatasync costs (not a configuration we recommend).
+ *     default's background fdatasync costs (not a configuration we recommend);
+ *   - `--config JSON` is merged into every Colo path's configuration (before colo-alt's);
+ *   - colo-alt (in --paths): this build with `--alt-config JSON` merged into its config
+ *     and `--alt-node-args` ('a,b') given to node: a setting or a V8 flag read against the
+ *     default in the same run.
  * Variants: `json` (stream: false end to end; Colo's target has `stream: false`, so the
  * upstream exchange is the one direct makes) and `sse` (stream: true end to end).
  *
@@ -83,6 +87,11 @@ const { values } = parseArgs({
     'floor-busy-poll-ms': { type: 'string', default: '0' },
     /** Child mode: forward with the bench's raw HTTP client instead of undici (proxy-floor-raw). */
     'floor-raw': { type: 'boolean', default: false },
+    /** Config merged into every Colo path's (JSON), e.g. '{"server":{"busyPollMs":0}}' to read CPU per request without the spin. */
+    config: { type: 'string', default: '{}' },
+    /** colo-alt: config merged into the default's (JSON), and node flags (comma-separated). */
+    'alt-config': { type: 'string', default: '{}' },
+    'alt-node-args': { type: 'string', default: '' },
   },
 });
 
@@ -94,8 +103,10 @@ type Path =
   | 'proxy-floor'
   | 'proxy-floor-poll'
   | 'proxy-floor-raw'
-  | 'colo-fsync-never';
-const isColo = (p: Path): boolean => p === 'colo' || p === 'colo-before' || p === 'colo-fsync-never';
+  | 'colo-fsync-never'
+  | 'colo-alt';
+const isColo = (p: Path): boolean =>
+  p === 'colo' || p === 'colo-before' || p === 'colo-fsync-never' || p === 'colo-alt';
 
 interface Server {
   name: string;
@@ -200,6 +211,7 @@ async function startColo(
   const target = { provider: 'openai', baseUrl: `http://127.0.0.1:${upstreamPort}/v1`, model: 'gpt-mock' };
   const p = await startColoProcess(
     {
+      ...(JSON.parse(values.config!) as Record<string, unknown>),
       gateway: {
         targets: [
           { name: 'remote-sse', ...target },
@@ -498,6 +510,10 @@ async function main(): Promise<void> {
     unit: 'us',
     loadavgAtStart: machineInfo().loadavg1,
     before: before ? { dir: before, commit: readFileSync(join(before, 'COMMIT'), 'utf8').trim() } : undefined,
+    config: JSON.parse(values.config!) as unknown,
+    alt: paths.includes('colo-alt')
+      ? { config: JSON.parse(values['alt-config']!) as unknown, nodeArgs: values['alt-node-args'] }
+      : undefined,
     client: 'openloop-http (bench/e2e/openloop-http.c)',
   };
   try {
@@ -520,6 +536,18 @@ async function main(): Promise<void> {
           [],
           {},
           { audit: { fsync: 'never' } },
+        ),
+      );
+    if (paths.includes('colo-alt'))
+      servers.set(
+        'colo-alt',
+        await startColo(
+          'colo-alt',
+          upstream.port,
+          join(ROOT, 'dist/cli.js'),
+          values['alt-node-args'] ? values['alt-node-args'].split(',') : [],
+          {},
+          JSON.parse(values['alt-config']!) as Record<string, unknown>,
         ),
       );
     const targetOf = (p: Path): Server => (p === 'direct' ? upstream : servers.get(p)!);

@@ -6,6 +6,7 @@
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ColoError } from '../../src/core/errors';
+import { Cancel } from '../../src/core/cancel';
 import { DEFAULT_SAMPLING } from '../../src/core/types';
 import { UpstreamFailure } from '../../src/gateway/providers/failure';
 import { BUILTIN_PROVIDERS } from '../../src/gateway/providers/registry';
@@ -195,62 +196,12 @@ describe.each(CASES)('provider conformance: $label', (c) => {
     expect(rec.path).not.toContain(SECRET);
   });
 
-  it.each([
-    ['500', 'UPSTREAM_ERROR', true],
-    ['502', 'UPSTREAM_ERROR', true],
-    ['503', 'UPSTREAM_UNAVAILABLE', true],
-    ['504', 'UPSTREAM_TIMEOUT', true],
-    ['400', 'UPSTREAM_ERROR', false],
-    ['429', 'RATE_LIMITED', true],
-  ] as const)('maps HTTP %s to %s (transient=%s)', async (status, code, transient) => {
-    const r = await run(c, { fault: status });
-    expect(r.error).toBeInstanceOf(UpstreamFailure);
-    expect(r.error!.code).toBe(code);
-    expect((r.error as UpstreamFailure).transient).toBe(transient);
-    expect((r.error as UpstreamFailure).upstreamStatus).toBe(Number(status));
-    expect(r.text).toBe('');
-  });
-
-  it('reads retry-after on a 429, in seconds and as an HTTP-date', async () => {
-    const secs = await run(c, { fault: '429;retry-after=2' });
-    expect(secs.error?.code).toBe('RATE_LIMITED');
-    expect(secs.error?.retryAfterMs).toBe(2000);
-    const date = new Date(Date.now() + 60_000).toUTCString();
-    const dated = await run(c, { fault: `429;retry-after=${date}` });
-    expect(dated.error?.retryAfterMs).toBeGreaterThan(50_000);
-    expect(dated.error?.retryAfterMs).toBeLessThanOrEqual(60_000);
-  });
-
-  it("follows the upstream's x-should-retry: a 503 it says not to retry is not transient", async () => {
-    const no = await run(c, { fault: '503;should-retry=false;retry-after=1' });
-    expect(no.error?.code).toBe('UPSTREAM_UNAVAILABLE');
-    expect((no.error as UpstreamFailure).transient).toBe(false);
-    expect(no.error?.retryAfterMs).toBeUndefined();
-    const quota = await run(c, { fault: '429;should-retry=false' });
-    expect((quota.error as UpstreamFailure).transient).toBe(false);
-  });
-
-  it('keeps the API key out of errors even when the upstream echoes it back', async () => {
-    const r = await run(c, { fault: '401;echo-auth' });
-    expect(r.error?.code).toBe('UPSTREAM_ERROR');
-    expect(r.error!.message).toContain('401');
-    expect(r.error!.message).not.toContain(SECRET);
-    expect(JSON.stringify(r.error!.toJSON())).not.toContain(SECRET);
-    expect(String(r.error!.stack)).not.toContain(SECRET);
-  });
-
   it('reports a stream cut without its final chunk as unfinished (no finish chunk)', async () => {
     const r = await run(c, { fault: 'cut=2' });
     expect(r.error).toBeUndefined();
     expect(r.finish).toBeUndefined();
     expect(FIXTURE_TEXT.startsWith(r.text)).toBe(true);
     expect(r.text.length).toBeLessThan(FIXTURE_TEXT.length);
-  });
-
-  it('maps a connection dropped mid-body to UPSTREAM_UNAVAILABLE', async () => {
-    const r = await run(c, { fault: 'drop=2' });
-    expect(r.error?.code).toBe('UPSTREAM_UNAVAILABLE');
-    expect(r.finish).toBeUndefined();
   });
 
   it('maps malformed SSE data and invalid JSON bodies to non-transient UPSTREAM_ERROR', async () => {
@@ -262,10 +213,90 @@ describe.each(CASES)('provider conformance: $label', (c) => {
     expect((json.error as UpstreamFailure).transient).toBe(false);
   });
 
-  it('maps a refused connection to UPSTREAM_UNAVAILABLE', async () => {
-    const base = (await refusedUrl()) + new URL(c.base(mock)).pathname;
-    const r = await run(c, { baseUrl: base });
-    expect(r.error?.code).toBe('UPSTREAM_UNAVAILABLE');
-    expect(r.error!.message).not.toContain(SECRET);
+  describe.each([true, false])('failures, stream %s', (stream) => {
+    it.each([
+      ['500', 'UPSTREAM_ERROR', true],
+      ['502', 'UPSTREAM_ERROR', true],
+      ['503', 'UPSTREAM_UNAVAILABLE', true],
+      ['504', 'UPSTREAM_TIMEOUT', true],
+      ['400', 'UPSTREAM_ERROR', false],
+      ['429', 'RATE_LIMITED', true],
+    ] as const)('maps HTTP %s to %s (transient=%s)', async (status, code, transient) => {
+      const r = await run(c, { fault: status, stream });
+      expect(r.error).toBeInstanceOf(UpstreamFailure);
+      expect(r.error!.code).toBe(code);
+      expect((r.error as UpstreamFailure).transient).toBe(transient);
+      expect((r.error as UpstreamFailure).upstreamStatus).toBe(Number(status));
+      expect(r.text).toBe('');
+    });
+
+    it('reads retry-after on a 429, in seconds and as an HTTP-date', async () => {
+      const secs = await run(c, { fault: '429;retry-after=2', stream });
+      expect(secs.error?.code).toBe('RATE_LIMITED');
+      expect(secs.error?.retryAfterMs).toBe(2000);
+      const date = new Date(Date.now() + 60_000).toUTCString();
+      const dated = await run(c, { fault: `429;retry-after=${date}`, stream });
+      expect(dated.error?.retryAfterMs).toBeGreaterThan(50_000);
+      expect(dated.error?.retryAfterMs).toBeLessThanOrEqual(60_000);
+    });
+
+    it("follows the upstream's x-should-retry: a 503 it says not to retry is not transient", async () => {
+      const no = await run(c, { fault: '503;should-retry=false;retry-after=1', stream });
+      expect(no.error?.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect((no.error as UpstreamFailure).transient).toBe(false);
+      expect(no.error?.retryAfterMs).toBeUndefined();
+      const quota = await run(c, { fault: '429;should-retry=false', stream });
+      expect((quota.error as UpstreamFailure).transient).toBe(false);
+    });
+
+    it('keeps the API key out of errors even when the upstream echoes it back', async () => {
+      const r = await run(c, { fault: '401;echo-auth', stream });
+      expect(r.error?.code).toBe('UPSTREAM_ERROR');
+      expect(r.error!.message).toContain('401');
+      expect(r.error!.message).not.toContain(SECRET);
+      expect(JSON.stringify(r.error!.toJSON())).not.toContain(SECRET);
+      expect(String(r.error!.stack)).not.toContain(SECRET);
+    });
+
+    it('maps a connection dropped mid-body to UPSTREAM_UNAVAILABLE', async () => {
+      const r = await run(c, { fault: 'drop=2', stream });
+      expect(r.error?.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(r.finish).toBeUndefined();
+      expect(r.text.length).toBeLessThan(FIXTURE_TEXT.length);
+    });
+
+    it('maps a refused connection to UPSTREAM_UNAVAILABLE', async () => {
+      const base = (await refusedUrl()) + new URL(c.base(mock)).pathname;
+      const r = await run(c, { baseUrl: base, stream });
+      expect(r.error?.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(r.error!.message).not.toContain(SECRET);
+    });
+
+    it('a cancel while the upstream has not answered ends the call with the cancel, and the request is closed', async () => {
+      const pool = new Pool(new URL(c.base(mock)).origin, { connections: 1 });
+      pools.push(pool);
+      const target: ProviderTarget = {
+        name: `${c.label}-target`,
+        baseUrl: c.base(mock),
+        model: 'mock-model-1',
+        apiKey: SECRET,
+        headers: { 'x-mock-fault': 'stall-headers' },
+        endpoint: c.endpoint,
+        stream,
+        streamUsage: true,
+      };
+      const cancel = new Cancel();
+      const reason = new Error('caller went away');
+      setTimeout(() => cancel.abort(reason), 30);
+      const it = providerOf(c.provider).call({ target, http: pool, signal: cancel }, REQ);
+      await expect(it.next()).rejects.toBe(reason);
+      // The one connection is free again: the next call on the pool is answered.
+      const ok = providerOf(c.provider).call(
+        { target: { ...target, headers: {} }, http: pool, signal: new Cancel() },
+        REQ,
+      );
+      expect((await ok.next()).value).toEqual({ kind: 'open' });
+      for await (const _ of ok) void _;
+    });
   });
 });

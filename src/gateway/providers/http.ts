@@ -54,19 +54,186 @@ export async function postJson(
   throw statusFailure(target.name, res.statusCode, res.headers, scrub(text, target.apiKey));
 }
 
-/** Reads a whole 2xx body as JSON (non-streaming answers). */
-export async function readJsonBody(call: ProviderCall, res: ResponseData): Promise<unknown> {
-  let text: string;
+/**
+ * One provider call over HTTP, as unified chunks: `open` once a 2xx status arrived, then
+ * the answer. A non-streaming target's body is read whole (`parse` turns the JSON into
+ * chunks); a streaming target's SSE events go through `translate` (see sseChunks).
+ */
+export async function* httpCall(
+  call: ProviderCall,
+  req: { path: string; headers: Record<string, string>; body: unknown },
+  parse: (json: unknown) => Iterable<ProviderChunk>,
+  translate: (ev: SseEvent, out: ProviderChunk[]) => boolean,
+): AsyncGenerator<ProviderChunk> {
+  if (!call.target.stream) {
+    const x = sendJson(call, req.path, req.headers, req.body);
+    await x.opened;
+    yield { kind: 'open' };
+    yield* parse(await x.json);
+    return;
+  }
+  const res = await postJson(call, req.path, req.headers, req.body);
+  yield { kind: 'open' };
+  yield* sseChunks(call, res, translate);
+}
+
+/**
+ * A non-streaming exchange: POSTs `body` as JSON; `opened` settles when a 2xx status
+ * arrived (or rejects with the failure), `json` with the parsed body.
+ *
+ * Why not `postJson` and `body.text()`: undici's `request()` wraps every answer in a
+ * Readable stream and parses every response header into an object, and `text()` reads
+ * the stream back through it: ~25–70 µs of CPU a request on the 2-vCPU box for a
+ * 200-byte body (bench/README.md, "The upstream answer without a stream"). This is
+ * undici's own dispatch API (the layer `request()` is built on: same pool, parser and
+ * diagnostics channels) with a handler that collects the body's buffers and parses the
+ * headers only for a failure.
+ */
+export function sendJson(
+  call: ProviderCall,
+  path: string,
+  headers: Record<string, string>,
+  body: unknown,
+): JsonExchange {
+  const x = new JsonExchange(call);
+  const { target, http } = call;
+  if (http === null) {
+    x.onError(
+      new UpstreamFailure('INTERNAL', `target ${target.name} has no HTTP pool`, { transient: false }),
+    );
+    return x;
+  }
   try {
-    text = await res.body.text();
+    http.dispatch(
+      {
+        method: 'POST',
+        path: basePath(target.baseUrl) + path,
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...target.headers,
+          ...headers,
+        },
+        body: JSON.stringify(body),
+        // The gateway's watchdog owns time-to-first-byte and stall timeouts (see postJson).
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      },
+      x,
+    );
   } catch (err) {
-    throw transportFailure(call, err);
+    x.onError(err as Error);
   }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw malformed(call.target.name, 'JSON body');
+  return x;
+}
+
+const noop = (): void => undefined;
+
+/** undici's dispatch handler (its request-level interface) for one JSON answer. */
+export class JsonExchange implements Dispatcher.DispatchHandler {
+  /** Settles when a 2xx status arrived; rejects with the call's UpstreamFailure. */
+  readonly opened: Promise<void>;
+  /** The parsed body; rejects as `opened` does, or when the body is not JSON. */
+  readonly json: Promise<unknown>;
+  private resolveOpened!: () => void;
+  private rejectOpened!: (err: unknown) => void;
+  private resolveJson!: (v: unknown) => void;
+  private rejectJson!: (err: unknown) => void;
+  private status = 0;
+  private rawHeaders: Buffer[] | null = null;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private abort: ((err?: Error) => void) | undefined;
+  private readonly onAbort = (): void => {
+    const r = this.call.signal.reason;
+    this.abort?.(r instanceof Error ? r : new Error('aborted'));
+  };
+
+  constructor(private readonly call: ProviderCall) {
+    this.opened = new Promise<void>((res, rej) => {
+      this.resolveOpened = res;
+      this.rejectOpened = rej;
+    });
+    this.json = new Promise<unknown>((res, rej) => {
+      this.resolveJson = res;
+      this.rejectJson = rej;
+    });
+    // Either may be left unread when the other failed first.
+    this.opened.catch(noop);
+    this.json.catch(noop);
   }
+
+  onConnect(abort: (err?: Error) => void): void {
+    const { signal } = this.call;
+    if (signal.aborted) {
+      abort(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      return;
+    }
+    this.abort = abort;
+    signal.addEventListener('abort', this.onAbort);
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[]): boolean {
+    this.status = status;
+    if (status >= 200 && status < 300) this.resolveOpened();
+    else this.rawHeaders = rawHeaders;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    // A failure's body is only kept for its message.
+    if (this.rawHeaders === null || this.size < ERROR_BODY_LIMIT) {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+    }
+    return true;
+  }
+
+  onComplete(): void {
+    this.detach();
+    const { chunks } = this;
+    const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
+    const { target } = this.call;
+    if (this.rawHeaders !== null) {
+      const failure = statusFailure(
+        target.name,
+        this.status,
+        headerRecord(this.rawHeaders),
+        scrub(text.slice(0, ERROR_BODY_LIMIT), target.apiKey),
+      );
+      this.rejectOpened(failure);
+      this.rejectJson(failure);
+      return;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text) as unknown;
+    } catch {
+      this.rejectJson(malformed(target.name, 'JSON body'));
+      return;
+    }
+    this.resolveJson(json);
+  }
+
+  onError(err: Error): void {
+    this.detach();
+    const failure = transportFailure(this.call, err);
+    this.rejectOpened(failure);
+    this.rejectJson(failure);
+  }
+
+  private detach(): void {
+    if (this.abort) this.call.signal.removeEventListener('abort', this.onAbort);
+    this.abort = undefined;
+  }
+}
+
+/** undici's raw header list (name, value, name, value…) as a record with lower-case names. */
+function headerRecord(raw: Buffer[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    out[raw[i]!.toString('latin1').toLowerCase()] = raw[i + 1]!.toString('latin1');
+  return out;
 }
 
 /** Parses one JSON document received inside a stream (an SSE data field). */

@@ -152,7 +152,16 @@ async function respond(
     default:
       break;
   }
-  if (!stream) return void res.writeHead(200, { 'content-type': 'application/json' }).end(fx.json);
+  if (!stream) {
+    if (fault.kind === 'drop') {
+      // Half the body of a declared length, then the connection closes.
+      const body = Buffer.from(fx.json, 'utf8');
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+      await new Promise<void>((resolve) => res.write(body.subarray(0, body.length >> 1), () => resolve()));
+      return void res.destroy();
+    }
+    return void res.writeHead(200, { 'content-type': 'application/json' }).end(fx.json);
+  }
 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   res.flushHeaders();

@@ -1,18 +1,16 @@
 /** Anthropic Messages API, streamed (SSE event types) or answered in one body. */
-import { postJson, readJsonBody, sseChunks } from '../http';
+import { httpCall } from '../http';
 import type { Provider, ProviderCall, ProviderChunk, UnifiedRequest } from '../types';
 import { buildRequest } from './request';
 import { parseBody, parseEvent } from './stream';
 
-async function* call(c: ProviderCall, req: UnifiedRequest): AsyncGenerator<ProviderChunk> {
-  const { path, headers, body } = buildRequest(c.target, req);
-  const res = await postJson(c, path, headers, body);
-  yield { kind: 'open' };
-  if (!c.target.stream) {
-    yield* parseBody(c.target.name, await readJsonBody(c, res));
-    return;
-  }
-  yield* sseChunks(c, res, (ev, out) => parseEvent(c.target.name, ev, out));
+function call(c: ProviderCall, req: UnifiedRequest): AsyncGenerator<ProviderChunk> {
+  return httpCall(
+    c,
+    buildRequest(c.target, req),
+    (json) => parseBody(c.target.name, json),
+    (ev, out) => parseEvent(c.target.name, ev, out),
+  );
 }
 
 export const anthropicProvider: Provider = {
