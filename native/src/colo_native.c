@@ -17,12 +17,10 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <pthread.h>
 #include <sched.h>
-#include <poll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -31,7 +29,6 @@
 #endif
 
 #include <node_api.h>
-#include <uv.h>
 
 /* Bit flags for lockMemory, mirrored in src/tuning/native-types.ts. */
 #define COLO_LOCK_CURRENT 1
@@ -242,132 +239,6 @@ static napi_value set_realtime_priority(napi_env env, napi_callback_info info) {
   return null_value(env);
 }
 
-/*
- * Busy polling without garbage. While polling, the network thread's event loop must
- * never sleep in epoll_wait. A setImmediate chain does that, but it allocates an
- * Immediate and calls into JavaScript on every turn: hundreds of thousands a second,
- * a young-generation GC every few ms from the poll alone. An active uv_idle_t handle
- * does the same with nothing allocated: libuv polls with a zero timeout while any idle
- * handle is active (Node's own setImmediate keeps the loop awake the same way). The
- * callback only counts turns.
- *
- * One handle per environment (main thread or worker), created on the first pollStart,
- * unreferenced (it never keeps the process alive), closed by an async cleanup hook when
- * the environment tears down.
- */
-typedef struct {
-  uv_idle_t idle;
-  double turns;
-  /* The loop's epoll fd, and how long one turn may wait on it before it lets the loop go round. */
-  int backend_fd;
-  uint64_t wait_ns;
-  napi_async_cleanup_hook_handle cleanup;
-} poll_state;
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/*
- * Runs once per loop turn, before libuv polls. Each turn of a Node loop costs more than
- * the poll itself: Node's check phase makes a JS object every turn (an empty resource for
- * its native immediates), so a loop turning ~1.7 M times a second collects its young
- * generation every ~8 ms with nothing else running. So the turn waits here, up to
- * wait_ns, for the loop's epoll set to have something ready (a poll(2) on the epoll fd
- * reads readiness without taking the event), then lets libuv poll and dispatch it. Sockets,
- * worker messages (uv_async), thread-pool completions and signals all go through that
- * set; a libuv timer falls due at most wait_ns late (timers have ms resolution anyway).
- */
-static void poll_turn(uv_idle_t *h) {
-  poll_state *s = (poll_state *)h->data;
-  s->turns += 1;
-  if (s->wait_ns == 0 || s->backend_fd < 0) return;
-  struct pollfd p = {.fd = s->backend_fd, .events = POLLIN, .revents = 0};
-  const uint64_t start = now_ns();
-  do {
-    if (poll(&p, 1, 0) != 0) return;
-  } while (now_ns() - start < s->wait_ns);
-}
-
-static void poll_closed(uv_handle_t *h) {
-  poll_state *s = (poll_state *)h->data;
-  napi_remove_async_cleanup_hook(s->cleanup);
-  free(s);
-}
-
-static void poll_teardown(napi_async_cleanup_hook_handle handle, void *arg) {
-  poll_state *s = (poll_state *)arg;
-  (void)handle;
-  uv_idle_stop(&s->idle);
-  uv_close((uv_handle_t *)&s->idle, poll_closed);
-}
-
-/* The environment's poll state, created on first use; NULL (with an exception) on failure. */
-static poll_state *poll_of(napi_env env) {
-  poll_state *s = NULL;
-  if (napi_get_instance_data(env, (void **)&s) != napi_ok) return NULL;
-  if (s) return s;
-  struct uv_loop_s *loop = NULL;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == NULL) {
-    napi_throw_error(env, "COLO_NATIVE", "pollStart: no event loop");
-    return NULL;
-  }
-  s = (poll_state *)calloc(1, sizeof *s);
-  if (!s) {
-    napi_throw_error(env, "COLO_NATIVE", "pollStart: out of memory");
-    return NULL;
-  }
-  uv_idle_init(loop, &s->idle);
-  s->idle.data = s;
-  s->backend_fd = uv_backend_fd(loop);
-  uv_unref((uv_handle_t *)&s->idle);
-  if (napi_add_async_cleanup_hook(env, poll_teardown, s, &s->cleanup) != napi_ok ||
-      napi_set_instance_data(env, s, NULL, NULL) != napi_ok) {
-    uv_close((uv_handle_t *)&s->idle, NULL); /* never started; freed with the process */
-    napi_throw_error(env, "COLO_NATIVE", "pollStart: could not register the handle");
-    return NULL;
-  }
-  return s;
-}
-
-/* pollStart(waitUs: number): undefined — keep this thread's event loop turning (libuv polls
- * with a zero timeout), each turn waiting up to waitUs (0..1000) for something to be ready. */
-static napi_value poll_start(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  double wait_us = 0;
-  if (argc >= 1 && (napi_get_value_double(env, argv[0], &wait_us) != napi_ok || !(wait_us >= 0 && wait_us <= 1000))) {
-    napi_throw_range_error(env, "COLO_NATIVE", "pollStart: waitUs must be a number in [0, 1000]");
-    return NULL;
-  }
-  poll_state *s = poll_of(env);
-  if (!s) return NULL;
-  s->wait_ns = (uint64_t)(wait_us * 1000.0);
-  uv_idle_start(&s->idle, poll_turn);
-  return NULL;
-}
-
-/* pollStop(): undefined — let the loop sleep again. */
-static napi_value poll_stop(napi_env env, napi_callback_info info) {
-  (void)info;
-  poll_state *s = NULL;
-  if (napi_get_instance_data(env, (void **)&s) == napi_ok && s) uv_idle_stop(&s->idle);
-  return NULL;
-}
-
-/* pollTurns(): number — loop turns made while polling, since the first pollStart. */
-static napi_value poll_turns(napi_env env, napi_callback_info info) {
-  (void)info;
-  poll_state *s = NULL;
-  napi_get_instance_data(env, (void **)&s);
-  napi_value out;
-  NAPI_CALL(env, napi_create_double(env, s ? s->turns : 0, &out));
-  return out;
-}
-
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     {"pinThreadToCores", NULL, pin_thread_to_cores, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -379,9 +250,6 @@ NAPI_MODULE_INIT() {
     {"currentCpu", NULL, current_cpu, NULL, NULL, NULL, napi_enumerable, NULL},
     {"threadId", NULL, thread_id, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setRealtimePriority", NULL, set_realtime_priority, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"pollStart", NULL, poll_start, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"pollStop", NULL, poll_stop, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"pollTurns", NULL, poll_turns, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

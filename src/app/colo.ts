@@ -93,12 +93,11 @@ export async function startColo(
     config.engine.models.reduce((n, m) => n + m.threads * m.replicas, 0),
     cpuBudget(),
   );
+  busyPoll.configure(poll.windowMs);
+  if (poll.reason) log.warn(`busy polling off: ${poll.reason} (server.busyPollMs)`);
   const tuning = loadTuning({ addonPath: config.tuning.addonPath });
   if (config.tuning.enabled) log.info(applyLayout(tuning, config.tuning, { kind: 'network' }).message);
   else if (!tuning.available) log.info(`host tuning off: ${tuning.reason}`);
-  busyPoll.useSpinner(tuning.spinner);
-  busyPoll.configure(poll.windowMs);
-  if (poll.reason) log.warn(`busy polling off: ${poll.reason} (server.busyPollMs)`);
 
   // Closed last (closers run in reverse): the loop stops polling once everything is down.
   const closers: (() => Promise<unknown>)[] = [async () => busyPoll.configure(0)];
@@ -271,7 +270,6 @@ export async function startColo(
       redis: redis ? 'on' : 'off',
       audit: audit ? config.audit.dir : 'off',
       busyPollMs: busyPoll.window,
-      busyPoll: busyPoll.mode,
     });
 
     let shuttingDown: Promise<void> | undefined;

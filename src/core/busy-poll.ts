@@ -11,28 +11,6 @@ export const WARM_EVERY_MS = 0.2;
 export const WARM_AFTER_MS = 2;
 
 /**
- * How long one polling turn may wait in the native spinner for the loop's epoll set to
- * have something ready, µs. Bounds how late a libuv timer can fire while polling, and
- * keeps the loop to ~20,000 turns a second when nothing arrives (each Node turn makes a
- * JS object; a free-running loop collects its young generation every ~8 ms).
- */
-export const NATIVE_WAIT_US = 50;
-
-/**
- * Keeps the calling thread's event loop polling without a JS callback per turn: the
- * native addon's idle handle (native/src/colo_native.c, `pollStart`). Optional: without
- * it the poller runs a setImmediate chain.
- */
-export interface LoopSpinner {
-  /** Polls with a zero timeout from now on, each turn waiting up to `waitUs` for readiness. */
-  start(waitUs: number): void;
-  /** Lets the loop sleep again. */
-  stop(): void;
-  /** Loop turns made while polling, since the first start. */
-  turns(): number;
-}
-
-/**
  * Busy polling for the network thread: while requests, frames or tokens are flowing, keep
  * the event loop turning (a setImmediate chain, so libuv polls with a zero timeout)
  * instead of sleeping in epoll_wait until the next packet or worker message wakes it.
@@ -57,13 +35,6 @@ export interface LoopSpinner {
  * systems send dummy orders through theirs. Opt-in (`server.warmPath`): under steady
  * gateway traffic it made GC pauses longer and the p99 worse.
  *
- * How the loop is kept turning: with the native addon built, by an idle handle
- * (`LoopSpinner`, `mode` 'native'): libuv polls with a zero timeout and no JS runs per
- * turn; each turn waits up to NATIVE_WAIT_US for readiness. A setImmediate chain did it
- * before (and still does without the addon, or with warmers): an Immediate and a JS call
- * per turn, ~550,000 turns a second when idle, with a young-generation GC every ~4 ms
- * from the poll alone (bench/README.md, "Polling without garbage").
- *
  * `touch()` marks activity; the loop keeps turning until `windowMs` pass with none, then
  * sleeps as usual. With `windowMs` 0 nothing ever spins. One per thread's event loop:
  * the composition root configures the network thread's (`busyPoll.configure`).
@@ -72,10 +43,6 @@ export class BusyPoll {
   private windowMs = 0;
   private last = 0;
   private spinning = false;
-  private spinner: LoopSpinner | undefined;
-  /** Set while the native spinner runs: the timer that stops it once the window has passed. */
-  private expiry: NodeJS.Timeout | undefined;
-  private jsTurns = 0;
   private lastWarm = 0;
   private nextWarmer = 0;
   private lastRequest = 0;
@@ -85,9 +52,7 @@ export class BusyPoll {
     onFail?: ((err: unknown) => void) | undefined;
   }[] = [];
   /** Event-loop turns spent polling, since start (for /metrics). */
-  get turns(): number {
-    return this.jsTurns + (this.spinner?.turns() ?? 0);
-  }
+  turns = 0;
   /** Warming passes run, since start (for /metrics). */
   warmPasses = 0;
   /** Warmers that threw and were dropped (a warmer must never fail; it is a bug if one does). */
@@ -102,22 +67,6 @@ export class BusyPoll {
 
   configure(windowMs: number): void {
     this.windowMs = Math.max(0, windowMs);
-    if (this.windowMs === 0 && this.expiry) this.stopNative();
-  }
-
-  /**
-   * Polls through the native spinner when one is given (the default with the addon built),
-   * else through a setImmediate chain. Warmers always use the chain: they run in JS turns.
-   */
-  useSpinner(spinner: LoopSpinner | undefined): void {
-    if (this.expiry) this.stopNative();
-    this.spinner = spinner;
-  }
-
-  /** How the loop is kept turning: 'native' (the addon's idle handle), 'immediate' or 'off'. */
-  get mode(): 'native' | 'immediate' | 'off' {
-    if (this.windowMs <= 0) return 'off';
-    return this.spinner && this.warmers.length === 0 ? 'native' : 'immediate';
   }
 
   /**
@@ -130,10 +79,7 @@ export class BusyPoll {
     if (request) this.lastRequest = this.last;
     if (!this.spinning) {
       this.spinning = true;
-      if (this.spinner && this.warmers.length === 0) {
-        this.spinner.start(NATIVE_WAIT_US);
-        this.expiry = setTimeout(this.expire, this.windowMs).unref();
-      } else setImmediate(this.spin);
+      setImmediate(this.spin);
     }
   }
 
@@ -145,8 +91,6 @@ export class BusyPoll {
    */
   addWarmer(name: string, fn: () => void, onFail?: (err: unknown) => void): void {
     this.warmers.push({ name, fn, onFail });
-    // Warmers run in JS turns: the next touch polls through the setImmediate chain.
-    if (this.expiry) this.stopNative();
   }
 
   /** Drops every warmer (Colo's shutdown). */
@@ -159,22 +103,8 @@ export class BusyPoll {
     return this.spinning;
   }
 
-  /** The native spinner's window check: a timer, re-armed for what is left of the window. */
-  private readonly expire = (): void => {
-    const quiet = this.clock() - this.last;
-    if (quiet < this.windowMs) this.expiry = setTimeout(this.expire, this.windowMs - quiet).unref();
-    else this.stopNative();
-  };
-
-  private stopNative(): void {
-    clearTimeout(this.expiry);
-    this.expiry = undefined;
-    this.spinner?.stop();
-    this.spinning = false;
-  }
-
   private readonly spin = (): void => {
-    this.jsTurns++;
+    this.turns++;
     const now = this.clock();
     if (
       this.warmers.length > 0 &&

@@ -15,7 +15,6 @@ import {
   LOCK_ONFAULT,
   type NativeTuningAddon,
 } from './native-types';
-import type { LoopSpinner } from '../core/busy-poll';
 
 /** Outcome of one tuning step. `errno` is the symbolic code (EPERM, ENOMEM, UNAVAILABLE...). */
 export type TuningResult = { ok: true } | { ok: false; errno: string; error: string };
@@ -57,12 +56,6 @@ export interface Tuning {
   threadId(): number;
   /** SCHED_FIFO priority 1..99 for the calling thread; 0 restores SCHED_OTHER. */
   setRealtimePriority(priority: number): TuningResult;
-  /**
-   * Busy polling for the calling thread's event loop without a JS call per turn
-   * (src/core/busy-poll.ts); undefined without the addon, or with one built before it had
-   * pollStart.
-   */
-  readonly spinner: LoopSpinner | undefined;
 }
 
 export interface LoadTuningOptions {
@@ -143,14 +136,6 @@ function nativeTuning(addon: NativeTuningAddon, addonPath: string): Tuning {
       }
       return toResult(addon.setRealtimePriority(priority));
     },
-    spinner:
-      typeof addon.pollStart === 'function'
-        ? {
-            start: (waitUs) => addon.pollStart(waitUs),
-            stop: () => addon.pollStop(),
-            turns: () => addon.pollTurns(),
-          }
-        : undefined,
   };
 }
 
@@ -180,7 +165,6 @@ export function fallbackTuning(reason: string, addonPath: string): Tuning {
     currentCpu: () => -1,
     threadId: () => -1,
     setRealtimePriority: unavailable,
-    spinner: undefined,
   };
 }
 

@@ -22,12 +22,6 @@ export interface NativeTuningAddon {
   threadId(): number;
   /** SCHED_FIFO at 1..99, SCHED_OTHER at 0, for the calling thread. */
   setRealtimePriority(priority: number): string | null;
-  /** Keeps this thread's event loop polling (an idle handle); each turn waits up to waitUs for readiness. */
-  pollStart(waitUs: number): void;
-  /** Stops pollStart's polling. */
-  pollStop(): void;
-  /** Loop turns made while polling, since the first pollStart on this thread. */
-  pollTurns(): number;
 }
 
 /** lockMemory flag bits (mirror COLO_LOCK_* in the C source). */

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  BusyPoll,
-  busyPollWindow,
-  NATIVE_WAIT_US,
-  WARM_AFTER_MS,
-  WARM_EVERY_MS,
-  type LoopSpinner,
-} from '../../src/core/busy-poll';
+import { BusyPoll, busyPollWindow, WARM_AFTER_MS, WARM_EVERY_MS } from '../../src/core/busy-poll';
 import { cgroupCpuQuota, cpuBudget } from '../../src/tuning';
 
 describe('BusyPoll warmers', () => {
@@ -140,66 +133,6 @@ describe('BusyPoll', () => {
     expect(p.turns).toBeLessThanOrEqual(2);
     p.configure(0);
     await sleep(10);
-    expect(p.active).toBe(false);
-  });
-});
-
-describe('BusyPoll with a native spinner', () => {
-  /** Records what the poller asks of it; no real loop involved. */
-  function recorder() {
-    const calls: string[] = [];
-    let turns = 0;
-    const spinner: LoopSpinner = {
-      start: (waitUs) => calls.push(`start ${waitUs}`),
-      stop: () => calls.push('stop'),
-      turns: () => (turns += 7),
-    };
-    return { calls, spinner };
-  }
-
-  it('starts the spinner on the first touch, once, and stops it once the window passes with no touch', async () => {
-    const { calls, spinner } = recorder();
-    const p = new BusyPoll();
-    p.useSpinner(spinner);
-    p.configure(30);
-    expect(p.mode).toBe('native');
-    for (let i = 0; i < 4; i++) {
-      p.touch(true);
-      await sleep(10);
-    }
-    expect(calls).toEqual([`start ${NATIVE_WAIT_US}`]);
-    expect(p.active).toBe(true);
-    await sleep(100);
-    expect(calls).toEqual([`start ${NATIVE_WAIT_US}`, 'stop']);
-    expect(p.active).toBe(false);
-    // The spinner's turns are the poller's.
-    expect(p.turns).toBeGreaterThan(0);
-    p.touch();
-    expect(calls.at(-1)).toBe(`start ${NATIVE_WAIT_US}`);
-    p.configure(0);
-    expect(calls.at(-1)).toBe('stop');
-    expect(p.active).toBe(false);
-    expect(p.mode).toBe('off');
-  });
-
-  it('uses the setImmediate chain while warmers are registered (they run in JS turns)', async () => {
-    const { calls, spinner } = recorder();
-    const p = new BusyPoll();
-    p.useSpinner(spinner);
-    p.configure(20);
-    p.touch();
-    expect(calls).toEqual([`start ${NATIVE_WAIT_US}`]);
-    let warmed = 0;
-    p.addWarmer('w', () => warmed++);
-    // Adding a warmer stops the spinner; the next touch polls through the chain.
-    expect(calls).toEqual([`start ${NATIVE_WAIT_US}`, 'stop']);
-    expect(p.mode).toBe('immediate');
-    p.touch();
-    await sleep(10);
-    expect(calls).toHaveLength(2);
-    expect(warmed).toBeGreaterThan(0);
-    p.configure(0);
-    await sleep(5);
     expect(p.active).toBe(false);
   });
 });

@@ -91,41 +91,6 @@ describe.skipIf(!built)('native addon (built)', () => {
     expect(b > a).toBe(true);
   });
 
-  it('the loop spinner keeps the event loop turning while started, and lets it sleep once stopped', async () => {
-    const spinner = t.spinner!;
-    expect(spinner).toBeDefined();
-    expect(() => spinner.start(-1)).toThrow(RangeError);
-    expect(() => spinner.start(5000)).toThrow(RangeError);
-    const before = spinner.turns();
-    spinner.start(0);
-    await new Promise((r) => setTimeout(r, 30));
-    const spun = spinner.turns() - before;
-    // A sleeping loop turns about once per timer here; a polling one thousands of times.
-    expect(spun).toBeGreaterThan(1000);
-    // With a wait per turn, each turn waits on the epoll set: far fewer turns, and a
-    // timer still fires on time (timers stay within the wait; nothing is lost).
-    const mid = spinner.turns();
-    const t0 = performance.now();
-    spinner.start(200);
-    await new Promise((r) => setTimeout(r, 30));
-    const late = performance.now() - t0;
-    const waited = spinner.turns() - mid;
-    expect(waited).toBeLessThan(spun);
-    expect(waited).toBeGreaterThan(10);
-    expect(late).toBeLessThan(200);
-    spinner.stop();
-    const stopped = spinner.turns();
-    await new Promise((r) => setTimeout(r, 30));
-    expect(spinner.turns()).toBe(stopped);
-  });
-
-  it('the loop spinner never holds the process open', () => {
-    const code = `require(${JSON.stringify(ADDON)}).pollStart(50); console.log('started')`;
-    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 10_000 });
-    expect(r.status).toBe(0);
-    expect(r.stdout.trim()).toBe('started');
-  });
-
   it('threadId and memlockLimit report real values', () => {
     expect(t.threadId()).toBeGreaterThan(0);
     const limit = t.memlockLimit();
