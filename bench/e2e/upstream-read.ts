@@ -1,11 +1,12 @@
 /**
- * Reading a non-streaming upstream answer: undici's `request()` + `body.text()` (a
- * Readable stream per answer, every header parsed; what the gateway did before) against
- * Colo's `sendJson` (src/gateway/providers/http.ts: undici's dispatch API with a handler
- * that collects the body's buffers), alternated in one process against the mock OpenAI
+ * Reading an upstream answer: undici's `request()` with its Readable body (what the
+ * gateway did before: `body.text()` for a JSON answer, `for await` over the body into
+ * the SSE parser for a stream) against Colo's dispatch handlers
+ * (src/gateway/providers/http.ts: `sendJson`, and the OpenAI provider's call, which
+ * streams through `streamSse`), alternated in one process against the mock OpenAI
  * upstream in a child process, one request at a time.
  *
- *   node bench/lib/run.mjs bench/e2e/upstream-read.ts [--n 5000] [--rounds 5]
+ *   node bench/lib/run.mjs bench/e2e/upstream-read.ts [--n 5000] [--rounds 5] [--variant json|sse]
  *
  * Per round and way: this process's CPU per request (user + system) and the round trip's
  * p50 / p99. The round trip includes the mock and two loopback hops; the CPU column is the
@@ -15,7 +16,11 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { Cancel } from '../../src/core/cancel';
 import { sendJson } from '../../src/gateway/providers/http';
-import type { ProviderCall } from '../../src/gateway/providers/types';
+import { openaiProvider } from '../../src/gateway/providers/openai';
+import { parseEvent } from '../../src/gateway/providers/openai/stream';
+import { SseParser, type SseEvent } from '../../src/gateway/providers/sse';
+import { DEFAULT_SAMPLING } from '../../src/core/types';
+import type { ProviderCall, ProviderChunk, UnifiedRequest } from '../../src/gateway/providers/types';
 import { machineLine, writeResult } from '../lib';
 import { serveMockUpstreamChild, spawnMockUpstream } from '../lib/upstream-child';
 
@@ -23,6 +28,7 @@ const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '5000' },
     rounds: { type: 'string', default: '5' },
+    variant: { type: 'string', default: 'json' },
     'serve-upstream': { type: 'boolean', default: false },
   },
 });
@@ -51,27 +57,65 @@ async function main(): Promise<void> {
     http: pool,
     signal: new Cancel(),
   };
-  const ways: Record<string, () => Promise<unknown>> = {
-    'request+text': async () => {
-      const res = await pool.request({
-        method: 'POST',
-        path: '/v1/chat/completions',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
-      return JSON.parse(await res.body.text()) as unknown;
-    },
-    sendJson: async () => {
-      const x = sendJson(call, '/chat/completions', {}, body);
-      await x.opened;
-      return x.json;
-    },
+  const sse = values.variant === 'sse';
+  const sseCall: ProviderCall = { ...call, target: { ...call.target, stream: true, streamUsage: true } };
+  const unified: UnifiedRequest = {
+    messages: [{ role: 'user', content: 'Is the market up?' }],
+    sampling: { ...DEFAULT_SAMPLING, maxTokens: 64 },
   };
+  const ways: Record<string, () => Promise<unknown>> = sse
+    ? {
+        'request+iterate': async () => {
+          const res = await pool.request({
+            method: 'POST',
+            path: '/v1/chat/completions',
+            headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+            body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+            headersTimeout: 0,
+            bodyTimeout: 0,
+          });
+          // The loop the gateway ran before (sseChunks): parse each body chunk, translate its events.
+          const parser = new SseParser();
+          const out: ProviderChunk[] = [];
+          let text = '';
+          let done = false;
+          for await (const bytes of res.body) {
+            if (done) continue;
+            const events: SseEvent[] = parser.push(bytes as Uint8Array);
+            for (let i = 0; i < events.length && !done; i++) done = parseEvent('mock', events[i]!, out);
+            for (const c of out) if (c.kind === 'text') text += c.text;
+            out.length = 0;
+          }
+          return { choices: text };
+        },
+        streamSse: async () => {
+          let text = '';
+          for await (const c of openaiProvider.call(sseCall, unified)) if (c.kind === 'text') text += c.text;
+          return { choices: text };
+        },
+      }
+    : {
+        'request+text': async () => {
+          const res = await pool.request({
+            method: 'POST',
+            path: '/v1/chat/completions',
+            headers: { 'content-type': 'application/json', accept: 'application/json' },
+            body: JSON.stringify(body),
+            headersTimeout: 0,
+            bodyTimeout: 0,
+          });
+          return JSON.parse(await res.body.text()) as unknown;
+        },
+        sendJson: async () => {
+          const x = sendJson(call, '/chat/completions', {}, body);
+          await x.opened;
+          return x.json;
+        },
+      };
   const check = (v: unknown) => {
     if (!(v as { choices?: unknown }).choices) throw new Error(`not an answer: ${JSON.stringify(v)}`);
   };
+  console.log(`variant ${sse ? 'sse (stream: true)' : 'json (stream: false)'}`);
   for (const f of Object.values(ways)) for (let i = 0; i < 2000; i++) check(await f());
 
   console.log(machineLine());
@@ -109,7 +153,11 @@ async function main(): Promise<void> {
       `median ${way.padEnd(13)} cpu/req ${med('cpuUsPerReq')} µs  p50 ${med('p50Us')} µs  p99 ${med('p99Us')} µs`,
     );
   }
-  writeResult('upstream-read', 'e2e', { n: N, rows });
+  writeResult(sse ? 'upstream-read-sse' : 'upstream-read', 'e2e', {
+    variant: sse ? 'sse' : 'json',
+    n: N,
+    rows,
+  });
   await pool.close();
   await upstream.stop();
 }

@@ -14,50 +14,12 @@ import type { ProviderCall, ProviderChunk } from './types';
 /** Most bytes of an upstream error body kept for the message. */
 const ERROR_BODY_LIMIT = 512;
 
-export type ResponseData = Dispatcher.ResponseData;
-
-/** POSTs `body` as JSON to `baseUrl + path`; resolves once a 2xx status and headers arrived. */
-export async function postJson(
-  call: ProviderCall,
-  path: string,
-  headers: Record<string, string>,
-  body: unknown,
-): Promise<ResponseData> {
-  const { target, http, signal } = call;
-  if (http === null)
-    throw new UpstreamFailure('INTERNAL', `target ${target.name} has no HTTP pool`, { transient: false });
-  let res: ResponseData;
-  try {
-    res = await http.request({
-      method: 'POST',
-      path: basePath(target.baseUrl) + path,
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        ...target.headers,
-        ...headers,
-      },
-      body: JSON.stringify(body),
-      // undici takes any signal with aborted, reason and add/removeEventListener
-      // (its util.addAbortListener); a Cancel is one, though not typed as an AbortSignal.
-      signal: signal as unknown as AbortSignal,
-      // The gateway's own watchdog owns time-to-first-byte and stall timeouts (it
-      // must also cover providers without HTTP), so undici's are off.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
-  } catch (err) {
-    throw transportFailure(call, err);
-  }
-  if (res.statusCode >= 200 && res.statusCode < 300) return res;
-  const text = await readLimited(res.body, ERROR_BODY_LIMIT).catch(() => '');
-  throw statusFailure(target.name, res.statusCode, res.headers, scrub(text, target.apiKey));
-}
-
 /**
  * One provider call over HTTP, as unified chunks: `open` once a 2xx status arrived, then
  * the answer. A non-streaming target's body is read whole (`parse` turns the JSON into
- * chunks); a streaming target's SSE events go through `translate` (see sseChunks).
+ * chunks); a streaming target's SSE events go through `translate`, which appends
+ * chunks to `out` and returns true at the provider's terminator (the body is still read
+ * to its end, so the connection goes back to the keep-alive pool).
  */
 export async function* httpCall(
   call: ProviderCall,
@@ -72,16 +34,29 @@ export async function* httpCall(
     yield* parse(await x.json);
     return;
   }
-  const res = await postJson(call, req.path, req.headers, req.body);
-  yield { kind: 'open' };
-  yield* sseChunks(call, res, translate);
+  const x = streamSse(call, req.path, req.headers, req.body, translate);
+  try {
+    await x.opened;
+    yield { kind: 'open' };
+    for (;;) {
+      const chunks = x.take();
+      for (let i = 0; i < chunks.length; i++) yield chunks[i]!;
+      if (chunks.length > 0) continue;
+      if (x.failure) throw x.failure;
+      if (x.complete) return;
+      await x.more();
+    }
+  } finally {
+    // The caller stopped reading (a cancel, a hedge that lost): free the connection.
+    x.stop();
+  }
 }
 
 /**
  * A non-streaming exchange: POSTs `body` as JSON; `opened` settles when a 2xx status
  * arrived (or rejects with the failure), `json` with the parsed body.
  *
- * Why not `postJson` and `body.text()`: undici's `request()` wraps every answer in a
+ * Why not undici's `request()` and `body.text()`: `request()` wraps every answer in a
  * Readable stream and parses every response header into an object, and `text()` reads
  * the stream back through it: ~25–70 µs of CPU a request on the 2-vCPU box for a
  * 200-byte body (bench/README.md, "The upstream answer without a stream"). This is
@@ -96,38 +71,236 @@ export function sendJson(
   body: unknown,
 ): JsonExchange {
   const x = new JsonExchange(call);
+  dispatchJson(call, path, headers, body, 'application/json', x);
+  return x;
+}
+
+const noop = (): void => undefined;
+
+/** Chunks a stream may hold unread before the upstream socket is paused. */
+const SSE_QUEUE_LIMIT = 256;
+
+/**
+ * A streaming exchange through undici's dispatch API, for the reason sendJson gives:
+ * each body chunk is parsed as SSE and translated into unified chunks in the socket's
+ * own callback, and waits in a queue for the caller (`take`, `more`); no Readable
+ * stream, no async iterator per chunk. The socket is paused while the caller has
+ * SSE_QUEUE_LIMIT chunks unread (a slow client downstream), and resumed as it reads.
+ */
+export function streamSse(
+  call: ProviderCall,
+  path: string,
+  headers: Record<string, string>,
+  body: unknown,
+  translate: (ev: SseEvent, out: ProviderChunk[]) => boolean,
+): SseExchange {
+  const x = new SseExchange(call, translate);
+  dispatchJson(call, path, headers, body, 'application/json, text/event-stream', x);
+  return x;
+}
+
+/** Sends the POST through the call's pool; a failure to send reaches the handler's onError. */
+function dispatchJson(
+  call: ProviderCall,
+  path: string,
+  headers: Record<string, string>,
+  body: unknown,
+  accept: string,
+  handler: Dispatcher.DispatchHandler & { onError(err: Error): void },
+): void {
   const { target, http } = call;
   if (http === null) {
-    x.onError(
+    handler.onError(
       new UpstreamFailure('INTERNAL', `target ${target.name} has no HTTP pool`, { transient: false }),
     );
-    return x;
+    return;
   }
   try {
     http.dispatch(
       {
         method: 'POST',
         path: basePath(target.baseUrl) + path,
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json',
-          ...target.headers,
-          ...headers,
-        },
+        headers: { 'content-type': 'application/json', accept, ...target.headers, ...headers },
         body: JSON.stringify(body),
-        // The gateway's watchdog owns time-to-first-byte and stall timeouts (see postJson).
+        // The gateway's own watchdog owns time-to-first-byte and stall timeouts (it must
+        // also cover providers without HTTP), so undici's are off.
         headersTimeout: 0,
         bodyTimeout: 0,
       },
-      x,
+      handler,
     );
   } catch (err) {
-    x.onError(err as Error);
+    handler.onError(err as Error);
   }
-  return x;
 }
 
-const noop = (): void => undefined;
+/** undici's dispatch handler for one SSE answer (see streamSse). */
+export class SseExchange implements Dispatcher.DispatchHandler {
+  /** Settles when a 2xx status arrived; rejects with the call's UpstreamFailure. */
+  readonly opened: Promise<void>;
+  /** Set when the exchange failed; chunks queued before it are still taken first. */
+  failure: Error | undefined;
+  /** The body ended (the stream's end: a finish chunk tells whether it was on purpose). */
+  complete = false;
+  private resolveOpened!: () => void;
+  private rejectOpened!: (err: unknown) => void;
+  private status = 0;
+  private rawHeaders: Buffer[] | null = null;
+  private readonly errorBody: Buffer[] = [];
+  private errorSize = 0;
+  private readonly parser: SseParser;
+  private queue: ProviderChunk[] = [];
+  /** The provider's terminator was seen: the rest of the body is read and dropped. */
+  private ended = false;
+  private wake: (() => void) | undefined;
+  private resume: (() => void) | undefined;
+  private paused = false;
+  private abort: ((err?: Error) => void) | undefined;
+  private readonly onAbort = (): void => {
+    const r = this.call.signal.reason;
+    this.abort?.(r instanceof Error ? r : new Error('aborted'));
+  };
+
+  constructor(
+    private readonly call: ProviderCall,
+    private readonly translate: (ev: SseEvent, out: ProviderChunk[]) => boolean,
+  ) {
+    this.parser = new SseParser({ maxLineChars: call.target.maxSseLineChars });
+    this.opened = new Promise<void>((res, rej) => {
+      this.resolveOpened = res;
+      this.rejectOpened = rej;
+    });
+    this.opened.catch(noop);
+  }
+
+  /** The chunks queued so far (the caller owns the array). */
+  take(): ProviderChunk[] {
+    if (this.queue.length === 0) return this.queue;
+    const out = this.queue;
+    this.queue = [];
+    if (this.paused) {
+      this.paused = false;
+      this.resume?.();
+    }
+    return out;
+  }
+
+  /** Resolves when there is something new: chunks, the end or a failure. */
+  more(): Promise<void> {
+    return new Promise<void>((res) => (this.wake = res));
+  }
+
+  /** The caller is done reading: aborts the request if the body has not ended. */
+  stop(): void {
+    if (!this.complete && this.failure === undefined && this.abort) this.abort(new Error('stopped'));
+    this.detach();
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    const { signal } = this.call;
+    if (signal.aborted) {
+      abort(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      return;
+    }
+    this.abort = abort;
+    signal.addEventListener('abort', this.onAbort);
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    this.status = status;
+    this.resume = resume;
+    if (status >= 200 && status < 300) this.resolveOpened();
+    else this.rawHeaders = rawHeaders;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.rawHeaders !== null) {
+      if (this.errorSize < ERROR_BODY_LIMIT) {
+        this.errorBody.push(chunk);
+        this.errorSize += chunk.length;
+      }
+      return true;
+    }
+    if (this.ended || this.failure) return true;
+    let events: SseEvent[];
+    // Taken first: failing detaches the exchange from its request.
+    const abort = this.abort;
+    try {
+      events = this.parser.push(chunk);
+    } catch (err) {
+      this.fail(
+        err instanceof SseProtocolError
+          ? // Not retried on this target (it would do it again); counts against its breaker.
+            new UpstreamFailure(
+              'UPSTREAM_ERROR',
+              `upstream ${this.call.target.name} broke the SSE protocol: ${err.message}`,
+              { transient: false, breaker: true },
+            )
+          : transportFailure(this.call, err),
+      );
+      abort?.(new Error('SSE protocol error'));
+      return true;
+    }
+    try {
+      for (let i = 0; i < events.length && !this.ended; i++)
+        this.ended = this.translate(events[i]!, this.queue);
+    } catch (err) {
+      this.fail(transportFailure(this.call, err));
+      abort?.(err as Error);
+      return true;
+    }
+    this.signal();
+    if (this.queue.length >= SSE_QUEUE_LIMIT) {
+      this.paused = true;
+      return false;
+    }
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.rawHeaders !== null) {
+      const { target } = this.call;
+      const text = Buffer.concat(this.errorBody).toString('utf8').slice(0, ERROR_BODY_LIMIT);
+      const failure = statusFailure(
+        target.name,
+        this.status,
+        headerRecord(this.rawHeaders),
+        scrub(text, target.apiKey),
+      );
+      this.fail(failure);
+      return;
+    }
+    this.parser.end();
+    this.complete = true;
+    this.detach();
+    this.signal();
+  }
+
+  onError(err: Error): void {
+    if (this.failure) return;
+    this.fail(transportFailure(this.call, err));
+  }
+
+  private fail(failure: Error): void {
+    if (this.failure) return;
+    this.failure = failure;
+    this.rejectOpened(failure);
+    this.detach();
+    this.signal();
+  }
+
+  private signal(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private detach(): void {
+    if (this.abort) this.call.signal.removeEventListener('abort', this.onAbort);
+    this.abort = undefined;
+  }
+}
 
 /** undici's dispatch handler (its request-level interface) for one JSON answer. */
 export class JsonExchange implements Dispatcher.DispatchHandler {
@@ -336,15 +509,6 @@ export function scrub(text: string, secret: string | undefined): string {
   return out.replace(/(sk-|Bearer\s+)[A-Za-z0-9_\-.*]{6,}/g, '$1[secret]').slice(0, ERROR_BODY_LIMIT);
 }
 
-async function readLimited(body: AsyncIterable<Buffer | Uint8Array>, limit: number): Promise<string> {
-  let out = '';
-  const decoder = new TextDecoder();
-  for await (const chunk of body) {
-    if (out.length < limit) out += decoder.decode(chunk, { stream: true });
-  }
-  return out.slice(0, limit);
-}
-
 const pathCache = new Map<string, string>();
 /** The path part of a base URL without a trailing slash (`http://h/v1/` → `/v1`). */
 export function basePath(baseUrl: string): string {
@@ -354,48 +518,4 @@ export function basePath(baseUrl: string): string {
     pathCache.set(baseUrl, p);
   }
   return p;
-}
-
-/**
- * Unified chunks from a 2xx SSE body. One generator does the reading, the (synchronous)
- * SSE parsing and the provider's event translation, because every async layer a
- * token passes through costs microtasks on the hot path. `translate` appends chunks
- * to `out` and returns true at the provider's terminator; the body is still read to
- * its end afterwards so the connection goes back to the keep-alive pool. Transport
- * errors mid-body become UpstreamFailures.
- */
-export async function* sseChunks(
-  call: ProviderCall,
-  res: ResponseData,
-  translate: (ev: SseEvent, out: ProviderChunk[]) => boolean,
-): AsyncGenerator<ProviderChunk> {
-  const parser = new SseParser({ maxLineChars: call.target.maxSseLineChars });
-  const out: ProviderChunk[] = [];
-  let done = false;
-  try {
-    for await (const bytes of res.body) {
-      if (done) continue;
-      let events: SseEvent[];
-      try {
-        events = parser.push(bytes as Uint8Array);
-      } catch (err) {
-        if (!(err instanceof SseProtocolError)) throw err;
-        // Not retried on this target (it would do it again); counts against its breaker.
-        throw new UpstreamFailure(
-          'UPSTREAM_ERROR',
-          `upstream ${call.target.name} broke the SSE protocol: ${err.message}`,
-          {
-            transient: false,
-            breaker: true,
-          },
-        );
-      }
-      for (let i = 0; i < events.length && !done; i++) done = translate(events[i]!, out);
-      for (let i = 0; i < out.length; i++) yield out[i]!;
-      out.length = 0;
-    }
-  } catch (err) {
-    throw transportFailure(call, err);
-  }
-  parser.end();
 }
