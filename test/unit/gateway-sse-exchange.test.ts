@@ -1,11 +1,11 @@
 /**
- * The SSE exchange's handler (src/gateway/providers/http.ts), driven the way undici's
- * dispatcher drives it: back-pressure on a caller that reads slowly, stopping a stream
- * the caller left, and a cancel mid-stream.
+ * The exchanges' handlers (src/gateway/providers/http.ts), driven the way undici's
+ * dispatcher drives them: back-pressure on a caller that reads slowly, stopping an
+ * answer the caller left, and a cancel mid-stream.
  */
 import { describe, expect, it } from 'vitest';
 import { Cancel } from '../../src/core/cancel';
-import { SseExchange } from '../../src/gateway/providers/http';
+import { JsonExchange, SseExchange } from '../../src/gateway/providers/http';
 import type { ProviderCall, ProviderChunk } from '../../src/gateway/providers/types';
 
 function exchange(signal = new Cancel()) {
@@ -101,5 +101,27 @@ describe('SseExchange', () => {
     x.onData(Buffer.from(`data: ${'x'.repeat(2_000_000)}`));
     expect(x.failure).toMatchObject({ code: 'UPSTREAM_ERROR', transient: false });
     expect(aborted).toHaveLength(1);
+  });
+
+  it('a JSON exchange the caller leaves before its body ended aborts the request; one that ended does not', async () => {
+    const mk = () => {
+      const call = { target: { name: 't', apiKey: undefined }, http: null, signal: new Cancel() };
+      const x = new JsonExchange(call as unknown as ConstructorParameters<typeof JsonExchange>[0]);
+      const aborted: unknown[] = [];
+      x.onConnect((err) => aborted.push(err));
+      x.onHeaders(200, []);
+      return { x, aborted };
+    };
+    const left = mk();
+    await left.x.opened;
+    left.x.onData(Buffer.from('{"a":'));
+    left.x.stop();
+    expect(left.aborted).toHaveLength(1);
+    const done = mk();
+    done.x.onData(Buffer.from('{"a":1}'));
+    done.x.onComplete();
+    await expect(done.x.json).resolves.toEqual({ a: 1 });
+    done.x.stop();
+    expect(done.aborted).toHaveLength(0);
   });
 });
