@@ -109,7 +109,7 @@ describe('SseExchange', () => {
       const x = new JsonExchange(call as unknown as ConstructorParameters<typeof JsonExchange>[0]);
       const aborted: unknown[] = [];
       x.onConnect((err) => aborted.push(err));
-      x.onHeaders(200, []);
+      x.onHeaders(200, [], () => undefined);
       return { x, aborted };
     };
     const left = mk();

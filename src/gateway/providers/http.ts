@@ -138,18 +138,89 @@ function dispatchJson(
   }
 }
 
-/** undici's dispatch handler for one SSE answer (see streamSse). */
-export class SseExchange implements Dispatcher.DispatchHandler {
+/**
+ * What both exchanges share as undici dispatch handlers: the call's cancel wired to the
+ * request's abort, `opened` for the 2xx status, a failure's status and headers, and
+ * `stop` for a caller that leaves before the body ended.
+ */
+abstract class Exchange {
   /** Settles when a 2xx status arrived; rejects with the call's UpstreamFailure. */
   readonly opened: Promise<void>;
+  protected resolveOpened!: () => void;
+  protected rejectOpened!: (err: unknown) => void;
+  protected status = 0;
+  /** A non-2xx answer's headers; null while the answer is a success. */
+  protected rawHeaders: Buffer[] | null = null;
+  /** Aborts the request; undefined before undici connects it and once it ended. */
+  protected abort: ((err?: Error) => void) | undefined;
+  private readonly onAbort = (): void => {
+    const r = this.call.signal.reason;
+    this.abort?.(r instanceof Error ? r : new Error('aborted'));
+  };
+
+  constructor(protected readonly call: ProviderCall) {
+    this.opened = new Promise<void>((res, rej) => {
+      this.resolveOpened = res;
+      this.rejectOpened = rej;
+    });
+    this.opened.catch(noop); // unread when the caller left first
+  }
+
+  /** Whether the body ended or the request failed. */
+  protected abstract get finished(): boolean;
+
+  /** The caller is done reading: aborts the request if the body has not ended. */
+  stop(): void {
+    if (!this.finished && this.abort) this.abort(new Error('stopped'));
+    this.detach();
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    const { signal } = this.call;
+    if (signal.aborted) {
+      abort(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      return;
+    }
+    this.abort = abort;
+    signal.addEventListener('abort', this.onAbort);
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    this.status = status;
+    if (status >= 200 && status < 300) {
+      this.resolveOpened();
+      this.opening(resume);
+    } else this.rawHeaders = rawHeaders;
+    return true;
+  }
+
+  /** A 2xx status arrived; `resume` restarts a socket paused by onData returning false. */
+  protected opening(_resume: () => void): void {}
+
+  /** The failure a non-2xx answer's status, headers and (kept part of its) body say. */
+  protected statusFailure(body: Buffer[]): UpstreamFailure {
+    const { target } = this.call;
+    const text = (body.length === 1 ? body[0]! : Buffer.concat(body)).toString('utf8');
+    return statusFailure(
+      target.name,
+      this.status,
+      headerRecord(this.rawHeaders ?? []),
+      scrub(text.slice(0, ERROR_BODY_LIMIT), target.apiKey),
+    );
+  }
+
+  protected detach(): void {
+    if (this.abort) this.call.signal.removeEventListener('abort', this.onAbort);
+    this.abort = undefined;
+  }
+}
+
+/** undici's dispatch handler for one SSE answer (see streamSse). */
+export class SseExchange extends Exchange implements Dispatcher.DispatchHandler {
   /** Set when the exchange failed; chunks queued before it are still taken first. */
   failure: Error | undefined;
   /** The body ended (the stream's end: a finish chunk tells whether it was on purpose). */
   complete = false;
-  private resolveOpened!: () => void;
-  private rejectOpened!: (err: unknown) => void;
-  private status = 0;
-  private rawHeaders: Buffer[] | null = null;
   private readonly errorBody: Buffer[] = [];
   private errorSize = 0;
   private readonly parser: SseParser;
@@ -159,22 +230,21 @@ export class SseExchange implements Dispatcher.DispatchHandler {
   private wake: (() => void) | undefined;
   private resume: (() => void) | undefined;
   private paused = false;
-  private abort: ((err?: Error) => void) | undefined;
-  private readonly onAbort = (): void => {
-    const r = this.call.signal.reason;
-    this.abort?.(r instanceof Error ? r : new Error('aborted'));
-  };
 
   constructor(
-    private readonly call: ProviderCall,
+    call: ProviderCall,
     private readonly translate: (ev: SseEvent, out: ProviderChunk[]) => boolean,
   ) {
+    super(call);
     this.parser = new SseParser({ maxLineChars: call.target.maxSseLineChars });
-    this.opened = new Promise<void>((res, rej) => {
-      this.resolveOpened = res;
-      this.rejectOpened = rej;
-    });
-    this.opened.catch(noop);
+  }
+
+  protected get finished(): boolean {
+    return this.complete || this.failure !== undefined;
+  }
+
+  protected override opening(resume: () => void): void {
+    this.resume = resume;
   }
 
   /** The chunks queued so far (the caller owns the array). */
@@ -192,30 +262,6 @@ export class SseExchange implements Dispatcher.DispatchHandler {
   /** Resolves when there is something new: chunks, the end or a failure. */
   more(): Promise<void> {
     return new Promise<void>((res) => (this.wake = res));
-  }
-
-  /** The caller is done reading: aborts the request if the body has not ended. */
-  stop(): void {
-    if (!this.complete && this.failure === undefined && this.abort) this.abort(new Error('stopped'));
-    this.detach();
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    const { signal } = this.call;
-    if (signal.aborted) {
-      abort(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      return;
-    }
-    this.abort = abort;
-    signal.addEventListener('abort', this.onAbort);
-  }
-
-  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    this.status = status;
-    this.resume = resume;
-    if (status >= 200 && status < 300) this.resolveOpened();
-    else this.rawHeaders = rawHeaders;
-    return true;
   }
 
   onData(chunk: Buffer): boolean {
@@ -264,15 +310,7 @@ export class SseExchange implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     if (this.rawHeaders !== null) {
-      const { target } = this.call;
-      const text = Buffer.concat(this.errorBody).toString('utf8').slice(0, ERROR_BODY_LIMIT);
-      const failure = statusFailure(
-        target.name,
-        this.status,
-        headerRecord(this.rawHeaders),
-        scrub(text, target.apiKey),
-      );
-      this.fail(failure);
+      this.fail(this.statusFailure(this.errorBody));
       return;
     }
     this.parser.end();
@@ -299,70 +337,30 @@ export class SseExchange implements Dispatcher.DispatchHandler {
     this.wake = undefined;
     w?.();
   }
-
-  private detach(): void {
-    if (this.abort) this.call.signal.removeEventListener('abort', this.onAbort);
-    this.abort = undefined;
-  }
 }
 
 /** undici's dispatch handler (its request-level interface) for one JSON answer. */
-export class JsonExchange implements Dispatcher.DispatchHandler {
-  /** Settles when a 2xx status arrived; rejects with the call's UpstreamFailure. */
-  readonly opened: Promise<void>;
+export class JsonExchange extends Exchange implements Dispatcher.DispatchHandler {
   /** The parsed body; rejects as `opened` does, or when the body is not JSON. */
   readonly json: Promise<unknown>;
-  private resolveOpened!: () => void;
-  private rejectOpened!: (err: unknown) => void;
   private resolveJson!: (v: unknown) => void;
   private rejectJson!: (err: unknown) => void;
-  private status = 0;
-  private rawHeaders: Buffer[] | null = null;
   private readonly chunks: Buffer[] = [];
   private size = 0;
   /** The body ended or the request failed. */
   private done = false;
-  private abort: ((err?: Error) => void) | undefined;
-  private readonly onAbort = (): void => {
-    const r = this.call.signal.reason;
-    this.abort?.(r instanceof Error ? r : new Error('aborted'));
-  };
 
-  constructor(private readonly call: ProviderCall) {
-    this.opened = new Promise<void>((res, rej) => {
-      this.resolveOpened = res;
-      this.rejectOpened = rej;
-    });
+  constructor(call: ProviderCall) {
+    super(call);
     this.json = new Promise<unknown>((res, rej) => {
       this.resolveJson = res;
       this.rejectJson = rej;
     });
-    // Either may be left unread when the other failed first.
-    this.opened.catch(noop);
-    this.json.catch(noop);
+    this.json.catch(noop); // unread when `opened` failed first
   }
 
-  /** The caller is done: aborts the request if the body has not ended. */
-  stop(): void {
-    if (!this.done && this.abort) this.abort(new Error('stopped'));
-    this.detach();
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    const { signal } = this.call;
-    if (signal.aborted) {
-      abort(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      return;
-    }
-    this.abort = abort;
-    signal.addEventListener('abort', this.onAbort);
-  }
-
-  onHeaders(status: number, rawHeaders: Buffer[]): boolean {
-    this.status = status;
-    if (status >= 200 && status < 300) this.resolveOpened();
-    else this.rawHeaders = rawHeaders;
-    return true;
+  protected get finished(): boolean {
+    return this.done;
   }
 
   onData(chunk: Buffer): boolean {
@@ -377,25 +375,20 @@ export class JsonExchange implements Dispatcher.DispatchHandler {
   onComplete(): void {
     this.done = true;
     this.detach();
-    const { chunks } = this;
-    const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
-    const { target } = this.call;
     if (this.rawHeaders !== null) {
-      const failure = statusFailure(
-        target.name,
-        this.status,
-        headerRecord(this.rawHeaders),
-        scrub(text.slice(0, ERROR_BODY_LIMIT), target.apiKey),
-      );
+      const failure = this.statusFailure(this.chunks);
       this.rejectOpened(failure);
       this.rejectJson(failure);
       return;
     }
+    const { chunks } = this;
     let json: unknown;
     try {
-      json = JSON.parse(text) as unknown;
+      json = JSON.parse(
+        (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'),
+      ) as unknown;
     } catch {
-      this.rejectJson(malformed(target.name, 'JSON body'));
+      this.rejectJson(malformed(this.call.target.name, 'JSON body'));
       return;
     }
     this.resolveJson(json);
@@ -407,11 +400,6 @@ export class JsonExchange implements Dispatcher.DispatchHandler {
     const failure = transportFailure(this.call, err);
     this.rejectOpened(failure);
     this.rejectJson(failure);
-  }
-
-  private detach(): void {
-    if (this.abort) this.call.signal.removeEventListener('abort', this.onAbort);
-    this.abort = undefined;
   }
 }
 
