@@ -151,6 +151,8 @@ abstract class Exchange {
   protected status = 0;
   /** A non-2xx answer's headers; null while the answer is a success. */
   protected rawHeaders: Buffer[] | null = null;
+  private readonly kept: Buffer[] = [];
+  private keptBytes = 0;
   /** Aborts the request; undefined before undici connects it and once it ended. */
   protected abort: ((err?: Error) => void) | undefined;
   private readonly onAbort = (): void => {
@@ -197,10 +199,26 @@ abstract class Exchange {
   /** A 2xx status arrived; `resume` restarts a socket paused by onData returning false. */
   protected opening(_resume: () => void): void {}
 
-  /** The failure a non-2xx answer's status, headers and (kept part of its) body say. */
-  protected statusFailure(body: Buffer[]): UpstreamFailure {
+  /**
+   * Keeps a body chunk: all of a JSON answer's, and of a failure only what its message
+   * uses (the first ERROR_BODY_LIMIT bytes, chunk granular).
+   */
+  protected keep(chunk: Buffer): void {
+    if (this.rawHeaders !== null && this.keptBytes >= ERROR_BODY_LIMIT) return;
+    this.kept.push(chunk);
+    this.keptBytes += chunk.length;
+  }
+
+  /** The kept chunks as text. */
+  protected keptText(): string {
+    const { kept } = this;
+    return (kept.length === 1 ? kept[0]! : Buffer.concat(kept)).toString('utf8');
+  }
+
+  /** The failure a non-2xx answer's status, headers and kept body say. */
+  protected statusFailure(): UpstreamFailure {
     const { target } = this.call;
-    const text = (body.length === 1 ? body[0]! : Buffer.concat(body)).toString('utf8');
+    const text = this.keptText();
     return statusFailure(
       target.name,
       this.status,
@@ -221,8 +239,6 @@ export class SseExchange extends Exchange implements Dispatcher.DispatchHandler 
   failure: Error | undefined;
   /** The body ended (the stream's end: a finish chunk tells whether it was on purpose). */
   complete = false;
-  private readonly errorBody: Buffer[] = [];
-  private errorSize = 0;
   private readonly parser: SseParser;
   private queue: ProviderChunk[] = [];
   /** The provider's terminator was seen: the rest of the body is read and dropped. */
@@ -266,10 +282,7 @@ export class SseExchange extends Exchange implements Dispatcher.DispatchHandler 
 
   onData(chunk: Buffer): boolean {
     if (this.rawHeaders !== null) {
-      if (this.errorSize < ERROR_BODY_LIMIT) {
-        this.errorBody.push(chunk);
-        this.errorSize += chunk.length;
-      }
+      this.keep(chunk);
       return true;
     }
     if (this.ended || this.failure) return true;
@@ -310,7 +323,7 @@ export class SseExchange extends Exchange implements Dispatcher.DispatchHandler 
 
   onComplete(): void {
     if (this.rawHeaders !== null) {
-      this.fail(this.statusFailure(this.errorBody));
+      this.fail(this.statusFailure());
       return;
     }
     this.parser.end();
@@ -345,8 +358,6 @@ export class JsonExchange extends Exchange implements Dispatcher.DispatchHandler
   readonly json: Promise<unknown>;
   private resolveJson!: (v: unknown) => void;
   private rejectJson!: (err: unknown) => void;
-  private readonly chunks: Buffer[] = [];
-  private size = 0;
   /** The body ended or the request failed. */
   private done = false;
 
@@ -364,11 +375,7 @@ export class JsonExchange extends Exchange implements Dispatcher.DispatchHandler
   }
 
   onData(chunk: Buffer): boolean {
-    // A failure's body is only kept for its message.
-    if (this.rawHeaders === null || this.size < ERROR_BODY_LIMIT) {
-      this.chunks.push(chunk);
-      this.size += chunk.length;
-    }
+    this.keep(chunk);
     return true;
   }
 
@@ -376,17 +383,14 @@ export class JsonExchange extends Exchange implements Dispatcher.DispatchHandler
     this.done = true;
     this.detach();
     if (this.rawHeaders !== null) {
-      const failure = this.statusFailure(this.chunks);
+      const failure = this.statusFailure();
       this.rejectOpened(failure);
       this.rejectJson(failure);
       return;
     }
-    const { chunks } = this;
     let json: unknown;
     try {
-      json = JSON.parse(
-        (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'),
-      ) as unknown;
+      json = JSON.parse(this.keptText()) as unknown;
     } catch {
       this.rejectJson(malformed(this.call.target.name, 'JSON body'));
       return;
