@@ -95,6 +95,10 @@ const { values } = parseArgs({
   },
 });
 
+/** --config and --alt-config, parsed once (a typo fails here, before anything starts). */
+const COLO_CONFIG = JSON.parse(values.config!) as Record<string, unknown>;
+const ALT_CONFIG = JSON.parse(values['alt-config']!) as Record<string, unknown>;
+
 type Variant = 'json' | 'sse';
 type Path =
   | 'direct'
@@ -211,7 +215,7 @@ async function startColo(
   const target = { provider: 'openai', baseUrl: `http://127.0.0.1:${upstreamPort}/v1`, model: 'gpt-mock' };
   const p = await startColoProcess(
     {
-      ...(JSON.parse(values.config!) as Record<string, unknown>),
+      ...COLO_CONFIG,
       gateway: {
         targets: [
           { name: 'remote-sse', ...target },
@@ -510,10 +514,8 @@ async function main(): Promise<void> {
     unit: 'us',
     loadavgAtStart: machineInfo().loadavg1,
     before: before ? { dir: before, commit: readFileSync(join(before, 'COMMIT'), 'utf8').trim() } : undefined,
-    config: JSON.parse(values.config!) as unknown,
-    alt: paths.includes('colo-alt')
-      ? { config: JSON.parse(values['alt-config']!) as unknown, nodeArgs: values['alt-node-args'] }
-      : undefined,
+    config: COLO_CONFIG,
+    alt: paths.includes('colo-alt') ? { config: ALT_CONFIG, nodeArgs: values['alt-node-args'] } : undefined,
     client: 'openloop-http (bench/e2e/openloop-http.c)',
   };
   try {
@@ -547,7 +549,7 @@ async function main(): Promise<void> {
           join(ROOT, 'dist/cli.js'),
           values['alt-node-args'] ? values['alt-node-args'].split(',') : [],
           {},
-          JSON.parse(values['alt-config']!) as Record<string, unknown>,
+          ALT_CONFIG,
         ),
       );
     const targetOf = (p: Path): Server => (p === 'direct' ? upstream : servers.get(p)!);
