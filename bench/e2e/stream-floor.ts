@@ -49,6 +49,14 @@ const { values } = parseArgs({
     client: { type: 'string', default: 'ts' },
     /** Short requests (2 tokens) sent to each Colo before timing, so its JIT is warm as a serving process's is. */
     warmup: { type: 'string', default: '500' },
+    /**
+     * Environment for one build's server, `label:KEY=VALUE` (comma-separated), e.g.
+     * `--colo a=dist/cli.js,b=dist/cli.js --colo-env b:COLO_BUSY_POLL_MS=0` reads a
+     * setting against the default in one run.
+     */
+    'colo-env': { type: 'string', default: '' },
+    /** Pin every Colo's attention setting (e.g. off-f32) instead of its load-time probe: two builds then run the same kernels. */
+    attention: { type: 'string', default: 'auto' },
   },
 });
 const TOKENS = Number(values.tokens);
@@ -218,6 +226,18 @@ const coloSpecs = values.colo!.split(',').map((s) => {
   const [label, cli] = s.split('=');
   return { label: label!, cli: resolve(ROOT, cli!) };
 });
+function pinnedAttention(a: string): Record<string, unknown> {
+  if (a === 'auto') return {};
+  const m = /^(on|off)-(f16|f32)$/.exec(a);
+  if (!m) throw new Error(`--attention: auto or on|off-f16|f32, got ${a}`);
+  return { flashAttention: m[1] === 'on', kvCacheType: m[2] };
+}
+const coloEnv = new Map<string, Record<string, string>>();
+for (const item of values['colo-env']!.split(',').filter(Boolean)) {
+  const m = /^([^:]+):([^=]+)=(.*)$/.exec(item);
+  if (!m) throw new Error(`--colo-env: expected label:KEY=VALUE, got ${item}`);
+  coloEnv.set(m[1]!, { ...coloEnv.get(m[1]!), [m[2]!]: m[3]! });
+}
 const colos: { label: string; proc: ColoProcess; ws: WebSocket }[] = [];
 for (const c of coloSpecs) {
   const proc = await startColoProcess(
@@ -231,11 +251,12 @@ for (const c of coloSpecs) {
             sequences: Number(values.sequences),
             threads: 1,
             contextSize: 512,
+            ...pinnedAttention(values.attention!),
           },
         ],
       },
     },
-    {},
+    coloEnv.get(c.label) ?? {},
     [],
     c.cli,
   );
