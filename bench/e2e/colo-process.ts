@@ -89,3 +89,41 @@ export async function startColoProcess(
       }),
   };
 }
+
+/** A Colo build a bench runs: its label, its CLI and its server's extra environment. */
+export interface ColoSubject {
+  label: string;
+  cli: string;
+  env: Record<string, string>;
+}
+
+/**
+ * The builds of `--colo label=cli,…` (paths from the repo root) with the environment of
+ * `--colo-env label:KEY=VALUE,…`, so a setting can be read against the default in one
+ * run (e.g. `--colo a=dist/cli.js,b=dist/cli.js --colo-env b:COLO_BUSY_POLL_MS=0`).
+ */
+export function coloSubjects(colo: string, env = ''): ColoSubject[] {
+  const subjects = colo.split(',').map((s) => {
+    const [label, cli] = s.split('=');
+    if (!label || !cli) throw new Error(`--colo: expected label=cli, got ${s}`);
+    return { label, cli: resolve(ROOT, cli), env: {} as Record<string, string> };
+  });
+  for (const item of env.split(',').filter(Boolean)) {
+    const m = /^([^:]+):([^=]+)=(.*)$/.exec(item);
+    const s = m && subjects.find((x) => x.label === m[1]);
+    if (!m || !s) throw new Error(`--colo-env: expected label:KEY=VALUE for a --colo label, got ${item}`);
+    s.env[m[2]!] = m[3]!;
+  }
+  return subjects;
+}
+
+/**
+ * A model's attention settings pinned by `--attention on|off-f16|f32` (every server runs
+ * the same kernels), or none for `auto` (Colo probes at load, src/engine/attention.ts).
+ */
+export function pinnedAttention(a: string): { flashAttention?: boolean; kvCacheType?: 'f16' | 'f32' } {
+  if (a === 'auto') return {};
+  const m = /^(on|off)-(f16|f32)$/.exec(a);
+  if (!m) throw new Error(`--attention: auto or on|off-f16|f32, got ${a}`);
+  return { flashAttention: m[1] === 'on', kvCacheType: m[2] as 'f16' | 'f32' };
+}

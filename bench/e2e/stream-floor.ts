@@ -14,7 +14,8 @@
  *
  *   npm run build && node bench/lib/run.mjs bench/e2e/stream-floor.ts \
  *     [--rounds 5] [--runs 12] [--tokens 128] [--warmup 500] [--sse] [--client ts,cpp]
- *     [--colo after=dist/cli.js,before=SAVED/cli.js]
+ *     [--colo after=dist/cli.js,before=SAVED/cli.js] [--colo-env before:KEY=VALUE]
+ *     [--attention auto|off-f32|...]
  *
  * Checks the answer first: greedy decoding must give the same text on every path (the
  * same number of tokens for the C++ client, which reports counts).
@@ -27,7 +28,14 @@ import { getLlama, type LlamaContextSequence, type LlamaModel, type Token } from
 import WebSocket from 'ws';
 import { decodeServerFrame, encodeRequest } from '../../src/protocol';
 import { machineLine, writeResult } from '../lib';
-import { DEFAULT_MODEL_PATH, ROOT, startColoProcess, type ColoProcess } from './colo-process';
+import {
+  coloSubjects,
+  DEFAULT_MODEL_PATH,
+  pinnedAttention,
+  ROOT,
+  startColoProcess,
+  type ColoProcess,
+} from './colo-process';
 
 const { values } = parseArgs({
   options: {
@@ -222,22 +230,7 @@ async function throughSse(port: number, tokens = TOKENS): Promise<Run> {
   return { ttftUs: (first - t0) * 1000, decodeTokS: ((completion - 1) / (last - first)) * 1000, text };
 }
 
-const coloSpecs = values.colo!.split(',').map((s) => {
-  const [label, cli] = s.split('=');
-  return { label: label!, cli: resolve(ROOT, cli!) };
-});
-function pinnedAttention(a: string): Record<string, unknown> {
-  if (a === 'auto') return {};
-  const m = /^(on|off)-(f16|f32)$/.exec(a);
-  if (!m) throw new Error(`--attention: auto or on|off-f16|f32, got ${a}`);
-  return { flashAttention: m[1] === 'on', kvCacheType: m[2] };
-}
-const coloEnv = new Map<string, Record<string, string>>();
-for (const item of values['colo-env']!.split(',').filter(Boolean)) {
-  const m = /^([^:]+):([^=]+)=(.*)$/.exec(item);
-  if (!m) throw new Error(`--colo-env: expected label:KEY=VALUE, got ${item}`);
-  coloEnv.set(m[1]!, { ...coloEnv.get(m[1]!), [m[2]!]: m[3]! });
-}
+const coloSpecs = coloSubjects(values.colo!, values['colo-env']);
 const colos: { label: string; proc: ColoProcess; ws: WebSocket }[] = [];
 for (const c of coloSpecs) {
   const proc = await startColoProcess(
@@ -256,7 +249,7 @@ for (const c of coloSpecs) {
         ],
       },
     },
-    coloEnv.get(c.label) ?? {},
+    c.env,
     [],
     c.cli,
   );

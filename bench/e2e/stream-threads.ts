@@ -20,13 +20,12 @@
  *
  * Linux only (/proc). Checks that every stream returns the same text first.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { decodeServerFrame, encodeRequest } from '../../src/protocol';
 import { machineLine, writeResult } from '../lib';
-import { DEFAULT_MODEL_PATH, ROOT, startColoProcess } from './colo-process';
+import { threadCpuUs } from '../lib/profile';
+import { coloSubjects, DEFAULT_MODEL_PATH, pinnedAttention, startColoProcess } from './colo-process';
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +36,7 @@ const { values } = parseArgs({
     streams: { type: 'string', default: '120' },
     tokens: { type: 'string', default: '128' },
     warmup: { type: 'string', default: '30' },
-    /** The attention setting every server runs (not probed at load: same kernels for all). */
+    /** The attention setting every server runs: on|off-f16|f32 (the same kernels for all), or auto (each probes at load). */
     attention: { type: 'string', default: 'off-f32' },
   },
 });
@@ -45,36 +44,12 @@ const ROUNDS = Number(values.rounds);
 const STREAMS = Number(values.streams);
 const TOKENS = Number(values.tokens);
 
-const att = /^(on|off)-(f16|f32)$/.exec(values.attention!);
-if (!att) throw new Error(`--attention: on|off-f16|f32, got ${values.attention}`);
-const subjects = values.colo!.split(',').map((s) => {
-  const [label, cli] = s.split('=');
-  return { label: label!, cli: resolve(ROOT, cli!), env: {} as Record<string, string> };
-});
-for (const item of values['colo-env']!.split(',').filter(Boolean)) {
-  const m = /^([^:]+):([^=]+)=(.*)$/.exec(item);
-  const s = m && subjects.find((x) => x.label === m[1]);
-  if (!m || !s) throw new Error(`--colo-env: expected label:KEY=VALUE for a --colo label, got ${item}`);
-  s.env[m[2]!] = m[3]!;
-}
+const ATTENTION = pinnedAttention(values.attention!);
+const subjects = coloSubjects(values.colo!, values['colo-env']);
 
-/** CPU ms per thread id of a process (utime + stime, in clock ticks of 10 ms). */
-function threadCpuMs(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended meanwhile
-    }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.set(Number(t), (Number(f[11]) + Number(f[12])) * 10);
-  }
-  return out;
-}
+/** CPU µs per thread, the second read minus the first (threads that ended are left out). */
 const delta = (after: Map<number, number>, before: Map<number, number>) =>
-  new Map([...after].map(([t, ms]) => [t, ms - (before.get(t) ?? 0)] as const));
+  new Map([...after].map(([t, us]) => [t, us - (before.get(t) ?? 0)] as const));
 
 interface Round {
   tokS: number;
@@ -103,8 +78,7 @@ async function round(s: (typeof subjects)[number]): Promise<Round> {
             sequences: 8,
             threads: 1,
             contextSize: 512,
-            flashAttention: att![1] === 'on',
-            kvCacheType: att![2],
+            ...ATTENTION,
           },
         ],
       },
@@ -160,17 +134,17 @@ async function round(s: (typeof subjects)[number]): Promise<Round> {
       });
     for (let i = 0; i < Number(values.warmup); i++) await one(-1 - i);
     streams.length = 0;
-    const sBefore = threadCpuMs(pid);
-    const cBefore = threadCpuMs(process.pid);
+    const sBefore = threadCpuUs(pid);
+    const cBefore = threadCpuUs(process.pid);
     const t0 = performance.now();
     let tokens = 0;
     for (let i = 0; i < STREAMS; i++) tokens += await one(i);
     const wallMs = performance.now() - t0;
-    const server = delta(threadCpuMs(pid), sBefore);
-    const client = delta(threadCpuMs(process.pid), cBefore);
+    const server = delta(threadCpuUs(pid), sBefore);
+    const client = delta(threadCpuUs(process.pid), cBefore);
     ws.close();
-    const perToken = (ms: number) => (ms * 1000) / tokens;
-    const others = [...server].filter(([t]) => t !== pid).map(([, ms]) => ms);
+    const perToken = (us: number) => us / tokens;
+    const others = [...server].filter(([t]) => t !== pid).map(([, us]) => us);
     const busiest = Math.max(0, ...others);
     return {
       tokS: (tokens / wallMs) * 1000,

@@ -10,7 +10,24 @@ const CLK_TCK = 100;
 
 /** utime + stime of a process (all its threads) from /proc/<pid>/stat, in µs. */
 export function processCpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuUs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** utime + stime of each thread of a process (/proc/<pid>/task/<tid>/stat), µs by thread id. */
+export function threadCpuUs(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(Number(tid), statCpuUs(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+function statCpuUs(stat: string): number {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
 }
