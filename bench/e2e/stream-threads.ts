@@ -9,16 +9,17 @@
  *
  * Per subject (medians of rounds): tokens/s over the whole run (first token waits,
  * results and the next request included), each stream's decode rate (first to last
- * token), the client's time to first token and the server's own (receipt → worker,
- * receipt → first token), and CPU µs per token of the server's main (network) thread,
- * its busiest other thread (the model worker's JavaScript), the rest of its threads
- * together (llama.cpp's compute runs on libuv's pool with threads: 1) and this client.
+ * token), the client's time to first token and the server's own (receipt → dispatch to
+ * the worker, receipt → first token, from the Result's timings), and CPU µs per token
+ * of the server's main (network) thread, its busiest other thread (the model worker's
+ * JavaScript), the rest of its threads together (llama.cpp's compute runs on libuv's
+ * pool with threads: 1) and this client.
  *
  *   npm run build && node bench/lib/run.mjs bench/e2e/stream-threads.ts \
  *     [--colo poll=dist/cli.js,nopoll=dist/cli.js] [--colo-env nopoll:COLO_BUSY_POLL_MS=0]
  *     [--rounds 3] [--streams 120] [--tokens 128] [--attention off-f32]
  *
- * Linux only (/proc). Checks that every stream returns the same text first.
+ * Linux only (/proc). Every stream must return the same (greedy) text, or the run fails.
  */
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
